@@ -1,0 +1,43 @@
+# One file of commands: developers, branch IT and CI use the same targets.
+SHELL := /bin/bash
+PYTHON ?= $(shell for v in python3.11 python3.12 python3.13 python3; do command -v $$v >/dev/null && { echo $$v; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck unit bench catalogs clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/apt-packages.txt
+	scripts/system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[all]'
+	touch $(STAMP)
+
+catalogs: install
+	$(BIN)/python -m core.i18n_tools compile
+
+run: install catalogs
+	scripts/run-demo.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install catalogs
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test: install catalogs lint typecheck
+	scripts/test-services.sh $(BIN)/pytest -q $(PYTEST_ARGS)
+
+bench: install catalogs
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `motcua` command: branch IT, scripting and acceptance checks drive the core here."""
