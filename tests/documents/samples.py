@@ -1,0 +1,146 @@
+"""Realistic form inputs shared by the document tests and the benchmark."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.documents.forms import (
+    Apology,
+    Applicant,
+    ComponentRow,
+    ControlSlip,
+    HandOver,
+    ReceiptSlip,
+    Refusal,
+    ReturnMethod,
+    StepResult,
+    SupplementRequest,
+    Unit,
+)
+from core.domain.lookup import SlipLookup
+from core.domain.timeutil import VIETNAM
+
+UNIT = Unit(
+    name="Trung tâm Phục vụ hành chính công xã Tân Lập",
+    parent="UBND tỉnh Thái Nguyên",
+    place="Tân Lập",
+)
+APPLICANT = Applicant(
+    name="Nguyễn Thị Ánh Tuyết",
+    address="Số 12, ngõ 34 đường Hoàng Văn Thụ, phường Phan Đình Phùng, tỉnh Thái Nguyên",
+    phone="0912 345 678",
+    email="anhtuyet@example.vn",
+)
+CODE = "000.00.21.H56-270203-0007"
+LOOKUP = SlipLookup(code=CODE, token="K7WQ2M9P")
+RECEIVED = datetime(2027, 2, 3, 9, 0, tzinfo=VIETNAM)
+DUE = datetime(2027, 2, 15, 9, 0, tzinfo=VIETNAM)
+REQUEST = "Cấp bản sao trích lục khai sinh và xác nhận thông tin hộ tịch"
+COMPONENTS = (
+    ComponentRow("Tờ khai đề nghị cấp bản sao trích lục hộ tịch (mẫu TK-01)", originals=1),
+    ComponentRow("Giấy khai sinh", certified_copies=1, note="Đối chiếu bản chính"),
+    ComponentRow("Căn cước của người yêu cầu", copies=1),
+    ComponentRow("Văn bản ủy quyền (nếu có)", originals=1, copies=2, note="Có chứng thực chữ ký"),
+)
+
+
+def receipt(**changes: object) -> ReceiptSlip:
+    base = {
+        "unit": UNIT,
+        "dossier_code": CODE,
+        "applicant": APPLICANT,
+        "request": REQUEST,
+        "components": COMPONENTS,
+        "sets": 1,
+        "processing_time": "03 ngày làm việc",
+        "received_at": RECEIVED,
+        "due_at": DUE,
+        "officer": "Trần Văn Đức",
+        "qr_payload": LOOKUP.payload(),
+        "return_method": ReturnMethod.COUNTER,
+        "tracking_book": "02/2027",
+        "tracking_number": "0007",
+        "hotline": "1900 1234",
+        "fee_vnd": 50000,
+    }
+    base.update(changes)
+    return ReceiptSlip(**base)  # type: ignore[arg-type]
+
+
+def supplement() -> SupplementRequest:
+    return SupplementRequest(
+        unit=UNIT,
+        dossier_code=CODE,
+        applicant=APPLICANT,
+        request=REQUEST,
+        missing=(ComponentRow("Giấy khai sinh", certified_copies=1, note="Bản sao chưa rõ nét"),),
+        reasons=("Bản sao giấy khai sinh bị mờ, không đọc được ngày đăng ký.",),
+        officer="Trần Văn Đức",
+        contact_officer="ông Trần Văn Đức",
+        contact_phone="0208 3856 123",
+        issued_at=RECEIVED,
+    )
+
+
+def refusal() -> Refusal:
+    return Refusal(
+        unit=UNIT,
+        applicant=APPLICANT,
+        request=REQUEST,
+        reasons=(
+            "Yêu cầu không thuộc thẩm quyền giải quyết của Ủy ban nhân dân xã.",
+            "Người yêu cầu đề nghị liên hệ Sở Tư pháp tỉnh Thái Nguyên.",
+        ),
+        officer="Trần Văn Đức",
+        issued_at=RECEIVED,
+    )
+
+
+def apology() -> Apology:
+    return Apology(
+        unit=UNIT,
+        dossier_code=CODE,
+        applicant=APPLICANT,
+        request=REQUEST,
+        received_at=RECEIVED,
+        due_at=DUE,
+        new_due_at=datetime(2027, 2, 18, 14, 30, tzinfo=VIETNAM),
+        reasons=("Cần xác minh thêm thông tin tại Ủy ban nhân dân xã nơi đăng ký khai sinh.",),
+        signer="Lê Thị Hồng Nhung",
+        issued_at=datetime(2027, 2, 12, 10, 0, tzinfo=VIETNAM),
+    )
+
+
+def control() -> ControlSlip:
+    at = [datetime(2027, 2, d, h, m, tzinfo=VIETNAM) for d, h, m in ((3, 9, 5), (11, 16, 20))]
+    return ControlSlip(
+        unit=UNIT,
+        dossier_code=CODE,
+        applicant=APPLICANT,
+        request=REQUEST,
+        received_at=RECEIVED,
+        due_at=DUE,
+        handling_agency="Công chức Tư pháp - Hộ tịch xã Tân Lập",
+        rows=(
+            HandOver(
+                "Bộ phận tiếp nhận và trả kết quả",
+                "Công chức Tư pháp - Hộ tịch",
+                at[0],
+                "Trần Văn Đức",
+                "Phạm Quốc Hưng",
+                StepResult.ON_TIME,
+            ),
+            HandOver(
+                "Công chức Tư pháp - Hộ tịch",
+                "Lãnh đạo UBND xã",
+                at[1],
+                "Phạm Quốc Hưng",
+                "Lê Thị Hồng Nhung",
+                StepResult.EARLY,
+                "Trình ký",
+            ),
+        ),
+    )
+
+
+SAMPLES = {"01": receipt, "02": supplement, "03": refusal, "04": apology, "06": control}
