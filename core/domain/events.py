@@ -1,0 +1,128 @@
+"""Events: the immutable source of truth for every change.
+
+An event's ``hash`` is the SHA-256 of the RFC 8785 canonical JSON of every other field
+but ``signature``; ``prev_hash`` chains a device's events; ``signature`` is the device's
+Ed25519 signature of the hash. Anything stored or received can thus be re-checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import rfc8785
+
+from .errors import N_, ValidationError
+from .hlc import Timestamp
+from .signing import DeviceKey, verify_signature
+
+SCHEMA_VERSION = 1
+GENESIS_HASH = "0" * 64
+
+
+class EventType:
+    """Event type names. Dossier transitions are ``dossier.<action>``."""
+
+    DOSSIER_PREFIX = "dossier."
+    NOTE = "dossier.note"
+    ATTACH = "dossier.attach"
+    RATE = "dossier.rate"
+    RESOLVE = "dossier.resolve"
+    USER_ADDED = "user.added"
+    USER_PASSWORD = "user.password_set"
+    USER_ROLE = "user.role_set"
+    USER_DISABLED = "user.disabled"
+    CALENDAR_OVERRIDE = "calendar.override_set"
+    SETTING = "branch.setting_set"
+
+    @staticmethod
+    def for_action(action: str) -> str:
+        return f"dossier.{action}"
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    dossier_id: str | None
+    branch: str
+    type: str
+    payload: Mapping[str, Any]
+    actor: str
+    origin_device: str
+    origin_seq: int
+    hlc: str
+    parents: tuple[str, ...] = ()
+    prev_hash: str = GENESIS_HASH
+    hash: str = ""
+    signature: str = ""
+    schema_version: int = SCHEMA_VERSION
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def timestamp(self) -> Timestamp:
+        return Timestamp.decode(self.hlc)
+
+    def hashed_fields(self) -> dict[str, Any]:
+        body = asdict(self)
+        for name in ("hash", "signature", "extra"):
+            body.pop(name)
+        body["parents"] = list(self.parents)
+        body["payload"] = dict(self.payload)
+        return body
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(rfc8785.dumps(self.hashed_fields())).hexdigest()
+
+    def sealed(self, key: DeviceKey) -> Event:
+        """This event with its hash and signature filled in."""
+        digest = self.compute_hash()
+        return replace(self, hash=digest, signature=key.sign(bytes.fromhex(digest)))
+
+    def hash_ok(self) -> bool:
+        return self.hash == self.compute_hash()
+
+    def signature_ok(self, public_b64: str) -> bool:
+        return verify_signature(public_b64, self.signature, bytes.fromhex(self.hash))
+
+    def to_wire(self) -> dict[str, Any]:
+        body = self.hashed_fields()
+        body["hash"] = self.hash
+        body["signature"] = self.signature
+        return body
+
+    @classmethod
+    def from_wire(cls, body: Mapping[str, Any]) -> Event:
+        try:
+            return cls(
+                event_id=str(body["event_id"]),
+                dossier_id=body["dossier_id"],
+                branch=str(body["branch"]),
+                type=str(body["type"]),
+                payload=dict(body["payload"]),
+                actor=str(body["actor"]),
+                origin_device=str(body["origin_device"]),
+                origin_seq=int(body["origin_seq"]),
+                hlc=str(body["hlc"]),
+                parents=tuple(body["parents"]),
+                prev_hash=str(body["prev_hash"]),
+                hash=str(body["hash"]),
+                signature=str(body["signature"]),
+                schema_version=int(body["schema_version"]),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValidationError(N_("Malformed event: {detail}"), detail=str(err)) from None
+
+
+def fold_order(event: Event) -> tuple[str, str, int]:
+    """The order in which a dossier's events are folded on every replica.
+
+    HLC order extends causality (an effect's clock is always past its cause's), and the
+    origin and sequence break ties, so every replica folds the same events the same way.
+    """
+    return (event.hlc, event.origin_device, event.origin_seq)
+
+
+def sort_for_fold(events: Sequence[Event]) -> list[Event]:
+    return sorted(events, key=fold_order)

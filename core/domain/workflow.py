@@ -1,0 +1,177 @@
+"""The dossier workflow: states, the national status each maps to, and who may move it.
+
+Each action names the states it may start from, the state it leads to, and the roles
+allowed to take it. ``None`` as a target means the state does not change (a re-appointment
+or a supplement keeps the dossier where it was; the latter returns to the paused state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+from .errors import N_, PermissionDenied, TransitionRefused
+
+
+class Role(StrEnum):
+    OFFICER = "officer"  # one-stop receiving and returning officer
+    SPECIALIST = "specialist"  # processes the dossier at the deciding agency
+    LEADER = "leader"  # approves, stops, re-appoints
+    ADMIN = "admin"  # branch admin: users, settings, overrides — no dossier decisions
+
+
+class NationalStatus(IntEnum):
+    NEW = 1
+    RECEIVED = 2
+    NOT_RECEIVED = 3
+    PROCESSING = 4
+    SUPPLEMENT_REQUESTED = 5
+    FINANCIAL_OBLIGATION = 6
+    WITHDRAWAL_REQUESTED = 7
+    STOPPED = 8
+    FINISHED = 9
+    RETURNED = 10
+
+
+class State(StrEnum):
+    SUBMITTED = "submitted"
+    RECEIVED = "received"
+    REFUSED = "refused"
+    TRANSFERRED = "transferred"
+    PROCESSING = "processing"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    PAYMENT_REQUESTED = "payment_requested"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    WITHDRAWAL_REQUESTED = "withdrawal_requested"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    POSTAL_RETURN = "postal_return"
+    RETURNED = "returned"
+
+
+NATIONAL_STATUS: dict[State, NationalStatus] = {
+    State.SUBMITTED: NationalStatus.NEW,
+    State.RECEIVED: NationalStatus.RECEIVED,
+    State.REFUSED: NationalStatus.NOT_RECEIVED,
+    State.TRANSFERRED: NationalStatus.PROCESSING,
+    State.PROCESSING: NationalStatus.PROCESSING,
+    State.SUPPLEMENT_REQUESTED: NationalStatus.SUPPLEMENT_REQUESTED,
+    State.PAYMENT_REQUESTED: NationalStatus.FINANCIAL_OBLIGATION,
+    State.AWAITING_APPROVAL: NationalStatus.PROCESSING,
+    State.APPROVED: NationalStatus.PROCESSING,
+    State.WITHDRAWAL_REQUESTED: NationalStatus.WITHDRAWAL_REQUESTED,
+    State.STOPPED: NationalStatus.STOPPED,
+    State.FINISHED: NationalStatus.FINISHED,
+    State.POSTAL_RETURN: NationalStatus.FINISHED,
+    State.RETURNED: NationalStatus.RETURNED,
+}
+
+# States in which the dossier is still being worked on (the clock runs or is paused).
+OPEN_STATES = frozenset(
+    {
+        State.RECEIVED,
+        State.TRANSFERRED,
+        State.PROCESSING,
+        State.SUPPLEMENT_REQUESTED,
+        State.PAYMENT_REQUESTED,
+        State.AWAITING_APPROVAL,
+        State.APPROVED,
+        State.WITHDRAWAL_REQUESTED,
+    }
+)
+# States that end processing: the "end moment" of Decision 766.
+END_STATES = frozenset(
+    {State.REFUSED, State.STOPPED, State.FINISHED, State.POSTAL_RETURN, State.RETURNED}
+)
+
+
+class Action(StrEnum):
+    RECEIVE = "receive"
+    REFUSE = "refuse"
+    REQUEST_SUPPLEMENT = "request-supplement"
+    SUPPLEMENT = "supplement"
+    TRANSFER = "transfer"
+    START = "start"
+    REQUEST_PAYMENT = "request-payment"
+    PAY = "pay"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    WITHDRAW = "withdraw"
+    STOP = "stop"
+    FINISH = "finish"
+    RETURN = "return"
+    REGISTER_POSTAL = "register-postal"
+    DELIVER = "deliver"
+    REAPPOINT = "reappoint"
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    sources: frozenset[State]
+    target: State | None
+    roles: frozenset[Role]
+    needs_note: bool = False
+
+
+def _t(
+    action: Action,
+    sources: set[State],
+    target: State | None,
+    roles: set[Role],
+    needs_note: bool = False,
+) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(roles), needs_note)
+
+
+_O, _S, _L = Role.OFFICER, Role.SPECIALIST, Role.LEADER
+_WORKING = {State.RECEIVED, State.TRANSFERRED, State.PROCESSING}
+
+TRANSITIONS: dict[Action, Transition] = {
+    t.action: t
+    for t in (
+        _t(Action.RECEIVE, {State.SUBMITTED}, State.RECEIVED, {_O}),
+        _t(Action.REFUSE, {State.SUBMITTED, State.RECEIVED}, State.REFUSED, {_O}, True),
+        _t(Action.REQUEST_SUPPLEMENT, _WORKING, State.SUPPLEMENT_REQUESTED, {_O, _S}, True),
+        _t(Action.SUPPLEMENT, {State.SUPPLEMENT_REQUESTED}, None, {_O}),
+        _t(Action.TRANSFER, {State.RECEIVED, State.PROCESSING}, State.TRANSFERRED, {_O, _S}),
+        _t(Action.START, {State.TRANSFERRED}, State.PROCESSING, {_S}),
+        _t(Action.REQUEST_PAYMENT, {State.PROCESSING}, State.PAYMENT_REQUESTED, {_S}, True),
+        _t(Action.PAY, {State.PAYMENT_REQUESTED}, State.PROCESSING, {_O, _S}),
+        _t(Action.SUBMIT, {State.PROCESSING}, State.AWAITING_APPROVAL, {_S}),
+        _t(Action.APPROVE, {State.AWAITING_APPROVAL}, State.APPROVED, {_L}),
+        _t(Action.REJECT, {State.AWAITING_APPROVAL}, State.PROCESSING, {_L}, True),
+        _t(Action.WITHDRAW, set(OPEN_STATES) - {State.WITHDRAWAL_REQUESTED}, State.WITHDRAWAL_REQUESTED, {_O}, True),
+        _t(Action.STOP, {State.WITHDRAWAL_REQUESTED, State.PROCESSING, State.SUPPLEMENT_REQUESTED}, State.STOPPED, {_L}, True),
+        _t(Action.FINISH, {State.APPROVED}, State.FINISHED, {_O, _S}),
+        _t(Action.RETURN, {State.FINISHED}, State.RETURNED, {_O}),
+        _t(Action.REGISTER_POSTAL, {State.FINISHED}, State.POSTAL_RETURN, {_O}),
+        _t(Action.DELIVER, {State.POSTAL_RETURN}, State.RETURNED, {_O}),
+        _t(Action.REAPPOINT, set(OPEN_STATES), None, {_L}, True),
+    )
+}
+
+
+def transition_for(action: Action, state: State, role: Role) -> Transition:
+    """The transition `role` may take from `state`, or a specific refusal."""
+    transition = TRANSITIONS[action]
+    if state not in transition.sources:
+        raise TransitionRefused(
+            N_("Action '{action}' is not allowed while the dossier is {state}"),
+            action=action.value,
+            state=state.value,
+        )
+    if role not in transition.roles:
+        raise PermissionDenied(
+            N_("Role '{role}' may not take action '{action}'"),
+            role=role.value,
+            action=action.value,
+        )
+    return transition
+
+
+def allowed_actions(state: State, role: Role) -> list[Action]:
+    """What a user of `role` may do now: the buttons a screen shows."""
+    return [a for a, t in TRANSITIONS.items() if state in t.sources and role in t.roles]

@@ -1,0 +1,1 @@
+"""Services: what the desktop, the `motcua` command and the sync agent call."""

@@ -1,0 +1,216 @@
+"""A branch desktop's store, opened: the entry point of every core service.
+
+    branch = Branch.init(data_dir, unit_code="TAYHO", branch_name="…", admin=("admin", pw))
+    user = branch.login("admin", pw)
+    dossier, changes = branch.dossiers.receive(user, "HT-KS", applicant, components=[…])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from core.domain.calendar import DayKind, Override, WorkCalendar
+from core.domain.catalogue import Procedure
+from core.domain.codes import CodeSpace, DEFAULT_BLOCK_WIDTH, check_unit_code
+from core.domain.errors import N_, AuthenticationFailed, StoreError, ValidationError
+from core.domain.events import Event
+from core.domain.ids import new_uuid7
+from core.domain.signing import DeviceKey
+from core.domain.timeutil import VIETNAM, epoch_ms
+from core.domain.workflow import Role
+from core.storage import event_store, projection
+from core.storage import schema as t
+from core.storage.db import Store, migrate
+
+from . import catalogue, users
+from .changes import Changes
+
+DB_NAME = "motcua.db"
+KEY_NAME = "device.key"
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(VIETNAM)
+
+
+@dataclass
+class Branch:
+    data_dir: Path
+    store: Store
+    key: DeviceKey
+    device_id: str
+    branch_code: str
+    branch_name: str
+    codespace: CodeSpace
+    clock: Clock = _now
+    _catalogue: dict[str, Procedure] | None = field(default=None, repr=False)
+    _calendar: WorkCalendar | None = field(default=None, repr=False)
+
+    # --- opening -------------------------------------------------------------------
+    @classmethod
+    def init(
+        cls,
+        data_dir: Path,
+        unit_code: str,
+        branch_name: str,
+        admin: tuple[str, str],
+        clock: Clock = _now,
+    ) -> Branch:
+        """Create the store, the device key, the catalogue and the first branch admin."""
+        check_unit_code(unit_code)
+        admin_name = users.check_username(admin[0])
+        admin_hash = users.hash_password(admin[1])
+        if not branch_name.strip():
+            raise ValidationError(N_("Branch name is required"))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if (data_dir / DB_NAME).exists():
+            raise ValidationError(N_("A store already exists in {path}"), path=str(data_dir))
+        key = DeviceKey.generate()
+        _write_key(data_dir / KEY_NAME, key)
+        store = Store(data_dir / DB_NAME)
+        migrate(store.writer)
+        device_id = new_uuid7()
+        settings = {
+            "branch_code": unit_code,
+            "branch_name": branch_name.strip(),
+            "device_id": device_id,
+            "code_blocks": json.dumps([0]),
+            "block_width": str(DEFAULT_BLOCK_WIDTH),
+        }
+        store.write(lambda conn: _initialise(conn, settings, key, device_id))
+        branch = cls._from_store(data_dir, store, key, clock)
+        branch.record(None, "system", "user.added", {
+            "username": admin_name, "full_name": admin_name, "role": Role.ADMIN.value,
+            "password_hash": admin_hash,
+        })
+        return branch
+
+    @classmethod
+    def open(cls, data_dir: Path, clock: Clock = _now) -> Branch:
+        if not (data_dir / DB_NAME).exists():
+            raise StoreError(
+                N_("No Một Cửa store in {path}: run 'motcua init' first"), path=str(data_dir)
+            )
+        key = DeviceKey.from_pem((data_dir / KEY_NAME).read_bytes())
+        store = Store(data_dir / DB_NAME)
+        migrate(store.writer)
+        return cls._from_store(data_dir, store, key, clock)
+
+    @classmethod
+    def _from_store(cls, data_dir: Path, store: Store, key: DeviceKey, clock: Clock) -> Branch:
+        with store.read() as conn:
+            meta = {r.key: r.value for r in conn.execute(select(t.meta))}
+        space = CodeSpace(
+            meta["branch_code"], tuple(json.loads(meta["code_blocks"])), int(meta["block_width"])
+        )
+        return cls(
+            data_dir, store, key, meta["device_id"], meta["branch_code"], meta["branch_name"],
+            space, clock,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- events ----------------------------------------------------------------------
+    def append(
+        self, conn: Connection, dossier_id: str | None, actor: str, type_: str,
+        payload: dict[str, Any], parents: tuple[str, ...] = (),
+    ) -> Event:
+        """Append one local event and update the projections, in the caller's transaction."""
+        def draft(seq: int, prev: str, stamp: str) -> Event:
+            return Event(
+                event_id=new_uuid7(), dossier_id=dossier_id, branch=self.branch_code,
+                type=type_, payload=payload, actor=actor, origin_device=self.device_id,
+                origin_seq=seq, hlc=stamp, parents=parents, prev_hash=prev,
+            )
+        event = event_store.append_local(conn, self.device_id, self.key, epoch_ms(self.clock()), draft)
+        projection.apply_event(conn, event)
+        return event
+
+    def record(self, dossier_id: str | None, actor: str, type_: str, payload: dict[str, Any]) -> Changes:
+        """Append a single event in its own transaction."""
+        self.store.write(lambda conn: self.append(conn, dossier_id, actor, type_, payload))
+        self._calendar = None
+        return Changes(
+            dossiers=frozenset({dossier_id} if dossier_id else ()),
+            users=type_.startswith("user."),
+            calendar=type_.startswith("calendar."),
+            events_added=1,
+        )
+
+    # --- reference data ----------------------------------------------------------------
+    def procedures(self) -> dict[str, Procedure]:
+        if self._catalogue is None:
+            with self.store.read() as conn:
+                current = catalogue.current_procedures(conn, self.clock().date())
+            self._catalogue = {p.code: p for p in current}
+        return self._catalogue
+
+    def calendar(self) -> WorkCalendar:
+        if self._calendar is None:
+            with self.store.read() as conn:
+                rows = conn.execute(select(t.calendar_overrides)).all()
+            overrides = [Override(date.fromisoformat(r.day), DayKind(r.kind), r.reason) for r in rows]
+            self._calendar = WorkCalendar.with_overrides(overrides)
+        return self._calendar
+
+    # --- users -----------------------------------------------------------------------
+    def login(self, username: str, password: str) -> users.User:
+        if not username:
+            raise AuthenticationFailed(N_("Set MOTCUA_USER and MOTCUA_PASSWORD to act as a user"))
+        now = self.clock()
+        result = self.store.write(lambda conn: users.authenticate(conn, username, password, now))
+        if isinstance(result, AuthenticationFailed):
+            raise result
+        return result
+
+    # --- services (imported late: they build on this class) ----------------------------
+    @property
+    def dossiers(self) -> Any:
+        from .dossiers import DossierService
+
+        return DossierService(self)
+
+    @property
+    def admin(self) -> Any:
+        from .admin import AdminService
+
+        return AdminService(self)
+
+    @property
+    def reports(self) -> Any:
+        from .reporting import ReportService
+
+        return ReportService(self)
+
+
+def _write_key(path: Path, key: DeviceKey) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key.to_pem())
+
+
+def _initialise(conn: Connection, settings: dict[str, str], key: DeviceKey, device_id: str) -> None:
+    for name, value in settings.items():
+        conn.execute(insert(t.meta).values(key=name, value=value))
+    conn.execute(
+        insert(t.devices).values(
+            device_id=device_id, branch=settings["branch_code"], public_key=key.public_b64,
+            label="", revoked=False,
+        )
+    )
+    catalogue.store_procedures(conn, catalogue.shipped_catalogue())
+
+
+def set_meta(conn: Connection, name: str, value: str) -> None:
+    if conn.execute(update(t.meta).where(t.meta.c.key == name).values(value=value)).rowcount == 0:
+        conn.execute(insert(t.meta).values(key=name, value=value))

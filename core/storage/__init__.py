@@ -1,0 +1,1 @@
+"""Storage: the local SQLite store, its event log and projections."""

@@ -1,0 +1,109 @@
+"""Opening the local SQLite store: WAL, busy timeout, migrations, one writer.
+
+Writes run in ``BEGIN IMMEDIATE`` so the write lock is taken up front: two processes
+(the desktop and a `motcua` command) never deadlock upgrading a read lock, they queue
+behind the busy timeout instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+
+from core.domain.errors import N_, StoreError
+
+T = TypeVar("T")
+BUSY_TIMEOUT_MS = 10_000
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _configure(dbapi_conn: sqlite3.Connection) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+    cursor = dbapi_conn.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+def make_engine(path: Path, *, immediate: bool) -> Engine:
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        _configure(dbapi_conn)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (a no-op when it is already there)."""
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        cfg = _alembic_config(conn)
+        if current == ScriptDirectory.from_config(cfg).get_current_head():
+            return
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+
+
+class Store:
+    """The two engines over one database file: a write engine and a read engine."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer = make_engine(path, immediate=True)
+        self.reader = make_engine(path, immediate=False)
+        self._write_lock = threading.Lock()  # one writer inside this process
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one immediate transaction; it commits or rolls back whole."""
+        try:
+            with self._write_lock, self.writer.begin() as conn:
+                return work(conn)
+        except OperationalError as err:
+            raise _store_error(err) from err
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        try:
+            with self.reader.connect() as conn:
+                yield conn
+        except OperationalError as err:
+            raise _store_error(err) from err
+
+    def close(self) -> None:
+        self.writer.dispose()
+        self.reader.dispose()
+
+
+def _store_error(err: OperationalError) -> StoreError:
+    text = str(err.orig)
+    if "locked" in text or "busy" in text:
+        return StoreError(N_("The local store is busy (another program holds it): {detail}"), detail=text)
+    if "disk" in text or "full" in text:
+        return StoreError(N_("The disk is full: nothing was saved ({detail})"), detail=text)
+    return StoreError(N_("The local store failed: {detail}"), detail=text)

@@ -1,0 +1,167 @@
+"""Projections: the tables the screens read, kept from the event log.
+
+``apply_event`` is the incremental path; ``rebuild`` drops every projection and replays the
+log. Both fold each dossier's events in the same order (``fold_order``), so they agree.
+An event that arrives out of fold order (from another replica) refolds its dossier.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, text, update
+
+from core.domain import dossier as fold
+from core.domain.dossier import DossierView, Handover
+from core.domain.events import Event, EventType, fold_order
+from core.domain.text import fold as fold_text
+from core.domain.workflow import State
+
+from . import event_store
+from . import schema as t
+
+
+def view_to_json(view: DossierView) -> str:
+    return json.dumps(asdict(view), ensure_ascii=False, sort_keys=True)
+
+
+def view_from_json(doc: str) -> DossierView:
+    data: dict[str, Any] = json.loads(doc)
+    data["state"] = State(data["state"])
+    data["handovers"] = tuple(Handover(**h) for h in data["handovers"])
+    for name in ("components", "due_explanation", "notes", "heads", "conflicts"):
+        data[name] = tuple(data[name])
+    return DossierView(**data)
+
+
+def search_body(view: DossierView) -> str:
+    """What the search index holds for a dossier: folded code, names, numbers."""
+    a = view.applicant
+    parts = [view.code, view.code.replace("-", " "), a.get("full_name", ""), a.get("id_number", "")]
+    parts += [a.get("phone", ""), a.get("email", ""), view.procedure_code]
+    return fold_text(" ".join(p for p in parts if p))
+
+
+def _row(view: DossierView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "code": view.code,
+        "branch": view.branch,
+        "procedure_code": view.procedure_code,
+        "field": view.field,
+        "applicant_name": view.applicant.get("full_name", ""),
+        "id_number": view.applicant.get("id_number", ""),
+        "phone": view.applicant.get("phone", ""),
+        "state": view.state.value,
+        "national_status": view.national_status,
+        "received_at": view.received_at,
+        "received_by": view.received_by,
+        "due_at": view.due_at,
+        "end_at": view.end_at,
+        "holder": view.holder,
+        "conflict": view.conflict,
+        "last_event_hlc": view.last_event_hlc,
+        "doc": view_to_json(view),
+    }
+
+
+def load_view(conn: Connection, dossier_id: str) -> DossierView | None:
+    row = conn.execute(select(t.dossiers.c.doc).where(t.dossiers.c.id == dossier_id)).first()
+    return view_from_json(row.doc) if row else None
+
+
+def save_view(conn: Connection, view: DossierView, is_new: bool) -> None:
+    row = _row(view)
+    if is_new:
+        num = conn.execute(insert(t.dossiers).values(**row)).inserted_primary_key[0]  # type: ignore[index]
+        conn.execute(
+            text("INSERT INTO dossier_search(rowid, body) VALUES (:num, :body)"),
+            {"num": num, "body": search_body(view)},
+        )
+        return
+    conn.execute(update(t.dossiers).where(t.dossiers.c.id == view.id).values(**row))
+    num = conn.execute(select(t.dossiers.c.num).where(t.dossiers.c.id == view.id)).scalar_one()
+    conn.execute(
+        text("UPDATE dossier_search SET body = :body WHERE rowid = :num"),
+        {"num": num, "body": search_body(view)},
+    )
+
+
+def _is_next(view: DossierView, event: Event) -> bool:
+    """True when `event` sorts after everything folded so far (ties refold, to be safe)."""
+    return event.hlc > view.last_event_hlc
+
+
+def apply_dossier_event(conn: Connection, event: Event) -> DossierView:
+    assert event.dossier_id is not None
+    view = load_view(conn, event.dossier_id)
+    if view is None or _is_next(view, event):
+        new_view = fold.apply(view, event)
+    else:
+        refolded = fold.fold(event_store.dossier_events(conn, event.dossier_id))
+        assert refolded is not None
+        new_view = refolded
+    save_view(conn, new_view, is_new=view is None)
+    return new_view
+
+
+def apply_reference_event(conn: Connection, event: Event) -> None:
+    """Users and calendar overrides: last writer in fold order wins per key."""
+    p = event.payload
+    if event.type == EventType.USER_ADDED:
+        conn.execute(delete(t.users).where(t.users.c.username == p["username"]))
+        conn.execute(
+            insert(t.users).values(
+                username=p["username"],
+                full_name=p.get("full_name", p["username"]),
+                role=p["role"],
+                password_hash=p["password_hash"],
+                disabled=False,
+            )
+        )
+    elif event.type in (EventType.USER_PASSWORD, EventType.USER_ROLE, EventType.USER_DISABLED):
+        values = {
+            EventType.USER_PASSWORD: {"password_hash": p.get("password_hash")},
+            EventType.USER_ROLE: {"role": p.get("role")},
+            EventType.USER_DISABLED: {"disabled": bool(p.get("disabled", True))},
+        }[event.type]
+        conn.execute(update(t.users).where(t.users.c.username == p["username"]).values(**values))
+    elif event.type == EventType.CALENDAR_OVERRIDE:
+        conn.execute(delete(t.calendar_overrides).where(t.calendar_overrides.c.day == p["day"]))
+        if p["kind"] != "none":
+            conn.execute(
+                insert(t.calendar_overrides).values(day=p["day"], kind=p["kind"], reason=p["reason"])
+            )
+
+
+def apply_event(conn: Connection, event: Event) -> DossierView | None:
+    if event.dossier_id is not None:
+        return apply_dossier_event(conn, event)
+    apply_reference_event(conn, event)
+    return None
+
+
+def rebuild(conn: Connection) -> int:
+    """Drop every projection and replay the log; returns the number of events replayed."""
+    for table in (t.dossiers, t.users, t.calendar_overrides):
+        conn.execute(delete(table))
+    conn.execute(text("DELETE FROM dossier_search"))
+    by_dossier: dict[str, list[Event]] = {}
+    reference: list[Event] = []
+    replayed = 0
+    for event in event_store.all_events(conn):
+        replayed += 1
+        if event.dossier_id is None:
+            reference.append(event)
+        else:
+            by_dossier.setdefault(event.dossier_id, []).append(event)
+    for event in sorted(reference, key=fold_order):
+        apply_reference_event(conn, event)
+    firsts = sorted(by_dossier.values(), key=lambda evs: min(fold_order(e) for e in evs))
+    for events in firsts:
+        view = fold.fold(events)
+        assert view is not None
+        save_view(conn, view, is_new=True)
+    return replayed

@@ -1,0 +1,133 @@
+"""`motcua dossier receive|act|show|list|search|timeline|note`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from core.domain.errors import N_, IncompleteDossier, ValidationError
+from core.domain.timeutil import parse_moment
+from core.domain.workflow import Action
+from core.i18n import describe
+from core.services.dossiers import Intake
+
+from . import render
+from .framework import Context
+
+
+def register(sub: Any) -> None:
+    dossier = sub.add_parser("dossier", help="receive and process dossiers").add_subparsers(dest="verb", required=True)
+
+    p = dossier.add_parser("receive", help="receive a dossier at the counter")
+    p.add_argument("--procedure", required=True)
+    p.add_argument("--applicant", required=True, type=Path, help="JSON file of applicant fields")
+    p.add_argument("--received", help="ISO date-time (default: now)")
+    p.add_argument("--component", action="append", default=[], help="supplied component (key, number or name)")
+    p.add_argument("--override-incomplete", default="", metavar="REASON")
+    p.add_argument("--return-method", default="counter", choices=["counter", "postal"])
+    p.add_argument("--postal-address", default="")
+    p.add_argument("--channel", default="counter", choices=["counter", "online", "postal"])
+    p.set_defaults(handler=cmd_receive)
+
+    p = dossier.add_parser("act", help="take a workflow action")
+    p.add_argument("code")
+    p.add_argument("action", choices=[a.value for a in Action if a is not Action.RECEIVE])
+    p.add_argument("--note", default="")
+    p.add_argument("--at", help="ISO date-time (default: now)")
+    p.add_argument("--to", default="", help="receiver of a hand-over (transfer)")
+    p.add_argument("--due", help="new appointment (reappoint)")
+    p.add_argument("--postal-address", default="")
+    p.set_defaults(handler=cmd_act)
+
+    for verb, handler in (("show", cmd_show), ("timeline", cmd_timeline)):
+        p = dossier.add_parser(verb)
+        p.add_argument("code")
+        p.set_defaults(handler=handler)
+    p = dossier.add_parser("list")
+    p.add_argument("--status", help="internal state name (e.g. processing)")
+    p.add_argument("--limit", type=int, default=200)
+    p.set_defaults(handler=cmd_list)
+    p = dossier.add_parser("search")
+    p.add_argument("text")
+    p.set_defaults(handler=cmd_search)
+    p = dossier.add_parser("note")
+    p.add_argument("code")
+    p.add_argument("text")
+    p.set_defaults(handler=cmd_note)
+
+
+def _read_applicant(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValidationError(N_("Applicant file not found: {path}"), path=str(path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValidationError(N_("Applicant file is not valid JSON: {detail}"), detail=str(err)) from None
+    if not isinstance(data, dict):
+        raise ValidationError(N_("Applicant file must hold a JSON object"))
+    return data
+
+
+def cmd_receive(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    user = ctx.services.login(*ctx.acting_user())
+    intake = Intake(
+        procedure_code=args.procedure,
+        applicant=_read_applicant(args.applicant),
+        components=args.component,
+        received_at=parse_moment(args.received) if args.received else None,
+        override_incomplete=args.override_incomplete,
+        return_method=args.return_method,
+        postal_address=args.postal_address,
+        channel=args.channel,
+    )
+    try:
+        view, _changes = ctx.services.dossiers.receive(user, intake)
+    except IncompleteDossier as err:
+        # The guidance is the useful output: print it, then fail with the reason.
+        procedure = ctx.services.dossiers._procedure(args.procedure)
+        guidance = {"outcome": "supplement_guidance", "procedure": procedure.code,
+                    "procedure_name": procedure.name, "missing": err.missing, "message": describe(err)}
+        from .framework import emit
+
+        emit(guidance, ctx.as_json)
+        raise
+    return render.dossier(view)
+
+
+def cmd_act(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    user = ctx.services.login(*ctx.acting_user())
+    details = {"to": args.to, "postal_address": args.postal_address}
+    if args.due:
+        details["due_at"] = args.due
+    elif args.action == Action.REAPPOINT.value:
+        raise ValidationError(N_("A new appointment needs --due"))
+    view, _ = ctx.services.dossiers.act(
+        user, args.code, Action(args.action), note=args.note,
+        at=parse_moment(args.at) if args.at else None, details=details,
+    )
+    return render.dossier(view)
+
+
+def cmd_show(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    return render.dossier(ctx.services.dossiers.get(args.code))
+
+
+def cmd_timeline(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = ctx.services.dossiers.timeline(args.code)
+    return result
+
+
+def cmd_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:
+    return [render.dossier_line(v) for v in ctx.services.dossiers.list(args.status, args.limit)]
+
+
+def cmd_search(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:
+    return [render.dossier_line(v) for v in ctx.services.dossiers.search(args.text)]
+
+
+def cmd_note(args: argparse.Namespace, ctx: Context) -> dict[str, str]:
+    user = ctx.services.login(*ctx.acting_user())
+    ctx.services.dossiers.note(user, args.code, args.text)
+    return {"code": args.code, "note": args.text}

@@ -1,0 +1,42 @@
+"""`motcua stats`: on-time statistics by the Decision 766 rules."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from core.domain.errors import N_, ValidationError
+from core.domain.timeutil import VIETNAM
+from core.reports.ontime import OnTimeRules
+
+from .framework import Context
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("stats", help="on-time statistics for a period")
+    p.add_argument("--from", dest="start", required=True, help="first day (yyyy-mm-dd)")
+    p.add_argument("--to", dest="end", required=True, help="last day (yyyy-mm-dd), included")
+    p.add_argument("--by", default="all", choices=["all", "field", "procedure", "clerk", "month"])
+    p.add_argument("--early-by-moment", action="store_true", help="any end before the appointment is early")
+    p.set_defaults(handler=cmd_stats)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(N_("Not a date (yyyy-mm-dd): {value}"), value=text) from None
+
+
+def cmd_stats(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    start = datetime.combine(_day(args.start), time(0), VIETNAM)
+    end = datetime.combine(_day(args.end) + timedelta(days=1), time(0), VIETNAM) - timedelta(seconds=1)
+    rules = OnTimeRules(early_by_moment=args.early_by_moment)
+    groups = ctx.services.reports.stats(start, end, args.by, rules)
+    return {
+        "from": start.date().isoformat(),
+        "to": end.date().isoformat(),
+        "by": args.by,
+        "groups": {name: stats.as_dict() for name, stats in sorted(groups.items())},
+    }
