@@ -1,9 +1,11 @@
 """Translations: Vietnamese by default, English complete (gettext catalogues).
 
-Messages in the code are English msgids; ``core/locale/<lang>/LC_MESSAGES/motcua.po``
-holds the translations. Compiled ``.mo`` files are built by ``make`` (``python -m
-core.i18n_tools compile``); when one is missing the ``.po`` is read directly, so a fresh
-checkout still speaks Vietnamese.
+Messages in the code are English msgids. Each package keeps its own catalogue in
+``<package>/locale/<lang>/LC_MESSAGES/motcua.po`` and registers the folder with
+``register_locale_dir`` (core's is registered here); lookups try each in turn.
+Compiled ``.mo`` files are built by ``make`` (``python -m core.i18n_tools compile``);
+when one is missing the ``.po`` is read directly, so a fresh checkout still speaks
+Vietnamese.
 """
 
 from __future__ import annotations
@@ -21,18 +23,43 @@ DEFAULT_LANGUAGE = "vi"
 LOCALE_DIR = Path(__file__).with_name("locale")
 
 _current = DEFAULT_LANGUAGE
+_locale_dirs: list[Path] = [LOCALE_DIR]
+
+
+def register_locale_dir(folder: Path) -> None:
+    """Add a package's catalogue folder (called once by that package on import)."""
+    if folder not in _locale_dirs:
+        _locale_dirs.append(folder)
+        translations.cache_clear()
+
+
+def locale_dirs() -> list[Path]:
+    return list(_locale_dirs)
 
 
 @cache
 def translations(language: str) -> gettext.NullTranslations:
-    mo = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    chain: gettext.NullTranslations | None = None
+    for folder in _locale_dirs:
+        found = _load(folder, language)
+        if found is None:
+            continue
+        if chain is None:
+            chain = found
+        else:
+            chain.add_fallback(found)
+    return chain or gettext.NullTranslations()
+
+
+def _load(folder: Path, language: str) -> gettext.NullTranslations | None:
+    mo = folder / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
     po = mo.with_suffix(".po")
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
         with mo.open("rb") as handle:
             return gettext.GNUTranslations(handle)
     if po.exists():
         return _from_po(po)
-    return gettext.NullTranslations()
+    return None
 
 
 def _from_po(po: Path) -> gettext.NullTranslations:
@@ -72,5 +99,8 @@ def tr(message: str, **params: object) -> str:
 
 
 def describe(err: MotcuaError) -> str:
-    """An error's message in the current language."""
-    return err.render(_(err.message))
+    """An error's message in the current language; parameters that are themselves
+    messages (a state's or an action's label) are translated too."""
+    params = {k: _(v) if isinstance(v, str) else v for k, v in err.params.items()}
+    text = _(err.message)
+    return text.format(**params) if params else text

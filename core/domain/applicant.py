@@ -52,7 +52,9 @@ def parse_birth_date(text: str, today: date) -> date:
     try:
         born = date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(N_("Date of birth is not a date (yyyy-mm-dd): {value}"), value=text) from None
+        raise ValidationError(
+            N_("Date of birth is not a date (yyyy-mm-dd): {value}"), value=text
+        ) from None
     if born > today or born.year < today.year - 130:
         raise ValidationError(N_("Date of birth is not plausible: {value}"), value=text)
     return born
@@ -62,7 +64,9 @@ def normalise_phone(text: str) -> str:
     compact = re.sub(r"[\s.\-()]", "", text)
     match = _PHONE.match(compact)
     if not match:
-        raise ValidationError(N_("Phone number must have 10 digits starting with 0: {value}"), value=text)
+        raise ValidationError(
+            N_("Phone number must have 10 digits starting with 0: {value}"), value=text
+        )
     return "0" + match.group(1)
 
 
@@ -70,7 +74,9 @@ def applicant_from(data: Mapping[str, Any], today: date) -> Applicant:
     """Validate the applicant form; the first problem found is reported."""
     unknown = set(data) - set(FIELDS)
     if unknown:
-        raise ValidationError(N_("Unknown applicant fields: {fields}"), fields=", ".join(sorted(unknown)))
+        raise ValidationError(
+            N_("Unknown applicant fields: {fields}"), fields=", ".join(sorted(unknown))
+        )
     values = {k: str(data.get(k) or "").strip() for k in FIELDS}
     for required in ("full_name", "id_number", "address"):
         if not values[required]:

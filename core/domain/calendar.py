@@ -64,7 +64,7 @@ class WorkCalendar:
     _library: holidays.HolidayBase = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._library = holidays.Vietnam(language=self.language)
+        self._library = holidays.country_holidays("VN", language=self.language)
         if not self.periods or any(p.end <= p.start for p in self.periods):
             raise ValidationError(N_("Working hours must be non-empty, increasing periods"))
 
@@ -89,7 +89,8 @@ class WorkCalendar:
 
     def holidays_of(self, year: int) -> list[tuple[date, str]]:
         """Public holidays and overrides of a year that fall on would-be working days too."""
-        days = {d: str(n) for d, n in holidays.Vietnam(years=year, language=self.language).items()}
+        national = holidays.country_holidays("VN", years=year, language=self.language)
+        days = {d: str(n) for d, n in national.items()}
         for o in self.overrides.values():
             if o.day.year == year and o.kind is DayKind.HOLIDAY:
                 days[o.day] = o.reason
@@ -98,7 +99,8 @@ class WorkCalendar:
         return sorted(days.items())
 
     def workday_saturdays(self, year: int) -> list[date]:
-        lib = {d for d in holidays.Vietnam(years=year).weekend_workdays if d.year == year}
+        national = holidays.country_holidays("VN", years=year)
+        lib = {d for d in national.weekend_workdays if d.year == year}
         extra = {o.day for o in self.overrides.values() if o.kind is DayKind.WORKDAY}
         return sorted(d for d in lib | extra if d.year == year and self.is_working_day(d))
 

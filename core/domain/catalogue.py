@@ -6,8 +6,9 @@ later change of processing time or required documents never rewrites its appoint
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, time
 from enum import StrEnum
 from typing import Any
@@ -81,7 +82,7 @@ class Procedure:
     legal_basis: str = ""
     effective_from: date = date(2000, 1, 1)
     sets: int = 1
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def component(self, key_or_name: str) -> Component:
         """Find a component by its key, its 1-based position, or its exact name."""

@@ -6,8 +6,9 @@ record, whether applied one by one as they arrive or all at once in a rebuild.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .events import Event, EventType, sort_for_fold
@@ -62,7 +63,7 @@ class DossierView:
     last_event_hlc: str = ""
     last_actor: str = ""
     override_reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def national_status(self) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .errors import N_, ValidationError
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-UTC = timezone.utc
+UTC = UTC
 
 
 def parse_moment(text: str) -> datetime:

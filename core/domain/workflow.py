@@ -143,8 +143,20 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.SUBMIT, {State.PROCESSING}, State.AWAITING_APPROVAL, {_S}),
         _t(Action.APPROVE, {State.AWAITING_APPROVAL}, State.APPROVED, {_L}),
         _t(Action.REJECT, {State.AWAITING_APPROVAL}, State.PROCESSING, {_L}, True),
-        _t(Action.WITHDRAW, set(OPEN_STATES) - {State.WITHDRAWAL_REQUESTED}, State.WITHDRAWAL_REQUESTED, {_O}, True),
-        _t(Action.STOP, {State.WITHDRAWAL_REQUESTED, State.PROCESSING, State.SUPPLEMENT_REQUESTED}, State.STOPPED, {_L}, True),
+        _t(
+            Action.WITHDRAW,
+            set(OPEN_STATES) - {State.WITHDRAWAL_REQUESTED},
+            State.WITHDRAWAL_REQUESTED,
+            {_O},
+            True,
+        ),
+        _t(
+            Action.STOP,
+            {State.WITHDRAWAL_REQUESTED, State.PROCESSING, State.SUPPLEMENT_REQUESTED},
+            State.STOPPED,
+            {_L},
+            True,
+        ),
         _t(Action.FINISH, {State.APPROVED}, State.FINISHED, {_O, _S}),
         _t(Action.RETURN, {State.FINISHED}, State.RETURNED, {_O}),
         _t(Action.REGISTER_POSTAL, {State.FINISHED}, State.POSTAL_RETURN, {_O}),
@@ -160,14 +172,14 @@ def transition_for(action: Action, state: State, role: Role) -> Transition:
     if state not in transition.sources:
         raise TransitionRefused(
             N_("Action '{action}' is not allowed while the dossier is {state}"),
-            action=action.value,
-            state=state.value,
+            action=ACTION_LABELS[action],
+            state=STATE_LABELS[state],
         )
     if role not in transition.roles:
         raise PermissionDenied(
             N_("Role '{role}' may not take action '{action}'"),
             role=role.value,
-            action=action.value,
+            action=ACTION_LABELS[action],
         )
     return transition
 
@@ -175,3 +187,43 @@ def transition_for(action: Action, state: State, role: Role) -> Transition:
 def allowed_actions(state: State, role: Role) -> list[Action]:
     """What a user of `role` may do now: the buttons a screen shows."""
     return [a for a, t in TRANSITIONS.items() if state in t.sources and role in t.roles]
+
+
+# Plain words for people (translated at the edge; the national wording in Vietnamese).
+STATE_LABELS: dict[State, str] = {
+    State.SUBMITTED: N_("submitted online, not yet received"),
+    State.RECEIVED: N_("received"),
+    State.REFUSED: N_("not received (refused)"),
+    State.TRANSFERRED: N_("transferred for processing"),
+    State.PROCESSING: N_("being processed"),
+    State.SUPPLEMENT_REQUESTED: N_("waiting for the citizen's supplement"),
+    State.PAYMENT_REQUESTED: N_("waiting for the financial obligation"),
+    State.AWAITING_APPROVAL: N_("waiting for approval"),
+    State.APPROVED: N_("approved"),
+    State.WITHDRAWAL_REQUESTED: N_("withdrawal requested"),
+    State.STOPPED: N_("processing stopped"),
+    State.FINISHED: N_("result ready"),
+    State.POSTAL_RETURN: N_("result sent by post"),
+    State.RETURNED: N_("result returned"),
+}
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.RECEIVE: N_("Receive"),
+    Action.REFUSE: N_("Refuse"),
+    Action.REQUEST_SUPPLEMENT: N_("Request supplement"),
+    Action.SUPPLEMENT: N_("Supplement received"),
+    Action.TRANSFER: N_("Transfer"),
+    Action.START: N_("Start processing"),
+    Action.REQUEST_PAYMENT: N_("Request financial obligation"),
+    Action.PAY: N_("Obligation paid"),
+    Action.SUBMIT: N_("Submit for approval"),
+    Action.APPROVE: N_("Approve"),
+    Action.REJECT: N_("Send back"),
+    Action.WITHDRAW: N_("Citizen withdraws"),
+    Action.STOP: N_("Stop processing"),
+    Action.FINISH: N_("Result ready"),
+    Action.RETURN: N_("Return result"),
+    Action.REGISTER_POSTAL: N_("Send by post"),
+    Action.DELIVER: N_("Postal delivery confirmed"),
+    Action.REAPPOINT: N_("New appointment (apology)"),
+}

@@ -32,7 +32,9 @@ class Bucket(StrEnum):
     PAUSED = "paused"
 
 
-ON_TIME_BUCKETS = frozenset({Bucket.EARLY, Bucket.ON_TIME, Bucket.IN_PROGRESS_WITHIN, Bucket.PAUSED})
+ON_TIME_BUCKETS = frozenset(
+    {Bucket.EARLY, Bucket.ON_TIME, Bucket.IN_PROGRESS_WITHIN, Bucket.PAUSED}
+)
 
 
 class Judged(Protocol):

@@ -21,16 +21,22 @@ class AdminService:
     def __init__(self, branch: Branch) -> None:
         self.branch = branch
 
-    def add_user(self, actor: users.User, username: str, role: str, password: str, full_name: str = "") -> Changes:
+    def add_user(
+        self, actor: users.User, username: str, role: str, password: str, full_name: str = ""
+    ) -> Changes:
         actor.require(Role.ADMIN)
         name = users.check_username(username)
         if role not in Role._value2member_map_:
-            raise ValidationError(N_("Unknown role {role}: use officer, specialist, leader or admin"), role=role)
+            raise ValidationError(
+                N_("Unknown role {role}: use officer, specialist, leader or admin"), role=role
+            )
         with self.branch.store.read() as conn:
             if users.find(conn, name) is not None:
                 raise ValidationError(N_("User {user} already exists"), user=name)
         payload = {
-            "username": name, "full_name": full_name.strip() or name, "role": role,
+            "username": name,
+            "full_name": full_name.strip() or name,
+            "role": role,
             "password_hash": users.hash_password(password),
         }
         return self.branch.record(None, actor.username, EventType.USER_ADDED, payload)
@@ -47,7 +53,12 @@ class AdminService:
             raise ValidationError(N_("You cannot disable your own account"))
         with self.branch.store.read() as conn:
             users.require_user(conn, username)
-        return self.branch.record(None, actor.username, EventType.USER_DISABLED, {"username": username.lower(), "disabled": True})
+        return self.branch.record(
+            None,
+            actor.username,
+            EventType.USER_DISABLED,
+            {"username": username.lower(), "disabled": True},
+        )
 
     def list_users(self) -> list[dict[str, object]]:
         with self.branch.store.read() as conn:

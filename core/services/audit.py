@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
 
+from core.domain.errors import N_
 from core.domain.events import GENESIS_HASH, Event
 from core.storage import event_store
 from core.storage import schema as t
@@ -14,49 +15,90 @@ from core.storage import schema as t
 if TYPE_CHECKING:
     from .branch import Branch
 
+GAP = N_("sequence gap: expected {expected}, found {found} (an event was deleted)")
+BROKEN_LINK = N_(
+    "chain broken: prev_hash does not match the previous event (reordered or replaced)"
+)
+ALTERED = N_("hash mismatch: the stored event was altered")
+BAD_SIGNATURE = N_("signature invalid or device key unknown")
+TRUNCATED = N_("chain truncated: the device head is at {head} but the log ends at {last}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    device: str
+    origin_seq: int
+    event_id: str | None
+    message: str
+    params: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "device": self.device,
+            "origin_seq": self.origin_seq,
+            "event_id": self.event_id,
+            "problem": self.message.format(**self.params),
+        }
+
 
 @dataclass
 class AuditReport:
     events_checked: int = 0
     devices: int = 0
-    problems: list[dict[str, object]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def as_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "events_checked": self.events_checked, "devices": self.devices, "problems": self.problems}
+        return {
+            "ok": self.ok,
+            "events_checked": self.events_checked,
+            "devices": self.devices,
+            "problems": [p.as_dict() for p in self.problems],
+        }
 
 
-def _problem(event: Event | None, device: str, seq: int, what: str) -> dict[str, object]:
-    return {"device": device, "origin_seq": seq, "event_id": event.event_id if event else None, "problem": what}
+def _link_problem(event: Event, seq: int, prev: str, public_key: str | None) -> Problem | None:
+    def problem(message: str, **params: int) -> Problem:
+        return Problem(event.origin_device, event.origin_seq, event.event_id, message, params)
+
+    if event.origin_seq != seq:
+        return problem(GAP, expected=seq, found=event.origin_seq)
+    if event.prev_hash != prev:
+        return problem(BROKEN_LINK)
+    if not event.hash_ok():
+        return problem(ALTERED)
+    if public_key is None or not event.signature_ok(public_key):
+        return problem(BAD_SIGNATURE)
+    return None
 
 
-def check_chain(conn: Connection, device: str, public_key: str | None) -> tuple[int, dict[str, object] | None]:
+def check_chain(
+    conn: Connection, device: str, public_key: str | None
+) -> tuple[int, Problem | None]:
     """(events checked, first problem or None) for one device's chain."""
-    expected_seq, prev, checked = 1, GENESIS_HASH, 0
+    seq, prev, checked = 1, GENESIS_HASH, 0
     for event in event_store.chain(conn, device):
         checked += 1
-        if event.origin_seq != expected_seq:
-            return checked, _problem(event, device, event.origin_seq, f"sequence gap: expected {expected_seq}, found {event.origin_seq} (an event was deleted)")
-        if event.prev_hash != prev:
-            return checked, _problem(event, device, event.origin_seq, "chain broken: prev_hash does not match the previous event (events reordered or replaced)")
-        if not event.hash_ok():
-            return checked, _problem(event, device, event.origin_seq, "hash mismatch: the stored event was altered")
-        if public_key is None or not event.signature_ok(public_key):
-            return checked, _problem(event, device, event.origin_seq, "signature invalid or device key unknown")
-        expected_seq, prev = expected_seq + 1, event.hash
+        problem = _link_problem(event, seq, prev, public_key)
+        if problem:
+            return checked, problem
+        seq, prev = seq + 1, event.hash
     head_seq, head_hash = event_store.device_head(conn, device)
-    if head_seq >= expected_seq or (head_seq == expected_seq - 1 and head_hash != prev and head_seq > 0):
-        return checked, _problem(None, device, head_seq, f"chain truncated: device head is {head_seq} but the log ends at {expected_seq - 1}")
+    if head_seq > seq - 1 or (head_seq and head_hash != prev):
+        return checked, Problem(
+            device, head_seq, None, TRUNCATED, {"head": head_seq, "last": seq - 1}
+        )
     return checked, None
 
 
 def verify(branch: Branch) -> AuditReport:
     report = AuditReport()
     with branch.store.read() as conn:
-        keys = {r.device_id: r.public_key for r in conn.execute(select(t.devices.c.device_id, t.devices.c.public_key))}
+        devices = select(t.devices.c.device_id, t.devices.c.public_key)
+        keys = {r.device_id: r.public_key for r in conn.execute(devices)}
         for device in event_store.origins(conn):
             report.devices += 1
             checked, problem = check_chain(conn, device, keys.get(device))

@@ -1,8 +1,8 @@
 """A branch desktop's store, opened: the entry point of every core service.
 
-    branch = Branch.init(data_dir, unit_code="TAYHO", branch_name="…", admin=("admin", pw))
-    user = branch.login("admin", pw)
-    dossier, changes = branch.dossiers.receive(user, "HT-KS", applicant, components=[…])
+branch = Branch.init(data_dir, unit_code="TAYHO", branch_name="…", admin=("admin", pw))
+user = branch.login("admin", pw)
+dossier, changes = branch.dossiers.receive(user, "HT-KS", applicant, components=[…])
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from core.domain.calendar import DayKind, Override, WorkCalendar
 from core.domain.catalogue import Procedure
-from core.domain.codes import CodeSpace, DEFAULT_BLOCK_WIDTH, check_unit_code
+from core.domain.codes import DEFAULT_BLOCK_WIDTH, CodeSpace, check_unit_code
 from core.domain.errors import N_, AuthenticationFailed, StoreError, ValidationError
 from core.domain.events import Event
 from core.domain.ids import new_uuid7
@@ -88,10 +88,17 @@ class Branch:
         }
         store.write(lambda conn: _initialise(conn, settings, key, device_id))
         branch = cls._from_store(data_dir, store, key, clock)
-        branch.record(None, "system", "user.added", {
-            "username": admin_name, "full_name": admin_name, "role": Role.ADMIN.value,
-            "password_hash": admin_hash,
-        })
+        branch.record(
+            None,
+            "system",
+            "user.added",
+            {
+                "username": admin_name,
+                "full_name": admin_name,
+                "role": Role.ADMIN.value,
+                "password_hash": admin_hash,
+            },
+        )
         return branch
 
     @classmethod
@@ -113,8 +120,14 @@ class Branch:
             meta["branch_code"], tuple(json.loads(meta["code_blocks"])), int(meta["block_width"])
         )
         return cls(
-            data_dir, store, key, meta["device_id"], meta["branch_code"], meta["branch_name"],
-            space, clock,
+            data_dir,
+            store,
+            key,
+            meta["device_id"],
+            meta["branch_code"],
+            meta["branch_name"],
+            space,
+            clock,
         )
 
     def close(self) -> None:
@@ -122,21 +135,40 @@ class Branch:
 
     # --- events ----------------------------------------------------------------------
     def append(
-        self, conn: Connection, dossier_id: str | None, actor: str, type_: str,
-        payload: dict[str, Any], parents: tuple[str, ...] = (),
+        self,
+        conn: Connection,
+        dossier_id: str | None,
+        actor: str,
+        type_: str,
+        payload: dict[str, Any],
+        parents: tuple[str, ...] = (),
     ) -> Event:
         """Append one local event and update the projections, in the caller's transaction."""
+
         def draft(seq: int, prev: str, stamp: str) -> Event:
             return Event(
-                event_id=new_uuid7(), dossier_id=dossier_id, branch=self.branch_code,
-                type=type_, payload=payload, actor=actor, origin_device=self.device_id,
-                origin_seq=seq, hlc=stamp, parents=parents, prev_hash=prev,
+                event_id=new_uuid7(),
+                dossier_id=dossier_id,
+                branch=self.branch_code,
+                type=type_,
+                payload=payload,
+                actor=actor,
+                origin_device=self.device_id,
+                origin_seq=seq,
+                hlc=stamp,
+                parents=parents,
+                prev_hash=prev,
             )
-        event = event_store.append_local(conn, self.device_id, self.key, epoch_ms(self.clock()), draft)
+
+        event = event_store.append_local(
+            conn, self.device_id, self.key, epoch_ms(self.clock()), draft
+        )
         projection.apply_event(conn, event)
         return event
 
-    def record(self, dossier_id: str | None, actor: str, type_: str, payload: dict[str, Any]) -> Changes:
+    def record(
+        self, dossier_id: str | None, actor: str, type_: str, payload: dict[str, Any]
+    ) -> Changes:
         """Append a single event in its own transaction."""
         self.store.write(lambda conn: self.append(conn, dossier_id, actor, type_, payload))
         self._calendar = None
@@ -159,7 +191,9 @@ class Branch:
         if self._calendar is None:
             with self.store.read() as conn:
                 rows = conn.execute(select(t.calendar_overrides)).all()
-            overrides = [Override(date.fromisoformat(r.day), DayKind(r.kind), r.reason) for r in rows]
+            overrides = [
+                Override(date.fromisoformat(r.day), DayKind(r.kind), r.reason) for r in rows
+            ]
             self._calendar = WorkCalendar.with_overrides(overrides)
         return self._calendar
 
@@ -204,8 +238,11 @@ def _initialise(conn: Connection, settings: dict[str, str], key: DeviceKey, devi
         conn.execute(insert(t.meta).values(key=name, value=value))
     conn.execute(
         insert(t.devices).values(
-            device_id=device_id, branch=settings["branch_code"], public_key=key.public_b64,
-            label="", revoked=False,
+            device_id=device_id,
+            branch=settings["branch_code"],
+            public_key=key.public_b64,
+            label="",
+            revoked=False,
         )
     )
     catalogue.store_procedures(conn, catalogue.shipped_catalogue())

@@ -76,7 +76,9 @@ def parse_catalogue(doc: Mapping[str, Any]) -> list[Procedure]:
     seen: set[tuple[str, int]] = set()
     for p in procedures:
         if (p.code, p.version) in seen:
-            raise ValidationError(N_("Catalogue lists {code} version {version} twice"), code=p.code, version=p.version)
+            raise ValidationError(
+                N_("Catalogue lists {code} version {version} twice"), code=p.code, version=p.version
+            )
         seen.add((p.code, p.version))
         if not any(c.mandatory for c in p.components):
             raise ValidationError(N_("Procedure {code} has no mandatory component"), code=p.code)
@@ -85,7 +87,10 @@ def parse_catalogue(doc: Mapping[str, Any]) -> list[Procedure]:
 
 def store_procedures(conn: Connection, procedures: Iterable[Procedure]) -> int:
     """Add versions not stored yet; stored versions are immutable (dossiers pin them)."""
-    existing = {(r.code, r.version) for r in conn.execute(select(t.procedures.c.code, t.procedures.c.version))}
+    existing = {
+        (r.code, r.version)
+        for r in conn.execute(select(t.procedures.c.code, t.procedures.c.version))
+    }
     added = 0
     for p in procedures:
         if (p.code, p.version) in existing:
@@ -106,7 +111,9 @@ def store_procedures(conn: Connection, procedures: Iterable[Procedure]) -> int:
 def current_procedures(conn: Connection, on: date) -> list[Procedure]:
     """For each code, the newest version in force on `on`."""
     latest: dict[str, Procedure] = {}
-    for row in conn.execute(select(t.procedures.c.data).order_by(t.procedures.c.code, t.procedures.c.version)):
+    for row in conn.execute(
+        select(t.procedures.c.data).order_by(t.procedures.c.code, t.procedures.c.version)
+    ):
         p = procedure_from_dict(json.loads(row.data))
         if p.effective_from <= on:
             latest[p.code] = p

@@ -19,7 +19,7 @@ from core.domain.events import EventType
 from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
 from core.domain.timeutil import iso, parse_moment, to_vietnam
-from core.domain.workflow import Action, Role, State, transition_for
+from core.domain.workflow import Action, Role, transition_for
 from core.storage import projection
 from core.storage import schema as t
 
@@ -77,18 +77,26 @@ class DossierService(DossierQueries):
                 raise
             supplied = [procedure.component(s).key for s in intake.components]
         due = compute_due(
-            self.branch.calendar(), received, procedure.processing_time,
-            procedure.processing_unit, procedure.cutoff,
+            self.branch.calendar(),
+            received,
+            procedure.processing_time,
+            procedure.processing_unit,
+            procedure.cutoff,
         )
         payload: dict[str, Any] = {
             "at": iso(received),
             "procedure": {
-                "code": procedure.code, "version": procedure.version, "name": procedure.name,
-                "field": procedure.field.value, "unit": procedure.processing_unit.value,
+                "code": procedure.code,
+                "version": procedure.version,
+                "name": procedure.name,
+                "field": procedure.field.value,
+                "unit": procedure.processing_unit.value,
             },
             "applicant": applicant.as_dict(),
             "channel": intake.channel,
-            "components": [_component_entry(procedure, key in supplied, key) for key in _keys(procedure)],
+            "components": [
+                _component_entry(procedure, key in supplied, key) for key in _keys(procedure)
+            ],
             "fees_vnd": procedure.total_fee_vnd,
             "return_method": intake.return_method,
             "postal_address": intake.postal_address.strip(),
@@ -100,7 +108,9 @@ class DossierService(DossierQueries):
 
         def work(conn: Connection) -> DossierView:
             payload["code"] = self._next_code(conn, received.date())
-            self.branch.append(conn, dossier_id, user.username, EventType.for_action("receive"), payload)
+            self.branch.append(
+                conn, dossier_id, user.username, EventType.for_action("receive"), payload
+            )
             view = projection.load_view(conn, dossier_id)
             assert view is not None
             return view
@@ -116,18 +126,29 @@ class DossierService(DossierQueries):
 
     def _next_code(self, conn: Connection, day: date) -> str:
         key = day.isoformat()
-        row = conn.execute(select(t.code_counters.c.last_number).where(t.code_counters.c.day == key)).first()
+        row = conn.execute(
+            select(t.code_counters.c.last_number).where(t.code_counters.c.day == key)
+        ).first()
         number = self.branch.codespace.next_number(row.last_number if row else 0)
         if row:
-            conn.execute(update(t.code_counters).where(t.code_counters.c.day == key).values(last_number=number))
+            conn.execute(
+                update(t.code_counters)
+                .where(t.code_counters.c.day == key)
+                .values(last_number=number)
+            )
         else:
             conn.execute(insert(t.code_counters).values(day=key, last_number=number))
         return format_code(self.branch.codespace.unit, day, number)
 
     # --- acting ----------------------------------------------------------------------
     def act(
-        self, user: User, code: str, action: Action, note: str = "",
-        at: datetime | None = None, details: Mapping[str, Any] | None = None,
+        self,
+        user: User,
+        code: str,
+        action: Action,
+        note: str = "",
+        at: datetime | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> tuple[DossierView, Changes]:
         """Take one workflow action; refused actions change nothing."""
         moment = to_vietnam(at or self.branch.clock())
@@ -136,11 +157,26 @@ class DossierService(DossierQueries):
             view = self._require(conn, code)
             transition = transition_for(action, view.state, user.role)
             if transition.needs_note and not note.strip():
-                raise ValidationError(N_("Action '{action}' needs a note (the reason)"), action=action.value)
+                raise ValidationError(
+                    N_("Action '{action}' needs a note (the reason)"), action=action.value
+                )
             if moment < parse_moment(view.received_at):
-                raise ValidationError(N_("The action cannot be dated before the dossier was received"))
-            payload = {"at": iso(moment), "note": note.strip(), **self._details(view, action, moment, details or {})}
-            self.branch.append(conn, view.id, user.username, EventType.for_action(action.value), payload, view.heads)
+                raise ValidationError(
+                    N_("The action cannot be dated before the dossier was received")
+                )
+            payload = {
+                "at": iso(moment),
+                "note": note.strip(),
+                **self._details(view, action, moment, details or {}),
+            }
+            self.branch.append(
+                conn,
+                view.id,
+                user.username,
+                EventType.for_action(action.value),
+                payload,
+                view.heads,
+            )
             new_view = projection.load_view(conn, view.id)
             assert new_view is not None
             return new_view
@@ -151,7 +187,9 @@ class DossierService(DossierQueries):
     def _details(
         self, view: DossierView, action: Action, moment: datetime, details: Mapping[str, Any]
     ) -> dict[str, Any]:
-        extra: dict[str, Any] = {k: v for k, v in details.items() if k in ("to", "postal_address", "order_number")}
+        extra: dict[str, Any] = {
+            k: v for k, v in details.items() if k in ("to", "postal_address", "order_number")
+        }
         if action is Action.SUPPLEMENT:
             extra["due_at"] = iso(self._resumed_due(view, moment))
         elif action is Action.REAPPOINT:
@@ -160,7 +198,9 @@ class DossierService(DossierQueries):
                 raise ValidationError(N_("The new appointment must be later than the current one"))
             extra["due_at"] = iso(new_due)
             extra["previous_due_at"] = view.due_at
-        elif action is Action.REGISTER_POSTAL and not (details.get("postal_address") or view.postal_address):
+        elif action is Action.REGISTER_POSTAL and not (
+            details.get("postal_address") or view.postal_address
+        ):
             raise ValidationError(N_("A postal return needs the postal address"))
         return extra
 
@@ -178,7 +218,12 @@ class DossierService(DossierQueries):
         if not text.strip():
             raise ValidationError(N_("A note cannot be empty"))
         view = self.get(code)
-        return self.branch.record(view.id, user.username, EventType.NOTE, {"at": iso(self.branch.clock()), "text": text.strip()})
+        return self.branch.record(
+            view.id,
+            user.username,
+            EventType.NOTE,
+            {"at": iso(self.branch.clock()), "text": text.strip()},
+        )
 
     def rate(self, code: str, token: str, score: int, complaint: bool = False) -> Changes:
         """A citizen's satisfaction rating from the kiosk (1 = very unhappy … 5 = very happy)."""
@@ -198,8 +243,13 @@ def _keys(procedure: Procedure) -> list[str]:
 def _component_entry(procedure: Procedure, supplied: bool, key: str) -> dict[str, Any]:
     comp = procedure.component(key)
     return {
-        "key": comp.key, "name": comp.name, "mandatory": comp.mandatory, "supplied": supplied,
-        "originals": comp.originals, "certified_copies": comp.certified_copies, "copies": comp.copies,
+        "key": comp.key,
+        "name": comp.name,
+        "mandatory": comp.mandatory,
+        "supplied": supplied,
+        "originals": comp.originals,
+        "certified_copies": comp.certified_copies,
+        "copies": comp.copies,
     }
 
 

@@ -39,7 +39,9 @@ class DossierQueries:
         self.branch = branch
 
     def _require(self, conn: Connection, code: str) -> DossierView:
-        row = conn.execute(select(t.dossiers.c.doc).where(t.dossiers.c.code == code.strip().upper())).first()
+        row = conn.execute(
+            select(t.dossiers.c.doc).where(t.dossiers.c.code == code.strip().upper())
+        ).first()
         if row is None:
             raise NotFoundError(N_("No dossier with code {code}"), code=code)
         return projection.view_from_json(row.doc)
@@ -57,13 +59,17 @@ class DossierQueries:
 
         return [
             {
-                "event_id": e.event_id, "type": e.type, "actor": e.actor, "device": e.origin_device,
-                "at": e.payload.get("at", ""), "note": e.payload.get("note", e.payload.get("text", "")),
+                "event_id": e.event_id,
+                "type": e.type,
+                "actor": e.actor,
+                "device": e.origin_device,
+                "at": e.payload.get("at", ""),
+                "note": e.payload.get("note", e.payload.get("text", "")),
             }
             for e in sort_for_fold(events)
         ]
 
-    def list(self, state: str | None = None, limit: int = 200) -> list[DossierView]:
+    def browse(self, state: str | None = None, limit: int = 200) -> list[DossierView]:
         query = select(t.dossiers.c.doc).order_by(t.dossiers.c.num.desc()).limit(limit)
         if state:
             if state not in State._value2member_map_:
@@ -94,7 +100,10 @@ class DossierQueries:
                 view = self._require(conn, code)
             except NotFoundError:
                 view = None
-        if view is None or secret.strip().upper() not in (view.lookup_token, view.applicant["id_number"]):
+        if view is None or secret.strip().upper() not in (
+            view.lookup_token,
+            view.applicant["id_number"],
+        ):
             raise NotFoundError(N_("No dossier matches this code and ID number"))
         return view
 
@@ -108,7 +117,11 @@ class DossierQueries:
 
         def count(*conditions: Any) -> int:
             with self.branch.store.read() as conn:
-                return int(conn.execute(select(func.count()).select_from(t.dossiers).where(*conditions)).scalar_one())
+                return int(
+                    conn.execute(
+                        select(func.count()).select_from(t.dossiers).where(*conditions)
+                    ).scalar_one()
+                )
 
         return {
             "received_today": count(d.received_at >= today, d.received_at < tomorrow),

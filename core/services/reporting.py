@@ -32,14 +32,16 @@ class ReportService:
         self.branch = branch
 
     def stats(
-        self, start: datetime, end: datetime, by: str = "all", rules: OnTimeRules = OnTimeRules()
+        self, start: datetime, end: datetime, by: str = "all", rules: OnTimeRules | None = None
     ) -> dict[str, Stats]:
         if by not in GROUPS:
-            raise ValidationError(N_("Cannot group by {by}: use {choices}"), by=by, choices=", ".join(GROUPS))
+            raise ValidationError(
+                N_("Cannot group by {by}: use {choices}"), by=by, choices=", ".join(GROUPS)
+            )
         if end < start:
             raise ValidationError(N_("The period ends before it starts"))
         c = t.dossiers.c
         query = select(c.doc).where(c.received_at <= end.isoformat(), c.state != "refused")
         with self.branch.store.read() as conn:
             views = [projection.view_from_json(r.doc) for r in conn.execute(query)]
-        return summarise(views, start, end, GROUPS[by], rules)  # type: ignore[arg-type]
+        return summarise(views, start, end, GROUPS[by], rules or OnTimeRules())  # type: ignore[arg-type]

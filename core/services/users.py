@@ -9,7 +9,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, insert, select, update
 
-from core.domain.errors import N_, AuthenticationFailed, NotFoundError, PermissionDenied, ValidationError
+from core.domain.errors import (
+    N_,
+    AuthenticationFailed,
+    NotFoundError,
+    PermissionDenied,
+    ValidationError,
+)
 from core.domain.timeutil import iso, parse_moment
 from core.domain.workflow import Role
 from core.storage import schema as t
@@ -28,9 +34,7 @@ class User:
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
-            raise PermissionDenied(
-                N_("Role '{role}' may not do this"), role=self.role.value
-            )
+            raise PermissionDenied(N_("Role '{role}' may not do this"), role=self.role.value)
 
 
 def hash_password(password: str) -> str:
@@ -40,8 +44,15 @@ def hash_password(password: str) -> str:
 
 
 def check_username(name: str) -> str:
-    if not name or not name.replace(".", "").replace("_", "").replace("-", "").isalnum() or not name.isascii():
-        raise ValidationError(N_("User name must be ASCII letters, digits, dot, dash or underscore: {name}"), name=name)
+    if (
+        not name
+        or not name.replace(".", "").replace("_", "").replace("-", "").isalnum()
+        or not name.isascii()
+    ):
+        raise ValidationError(
+            N_("User name must be ASCII letters, digits, dot, dash or underscore: {name}"),
+            name=name,
+        )
     return name.lower()
 
 
@@ -60,7 +71,9 @@ def authenticate(
     A failure is returned, not raised, so the caller commits the failure count first.
     """
     name = username.lower()
-    attempt = conn.execute(select(t.login_attempts).where(t.login_attempts.c.username == name)).first()
+    attempt = conn.execute(
+        select(t.login_attempts).where(t.login_attempts.c.username == name)
+    ).first()
     if attempt and attempt.locked_until and parse_moment(attempt.locked_until) > now:
         return AuthenticationFailed(
             N_("Account {user} is locked after repeated failures until {until}"),
@@ -86,7 +99,12 @@ def _record_failure(conn: Connection, name: str, failures: int, now: datetime) -
     failures += 1
     locked = iso(now + LOCKOUT) if failures >= MAX_FAILURES else ""
     values = {"failures": 0 if locked else failures, "locked_until": locked}
-    if conn.execute(update(t.login_attempts).where(t.login_attempts.c.username == name).values(**values)).rowcount == 0:
+    if (
+        conn.execute(
+            update(t.login_attempts).where(t.login_attempts.c.username == name).values(**values)
+        ).rowcount
+        == 0
+    ):
         conn.execute(insert(t.login_attempts).values(username=name, **values))
 
 

@@ -103,7 +103,9 @@ class Store:
 def _store_error(err: OperationalError) -> StoreError:
     text = str(err.orig)
     if "locked" in text or "busy" in text:
-        return StoreError(N_("The local store is busy (another program holds it): {detail}"), detail=text)
+        return StoreError(
+            N_("The local store is busy (another program holds it): {detail}"), detail=text
+        )
     if "disk" in text or "full" in text:
         return StoreError(N_("The disk is full: nothing was saved ({detail})"), detail=text)
     return StoreError(N_("The local store failed: {detail}"), detail=text)

@@ -122,17 +122,20 @@ def apply_reference_event(conn: Connection, event: Event) -> None:
             )
         )
     elif event.type in (EventType.USER_PASSWORD, EventType.USER_ROLE, EventType.USER_DISABLED):
-        values = {
+        changes: dict[str, dict[str, Any]] = {
             EventType.USER_PASSWORD: {"password_hash": p.get("password_hash")},
             EventType.USER_ROLE: {"role": p.get("role")},
             EventType.USER_DISABLED: {"disabled": bool(p.get("disabled", True))},
-        }[event.type]
+        }
+        values = changes[event.type]
         conn.execute(update(t.users).where(t.users.c.username == p["username"]).values(**values))
     elif event.type == EventType.CALENDAR_OVERRIDE:
         conn.execute(delete(t.calendar_overrides).where(t.calendar_overrides.c.day == p["day"]))
         if p["kind"] != "none":
             conn.execute(
-                insert(t.calendar_overrides).values(day=p["day"], kind=p["kind"], reason=p["reason"])
+                insert(t.calendar_overrides).values(
+                    day=p["day"], kind=p["kind"], reason=p["reason"]
+                )
             )
 
 

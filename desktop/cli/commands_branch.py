@@ -31,7 +31,9 @@ def register(sub: Any) -> None:
     p = users.add_parser("list")
     p.set_defaults(handler=cmd_user_list)
 
-    cat = sub.add_parser("catalog", help="the procedure catalogue").add_subparsers(dest="verb", required=True)
+    cat = sub.add_parser("catalog", help="the procedure catalogue").add_subparsers(
+        dest="verb", required=True
+    )
     p = cat.add_parser("list")
     p.set_defaults(handler=cmd_catalog_list)
     p = cat.add_parser("show")
@@ -50,8 +52,13 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         raise ValidationError(N_("Set MOTCUA_USER and MOTCUA_PASSWORD for the first branch admin"))
     ctx._services = Branch.init(ctx.data_dir, args.unit_code, args.branch_name, (name, password))
     b = ctx.services
-    return {"data_dir": str(ctx.data_dir), "unit_code": b.branch_code, "device_id": b.device_id,
-            "procedures": len(b.procedures()), "admin": name.lower()}
+    return {
+        "data_dir": str(ctx.data_dir),
+        "unit_code": b.branch_code,
+        "device_id": b.device_id,
+        "procedures": len(b.procedures()),
+        "admin": name.lower(),
+    }
 
 
 def cmd_user_add(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
@@ -81,7 +88,10 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> dict[str, object]:
         first = report.problems[0]
         raise IntegrityError(
             N_("Audit failed at event {event} (device {device}, sequence {seq}): {problem}"),
-            event=first["event_id"], device=first["device"], seq=first["origin_seq"], problem=first["problem"],
+            event=first["event_id"],
+            device=first["device"],
+            seq=first["origin_seq"],
+            problem=first["problem"],
         )
     return report.as_dict()
 

@@ -17,7 +17,9 @@ from .framework import Context
 
 
 def register(sub: Any) -> None:
-    cal = sub.add_parser("calendar", help="working-time calendar").add_subparsers(dest="verb", required=True)
+    cal = sub.add_parser("calendar", help="working-time calendar").add_subparsers(
+        dest="verb", required=True
+    )
     p = cal.add_parser("due", help="compute a due moment")
     p.add_argument("--received", required=True)
     amount = p.add_mutually_exclusive_group(required=True)
@@ -66,7 +68,9 @@ def _cutoff(text: str | None) -> time | None:
 
 def cmd_due(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     amount, unit = _amount(args)
-    due = compute_due(_calendar(ctx), parse_moment(args.received), amount, unit, _cutoff(args.cutoff))
+    due = compute_due(
+        _calendar(ctx), parse_moment(args.received), amount, unit, _cutoff(args.cutoff)
+    )
     doc = due.as_dict()
     doc["explanation"] = [tr(s.message, **s.params) for s in due.steps]
     del doc["steps"]
@@ -77,7 +81,9 @@ def cmd_holidays(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     calendar = _calendar(ctx)
     return {
         "year": args.year,
-        "holidays": [{"date": d.isoformat(), "name": n} for d, n in calendar.holidays_of(args.year)],
+        "holidays": [
+            {"date": d.isoformat(), "name": n} for d, n in calendar.holidays_of(args.year)
+        ],
         "workday_saturdays": [d.isoformat() for d in calendar.workday_saturdays(args.year)],
     }
 

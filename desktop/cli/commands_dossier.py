@@ -18,13 +18,17 @@ from .framework import Context
 
 
 def register(sub: Any) -> None:
-    dossier = sub.add_parser("dossier", help="receive and process dossiers").add_subparsers(dest="verb", required=True)
+    dossier = sub.add_parser("dossier", help="receive and process dossiers").add_subparsers(
+        dest="verb", required=True
+    )
 
     p = dossier.add_parser("receive", help="receive a dossier at the counter")
     p.add_argument("--procedure", required=True)
     p.add_argument("--applicant", required=True, type=Path, help="JSON file of applicant fields")
     p.add_argument("--received", help="ISO date-time (default: now)")
-    p.add_argument("--component", action="append", default=[], help="supplied component (key, number or name)")
+    p.add_argument(
+        "--component", action="append", default=[], help="supplied component (key, number or name)"
+    )
     p.add_argument("--override-incomplete", default="", metavar="REASON")
     p.add_argument("--return-method", default="counter", choices=["counter", "postal"])
     p.add_argument("--postal-address", default="")
@@ -64,7 +68,9 @@ def _read_applicant(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ValidationError(N_("Applicant file not found: {path}"), path=str(path)) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValidationError(N_("Applicant file is not valid JSON: {detail}"), detail=str(err)) from None
+        raise ValidationError(
+            N_("Applicant file is not valid JSON: {detail}"), detail=str(err)
+        ) from None
     if not isinstance(data, dict):
         raise ValidationError(N_("Applicant file must hold a JSON object"))
     return data
@@ -87,8 +93,13 @@ def cmd_receive(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     except IncompleteDossier as err:
         # The guidance is the useful output: print it, then fail with the reason.
         procedure = ctx.services.dossiers._procedure(args.procedure)
-        guidance = {"outcome": "supplement_guidance", "procedure": procedure.code,
-                    "procedure_name": procedure.name, "missing": err.missing, "message": describe(err)}
+        guidance = {
+            "outcome": "supplement_guidance",
+            "procedure": procedure.code,
+            "procedure_name": procedure.name,
+            "missing": err.missing,
+            "message": describe(err),
+        }
         from .framework import emit
 
         emit(guidance, ctx.as_json)
@@ -104,8 +115,12 @@ def cmd_act(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     elif args.action == Action.REAPPOINT.value:
         raise ValidationError(N_("A new appointment needs --due"))
     view, _ = ctx.services.dossiers.act(
-        user, args.code, Action(args.action), note=args.note,
-        at=parse_moment(args.at) if args.at else None, details=details,
+        user,
+        args.code,
+        Action(args.action),
+        note=args.note,
+        at=parse_moment(args.at) if args.at else None,
+        details=details,
     )
     return render.dossier(view)
 
@@ -120,7 +135,7 @@ def cmd_timeline(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]
 
 
 def cmd_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:
-    return [render.dossier_line(v) for v in ctx.services.dossiers.list(args.status, args.limit)]
+    return [render.dossier_line(v) for v in ctx.services.dossiers.browse(args.status, args.limit)]
 
 
 def cmd_search(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:

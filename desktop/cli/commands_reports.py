@@ -18,7 +18,9 @@ def register(sub: Any) -> None:
     p.add_argument("--from", dest="start", required=True, help="first day (yyyy-mm-dd)")
     p.add_argument("--to", dest="end", required=True, help="last day (yyyy-mm-dd), included")
     p.add_argument("--by", default="all", choices=["all", "field", "procedure", "clerk", "month"])
-    p.add_argument("--early-by-moment", action="store_true", help="any end before the appointment is early")
+    p.add_argument(
+        "--early-by-moment", action="store_true", help="any end before the appointment is early"
+    )
     p.set_defaults(handler=cmd_stats)
 
 
@@ -31,7 +33,9 @@ def _day(text: str) -> date:
 
 def cmd_stats(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     start = datetime.combine(_day(args.start), time(0), VIETNAM)
-    end = datetime.combine(_day(args.end) + timedelta(days=1), time(0), VIETNAM) - timedelta(seconds=1)
+    end = datetime.combine(_day(args.end) + timedelta(days=1), time(0), VIETNAM) - timedelta(
+        seconds=1
+    )
     rules = OnTimeRules(early_by_moment=args.early_by_moment)
     groups = ctx.services.reports.stats(start, end, args.by, rules)
     return {

@@ -58,7 +58,9 @@ def procedure(p: Procedure, full: bool = False) -> dict[str, Any]:
         "processing_time": p.processing_time,
         "processing_unit": p.processing_unit.value,
         "cutoff": p.cutoff.strftime("%H:%M") if p.cutoff else None,
-        "components": [{"key": c.key, "name": c.name, "mandatory": c.mandatory} for c in p.components],
+        "components": [
+            {"key": c.key, "name": c.name, "mandatory": c.mandatory} for c in p.components
+        ],
         "fees_vnd": p.total_fee_vnd,
     }
     if full:

@@ -1,0 +1,1 @@
+"""Một Cửa central sync server and admin console."""
