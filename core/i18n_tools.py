@@ -20,16 +20,21 @@ from babel.messages.pofile import read_po, write_po
 from core.i18n import DOMAIN, LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "hardware", "desktop", "sync_server")
+# A catalogue per owner: desktop/cli (the `motcua` command) keeps its own, apart from the app.
+PACKAGES = ("core", "hardware", "desktop/cli", "desktop", "sync_server")
+NESTED = {"desktop": ["cli/**.py"]}
 KEYWORDS = {"N_": None, "_": None, "tr": None}
-METHODS = [("**.py", "python")]
+
+
+def _methods(package: str) -> list[tuple[str, str]]:
+    return [(pattern, "ignore") for pattern in NESTED.get(package, [])] + [("**.py", "python")]
 
 
 def extract(package: str) -> Catalog:
     catalog = Catalog(project="Một Cửa", domain=DOMAIN)
     folder = ROOT / package
     for filename, lineno, message, comments, _context in extract_from_dir(
-        str(folder), METHODS, keywords=KEYWORDS
+        str(folder), _methods(package), keywords=KEYWORDS
     ):
         if isinstance(message, str) and message:
             catalog.add(

@@ -18,6 +18,7 @@ from .errors import (
     PaperJam,
     PrinterProblem,
     ScanCancelled,
+    ScanFailed,
     ScanProblem,
     UnsupportedSetting,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "PrinterProblem",
     "ReceiptPrinter",
     "ScanCancelled",
+    "ScanFailed",
     "ScanProblem",
     "ScanResult",
     "ScanSettings",

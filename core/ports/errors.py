@@ -10,7 +10,8 @@ HardwareError                  a device could not do what was asked
 │   ├── PaperJam               paper jammed in the feeder
 │   ├── CoverOpen              the lid or feeder cover is open
 │   ├── FeederEmpty            no paper in the feeder when the scan started
-│   └── ScanCancelled          the clerk cancelled
+│   ├── ScanCancelled          the clerk cancelled
+│   └── ScanFailed             any other stop the driver reported
 ├── PrinterProblem             a printer refused or failed a job
 ├── UnsupportedSetting         a resolution, colour mode or source the device cannot do
 └── DecodeFailed               an image holds no readable QR code or barcode
@@ -36,6 +37,7 @@ __all__ = [
     "PaperJam",
     "PrinterProblem",
     "ScanCancelled",
+    "ScanFailed",
     "ScanProblem",
     "UnsupportedSetting",
 ]
@@ -125,6 +127,16 @@ class ScanCancelled(ScanProblem):
             N_("Scan on {device} cancelled; {pages} page(s) already scanned were kept"),
             device,
             pages_kept,
+        )
+
+
+class ScanFailed(ScanProblem):
+    def __init__(self, device: str, detail: str, pages_kept: int = 0) -> None:
+        super().__init__(
+            N_("Scanner {device} stopped: {detail}; {pages} page(s) already scanned were kept"),
+            device,
+            pages_kept,
+            detail,
         )
 
 

@@ -70,8 +70,11 @@ class DossierQueries:
         ]
 
     def browse(self, state: str | None = None, limit: int = 200) -> list[DossierView]:
+        """The newest dossiers, optionally of one internal state or national status (1–10)."""
         query = select(t.dossiers.c.doc).order_by(t.dossiers.c.num.desc()).limit(limit)
-        if state:
+        if state and state.isdigit():
+            query = query.where(t.dossiers.c.national_status == int(state))
+        elif state:
             if state not in State._value2member_map_:
                 raise ValidationError(N_("Unknown dossier state: {state}"), state=state)
             query = query.where(t.dossiers.c.state == state)

@@ -126,19 +126,23 @@ def cmd_act(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
 
 
 def cmd_show(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    ctx.services.login(*ctx.acting_user())
     return render.dossier(ctx.services.dossiers.get(args.code))
 
 
 def cmd_timeline(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:
+    ctx.services.login(*ctx.acting_user())
     result: list[dict[str, Any]] = ctx.services.dossiers.timeline(args.code)
     return result
 
 
 def cmd_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:
+    ctx.services.login(*ctx.acting_user())
     return [render.dossier_line(v) for v in ctx.services.dossiers.browse(args.status, args.limit)]
 
 
 def cmd_search(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:
+    ctx.services.login(*ctx.acting_user())
     return [render.dossier_line(v) for v in ctx.services.dossiers.search(args.text)]
 
 

@@ -36,6 +36,7 @@ def cmd_stats(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     end = datetime.combine(_day(args.end) + timedelta(days=1), time(0), VIETNAM) - timedelta(
         seconds=1
     )
+    ctx.services.login(*ctx.acting_user())
     rules = OnTimeRules(early_by_moment=args.early_by_moment)
     groups = ctx.services.reports.stats(start, end, args.by, rules)
     return {
