@@ -19,7 +19,6 @@ HardwareError                  a device could not do what was asked
 Messages are English msgids marked with ``N_``; the desktop and CLI translate them.
 """
 
-# ruff: noqa: N818 - names read like the domain error tree (PermissionDenied, …)
 from __future__ import annotations
 
 from core.domain.errors import N_, MotcuaError
