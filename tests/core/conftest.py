@@ -1,0 +1,109 @@
+"""Fixtures for core tests: a branch store built once and copied per test (Anki's idea)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.domain.timeutil import VIETNAM, parse_moment
+from core.domain.workflow import Role
+from core.services.branch import Branch
+from core.services.dossiers import Intake
+from core.services.users import User
+
+PASSWORDS = {
+    "admin": "admin-pass-1",
+    "lan": "officer-pass",
+    "minh": "specialist-pass",
+    "hung": "leader-pass",
+}
+ROLES = {"lan": "officer", "minh": "specialist", "hung": "leader"}
+
+APPLICANT = {
+    "full_name": "Nguyễn Văn An",
+    "id_number": "001090012345",
+    "date_of_birth": "1990-05-12",
+    "phone": "0912345678",
+    "address": "12 Xuân Diệu, phường Tây Hồ, Hà Nội",
+    "email": "an@example.vn",
+}
+
+
+class FrozenClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: str = "2026-11-23T09:00") -> None:
+        self.now = parse_moment(start)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: str) -> None:
+        self.now = parse_moment(moment)
+
+
+@pytest.fixture(scope="session")
+def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One initialised store with the four roles, copied for each test."""
+    folder = tmp_path_factory.mktemp("template") / "store"
+    branch = Branch.init(folder, "TAYHO", "Chi nhánh Tây Hồ", ("admin", PASSWORDS["admin"]))
+    admin = branch.login("admin", PASSWORDS["admin"])
+    for name, role in ROLES.items():
+        branch.admin.add_user(admin, name, role, PASSWORDS[name])
+    branch.close()
+    return folder
+
+
+@dataclass
+class World:
+    branch: Branch
+    clock: FrozenClock
+    users: dict[str, User]
+
+    def receive(self, procedure: str = "HT-XNHN", **kwargs: Any) -> Any:
+        components = kwargs.pop("components", None)
+        if components is None:
+            components = [
+                c.key for c in self.branch.procedures()[procedure].components if c.mandatory
+            ]
+        intake = Intake(
+            procedure_code=procedure,
+            applicant=kwargs.pop("applicant", APPLICANT),
+            components=components,
+            **kwargs,
+        )
+        return self.branch.dossiers.receive(self.users["lan"], intake)[0]
+
+    def act(self, who: str, code: str, action: str, at: str | None = None, **kwargs: Any) -> Any:
+        from core.domain.workflow import Action
+
+        moment = parse_moment(at) if at else None
+        return self.branch.dossiers.act(self.users[who], code, Action(action), at=moment, **kwargs)[
+            0
+        ]
+
+
+@pytest.fixture
+def world(template_store: Path, tmp_path: Path) -> Iterator[World]:
+    folder = tmp_path / "store"
+    shutil.copytree(template_store, folder)
+    clock = FrozenClock()
+    branch = Branch.open(folder, clock=clock)
+    # Logging in costs an Argon2 verification each; the login path has its own tests.
+    roles = {"admin": "admin", **ROLES}
+    users = {name: User(name, name, Role(role)) for name, role in roles.items()}
+    yield World(branch, clock, users)
+    branch.close()
+
+
+def at(text: str) -> datetime:
+    return parse_moment(text).astimezone(VIETNAM)
+
+
+Factory = Callable[..., Any]

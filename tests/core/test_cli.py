@@ -1,0 +1,199 @@
+"""The `motcua` command as branch IT and scripts use it: JSON out, one clear error line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import APPLICANT
+
+
+class Motcua:
+    def __init__(self, data_dir: Path, tmp: Path) -> None:
+        self.data_dir = data_dir
+        self.tmp = tmp
+        self.env = {**os.environ, "MOTCUA_DATA_DIR": str(data_dir), "MOTCUA_LANG": "en"}
+
+    def run(
+        self, *args: str, user: str = "admin", password: str = "admin-pass-1", **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {**self.env, "MOTCUA_USER": user, "MOTCUA_PASSWORD": password, **env}
+        return subprocess.run(
+            [sys.executable, "-m", "desktop.cli.main", *args],
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def json(self, *args: str, **kwargs: Any) -> Any:
+        result = self.run("--json", *args, **kwargs)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def motcua(tmp_path_factory: pytest.TempPathFactory) -> Motcua:
+    tmp = tmp_path_factory.mktemp("cli")
+    cli = Motcua(tmp / "data", tmp)
+    cli.json("init", "--unit-code", "TAYHO", "--branch-name", "Chi nhánh Tây Hồ")
+    for name, role in [("lan", "officer"), ("minh", "specialist"), ("hung", "leader")]:
+        cli.json("user", "add", name, "--role", role, MOTCUA_NEW_PASSWORD=f"{name}-password")
+    (tmp / "applicant.json").write_text(json.dumps(APPLICANT, ensure_ascii=False), encoding="utf-8")
+    return cli
+
+
+def as_user(name: str) -> dict[str, str]:
+    return {"user": name, "password": f"{name}-password"}
+
+
+def test_full_flow_by_command(motcua: Motcua) -> None:
+    """GIVEN an initialised branch WHEN a dossier is received and taken through every step
+    by the right roles THEN each step prints the dossier with its state and national status."""
+    applicant = str(motcua.tmp / "applicant.json")
+    received = motcua.json(
+        "dossier",
+        "receive",
+        "--procedure",
+        "HT-XNHN",
+        "--applicant",
+        applicant,
+        "--received",
+        "2027-02-03T09:00",
+        "--component",
+        "1",
+        "--component",
+        "giay-to-tuy-than",
+        **as_user("lan"),
+    )
+    assert received["due_at"] == "2027-02-15T09:00:00+07:00"
+    assert received["national_status"] == 2 and received["state"] == "received"
+    code = received["code"]
+    for who, action in [
+        ("lan", "transfer"),
+        ("minh", "start"),
+        ("minh", "submit"),
+        ("hung", "approve"),
+        ("minh", "finish"),
+        ("lan", "return"),
+    ]:
+        doc = motcua.json(
+            "dossier", "act", code, action, "--at", "2027-02-12T10:00", **as_user(who)
+        )
+    assert doc["state"] == "returned" and doc["national_status"] == 10
+    listed = motcua.json("dossier", "list", "--status", "10", **as_user("lan"))
+    assert [d["code"] for d in listed] == [code]
+    assert motcua.json("dossier", "search", "nguyen van an", **as_user("lan"))[0]["code"] == code
+    stats = motcua.json(
+        "stats",
+        "--from",
+        "2027-02-01",
+        "--to",
+        "2027-02-28",
+        "--by",
+        "procedure",
+        **as_user("hung"),
+    )
+    assert stats["groups"]["HT-XNHN"]["early"] == 1
+    assert motcua.json("verify")["ok"] is True
+
+
+def test_incomplete_dossier_prints_guidance_and_exits_3(motcua: Motcua) -> None:
+    result = motcua.run(
+        "--json",
+        "dossier",
+        "receive",
+        "--procedure",
+        "HT-XNHN",
+        "--applicant",
+        str(motcua.tmp / "applicant.json"),
+        **as_user("lan"),
+    )
+    assert result.returncode == 3
+    guidance = json.loads(result.stdout)
+    assert guidance["outcome"] == "supplement_guidance" and len(guidance["missing"]) == 2
+    assert result.stderr.startswith("motcua: Dossier incomplete for HT-XNHN")
+
+
+@pytest.mark.parametrize(
+    ("args", "who", "code", "message"),
+    [
+        (("dossier", "act", "TAYHO-270203-0099", "transfer"), "lan", 4, "No dossier with code"),
+        (
+            ("dossier", "receive", "--procedure", "NOPE", "--applicant", "{applicant}"),
+            "lan",
+            4,
+            "No procedure",
+        ),
+        (
+            ("dossier", "receive", "--procedure", "HT-KS", "--applicant", "/nonexistent.json"),
+            "lan",
+            2,
+            "not found",
+        ),
+        (
+            ("calendar", "due", "--received", "not-a-date", "--working-days", "3"),
+            "lan",
+            2,
+            "Not a valid date-time",
+        ),
+        (("user", "add", "thu", "--role", "officer"), "lan", 5, "may not"),
+    ],
+)
+def test_bad_input_gives_one_clear_line(
+    motcua: Motcua, args: tuple[str, ...], who: str, code: int, message: str
+) -> None:
+    filled = [a.replace("{applicant}", str(motcua.tmp / "applicant.json")) for a in args]
+    result = motcua.run(*filled, **as_user(who))
+    assert result.returncode == code
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.stderr
+
+
+def test_wrong_password_is_refused(motcua: Motcua) -> None:
+    result = motcua.run("dossier", "list", user="lan", password="nope-nope")
+    assert result.returncode == 7 and "Wrong user name or password" in result.stderr
+
+
+def test_vietnamese_is_the_default_language(motcua: Motcua) -> None:
+    result = motcua.run("dossier", "show", "TAYHO-000000-0000", MOTCUA_LANG="", **as_user("lan"))
+    assert "Không có hồ sơ mã TAYHO-000000-0000" in result.stderr
+
+
+def test_calendar_commands(motcua: Motcua) -> None:
+    due = motcua.json("calendar", "due", "--received", "2027-02-03T09:00", "--working-days", "3")
+    assert due["due_at"] == "2027-02-15T09:00:00+07:00"
+    holidays = motcua.json("calendar", "holidays", "2026")
+    assert "2026-11-24" in [h["date"] for h in holidays["holidays"]]
+    assert holidays["workday_saturdays"] == ["2026-08-22"]
+    motcua.json("calendar", "override", "add", "2026-12-31", "holiday", "--reason", "QĐ nghỉ")
+    assert (
+        motcua.json("calendar", "due", "--received", "2026-12-30T09:00", "--working-days", "1")[
+            "due_at"
+        ]
+        == "2027-01-04T09:00:00+07:00"
+    )
+
+
+def test_catalog_commands(motcua: Motcua) -> None:
+    listed = motcua.json("catalog", "list")
+    assert len(listed) >= 25
+    assert {"code", "name", "field", "processing_time", "processing_unit", "components"} <= set(
+        listed[0]
+    )
+    shown = motcua.json("catalog", "show", "HT-KS")
+    assert shown["processing_unit"] == "working_hours" and shown["cutoff"] == "15:00"
+    assert all({"name", "mandatory"} <= set(c) for c in shown["components"])
+
+
+def test_init_twice_is_refused_and_keeps_the_store(motcua: Motcua) -> None:
+    result = motcua.run("init", "--unit-code", "X", "--branch-name", "Y")
+    assert result.returncode == 2 and "already exists" in result.stderr
+    assert motcua.json("verify")["ok"] is True
