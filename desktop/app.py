@@ -1,0 +1,122 @@
+"""`motcua-desktop`: the counter application.
+
+motcua-desktop [--data-dir DIR] [--kiosk] [--lang vi|en] [--tour OUT_DIR]
+
+Kivy reads its environment when first imported, so ``main`` parses the arguments and
+prepares the environment (headless for the tour) before importing anything of Kivy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="motcua-desktop", description="Một Cửa counter desktop")
+    parser.add_argument("--data-dir", type=Path, default=None, help="store location")
+    parser.add_argument("--kiosk", action="store_true", help="citizen lookup kiosk, full screen")
+    parser.add_argument("--lang", choices=["vi", "en"], default=None, help="interface language")
+    parser.add_argument(
+        "--tour",
+        type=Path,
+        default=None,
+        metavar="OUT_DIR",
+        help="headless: drive the main flows, save a PNG of each screen, exit",
+    )
+    return parser.parse_args(argv)
+
+
+def prepare_environment(headless: bool, size: tuple[int, int] = (1366, 768)) -> None:
+    """Set Kivy's environment and configuration; call before importing kivy."""
+    os.environ["KIVY_NO_ARGS"] = "1"
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # leave stdout/stderr alone
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    if headless:
+        os.environ["SDL_VIDEODRIVER"] = "offscreen"
+        os.environ.setdefault("KIVY_WINDOW", "sdl2")
+    from kivy.config import Config
+
+    Config.set("kivy", "exit_on_escape", "0")
+    Config.set("kivy", "log_level", "warning")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("graphics", "width", str(size[0]))
+    Config.set("graphics", "height", str(size[1]))
+    Config.set("graphics", "minimum_width", "1024")
+    Config.set("graphics", "minimum_height", "700")
+
+
+def default_data_dir() -> Path:
+    from desktop.cli.framework import default_data_dir as cli_default
+
+    return Path(cli_default())
+
+
+def build_app(data_dir: Path, kiosk: bool = False) -> Any:
+    """The Kivy App over the store in ``data_dir`` (environment already prepared)."""
+    from kivy.app import App
+    from kivy.clock import Clock
+
+    from core.i18n import set_language
+    from desktop import theme
+    from desktop.composition import compose
+
+    theme.register_fonts()
+
+    def post(callback: Any) -> None:
+        Clock.schedule_once(lambda _dt: callback(), 0)
+
+    services = compose(data_dir, post)
+    set_language(os.environ.get("MOTCUA_LANG") or services.settings.language)
+
+    class MotcuaApp(App):
+        title = "Một Cửa"
+
+        def build(self) -> Any:
+            from kivy.core.window import Window
+
+            from desktop.shell import Shell
+
+            Window.clearcolor = theme.BACKGROUND
+            if kiosk:
+                Window.fullscreen = "auto"
+            self.shell = Shell(services, kiosk=kiosk)
+            return self.shell
+
+        def on_stop(self) -> None:
+            services.close()
+
+    app = MotcuaApp()
+    app.services = services
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.lang:
+        os.environ["MOTCUA_LANG"] = args.lang
+    prepare_environment(headless=args.tour is not None)
+    data_dir = args.data_dir or default_data_dir()
+    if args.tour is not None:
+        from desktop.tour import run_tour
+
+        return run_tour(data_dir, args.tour, args.lang or "vi")
+    from core.domain.errors import MotcuaError
+    from core.i18n import describe, set_language
+
+    set_language(args.lang)
+    try:
+        app = build_app(data_dir, kiosk=args.kiosk)
+    except MotcuaError as err:
+        print(describe(err), file=sys.stderr)
+        return err.exit_code
+    app.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The composition root: wires the core services, the hardware and the sync agent.
+
+Only this module picks hardware implementations and the sync agent; screens receive the
+assembled :class:`Services` and talk to core services and ports. Three workers keep the
+UI thread free: one writer for the store (all writes, in order), one reader, one for
+devices (drivers are not thread-safe).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.services.branch import Branch
+
+from .devices import Devices
+from .settings import DesktopSettings
+from .sync_status import AgentSource, NotConfigured, SyncSource
+from .worker import Post, Worker, run_now
+
+log = logging.getLogger(__name__)
+
+# (module, class) of each scanner / printer backend the hardware package may provide.
+SCANNER_BACKENDS = (
+    ("hardware.scanners.sane_scanner", "SaneScanner"),
+    ("hardware.scanners.escl", "EsclScanner"),
+    ("hardware.scanners.folder", "FolderScanner"),
+)
+PRINTER_BACKENDS = (("hardware.printers.cups", "CupsPrinter"),)
+
+
+@dataclass
+class Services:
+    data_dir: Path
+    branch: Branch
+    settings: DesktopSettings
+    writer: Worker
+    reader: Worker
+    device_worker: Worker
+    devices: Devices
+    sync: SyncSource
+
+    def save_settings(self) -> None:
+        self.settings.save(self.data_dir)
+
+    def close(self) -> None:
+        for worker in (self.writer, self.reader, self.device_worker):
+            worker.stop()
+        self.branch.close()
+
+
+def _load(candidates: tuple[tuple[str, str], ...]) -> list[Any]:
+    found = []
+    for module_name, class_name in candidates:
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+            found.append(cls())
+        except (ImportError, AttributeError):
+            continue
+        except Exception:  # a backend that fails to construct is reported, not fatal
+            log.exception("device backend %s failed to start", module_name)
+    return found
+
+
+def _sync_source(branch: Branch, data_dir: Path) -> SyncSource:
+    """The sync agent when ``core.sync`` provides one and this desktop is enrolled."""
+    try:
+        sync = importlib.import_module("core.sync")
+    except ImportError:
+        return NotConfigured()
+    agent_class = getattr(sync, "SyncAgent", None)
+    opener = getattr(agent_class, "for_branch", None) or getattr(agent_class, "open", None)
+    if agent_class is None or opener is None:
+        return NotConfigured()
+    try:
+        agent = opener(branch)
+    except Exception:  # not enrolled, no server configured: the branch works alone
+        log.info("sync agent not available for %s", data_dir, exc_info=True)
+        return NotConfigured()
+    return AgentSource(agent) if agent is not None else NotConfigured()
+
+
+def compose(data_dir: Path, post: Post = run_now, with_devices: bool = True) -> Services:
+    branch = Branch.open(data_dir)
+    settings = DesktopSettings.load(data_dir)
+    devices = Devices(settings=settings)
+    if with_devices:
+        devices.scanners = _load(SCANNER_BACKENDS)
+        devices.document_printers = _load(PRINTER_BACKENDS)
+    return Services(
+        data_dir=data_dir,
+        branch=branch,
+        settings=settings,
+        writer=Worker("motcua-store-writer", post),
+        reader=Worker("motcua-store-reader", post),
+        device_worker=Worker("motcua-devices", post),
+        devices=devices,
+        sync=_sync_source(branch, data_dir),
+    )

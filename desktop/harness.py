@@ -1,0 +1,144 @@
+"""Driving the real application frame by frame: for the headless tour and the UI tests.
+
+``Harness.start(data_dir)`` builds the app in the existing (offscreen) window without
+entering Kivy's blocking main loop; ``pump`` renders frames until a condition holds,
+so a script can type, press, wait for the workers and look at what the screen shows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kivy.base import EventLoop
+from kivy.core.window import Window
+from kivy.uix.widget import Widget
+
+from desktop.ui.widgets import McButton, texts_of
+
+
+class Harness:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.frame_times: list[float] = []
+
+    @classmethod
+    def start(cls, data_dir: Path, kiosk: bool = False) -> Harness:
+        from desktop.app import build_app
+
+        for child in list(Window.children):
+            Window.remove_widget(child)
+        app = build_app(data_dir, kiosk=kiosk)
+        app._run_prepare()
+        if EventLoop.status != "started":
+            EventLoop.start()
+        harness = cls(app)
+        harness.pump(frames=3)
+        return harness
+
+    def close(self) -> None:
+        self.shell.unbind_keys()
+        self.pump(frames=2)
+        Window.remove_widget(self.app.root)
+        self.app.services.close()
+
+    @property
+    def shell(self) -> Any:
+        return self.app.shell
+
+    @property
+    def screen(self) -> Any:
+        return self.shell.screens[self.shell.manager.current]
+
+    # --- time ------------------------------------------------------------------------
+    def frame(self) -> None:
+        EventLoop.idle()
+        self.frame_times.append(time.perf_counter())
+
+    def pump(
+        self,
+        until: Callable[[], Any] | None = None,
+        timeout: float = 10.0,
+        frames: int = 0,
+    ) -> None:
+        """Render frames until ``until()`` is true and the workers are idle."""
+        deadline = time.monotonic() + timeout
+        for _ in range(frames):
+            self.frame()
+        while until is not None or self.shell.ops.busy:
+            self.frame()
+            if not self.shell.ops.busy and (until is None or until()):
+                self.frame()
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"screen {self.shell.manager.current!r}: condition not met; "
+                    f"showing {self.texts()[:40]}"
+                )
+
+    def settle(self) -> None:
+        self.pump(frames=2)
+        self.pump()
+
+    # --- looking ---------------------------------------------------------------------
+    def texts(self, widget: Widget | None = None) -> list[str]:
+        return texts_of(widget or self.screen)
+
+    def shows(self, *fragments: str) -> bool:
+        shown = "\n".join(self.texts() + texts_of(self.shell.status))
+        return all(fragment in shown for fragment in fragments)
+
+    def status(self) -> str:
+        return str(self.shell.status.text)
+
+    def screenshot(self, path: Path) -> Path:
+        """Save the window as PNG (rows tightly packed: 1366 × 3 bytes is not 4-aligned)."""
+        from kivy.graphics.opengl import GL_RGBA, GL_UNSIGNED_BYTE, glReadPixels
+        from PIL import Image
+
+        self.pump(frames=3)
+        width, height = Window.size
+        data = glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE)
+        image = Image.frombytes("RGBA", (width, height), data).transpose(Image.FLIP_TOP_BOTTOM)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.convert("RGB").save(path)
+        return path
+
+    # --- acting ----------------------------------------------------------------------
+    def button(self, text: str, widget: Widget | None = None) -> McButton:
+        """The enabled button whose label starts with ``text`` (as the user reads it)."""
+        root = widget or self.screen
+        for child in root.walk(restrict=True):
+            if isinstance(child, McButton) and child.text.startswith(text) and not child.disabled:
+                return child
+        raise LookupError(f"no button {text!r}; showing {self.texts(root)[:60]}")
+
+    def press(self, text: str, widget: Widget | None = None) -> None:
+        self.button(text, widget).trigger_action(duration=0)
+        self.settle()
+
+    def key(self, name: str, *modifiers: str) -> None:
+        self.shell.handle_key(name, list(modifiers))
+        self.settle()
+
+    def go(self, route: str, **params: Any) -> None:
+        self.shell.go(route, **params)
+        self.settle()
+
+    def login(self, username: str, password: str) -> None:
+        screen = self.shell.screens["login"]
+        if self.shell.user is not None:
+            self.shell.logout()
+        screen.username.input.text = username
+        screen.password.input.text = password
+        screen.submit()
+        self.pump(
+            until=lambda: (
+                self.shell.user is not None
+                or screen.message.text
+                not in ("", screen.message.text if self.shell.ops.busy else "\0")
+            )
+        )
+        self.settle()

@@ -1,0 +1,97 @@
+"""Operations: run store work off the UI thread and tell every screen what changed.
+
+Like Anki's ``CollectionOp``: a screen hands over a function of the branch; it runs on
+the writer (or reader) worker; its :class:`~core.services.changes.Changes` is broadcast
+to every screen, which decides what to redraw; then the caller's ``done`` runs with the
+result, on the main thread. Refusals from the core are shown in words, never as traces.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from core.domain.errors import MotcuaError
+from core.i18n import describe, tr
+from core.services.branch import Branch
+from core.services.changes import Changes
+
+from .composition import Services
+
+log = logging.getLogger(__name__)
+Listener = Callable[[Changes], None]
+Reporter = Callable[[str], None]
+
+
+def split(result: Any) -> tuple[Any, Changes]:
+    """A service returns ``Changes`` or ``(value, Changes)``; reads return just a value."""
+    if isinstance(result, Changes):
+        return None, result
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], Changes):
+        return result[0], result[1]
+    return result, Changes()
+
+
+def message_for(err: BaseException) -> str:
+    if isinstance(err, MotcuaError):
+        return describe(err)
+    log.error("unexpected error", exc_info=err)
+    return tr("Unexpected error: {detail}", detail=f"{type(err).__name__}: {err}")
+
+
+class Operations:
+    def __init__(self, services: Services, on_changes: Listener, report: Reporter) -> None:
+        self.services = services
+        self.on_changes = on_changes
+        self.report = report
+
+    @property
+    def busy(self) -> bool:
+        s = self.services
+        return bool(s.writer.pending or s.reader.pending or s.device_worker.pending)
+
+    def write(
+        self,
+        work: Callable[[Branch], Any],
+        done: Callable[[Any], None] | None = None,
+        failed: Callable[[BaseException], bool] | None = None,
+    ) -> None:
+        """A change to the store, on the one writer; screens refresh from its Changes."""
+
+        def finished(result: Any) -> None:
+            value, changes = split(result)
+            if changes.events_added or changes.dossiers or changes.users:
+                self.on_changes(changes)
+            if done is not None:
+                done(value)
+
+        branch = self.services.branch
+        self.services.writer.submit(lambda: work(branch), finished, self._failure(failed))
+
+    def read(
+        self,
+        work: Callable[[Branch], Any],
+        done: Callable[[Any], None],
+        failed: Callable[[BaseException], bool] | None = None,
+    ) -> None:
+        branch = self.services.branch
+        self.services.reader.submit(lambda: work(branch), done, self._failure(failed))
+
+    def device(
+        self,
+        work: Callable[[], Any],
+        done: Callable[[Any], None],
+        failed: Callable[[BaseException], bool] | None = None,
+    ) -> None:
+        self.services.device_worker.submit(work, done, self._failure(failed))
+
+    def _failure(
+        self, handler: Callable[[BaseException], bool] | None
+    ) -> Callable[[BaseException], None]:
+        def failed(err: BaseException) -> None:
+            if handler is not None and handler(err):
+                return
+            self.report(message_for(err))
+
+        return failed

@@ -1,0 +1,253 @@
+"""The window's frame: top bar, navigation, the screens, the status line, the keyboard.
+
+Esc goes back; F1–F8 open the main screens (shown beside each navigation entry); Ctrl+L
+logs out. The shell receives every operation's Changes and passes them to the screens.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from core.domain.errors import N_
+from core.i18n import _, set_language, tr
+from core.services.changes import Changes
+from desktop import theme
+from desktop.operations import Operations
+from desktop.sync_status import SyncState
+from desktop.ui.widgets import Cell, McButton, paint
+
+from . import labels
+
+if TYPE_CHECKING:
+    from core.services.users import User
+    from desktop.composition import Services
+    from desktop.screens.base import BaseScreen
+
+log = logging.getLogger(__name__)
+
+# route, module, class, navigation label, shortcut
+SCREENS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("login", "desktop.screens.login", "LoginScreen", "", ""),
+    ("dashboard", "desktop.screens.dashboard", "DashboardScreen", N_("Dashboard"), "F1"),
+    ("intake", "desktop.screens.intake", "IntakeScreen", N_("Receive dossier"), "F2"),
+    ("lookup", "desktop.screens.lookup", "LookupScreen", N_("Find dossier"), "F3"),
+    ("queues", "desktop.screens.queues", "QueuesScreen", N_("Work queues"), "F4"),
+    ("returns", "desktop.screens.returns", "ReturnsScreen", N_("Return results"), "F5"),
+    ("reports", "desktop.screens.reports", "ReportsScreen", N_("Reports"), "F6"),
+    ("conflicts", "desktop.screens.conflicts", "ConflictsScreen", N_("Conflicts"), "F7"),
+    ("settings", "desktop.screens.settings", "SettingsScreen", N_("Settings"), "F8"),
+    ("dossier", "desktop.screens.dossier", "DossierScreen", "", ""),
+    ("kiosk", "desktop.screens.kiosk", "KioskScreen", "", ""),
+)
+FKEYS = {282 + i: f"F{i + 1}" for i in range(12)}
+SYNC_POLL_SECONDS = 5.0
+
+
+class Shell(BoxLayout):
+    def __init__(self, services: Services, kiosk: bool = False) -> None:
+        super().__init__(orientation="vertical")
+        self.services = services
+        self.kiosk = kiosk
+        self.user: User | None = None
+        self.history: list[str] = []
+        self.sync_state = SyncState(configured=False)
+        self.ops = Operations(services, self.broadcast, self.report)
+        paint(self, theme.BACKGROUND)
+        self.manager = ScreenManager(transition=NoTransition())
+        self.screens: dict[str, BaseScreen] = {}
+        for route, module, cls, *_rest in SCREENS:
+            screen = getattr(importlib.import_module(module), cls)(self)
+            self.screens[route] = screen
+            self.manager.add_widget(screen)
+        self.top_bar = BoxLayout(
+            size_hint_y=None, height=theme.TOP_BAR, padding=(theme.PAD, 6), spacing=theme.GAP
+        )
+        self.nav = BoxLayout(
+            orientation="vertical",
+            size_hint_x=None,
+            width=theme.NAV_WIDTH,
+            padding=theme.GAP,
+            spacing=4,
+        )
+        self.status = Cell("", 1.0, font_size=theme.FONT_SMALL)
+        self._layout()
+        self._bind_keys()
+        self.go("kiosk" if kiosk else "login")
+        self._sync_timer = Clock.schedule_interval(lambda _dt: self.poll_sync(), SYNC_POLL_SECONDS)
+        self.poll_sync()
+
+    # --- layout ----------------------------------------------------------------------
+    def _layout(self) -> None:
+        self.clear_widgets()
+        paint(self.top_bar, theme.NAV)
+        paint(self.nav, theme.NAV)
+        self.add_widget(self.top_bar)
+        middle = BoxLayout()
+        middle.add_widget(self.nav)
+        middle.add_widget(self.manager)
+        self.add_widget(middle)
+        bar = BoxLayout(size_hint_y=None, height=theme.STATUS_BAR, padding=(theme.PAD, 0))
+        paint(bar, theme.SURFACE_ALT)
+        bar.add_widget(self.status)
+        self.add_widget(bar)
+        self.redraw_frame()
+
+    def redraw_frame(self) -> None:
+        self.top_bar.clear_widgets()
+        branch = self.services.branch
+        title = tr("Một Cửa — {branch}", branch=branch.branch_name)
+        self.top_bar.add_widget(
+            Cell(title, 0.42, bold=True, color=theme.ON_PRIMARY, font_size=theme.FONT_LARGE)
+        )
+        who = ""
+        if self.user is not None:
+            who = f"{self.user.full_name} · {labels.role_label(self.user.role)}"
+        self.top_bar.add_widget(Cell(who, 0.3, color=theme.ON_PRIMARY, halign="right"))
+        self.sync_label = Cell(
+            self._sync_text(), 0.28, color=theme.ON_PRIMARY, font_size=theme.FONT_SMALL
+        )
+        self.top_bar.add_widget(self.sync_label)
+        self._redraw_nav()
+
+    def _redraw_nav(self) -> None:
+        self.nav.clear_widgets()
+        logged_in = self.user is not None and not self.kiosk
+        self.nav.width = theme.NAV_WIDTH if logged_in else 0
+        self.nav.opacity = 1 if logged_in else 0
+        self.nav.disabled = not logged_in
+        if not logged_in:
+            return
+        current = self.manager.current
+        for route, _module, _cls, label, key in SCREENS:
+            if not label:
+                continue
+            variant = "nav_active" if route == current else "nav"
+            button = McButton(
+                f"{_(label)}   {key}", lambda r=route: self.go(r), variant=variant, halign="left"
+            )
+            self.nav.add_widget(button)
+        self.nav.add_widget(BoxLayout())
+        self.nav.add_widget(
+            McButton(_("Log out") + "   Ctrl+L", self.logout, variant="nav", halign="left")
+        )
+
+    def _sync_text(self) -> str:
+        s = self.sync_state
+        if not s.configured:
+            return _("Sync: not configured (working offline)")
+        last = labels.moment(s.last_sync) if s.last_sync else _("never")
+        return tr(
+            "Sync: {last} · {events} events, {blobs} files waiting · {peers} peers",
+            last=last,
+            events=s.pending_events,
+            blobs=s.pending_blobs,
+            peers=s.peers,
+        )
+
+    # --- navigation ------------------------------------------------------------------
+    def go(self, route: str, remember: bool = True, **params: Any) -> None:
+        screen = self.screens[route]
+        if screen.needs_user and self.user is None:
+            route, screen = ("kiosk" if self.kiosk else "login"), self.screens["login"]
+        current = self.manager.current
+        if remember and current and current != route and current not in ("login",):
+            self.history.append(current)
+        screen.open(**params)
+        if current == route:
+            screen.on_pre_enter()
+            screen.on_enter()
+        self.manager.current = route
+        self._redraw_nav()
+
+    def back(self) -> None:
+        if self.history:
+            self.go(self.history.pop(), remember=False)
+
+    def login(self, user: User) -> None:
+        self.user = user
+        self.history.clear()
+        self.redraw_frame()
+        self.go("dashboard", remember=False)
+
+    def logout(self) -> None:
+        self.user = None
+        self.history.clear()
+        self.redraw_frame()
+        self.go("kiosk" if self.kiosk else "login", remember=False)
+
+    def switch_language(self, language: str) -> None:
+        """Switch live: every screen is rebuilt in the new language, keeping its state."""
+        set_language(language)
+        self.services.settings.language = language
+        self.services.save_settings()
+        for screen in self.screens.values():
+            screen.rebuild()
+        self.redraw_frame()
+        current = self.screens[self.manager.current]
+        current.refresh()
+
+    # --- what changed ----------------------------------------------------------------
+    def broadcast(self, changes: Changes) -> None:
+        for screen in self.screens.values():
+            screen.on_changes(changes)
+        self.poll_sync()
+
+    def report(self, message: str, kind: str = "error") -> None:
+        colours = {"error": theme.DANGER, "ok": theme.SUCCESS, "info": theme.TEXT}
+        self.status.color = colours.get(kind, theme.TEXT)
+        self.status.text = message
+
+    def poll_sync(self) -> None:
+        self.ops.read(
+            lambda _b: self.services.sync.status(), self._show_sync, failed=lambda err: True
+        )
+
+    def _show_sync(self, state: SyncState) -> None:
+        self.sync_state = state
+        self.sync_label.text = self._sync_text()
+
+    # --- keyboard --------------------------------------------------------------------
+    def _bind_keys(self) -> None:
+        Window.bind(on_key_down=self._on_key_down)
+
+    def unbind_keys(self) -> None:
+        Window.unbind(on_key_down=self._on_key_down)
+        self._sync_timer.cancel()
+
+    def _on_key_down(
+        self, _window: Any, key: int, _scancode: int, _text: Any, modifiers: list[str]
+    ) -> bool:
+        return self.handle_key(FKEYS.get(key, _keyname(key)), modifiers)
+
+    def handle_key(self, name: str, modifiers: list[str]) -> bool:
+        screen = self.screens[self.manager.current]
+        if screen.on_key(name, modifiers):
+            return True
+        if name == "escape":
+            self.back()
+            return True
+        if self.user is None or self.kiosk:
+            return False
+        if name == "l" and "ctrl" in modifiers:
+            self.logout()
+            return True
+        for route, _module, _cls, label, key in SCREENS:
+            if key and key == name and label:
+                self.go(route)
+                return True
+        return False
+
+
+def _keyname(key: int) -> str:
+    if key == 27:
+        return "escape"
+    if key in (13, 271):
+        return "enter"
+    return chr(key) if 32 <= key < 127 else str(key)
