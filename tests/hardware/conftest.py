@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from .sane_env import use_private_sane_config
 
 
 @pytest.fixture(scope="session", autouse=True)
-def private_sane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def private_sane(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Every hardware test sees SANE's `test` backend and nothing else."""
     use_private_sane_config(tmp_path_factory.mktemp("sane"))
-    yield
