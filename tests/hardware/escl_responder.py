@@ -85,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         state = self.server.state
         state.requests.append(("GET", self.path))
         if self.path == "/eSCL/ScannerCapabilities":
@@ -121,7 +121,7 @@ class _Handler(BaseHTTPRequestHandler):
             state.sheets -= 1
         self._send(200, page_jpeg(delivered + 1, bool(job["gray"]), int(job["dpi"])), "image/jpeg")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         state = self.server.state
         state.requests.append(("POST", self.path))
         length = int(self.headers.get("Content-Length", 0))
@@ -148,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self._send(201, Location=f"/eSCL/ScanJobs/{job_id}")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self.server.state.requests.append(("DELETE", self.path))
         self.server.state.deleted.append(self.path)
         self._send(200)
