@@ -1,0 +1,332 @@
+"""Replication on the local store: ingest events of other replicas, vectors, cursors, blobs.
+
+``ingest`` is the remote-apply path. Inside the caller's transaction it checks every
+incoming event against what the store holds — contiguous per origin, ``prev_hash`` links
+to the origin's head, hash recomputed, and the signature of the newest event of each
+origin's run verified (a valid signature on the newest link vouches for the chain before
+it) — then appends the new events, moves the hybrid clock past them and refreshes the
+projections of the dossiers they touch. A duplicate (same origin, sequence and hash) is
+skipped; anything else wrong raises and the whole batch rolls back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Integer,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+
+from core.domain import dossier as fold
+from core.domain import hlc
+from core.domain.errors import N_, IntegrityError
+from core.domain.events import Event, fold_order, sort_for_fold
+
+from . import event_store, projection
+from . import schema as t
+
+DEVICE_ENROLLED = "device.enrolled"
+DEVICE_REVOKED = "device.revoked"
+
+sync_cursors = Table(
+    "sync_cursors",
+    t.metadata,
+    Column("scope", String, primary_key=True),
+    Column("cursor", Integer, nullable=False),
+)
+
+blobs = Table(
+    "blobs",
+    t.metadata,
+    Column("num", Integer, primary_key=True, autoincrement=True),
+    Column("sha256", String, nullable=False, unique=True),
+    Column("size", Integer, nullable=False),
+    Column("present", Boolean, nullable=False),
+    Column("durable", Boolean, nullable=False),
+)
+
+
+@dataclass
+class IngestResult:
+    accepted: list[Event] = field(default_factory=list)
+    duplicates: int = 0
+    dossiers: set[str] = field(default_factory=set)
+
+
+# --- vectors and cursors -----------------------------------------------------------------
+
+
+def vector(conn: Connection) -> dict[str, int]:
+    """``{origin: highest contiguous seq}`` of everything this store holds."""
+    rows = conn.execute(select(t.device_heads.c.device_id, t.device_heads.c.last_seq))
+    return {r.device_id: r.last_seq for r in rows if r.last_seq > 0}
+
+
+def events_above(
+    conn: Connection, theirs: dict[str, int], limit: int, branch: str | None = None
+) -> list[Event]:
+    """Events the other side lacks, oldest first per origin (at most `limit`)."""
+    found: list[Event] = []
+    for origin, seq in sorted(vector(conn).items()):
+        if seq <= theirs.get(origin, 0) or len(found) >= limit:
+            continue
+        query = (
+            select(t.events)
+            .where(t.events.c.origin_device == origin)
+            .where(t.events.c.origin_seq > theirs.get(origin, 0))
+            .order_by(t.events.c.origin_seq)
+            .limit(limit - len(found))
+        )
+        if branch is not None:
+            query = query.where(t.events.c.branch == branch)
+        found.extend(event_store._row_to_event(r) for r in conn.execute(query))
+    return found
+
+
+def cursor(conn: Connection, scope: str) -> int:
+    row = conn.execute(select(sync_cursors.c.cursor).where(sync_cursors.c.scope == scope)).first()
+    return int(row.cursor) if row else 0
+
+
+def set_cursor(conn: Connection, scope: str, value: int) -> None:
+    done = conn.execute(
+        update(sync_cursors).where(sync_cursors.c.scope == scope).values(cursor=value)
+    )
+    if done.rowcount == 0:
+        conn.execute(insert(sync_cursors).values(scope=scope, cursor=value))
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+
+def device_keys(conn: Connection) -> dict[str, str]:
+    rows = conn.execute(select(t.devices.c.device_id, t.devices.c.public_key))
+    return {r.device_id: r.public_key for r in rows}
+
+
+def add_device(
+    conn: Connection, device_id: str, branch: str, public_key: str, label: str = ""
+) -> None:
+    """Know (or re-know) a device's key; a revoked device stays revoked."""
+    row = conn.execute(select(t.devices.c.device_id).where(t.devices.c.device_id == device_id))
+    if row.first() is None:
+        conn.execute(
+            insert(t.devices).values(
+                device_id=device_id,
+                branch=branch,
+                public_key=public_key,
+                label=label,
+                revoked=False,
+            )
+        )
+    else:
+        conn.execute(
+            update(t.devices)
+            .where(t.devices.c.device_id == device_id)
+            .values(public_key=public_key, branch=branch, label=label)
+        )
+
+
+def _apply_device_event(conn: Connection, event: Event) -> None:
+    p = event.payload
+    if event.type == DEVICE_ENROLLED:
+        add_device(conn, p["device_id"], p["branch"], p["public_key"], p.get("label", ""))
+    elif event.type == DEVICE_REVOKED:
+        conn.execute(
+            update(t.devices).where(t.devices.c.device_id == p["device_id"]).values(revoked=True)
+        )
+
+
+def _stored_hash(conn: Connection, origin: str, seq: int) -> str | None:
+    row = conn.execute(
+        select(t.events.c.hash)
+        .where(t.events.c.origin_device == origin)
+        .where(t.events.c.origin_seq == seq)
+    ).first()
+    return str(row.hash) if row else None
+
+
+def _check_link(event: Event, head: tuple[int, str]) -> None:
+    if event.origin_seq != head[0] + 1:
+        raise IntegrityError(
+            N_("Event {event} leaves a gap: expected sequence {expected} of device {device}"),
+            event=event.event_id,
+            expected=head[0] + 1,
+            device=event.origin_device,
+        )
+    if event.prev_hash != head[1]:
+        raise IntegrityError(
+            N_("Event {event} does not link to the chain of device {device}"),
+            event=event.event_id,
+            device=event.origin_device,
+        )
+    if not event.hash_ok():
+        raise IntegrityError(
+            N_("Event {event} was altered: its hash does not match"), event=event.event_id
+        )
+
+
+def _check_signature(event: Event, keys: dict[str, str]) -> None:
+    key = keys.get(event.origin_device)
+    if key is None or not event.signature_ok(key):
+        raise IntegrityError(
+            N_("Event {event} of device {device} has no valid signature"),
+            event=event.event_id,
+            device=event.origin_device,
+        )
+
+
+def _classify(conn: Connection, events: Sequence[Event], result: IngestResult) -> list[Event]:
+    """The new events, checked link by link; duplicates counted; device events applied."""
+    heads: dict[str, tuple[int, str]] = {}
+    keys = device_keys(conn)
+    newest: dict[str, Event] = {}
+    fresh: list[Event] = []
+    for event in events:
+        origin = event.origin_device
+        if origin not in heads:
+            heads[origin] = event_store.device_head(conn, origin)
+        if event.origin_seq <= heads[origin][0]:
+            if _stored_hash(conn, origin, event.origin_seq) != event.hash:
+                raise IntegrityError(
+                    N_("Device {device} signed two different events as sequence {seq}"),
+                    device=origin,
+                    seq=event.origin_seq,
+                )
+            result.duplicates += 1
+            continue
+        _check_link(event, heads[origin])
+        heads[origin] = (event.origin_seq, event.hash)
+        newest[origin] = event
+        fresh.append(event)
+        if event.type in (DEVICE_ENROLLED, DEVICE_REVOKED):
+            _apply_device_event(conn, event)
+            keys = device_keys(conn)
+    for event in newest.values():
+        _check_signature(event, keys)
+    for origin, (seq, digest) in heads.items():
+        if origin in newest:
+            event_store._set_head(conn, origin, seq, digest)
+    return fresh
+
+
+def _observe(conn: Connection, events: Iterable[Event], now_ms: int) -> None:
+    clock = event_store._clock(conn)
+    latest = max((e.timestamp for e in events), default=None)
+    if latest is not None and latest > clock:
+        event_store._set_clock(conn, hlc.observe(clock, latest, now_ms))
+
+
+def ingest(conn: Connection, events: Sequence[Event], now_ms: int) -> IngestResult:
+    """Check and append events from another replica, then refresh projections."""
+    result = IngestResult()
+    fresh = _classify(conn, events, result)
+    if not fresh:
+        return result
+    conn.execute(insert(t.events), [event_store.event_row(e) for e in fresh])
+    _observe(conn, fresh, now_ms)
+    result.accepted = fresh
+    by_dossier: dict[str, list[Event]] = defaultdict(list)
+    for event in fresh:
+        if event.dossier_id is not None:
+            by_dossier[event.dossier_id].append(event)
+    for dossier_id, added in by_dossier.items():
+        if refresh_dossier(conn, dossier_id, added):
+            result.dossiers.add(dossier_id)
+    if any(e.dossier_id is None for e in fresh):
+        refold_reference(conn)
+    return result
+
+
+def refresh_dossier(conn: Connection, dossier_id: str, added: Sequence[Event]) -> bool:
+    """Bring one dossier's projection up to date after `added` were stored.
+
+    When every added event sorts after what is folded, they are applied in order (the
+    local path); otherwise the dossier is refolded from all its events (as ``rebuild``).
+    Returns False while the dossier's creation has not arrived yet.
+    """
+    view = projection.load_view(conn, dossier_id)
+    ordered = sort_for_fold(added)
+    if view is not None and ordered[0].hlc > view.last_event_hlc:
+        new_view = view
+        for event in ordered:
+            new_view = fold.apply(new_view, event)
+    else:
+        every = event_store.dossier_events(conn, dossier_id)
+        first = min(every, key=fold_order)
+        if "code" not in first.payload:
+            return False
+        refolded = fold.fold(every)
+        assert refolded is not None
+        new_view = refolded
+    projection.save_view(conn, new_view, is_new=view is None)
+    return True
+
+
+def refold_reference(conn: Connection) -> None:
+    """Replay every reference event (users, calendar) in fold order, as ``rebuild`` does."""
+    conn.execute(delete(t.users))
+    conn.execute(delete(t.calendar_overrides))
+    rows = conn.execute(select(t.events).where(t.events.c.dossier_id.is_(None)))
+    for event in sorted((event_store._row_to_event(r) for r in rows), key=fold_order):
+        projection.apply_reference_event(conn, event)
+
+
+# --- blobs -------------------------------------------------------------------------------------
+
+
+def add_blob(conn: Connection, sha256: str, size: int, *, present: bool, durable: bool) -> None:
+    row = conn.execute(select(blobs.c.present).where(blobs.c.sha256 == sha256)).first()
+    if row is None:
+        conn.execute(
+            insert(blobs).values(sha256=sha256, size=size, present=present, durable=durable)
+        )
+    elif present and not row.present:
+        conn.execute(update(blobs).where(blobs.c.sha256 == sha256).values(present=True))
+
+
+def pending_blobs(conn: Connection) -> list[tuple[str, int]]:
+    """Blobs held here that the server has not confirmed durable, oldest first."""
+    rows = conn.execute(
+        select(blobs.c.sha256, blobs.c.size)
+        .where(blobs.c.present.is_(True))
+        .where(blobs.c.durable.is_(False))
+        .order_by(blobs.c.num)
+    )
+    return [(r.sha256, r.size) for r in rows]
+
+
+def wanted_blobs(conn: Connection) -> list[str]:
+    rows = conn.execute(
+        select(blobs.c.sha256).where(blobs.c.present.is_(False)).order_by(blobs.c.num)
+    )
+    return [r.sha256 for r in rows]
+
+
+def mark_blobs(conn: Connection, hashes: Sequence[str], **values: Any) -> None:
+    if hashes:
+        conn.execute(update(blobs).where(blobs.c.sha256.in_(list(hashes))).values(**values))
+
+
+def count_events_of(conn: Connection, origin: str) -> int:
+    query = select(func.count()).select_from(t.events).where(t.events.c.origin_device == origin)
+    return int(conn.execute(query).scalar_one())
+
+
+def search_rows(conn: Connection) -> list[tuple[int, str]]:
+    """The search index, for comparing replicas in tests."""
+    return [(r[0], r[1]) for r in conn.execute(text("SELECT rowid, body FROM dossier_search"))]

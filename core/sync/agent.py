@@ -1,0 +1,362 @@
+"""The desktop sync agent: push, pull, apply, then blobs — on demand or in the background.
+
+The agent knows the protocol, not the store: it talks to a :class:`Replica` (implemented
+by ``core.services.sync`` over the local store). Every step is idempotent and its
+progress lives in the store, so a crash or a cut between any two steps is resumed by the
+next run exactly where it stopped:
+
+1. exchange vectors with the server (what does it hold of my branch?);
+2. push every local event above its vector, oldest first, in batches;
+3. pull each scope from the stored cursor; each page is applied and the cursor saved in
+   one transaction;
+4. upload blobs the server lacks (oldest first, resuming at the byte the server has),
+   then download blobs this desktop lacks (resuming from the partial file).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from core.domain.errors import N_, MotcuaError
+from core.domain.events import Event
+
+from . import blobs as blob_io
+from .client import SyncClient
+from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
+from .wire import CHUNK_SIZE
+
+PUSH_BATCH = 2000
+PULL_PAGE = 2000
+
+
+@dataclass(frozen=True)
+class LocalBlob:
+    sha256: str
+    size: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    accepted: int = 0
+    duplicates: int = 0
+    dossiers: frozenset[str] = frozenset()
+
+
+class Replica(Protocol):
+    """What the agent needs of the local store (see ``core.services.sync.LocalReplica``)."""
+
+    device_id: str
+    branch: str
+
+    def scopes(self) -> Sequence[str]: ...
+
+    def cursor(self, scope: str) -> int: ...
+
+    def events_above(self, vector: dict[str, int], limit: int) -> list[Event]: ...
+
+    def ingest(self, scope: str, events: Sequence[Event], cursor: int) -> IngestSummary: ...
+
+    def pending_event_count(self) -> int: ...
+
+    def note_server_vector(self, vector: dict[str, int]) -> None: ...
+
+    def pending_blobs(self) -> list[LocalBlob]: ...
+
+    def mark_durable(self, hashes: Sequence[str]) -> None: ...
+
+    def wanted_blobs(self) -> list[str]: ...
+
+    def partial_blob(self, sha256: str) -> Path: ...
+
+    def complete_blob(self, sha256: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One report for the UI: ``phase`` is push, pull, upload or download."""
+
+    phase: str
+    done: int
+    total: int
+    unit: str  # "events" or "bytes"
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    pushed: int = 0
+    push_duplicates: int = 0
+    pulled: int = 0
+    applied: int = 0
+    blobs_up: int = 0
+    blobs_down: int = 0
+    bytes_up: int = 0
+    bytes_down: int = 0
+    dossiers: frozenset[str] = frozenset()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "pushed": self.pushed,
+            "push_duplicates": self.push_duplicates,
+            "pulled": self.pulled,
+            "applied": self.applied,
+            "blobs_up": self.blobs_up,
+            "blobs_down": self.blobs_down,
+            "bytes_up": self.bytes_up,
+            "bytes_down": self.bytes_down,
+            "dossiers_changed": len(self.dossiers),
+        }
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the UI shows: read with ``SyncAgent.status()`` from any thread."""
+
+    last_sync: str = ""
+    last_attempt: str = ""
+    pending_events: int = 0
+    pending_blobs: int = 0
+    last_error: str = ""
+    online: bool = False
+    running: bool = False
+    peers: tuple[str, ...] = ()
+    last_summary: dict[str, object] = field(default_factory=dict)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _ignore(_progress: Progress) -> None:
+    return None
+
+
+class SyncAgent:
+    def __init__(
+        self,
+        replica: Replica,
+        client: SyncClient,
+        *,
+        describe: Callable[[MotcuaError], str] = str,
+    ) -> None:
+        self.replica = replica
+        self.client = client
+        self.describe = describe
+        self._status = SyncStatus()
+        self._lock = threading.Lock()  # one sync at a time
+        self._state_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listeners: list[Callable[[SyncSummary], None]] = []
+
+    # --- status ------------------------------------------------------------------------
+    def status(self) -> SyncStatus:
+        with self._state_lock:
+            return self._status
+
+    def _update(self, **changes: object) -> None:
+        with self._state_lock:
+            self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+
+    def refresh_pending(self) -> None:
+        self._update(
+            pending_events=self.replica.pending_event_count(),
+            pending_blobs=len(self.replica.pending_blobs()),
+        )
+
+    # --- one exchange ------------------------------------------------------------------
+    def sync_once(self, progress_callback: ProgressCallback | None = None) -> SyncSummary:
+        """Push, pull, apply, then blobs. Raises SyncError; the status records it."""
+        report = progress_callback or _ignore
+        with self._lock:
+            self._update(running=True, last_attempt=_now_iso())
+            try:
+                summary = self._exchange(report)
+            except SyncError as err:
+                online = not isinstance(err, Unreachable)
+                self._update(running=False, online=online, last_error=self.describe(err))
+                raise
+            except MotcuaError as err:
+                self._update(running=False, last_error=self.describe(err))
+                raise
+            self._update(
+                running=False,
+                online=True,
+                last_error="",
+                last_sync=_now_iso(),
+                last_summary=summary.as_dict(),
+            )
+            self.refresh_pending()
+        for listener in self.listeners:
+            listener(summary)
+        return summary
+
+    def _exchange(self, report: ProgressCallback) -> SyncSummary:
+        summary = self.push(report)
+        summary = self.pull(report, summary)
+        summary = self.upload_blobs(report, summary)
+        return self.download_blobs(report, summary)
+
+    def push(self, report: ProgressCallback = _ignore) -> SyncSummary:
+        server = self.client.exchange(self.replica.branch, {}).vector
+        self.replica.note_server_vector(server)
+        total = self.replica.pending_event_count()
+        pushed = duplicates = 0
+        while True:
+            batch = self.replica.events_above(server, PUSH_BATCH)
+            if not batch:
+                break
+            answer = self.client.push(batch)
+            pushed += answer.accepted
+            duplicates += answer.duplicates
+            for event in batch:
+                server[event.origin_device] = max(
+                    server.get(event.origin_device, 0), event.origin_seq
+                )
+            self.replica.note_server_vector(server)
+            report(Progress("push", pushed + duplicates, max(total, pushed + duplicates), "events"))
+        return SyncSummary(pushed=pushed, push_duplicates=duplicates)
+
+    def pull(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:
+        pulled = applied = 0
+        dossiers: set[str] = set(summary.dossiers)
+        for scope in self.replica.scopes():
+            start = cursor = self.replica.cursor(scope)
+            while True:
+                page = self.client.pull(scope, cursor, PULL_PAGE)
+                if page.next < cursor:
+                    raise ProtocolError(N_("The server moved the pull cursor backwards"))
+                events = [e.to_event() for e in page.events]
+                result = self.replica.ingest(scope, events, page.next)
+                pulled += len(events)
+                applied += result.accepted
+                dossiers |= result.dossiers
+                cursor = page.next
+                report(Progress("pull", cursor - start, max(page.head - start, 1), "events"))
+                if not page.more:
+                    break
+        return replace(summary, pulled=pulled, applied=applied, dossiers=frozenset(dossiers))
+
+    # --- blobs -----------------------------------------------------------------------------
+    def upload_blobs(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:
+        pending = self.replica.pending_blobs()
+        if not pending:
+            return summary
+        missing: set[str] = set()
+        for start in range(0, len(pending), 1000):
+            missing |= set(self.client.missing([b.sha256 for b in pending[start : start + 1000]]))
+        self.replica.mark_durable([b.sha256 for b in pending if b.sha256 not in missing])
+        todo = [b for b in pending if b.sha256 in missing]
+        total = sum(b.size for b in todo)
+        sent = uploaded = 0
+        for blob in todo:
+            sent += self._upload(blob, report, sent, total)
+            self.replica.mark_durable([blob.sha256])
+            uploaded += 1
+        return replace(summary, blobs_up=uploaded, bytes_up=sent)
+
+    def _upload(self, blob: LocalBlob, report: ProgressCallback, before: int, total: int) -> int:
+        status = self.client.blob_status(blob.sha256, blob.size)
+        sent = 0
+        if not status.complete:
+            offset = status.received
+            for offset, data in blob_io.read_chunks(blob.path, offset, CHUNK_SIZE):
+                status = self.client.upload_chunk(blob.sha256, offset, blob.size, data)
+                sent += len(data)
+                report(Progress("upload", before + sent, total, "bytes"))
+            self.client.commit_blob(blob.sha256, blob.size)
+        return sent
+
+    def download_blobs(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:
+        wanted = self.replica.wanted_blobs()
+        received = fetched = 0
+        for sha256 in wanted:
+            try:
+                received += self._download(sha256, report, received)
+            except ServerRefused as err:
+                if err.status == 404:  # not uploaded yet by its author: next time
+                    continue
+                raise
+            fetched += 1
+        return replace(summary, blobs_down=fetched, bytes_down=received)
+
+    def _download(self, sha256: str, report: ProgressCallback, before: int) -> int:
+        partial = self.replica.partial_blob(sha256)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        offset = partial.stat().st_size if partial.exists() else 0
+        got = 0
+        with partial.open("ab") as handle:
+            for data in self.client.download(sha256, offset, CHUNK_SIZE):
+                handle.write(data)
+                got += len(data)
+                report(Progress("download", before + got, 0, "bytes"))
+            handle.flush()
+        self.replica.complete_blob(sha256)
+        return got
+
+    # --- background ------------------------------------------------------------------------
+    def start(self, interval_s: float = 60.0, probe_s: float = 5.0) -> None:
+        """Sync every `interval_s`, and as soon as the server answers again after a cut."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._loop, args=(interval_s, probe_s), name="motcua-sync", daemon=True
+        )
+        self._thread.start()
+
+    def trigger(self) -> None:
+        """Ask the background loop to sync now (e.g. after a local change)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self, interval_s: float, probe_s: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.sync_once()
+                wait = interval_s
+            except Unreachable:
+                self._wait_for_connectivity(probe_s)
+                continue
+            except MotcuaError:
+                wait = interval_s
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    def _wait_for_connectivity(self, probe_s: float) -> None:
+        """Probe the server cheaply until it answers; then the loop syncs at once."""
+        while not self._stop.is_set():
+            try:
+                self.client.health()
+            except SyncError:
+                if self._wake.wait(probe_s):
+                    self._wake.clear()
+                continue
+            self._update(online=True)
+            return
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, step_s: float = 0.05) -> bool:
+    """Poll `predicate` until true or `timeout_s` passes (for tests and the CLI)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step_s)
+    return predicate()

@@ -1,0 +1,68 @@
+"""Blobs (scans, result files): content-addressed by SHA-256, moved in resumable chunks.
+
+A transfer is resumable because its state is just "how many bytes of this hash the other
+side has": the sender asks, sends from there in chunks, and the receiver checks the hash
+when the last byte arrives. A cut costs at most the chunk in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.domain.errors import N_
+
+from .errors import ProtocolError
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_hash(sha256: str) -> str:
+    if not _HEX64.match(sha256):
+        raise ProtocolError(N_("Not a SHA-256 content address: {value}"), value=sha256[:80])
+    return sha256
+
+
+def blob_path(root: Path, sha256: str) -> Path:
+    """Where a complete blob lives: ``root/ab/abcdef…`` (two-level fan-out)."""
+    check_hash(sha256)
+    return root / sha256[:2] / sha256
+
+
+def partial_path(root: Path, sha256: str) -> Path:
+    check_hash(sha256)
+    return root / "partial" / f"{sha256}.part"
+
+
+def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_chunks(path: Path, offset: int, chunk_size: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) chunks of `path` from `offset` to the end."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        while block := handle.read(chunk_size):
+            yield offset, block
+            offset += len(block)
+
+
+def referenced_blobs(payload: object) -> list[str]:
+    """SHA-256 addresses an event payload refers to (``sha256`` keys at any depth)."""
+    found: list[str] = []
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key == "sha256" and isinstance(value, str) and _HEX64.match(value):
+                found.append(value)
+            else:
+                found.extend(referenced_blobs(value))
+    elif isinstance(payload, list):
+        for item in payload:
+            found.extend(referenced_blobs(item))
+    return found

@@ -1,0 +1,234 @@
+"""The HTTP client of the sync protocol (``requests``), shared by the agent and the tests.
+
+Every call has a timeout. Transient failures (no connection, timeouts, 429, 502–504) are
+retried with exponential backoff and full jitter, waiting at least what ``Retry-After``
+asks. Problems (4xx) are raised as :class:`ServerRefused` carrying the problem document.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import requests
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticError
+
+from core.domain.errors import N_
+from core.domain.events import Event
+from core.domain.signing import DeviceKey
+
+from . import auth
+from .errors import ProtocolError, Unreachable, refused
+from .wire import (
+    BlobStatus,
+    EnrolRequest,
+    EnrolResponse,
+    Health,
+    MissingRequest,
+    MissingResponse,
+    PullResponse,
+    PushResponse,
+    VectorResponse,
+)
+
+M = TypeVar("M", bound=BaseModel)
+RETRY_STATUS = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    device_id: str
+    key: DeviceKey
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5
+    base_s: float = 0.5
+    cap_s: float = 30.0
+    sleep: Callable[[float], None] = time.sleep
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Full jitter over an exponential ceiling, never shorter than Retry-After."""
+        ceiling = min(self.cap_s, self.base_s * 2**attempt)
+        return max(self.rng.uniform(0, ceiling), retry_after or 0.0)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        moment = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment - (now if now is not None else time.time()))
+
+
+class SyncClient:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials | None = None,
+        *,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.session = session or requests.Session()
+        self.clock_ms = clock_ms
+
+    # --- transport -----------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        timeout: tuple[float, float] | None = None,
+    ) -> requests.Response:
+        """One call, retried while the failure is transient; 2xx or an exception."""
+        target = path + ("?" + urlencode(params) if params else "")
+        attempt = 0
+        while True:
+            try:
+                response = self._send(method, target, body, headers, stream, timeout)
+            except (requests.ConnectionError, requests.Timeout) as err:
+                if attempt + 1 >= self.retry.attempts:
+                    raise Unreachable(self.base_url, type(err).__name__) from None
+                self.retry.sleep(self.retry.delay(attempt, None))
+                attempt += 1
+                continue
+            if response.status_code < 400:
+                return response
+            if response.status_code in RETRY_STATUS and attempt + 1 < self.retry.attempts:
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                response.close()
+                self.retry.sleep(self.retry.delay(attempt, wait))
+                attempt += 1
+                continue
+            raise refused(response.status_code, _problem(response))
+
+    def _send(
+        self,
+        method: str,
+        target: str,
+        body: bytes,
+        headers: Mapping[str, str] | None,
+        stream: bool,
+        timeout: tuple[float, float] | None,
+    ) -> requests.Response:
+        all_headers = dict(headers or {})
+        if self.credentials is not None:
+            all_headers.update(
+                auth.sign_request(
+                    self.credentials.key,
+                    self.credentials.device_id,
+                    method,
+                    target,
+                    body,
+                    self.clock_ms(),
+                )
+            )
+        return self.session.request(
+            method,
+            self.base_url + target,
+            data=body or None,
+            headers=all_headers,
+            stream=stream,
+            timeout=timeout or self.timeout,
+        )
+
+    def _json(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
+        response = self.request(method, path, **kwargs)
+        try:
+            return model.model_validate_json(response.content)
+        except PydanticError as err:
+            raise ProtocolError(
+                N_("The server sent a malformed answer: {detail}"), detail=str(err)[:300]
+            ) from None
+
+    @staticmethod
+    def _body(model: BaseModel) -> dict[str, Any]:
+        return {"body": model.model_dump_json().encode(), "headers": _JSON}
+
+    # --- protocol calls --------------------------------------------------------------
+    def health(self) -> Health:
+        return self._json("GET", "/v1/health", Health, timeout=(3.0, 5.0))
+
+    def enrol(self, request: EnrolRequest) -> EnrolResponse:
+        return self._json("POST", "/v1/enroll", EnrolResponse, **self._body(request))
+
+    def push(self, events: list[Event]) -> PushResponse:
+        body = json.dumps({"events": [e.to_wire() for e in events]}, ensure_ascii=False)
+        return self._json("POST", "/v1/events", PushResponse, body=body.encode(), headers=_JSON)
+
+    def pull(self, scope: str, after: int, limit: int = 1000, wait: float = 0) -> PullResponse:
+        params = {"scope": scope, "after": after, "limit": limit, "wait": wait}
+        read = self.timeout[1] + wait
+        return self._json(
+            "GET", "/v1/events", PullResponse, params=params, timeout=(self.timeout[0], read)
+        )
+
+    def exchange(self, scope: str, vector: Mapping[str, int], limit: int = 0) -> VectorResponse:
+        body = json.dumps({"scope": scope, "vector": dict(vector), "limit": limit}).encode()
+        return self._json("POST", "/v1/vector", VectorResponse, body=body, headers=_JSON)
+
+    def missing(self, hashes: list[str]) -> list[str]:
+        answer = self._json(
+            "POST",
+            "/v1/blobs/missing",
+            MissingResponse,
+            **self._body(MissingRequest(hashes=hashes)),
+        )
+        return answer.missing
+
+    def blob_status(self, sha256: str, size: int) -> BlobStatus:
+        return self._json("GET", f"/v1/blobs/{sha256}/status", BlobStatus, params={"size": size})
+
+    def upload_chunk(self, sha256: str, offset: int, size: int, data: bytes) -> BlobStatus:
+        params = {"offset": offset, "size": size}
+        headers = {"Content-Type": "application/octet-stream"}
+        return self._json(
+            "PUT", f"/v1/blobs/{sha256}", BlobStatus, params=params, body=data, headers=headers
+        )
+
+    def commit_blob(self, sha256: str, size: int) -> BlobStatus:
+        return self._json("POST", f"/v1/blobs/{sha256}/commit", BlobStatus, params={"size": size})
+
+    def download(self, sha256: str, offset: int, chunk: int) -> Iterator[bytes]:
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        response = self.request("GET", f"/v1/blobs/{sha256}", headers=headers, stream=True)
+        with response:
+            if offset and response.status_code != 206:
+                raise ProtocolError(N_("The server ignored the range of a resumed download"))
+            yield from response.iter_content(chunk)
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def _problem(response: requests.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {"title": response.reason or "", "status": response.status_code}
+    return data if isinstance(data, dict) else {"detail": str(data)}

@@ -1,0 +1,57 @@
+"""The errors of the sync protocol and agent, below ``core.domain.errors.MotcuaError``.
+
+SyncError                 the exchange with the server or a peer did not complete
+├── Unreachable           no answer: network down, server stopped, timeout
+├── ServerRefused         the server answered with a problem (4xx/5xx); carries status, problem
+│   └── Unauthorised      401: unknown or revoked device, bad or replayed request signature
+├── ProtocolError         the answer breaks the protocol (malformed, wrong hash, broken chain)
+└── NotEnrolled           this desktop is not enrolled with a server yet
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from core.domain.errors import N_, MotcuaError
+
+
+class SyncError(MotcuaError):
+    exit_code = 10
+
+
+class Unreachable(SyncError):
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(N_("The server {url} cannot be reached: {detail}"), url=url, detail=detail)
+
+
+class ServerRefused(SyncError):
+    def __init__(self, status: int, problem: Mapping[str, Any]) -> None:
+        self.status = status
+        self.problem = dict(problem)
+        detail = str(problem.get("detail") or problem.get("title") or "")
+        super().__init__(
+            N_("The server refused the request ({status}): {detail}"), status=status, detail=detail
+        )
+
+
+class Unauthorised(ServerRefused):
+    pass
+
+
+class ProtocolError(SyncError):
+    pass
+
+
+class NotEnrolled(SyncError):
+    def __init__(self) -> None:
+        super().__init__(
+            N_("This desktop is not enrolled with a sync server: run 'motcua enroll' first")
+        )
+
+
+def refused(status: int, problem: Mapping[str, Any]) -> ServerRefused:
+    """The error for a problem answer, 401 being its own kind."""
+    if status == 401:
+        return Unauthorised(status, problem)
+    return ServerRefused(status, problem)

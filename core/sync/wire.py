@@ -1,0 +1,188 @@
+"""Wire models of the sync protocol, shared by the server and the desktop agent.
+
+Validation is strict (``false`` is not an integer, ``"1"`` is not a number) and unknown
+fields are refused, so a malformed request is a clear 4xx and never half-understood.
+Events travel as the fields of :class:`core.domain.events.Event`; their canonical
+encoding and hash stay the domain's (RFC 8785, ``Event.compute_hash``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from core.domain.events import Event
+
+PROTOCOL_VERSION = 1
+MAX_PUSH_EVENTS = 5000
+MAX_PULL_EVENTS = 5000
+MAX_BLOB_QUERY = 2000
+CHUNK_SIZE = 4 * 1024 * 1024
+MAX_BODY = 32 * 1024 * 1024
+
+Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Ident = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9:._*-]+$")
+]
+Scope = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Z0-9][A-Z0-9.]{0,30})$")]
+Hlc = Annotated[str, StringConstraints(pattern=r"^\d{15}\.\d{6}$")]
+Signature = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+PublicKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+Text = Annotated[str, StringConstraints(max_length=200)]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class WireEvent(WireModel):
+    """One event as it travels; ``to_event`` gives the domain record."""
+
+    event_id: Ident
+    dossier_id: Ident | None
+    branch: Scope
+    type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    payload: dict[str, Any]
+    actor: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    origin_device: Ident
+    origin_seq: Annotated[int, Field(ge=1, le=2**53)]
+    hlc: Hlc
+    parents: Annotated[list[Ident], Field(max_length=64)]
+    prev_hash: Hex64
+    hash: Hex64
+    signature: Signature
+    schema_version: Annotated[int, Field(ge=1, le=1000)]
+
+    def to_event(self) -> Event:
+        return Event(
+            event_id=self.event_id,
+            dossier_id=self.dossier_id,
+            branch=self.branch,
+            type=self.type,
+            payload=self.payload,
+            actor=self.actor,
+            origin_device=self.origin_device,
+            origin_seq=self.origin_seq,
+            hlc=self.hlc,
+            parents=tuple(self.parents),
+            prev_hash=self.prev_hash,
+            hash=self.hash,
+            signature=self.signature,
+            schema_version=self.schema_version,
+        )
+
+
+def event_from_wire(body: dict[str, Any]) -> Event:
+    """Strictly validate one wire event (raises pydantic.ValidationError)."""
+    return WireEvent.model_validate(body).to_event()
+
+
+# --- push ---------------------------------------------------------------------------
+
+
+class PushRequest(WireModel):
+    events: Annotated[list[WireEvent], Field(min_length=1, max_length=MAX_PUSH_EVENTS)]
+
+
+PushStatus = Literal["accepted", "duplicate", "rejected", "not_processed"]
+
+
+class PushResult(WireModel):
+    event_id: str
+    origin_device: str
+    origin_seq: int
+    status: PushStatus
+    reason: str | None = None
+
+
+class PushResponse(WireModel):
+    accepted: int
+    duplicates: int
+    results: list[PushResult]
+
+
+# --- pull and vector exchange ------------------------------------------------------
+
+
+class PullResponse(WireModel):
+    scope: str
+    events: list[WireEvent]
+    next: int = Field(description="cursor to ask for next: the last server_seq returned")
+    more: bool
+    head: int = Field(description="the newest server_seq of the scope when answering")
+
+
+class VectorRequest(WireModel):
+    scope: Scope
+    vector: Annotated[dict[Ident, Annotated[int, Field(ge=0, le=2**53)]], Field(max_length=10000)]
+    limit: Annotated[int, Field(ge=0, le=MAX_PULL_EVENTS)] = 1000
+
+
+class VectorResponse(WireModel):
+    scope: str
+    vector: dict[str, int]
+    events: list[WireEvent]
+    more: bool
+
+
+# --- enrolment ------------------------------------------------------------------------
+
+
+class EnrolRequest(WireModel):
+    code: Annotated[str, StringConstraints(min_length=4, max_length=64)]
+    device_id: Ident
+    public_key: PublicKey
+    branch: Scope
+    label: Text = ""
+
+
+class DeviceRecord(WireModel):
+    device_id: str
+    branch: str
+    public_key: str
+    label: str
+    code_blocks: list[int]
+    block_width: int
+    enrolled_at: str
+
+
+class EnrolResponse(WireModel):
+    device: DeviceRecord
+    signature: str = Field(description="the server's Ed25519 signature of the device record")
+    server_public_key: str
+    server_origins: list[str] = Field(description="origin ids under which the server signs")
+
+
+# --- blobs -------------------------------------------------------------------------------
+
+
+class MissingRequest(WireModel):
+    hashes: Annotated[list[Hex64], Field(max_length=MAX_BLOB_QUERY)]
+
+
+class MissingResponse(WireModel):
+    missing: list[str]
+
+
+class BlobStatus(WireModel):
+    sha256: str
+    size: int
+    received: int
+    complete: bool
+
+
+class Health(WireModel):
+    status: str
+    protocol: int
+    server_time_ms: int
+
+
+class Problem(WireModel):
+    """``application/problem+json`` (RFC 9457) with the protocol's extra members."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = ""
