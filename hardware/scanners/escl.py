@@ -117,8 +117,8 @@ class EsclScanner:
         self.capabilities(device_id).check(device_id, settings)
         try:
             job = self._create_job(device_id, settings)
-        except ScanProblem as problem:
-            return ScanResult(device_id, settings, (), problem)
+        except ScanProblem as refused:
+            return ScanResult(device_id, settings, (), refused)
         pages: list[ScannedPage] = []
         try:
             problem = self._collect(device_id, job, settings, pages, on_page, cancel)

@@ -1,0 +1,1 @@
+"""Device detection (USB through pyusb)."""

@@ -1,0 +1,1 @@
+"""Printers: ESC/POS receipt printers (USB) and office printers through the OS."""
