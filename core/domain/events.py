@@ -8,8 +8,9 @@ Ed25519 signature of the hash. Anything stored or received can thus be re-checke
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import rfc8785
@@ -42,6 +43,40 @@ class EventType:
         return f"dossier.{action}"
 
 
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS) encoding of an event body.
+
+    Event bodies hold strings, integers, booleans, null, lists and objects with ASCII keys
+    (``check_json_subset``); for that subset JCS is exactly sorted-key compact JSON without
+    ASCII escaping, which the C encoder writes several times faster than the general
+    ``rfc8785`` implementation (a test keeps the two equal).
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def check_json_subset(value: Any, depth: int = 0) -> None:
+    """Refuse what the canonical encoding does not cover: floats, non-ASCII keys, depth."""
+    if depth > 16:
+        raise ValidationError(N_("Event payload is nested too deeply"))
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise ValidationError(N_("Event payload keys must be ASCII text"))
+            check_json_subset(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_json_subset(item, depth + 1)
+    elif not (value is None or isinstance(value, str | bool | int)):
+        raise ValidationError(
+            N_("Event payload holds an unsupported value: {kind}"), kind=type(value).__name__
+        )
+
+
+def jcs(value: Any) -> bytes:
+    """The general RFC 8785 encoder, for values outside the event subset (and for tests)."""
+    return bytes(rfc8785.dumps(value))
+
+
 @dataclass(frozen=True)
 class Event:
     event_id: str
@@ -65,15 +100,24 @@ class Event:
         return Timestamp.decode(self.hlc)
 
     def hashed_fields(self) -> dict[str, Any]:
-        body = asdict(self)
-        for name in ("hash", "signature", "extra"):
-            body.pop(name)
-        body["parents"] = list(self.parents)
-        body["payload"] = dict(self.payload)
-        return body
+        """Every field the hash covers (all but hash and signature), as plain JSON values."""
+        return {
+            "event_id": self.event_id,
+            "dossier_id": self.dossier_id,
+            "branch": self.branch,
+            "type": self.type,
+            "payload": self.payload,
+            "actor": self.actor,
+            "origin_device": self.origin_device,
+            "origin_seq": self.origin_seq,
+            "hlc": self.hlc,
+            "parents": list(self.parents),
+            "prev_hash": self.prev_hash,
+            "schema_version": self.schema_version,
+        }
 
     def compute_hash(self) -> str:
-        return hashlib.sha256(rfc8785.dumps(self.hashed_fields())).hexdigest()
+        return hashlib.sha256(canonical_json(self.hashed_fields())).hexdigest()
 
     def sealed(self, key: DeviceKey) -> Event:
         """This event with its hash and signature filled in."""
@@ -95,7 +139,7 @@ class Event:
     @classmethod
     def from_wire(cls, body: Mapping[str, Any]) -> Event:
         try:
-            return cls(
+            event = cls(
                 event_id=str(body["event_id"]),
                 dossier_id=body["dossier_id"],
                 branch=str(body["branch"]),
@@ -113,6 +157,8 @@ class Event:
             )
         except (KeyError, TypeError, ValueError) as err:
             raise ValidationError(N_("Malformed event: {detail}"), detail=str(err)) from None
+        check_json_subset(event.hashed_fields())
+        return event
 
 
 def fold_order(event: Event) -> tuple[str, str, int]:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, insert, select, update
 from core.domain.calendar import DayKind, Override, WorkCalendar
 from core.domain.catalogue import Procedure
 from core.domain.codes import DEFAULT_BLOCK_WIDTH, CodeSpace, check_unit_code
+from core.domain.dossier import DossierView
 from core.domain.errors import N_, AuthenticationFailed, StoreError, ValidationError
 from core.domain.events import Event
 from core.domain.ids import new_uuid7
@@ -142,8 +143,9 @@ class Branch:
         type_: str,
         payload: dict[str, Any],
         parents: tuple[str, ...] = (),
-    ) -> Event:
-        """Append one local event and update the projections, in the caller's transaction."""
+    ) -> tuple[Event, DossierView | None]:
+        """Append one local event and update the projections, in the caller's transaction.
+        Returns the event and, for a dossier event, the dossier as it now stands."""
 
         def draft(seq: int, prev: str, stamp: str) -> Event:
             return Event(
@@ -163,8 +165,7 @@ class Branch:
         event = event_store.append_local(
             conn, self.device_id, self.key, epoch_ms(self.clock()), draft
         )
-        projection.apply_event(conn, event)
-        return event
+        return event, projection.apply_event(conn, event)
 
     def record(
         self, dossier_id: str | None, actor: str, type_: str, payload: dict[str, Any]

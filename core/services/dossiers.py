@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from core.domain.applicant import applicant_from
 from core.domain.catalogue import Procedure, ProcessingUnit
@@ -20,8 +20,7 @@ from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
 from core.domain.timeutil import iso, parse_moment, to_vietnam
 from core.domain.workflow import Action, Role, transition_for
-from core.storage import projection
-from core.storage import schema as t
+from core.storage.db import raw
 
 from .changes import Changes
 from .queries import DossierQueries
@@ -31,6 +30,11 @@ if TYPE_CHECKING:
     from .branch import Branch
 
 RETURN_METHODS = ("counter", "postal")
+_LAST_NUMBER = "SELECT last_number FROM code_counters WHERE day = ?"
+_SET_NUMBER = (
+    "INSERT INTO code_counters (day, last_number) VALUES (?, ?) "
+    "ON CONFLICT (day) DO UPDATE SET last_number = excluded.last_number"
+)
 CHANNELS = ("counter", "online", "postal")
 
 
@@ -108,10 +112,9 @@ class DossierService(DossierQueries):
 
         def work(conn: Connection) -> DossierView:
             payload["code"] = self._next_code(conn, received.date())
-            self.branch.append(
+            _event, view = self.branch.append(
                 conn, dossier_id, user.username, EventType.for_action("receive"), payload
             )
-            view = projection.load_view(conn, dossier_id)
             assert view is not None
             return view
 
@@ -126,18 +129,10 @@ class DossierService(DossierQueries):
 
     def _next_code(self, conn: Connection, day: date) -> str:
         key = day.isoformat()
-        row = conn.execute(
-            select(t.code_counters.c.last_number).where(t.code_counters.c.day == key)
-        ).first()
-        number = self.branch.codespace.next_number(row.last_number if row else 0)
-        if row:
-            conn.execute(
-                update(t.code_counters)
-                .where(t.code_counters.c.day == key)
-                .values(last_number=number)
-            )
-        else:
-            conn.execute(insert(t.code_counters).values(day=key, last_number=number))
+        db = raw(conn)
+        last = db.execute(_LAST_NUMBER, (key,)).fetchone()
+        number = self.branch.codespace.next_number(last[0] if last else 0)
+        db.execute(_SET_NUMBER, (key, number))
         return format_code(self.branch.codespace.unit, day, number)
 
     # --- acting ----------------------------------------------------------------------
@@ -169,7 +164,7 @@ class DossierService(DossierQueries):
                 "note": note.strip(),
                 **self._details(view, action, moment, details or {}),
             }
-            self.branch.append(
+            _event, new_view = self.branch.append(
                 conn,
                 view.id,
                 user.username,
@@ -177,7 +172,6 @@ class DossierService(DossierQueries):
                 payload,
                 view.heads,
             )
-            new_view = projection.load_view(conn, view.id)
             assert new_view is not None
             return new_view
 

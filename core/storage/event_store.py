@@ -6,13 +6,14 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, select
 
 from core.domain import hlc
 from core.domain.events import GENESIS_HASH, Event
 from core.domain.signing import DeviceKey
 
 from . import schema as t
+from .db import raw
 
 
 def _row_to_event(row: Row[Any]) -> Event:
@@ -53,33 +54,45 @@ def event_row(event: Event) -> dict[str, Any]:
     }
 
 
+# The receive path runs these for every dossier, so they go straight to the sqlite3
+# connection inside the caller's SQLAlchemy transaction (about 20x less overhead each).
+_INSERT_EVENT = (
+    f"INSERT INTO events ({', '.join(c.name for c in t.events.columns if c.name != 'seq')}) "
+    f"VALUES ({', '.join(':' + c.name for c in t.events.columns if c.name != 'seq')})"
+)
+_GET_HEAD = "SELECT last_seq, last_hash FROM device_heads WHERE device_id = ?"
+_SET_HEAD = (
+    "INSERT INTO device_heads (device_id, last_seq, last_hash) VALUES (?, ?, ?) "
+    "ON CONFLICT (device_id) DO UPDATE SET last_seq = excluded.last_seq, "
+    "last_hash = excluded.last_hash"
+)
+_GET_META = "SELECT value FROM meta WHERE key = ?"
+_SET_META = (
+    "INSERT INTO meta (key, value) VALUES (?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+)
+
+
 def device_head(conn: Connection, device_id: str) -> tuple[int, str]:
-    row = conn.execute(
-        select(t.device_heads.c.last_seq, t.device_heads.c.last_hash).where(
-            t.device_heads.c.device_id == device_id
-        )
-    ).first()
-    return (row.last_seq, row.last_hash) if row else (0, GENESIS_HASH)
+    row = raw(conn).execute(_GET_HEAD, (device_id,)).fetchone()
+    return (int(row[0]), str(row[1])) if row else (0, GENESIS_HASH)
 
 
-def _set_head(conn: Connection, device_id: str, seq: int, digest: str) -> None:
-    values = {"last_seq": seq, "last_hash": digest}
-    updated = conn.execute(
-        update(t.device_heads).where(t.device_heads.c.device_id == device_id).values(**values)
-    )
-    if updated.rowcount == 0:
-        conn.execute(insert(t.device_heads).values(device_id=device_id, **values))
+def set_head(conn: Connection, device_id: str, seq: int, digest: str) -> None:
+    raw(conn).execute(_SET_HEAD, (device_id, seq, digest))
 
 
-def _clock(conn: Connection) -> hlc.Timestamp:
-    row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == "hlc")).first()
-    return hlc.Timestamp.decode(row.value) if row else hlc.ZERO
+def clock(conn: Connection) -> hlc.Timestamp:
+    row = raw(conn).execute(_GET_META, ("hlc",)).fetchone()
+    return hlc.Timestamp.decode(row[0]) if row else hlc.ZERO
 
 
-def _set_clock(conn: Connection, stamp: hlc.Timestamp) -> None:
-    updated = conn.execute(update(t.meta).where(t.meta.c.key == "hlc").values(value=stamp.encode()))
-    if updated.rowcount == 0:
-        conn.execute(insert(t.meta).values(key="hlc", value=stamp.encode()))
+def set_clock(conn: Connection, stamp: hlc.Timestamp) -> None:
+    raw(conn).execute(_SET_META, ("hlc", stamp.encode()))
+
+
+def insert_event(conn: Connection, event: Event) -> None:
+    raw(conn).execute(_INSERT_EVENT, event_row(event))
 
 
 Draft = Callable[[int, str, str], Event]
@@ -91,11 +104,11 @@ def append_local(
 ) -> Event:
     """Seal and append the next event of this device, inside the caller's transaction."""
     seq, prev = device_head(conn, device_id)
-    stamp = hlc.tick(_clock(conn), now_ms)
+    stamp = hlc.tick(clock(conn), now_ms)
     event = draft(seq + 1, prev, stamp.encode()).sealed(key)
-    conn.execute(insert(t.events).values(**event_row(event)))
-    _set_head(conn, device_id, event.origin_seq, event.hash)
-    _set_clock(conn, stamp)
+    insert_event(conn, event)
+    set_head(conn, device_id, event.origin_seq, event.hash)
+    set_clock(conn, stamp)
     return event
 
 

@@ -8,10 +8,10 @@ An event that arrives out of fold order (from another replica) refolds its dossi
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, text, update
+from sqlalchemy import Connection, delete, insert, text, update
 
 from core.domain import dossier as fold
 from core.domain.dossier import DossierView, Handover
@@ -21,10 +21,14 @@ from core.domain.workflow import State
 
 from . import event_store
 from . import schema as t
+from .db import raw
 
 
 def view_to_json(view: DossierView) -> str:
-    return json.dumps(asdict(view), ensure_ascii=False, sort_keys=True)
+    # Shallow on purpose: json serialises the nested dicts; asdict would deep-copy them all.
+    data = {f.name: getattr(view, f.name) for f in fields(view)}
+    data["handovers"] = [vars(h) for h in view.handovers]
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 def view_from_json(doc: str) -> DossierView:
@@ -67,26 +71,36 @@ def _row(view: DossierView) -> dict[str, Any]:
     }
 
 
+_DOSSIER_COLUMNS = [c.name for c in t.dossiers.columns if c.name != "num"]
+_INSERT_DOSSIER = (
+    f"INSERT INTO dossiers ({', '.join(_DOSSIER_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _DOSSIER_COLUMNS)})"
+)
+_UPDATE_DOSSIER = (
+    f"UPDATE dossiers SET {', '.join(f'{c} = :{c}' for c in _DOSSIER_COLUMNS)} "
+    "WHERE id = :id RETURNING num"
+)
+_INSERT_SEARCH = "INSERT INTO dossier_search (rowid, body) VALUES (?, ?)"
+_UPDATE_SEARCH = "UPDATE dossier_search SET body = ? WHERE rowid = ?"
+_LOAD_VIEW = "SELECT doc FROM dossiers WHERE id = ?"
+
+
 def load_view(conn: Connection, dossier_id: str) -> DossierView | None:
-    row = conn.execute(select(t.dossiers.c.doc).where(t.dossiers.c.id == dossier_id)).first()
-    return view_from_json(row.doc) if row else None
+    row = raw(conn).execute(_LOAD_VIEW, (dossier_id,)).fetchone()
+    return view_from_json(row[0]) if row else None
 
 
 def save_view(conn: Connection, view: DossierView, is_new: bool) -> None:
+    """Write the dossier row and its search entry (hot path: straight to sqlite3)."""
+    db = raw(conn)
     row = _row(view)
+    body = search_body(view)
     if is_new:
-        num = conn.execute(insert(t.dossiers).values(**row)).inserted_primary_key[0]  # type: ignore[index]
-        conn.execute(
-            text("INSERT INTO dossier_search(rowid, body) VALUES (:num, :body)"),
-            {"num": num, "body": search_body(view)},
-        )
+        num = db.execute(_INSERT_DOSSIER, row).lastrowid
+        db.execute(_INSERT_SEARCH, (num, body))
         return
-    conn.execute(update(t.dossiers).where(t.dossiers.c.id == view.id).values(**row))
-    num = conn.execute(select(t.dossiers.c.num).where(t.dossiers.c.id == view.id)).scalar_one()
-    conn.execute(
-        text("UPDATE dossier_search SET body = :body WHERE rowid = :num"),
-        {"num": num, "body": search_body(view)},
-    )
+    (num,) = db.execute(_UPDATE_DOSSIER, row).fetchone()
+    db.execute(_UPDATE_SEARCH, (body, num))
 
 
 def _is_next(view: DossierView, event: Event) -> bool:
