@@ -1,0 +1,82 @@
+"""Events: canonical encoding, hashing, signatures, the hybrid logical clock."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.domain import hlc
+from core.domain.errors import ValidationError
+from core.domain.events import Event, canonical_json, check_json_subset, jcs
+from core.domain.signing import DeviceKey
+
+json_subset = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.text(st.characters(max_codepoint=127), max_size=8), children, max_size=4
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_subset)
+def test_fast_canonical_encoding_is_rfc8785_on_the_event_subset(value: object) -> None:
+    """Strings (any Unicode, control characters included), integers, booleans, null, lists
+    and objects with ASCII keys encode exactly as RFC 8785 says."""
+    check_json_subset(value)
+    assert canonical_json(value) == jcs(value)
+
+
+@pytest.mark.parametrize("value", [1.5, {"ả": 1}, {"a": [{"b": 0.1}]}, {1: "x"}])
+def test_values_outside_the_subset_are_refused(value: object) -> None:
+    with pytest.raises(ValidationError):
+        check_json_subset(value)
+
+
+def sample_event(**changes: object) -> Event:
+    fields: dict[str, object] = {
+        "event_id": "e1",
+        "dossier_id": "d1",
+        "branch": "TAYHO",
+        "type": "dossier.note",
+        "payload": {"text": "Đã gọi điện"},
+        "actor": "lan",
+        "origin_device": "dev",
+        "origin_seq": 1,
+        "hlc": hlc.Timestamp(1_700_000_000_000, 0).encode(),
+    }
+    fields.update(changes)
+    return Event(**fields)  # type: ignore[arg-type]
+
+
+def test_sealed_event_verifies_and_any_change_breaks_it() -> None:
+    key = DeviceKey.generate()
+    event = sample_event().sealed(key)
+    assert event.hash_ok() and event.signature_ok(key.public_b64)
+    altered = Event.from_wire({**event.to_wire(), "payload": {"text": "Đã gọi điện!"}})
+    assert not altered.hash_ok()
+    assert not event.signature_ok(DeviceKey.generate().public_b64)
+
+
+def test_wire_round_trip_and_malformed_events() -> None:
+    event = sample_event().sealed(DeviceKey.generate())
+    assert Event.from_wire(event.to_wire()) == event
+    with pytest.raises(ValidationError, match="Malformed event"):
+        Event.from_wire({k: v for k, v in event.to_wire().items() if k != "actor"})
+    with pytest.raises(ValidationError):
+        Event.from_wire({**event.to_wire(), "payload": {"amount": 1.5}})
+
+
+def test_hlc_ticks_and_observes() -> None:
+    a = hlc.tick(hlc.ZERO, 1000)
+    assert a == hlc.Timestamp(1000, 0)
+    assert hlc.tick(a, 900) == hlc.Timestamp(1000, 1)  # the wall clock went backwards
+    remote = hlc.Timestamp(5000, 3)
+    seen = hlc.observe(a, remote, 1200)
+    assert seen > remote and hlc.tick(seen, 1300) > seen
+    assert hlc.Timestamp.decode(seen.encode()) == seen
+    assert a.encode() < seen.encode()  # text order is clock order
