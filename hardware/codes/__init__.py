@@ -1,0 +1,1 @@
+"""Code readers (keyboard wedge, serial, images) and what their codes mean."""

@@ -1,0 +1,81 @@
+"""Office printers through the operating system: CUPS ``lp`` on Linux, the Windows shell.
+
+The national forms are PDFs; CUPS prints PDF natively. On Windows the PDF goes to the
+registered PDF handler's "printto" verb.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from core.ports.errors import DeviceNotFound, PrinterProblem
+from core.ports.printer import PrinterInfo
+
+CUPS_PREFIX = "cups:"
+WINDOWS_PREFIX = "windows:"
+_JOB = re.compile(r"request id is (\S+)")
+
+
+class CupsPrinters:
+    backend = "cups"
+
+    def usable(self) -> bool:
+        return shutil.which("lp") is not None and shutil.which("lpstat") is not None
+
+    def printers(self) -> list[PrinterInfo]:
+        names = _run(["lpstat", "-e"], "lpstat").split()
+        default = _run(["lpstat", "-d"], "lpstat", check=False).rpartition(":")[2].strip()
+        return [PrinterInfo(CUPS_PREFIX + n, n, self.backend, default=n == default) for n in names]
+
+    def print_pdf(self, printer_id: str, pdf: bytes, *, copies: int = 1, title: str = "") -> str:
+        command = ["lp", "-n", str(copies), "-t", title or "Một Cửa"]
+        if printer_id and printer_id != CUPS_PREFIX:
+            command += ["-d", printer_id.removeprefix(CUPS_PREFIX)]
+        output = _run([*command, "-"], printer_id or "cups", data=pdf)
+        match = _JOB.search(output)
+        return match.group(1) if match else ""
+
+
+class WindowsPrinters:
+    backend = "windows"
+
+    def usable(self) -> bool:
+        return sys.platform == "win32"
+
+    def printers(self) -> list[PrinterInfo]:
+        import win32print  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        default = win32print.GetDefaultPrinter()
+        flags = win32print.PRINTER_ENUM_LOCAL | win32print.PRINTER_ENUM_CONNECTIONS
+        return [
+            PrinterInfo(WINDOWS_PREFIX + p[2], p[2], self.backend, default=p[2] == default)
+            for p in win32print.EnumPrinters(flags)
+        ]
+
+    def print_pdf(self, printer_id: str, pdf: bytes, *, copies: int = 1, title: str = "") -> str:
+        import win32api  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+        name = printer_id.removeprefix(WINDOWS_PREFIX)
+        with tempfile.NamedTemporaryFile(suffix=".pdf", delete=False) as handle:
+            handle.write(pdf)
+        for _ in range(copies):
+            win32api.ShellExecute(0, "printto", handle.name, f'"{name}"', ".", 0)
+        return Path(handle.name).name
+
+
+def _run(command: list[str], device: str, data: bytes | None = None, check: bool = True) -> str:
+    try:
+        done = subprocess.run(command, input=data, capture_output=True, timeout=30, check=False)
+    except FileNotFoundError as err:
+        raise DeviceNotFound(device) from err
+    except subprocess.TimeoutExpired as err:
+        raise PrinterProblem(device, "the print system did not answer in 30 s") from err
+    if check and done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip() or f"exit {done.returncode}"
+        raise PrinterProblem(device, detail)
+    return done.stdout.decode(errors="replace")
