@@ -1,0 +1,227 @@
+"""Sync glue over the local store: the agent's Replica, enrolment, local blobs.
+
+``core.sync`` knows the protocol and ``core.storage`` the store; this module joins them
+(the layers keep them apart). The desktop builds its agent with :func:`agent_for`:
+
+    agent = agent_for(branch)
+    agent.sync_once(progress_callback)   # or agent.start() for the background loop
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from sqlalchemy import Connection, select
+
+from core.domain.codes import CodeSpace
+from core.domain.errors import N_, ValidationError
+from core.domain.events import Event
+from core.domain.signing import verify_signature
+from core.i18n import describe
+from core.storage import replication
+from core.storage import schema as t
+from core.sync import blobs as blob_io
+from core.sync.agent import IngestSummary, LocalBlob, SyncAgent
+from core.sync.client import Credentials, SyncClient
+from core.sync.errors import NotEnrolled, ProtocolError
+from core.sync.wire import EnrolRequest
+
+from . import catalogue
+from .branch import Branch, set_meta
+
+CATALOGUE_PUBLISHED = "catalogue.published"
+BLOBS_DIR = "blobs"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def meta(branch: Branch, name: str, default: str = "") -> str:
+    with branch.store.read() as conn:
+        row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == name)).first()
+    return str(row.value) if row else default
+
+
+class LocalReplica:
+    """The agent's view of this desktop's store (see ``core.sync.agent.Replica``)."""
+
+    def __init__(self, branch: Branch) -> None:
+        self.b = branch
+        self.device_id = branch.device_id
+        self.branch = branch.branch_code
+        self.blob_root = branch.data_dir / BLOBS_DIR
+
+    # --- events ------------------------------------------------------------------------
+    def scopes(self) -> Sequence[str]:
+        return ["*", self.branch]
+
+    def cursor(self, scope: str) -> int:
+        with self.b.store.read() as conn:
+            return replication.cursor(conn, scope)
+
+    def events_above(self, vector: dict[str, int], limit: int) -> list[Event]:
+        with self.b.store.read() as conn:
+            return replication.events_above(conn, vector, limit, branch=self.branch)
+
+    def ingest(self, scope: str, events: Sequence[Event], cursor: int) -> IngestSummary:
+        def work(conn: Connection) -> replication.IngestResult:
+            result = replication.ingest(conn, events, _now_ms())
+            for event in result.accepted:
+                _after_ingest(conn, event)
+            replication.set_cursor(conn, scope, cursor)
+            return result
+
+        result = self.b.store.write(work)
+        if result.accepted:
+            self.b._catalogue = None
+            self.b._calendar = None
+        return IngestSummary(len(result.accepted), result.duplicates, frozenset(result.dossiers))
+
+    def server_vector(self) -> dict[str, int]:
+        return dict(json.loads(meta(self.b, "sync_server_vector", "{}")))
+
+    def note_server_vector(self, vector: dict[str, int]) -> None:
+        self.b.store.write(
+            lambda conn: set_meta(conn, "sync_server_vector", json.dumps(vector, sort_keys=True))
+        )
+
+    def pending_event_count(self) -> int:
+        server = self.server_vector()
+        with self.b.store.read() as conn:
+            mine = replication.vector(conn)
+            rows = conn.execute(select(t.devices.c.device_id, t.devices.c.branch))
+            ours = {r.device_id for r in rows if r.branch == self.branch}
+        ours.add(self.device_id)
+        return sum(max(0, seq - server.get(o, 0)) for o, seq in mine.items() if o in ours)
+
+    # --- blobs ---------------------------------------------------------------------------
+    def pending_blobs(self) -> list[LocalBlob]:
+        with self.b.store.read() as conn:
+            rows = replication.pending_blobs(conn)
+        return [LocalBlob(sha, size, blob_io.blob_path(self.blob_root, sha)) for sha, size in rows]
+
+    def mark_durable(self, hashes: Sequence[str]) -> None:
+        self.b.store.write(lambda conn: replication.mark_blobs(conn, hashes, durable=True))
+
+    def wanted_blobs(self) -> list[str]:
+        with self.b.store.read() as conn:
+            return replication.wanted_blobs(conn)
+
+    def partial_blob(self, sha256: str) -> Path:
+        return blob_io.partial_path(self.blob_root, sha256)
+
+    def complete_blob(self, sha256: str) -> None:
+        partial = self.partial_blob(sha256)
+        if blob_io.file_sha256(partial) != sha256:
+            partial.unlink(missing_ok=True)
+            raise ProtocolError(
+                N_("A downloaded blob does not match its SHA-256 and was discarded: {sha}"),
+                sha=sha256[:12],
+            )
+        final = blob_io.blob_path(self.blob_root, sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(partial, final)
+        self.b.store.write(
+            lambda conn: replication.mark_blobs(conn, [sha256], present=True, durable=True)
+        )
+
+    def add_blob(self, source: Path) -> str:
+        """Keep a file (a scan, a result) as a content-addressed blob; returns its SHA-256."""
+        sha256 = blob_io.file_sha256(source)
+        final = blob_io.blob_path(self.blob_root, sha256)
+        if not final.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.with_suffix(".tmp")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, final)
+        size = final.stat().st_size
+        self.b.store.write(
+            lambda conn: replication.add_blob(conn, sha256, size, present=True, durable=False)
+        )
+        return sha256
+
+
+def _after_ingest(conn: Connection, event: Event) -> None:
+    """Reference data that lives outside the projections, and blobs to fetch."""
+    if event.type == CATALOGUE_PUBLISHED:
+        procedures = catalogue.parse_catalogue(dict(event.payload))
+        catalogue.store_procedures(conn, procedures)
+    for sha256 in blob_io.referenced_blobs(dict(event.payload)):
+        replication.add_blob(conn, sha256, 0, present=False, durable=True)
+
+
+# --- enrolment --------------------------------------------------------------------------------
+
+
+def enroll(branch: Branch, server_url: str, code: str, label: str = "") -> dict[str, Any]:
+    """Bind this desktop to its branch on the server; store the server and the number blocks."""
+    client = SyncClient(server_url)
+    request = EnrolRequest(
+        code=code.strip(),
+        device_id=branch.device_id,
+        public_key=branch.key.public_b64,
+        branch=branch.branch_code,
+        label=label[:200],
+    )
+    answer = client.enrol(request)
+    record = answer.device
+    signed = rfc8785.dumps(record.model_dump())
+    if not verify_signature(answer.server_public_key, answer.signature, signed) or (
+        record.public_key != branch.key.public_b64 or record.device_id != branch.device_id
+    ):
+        raise ProtocolError(N_("The server's enrolment answer is not signed for this desktop"))
+    settings = {
+        "sync_server_url": server_url.rstrip("/"),
+        "server_public_key": answer.server_public_key,
+        "code_blocks": json.dumps(record.code_blocks),
+        "block_width": str(record.block_width),
+        "enrolled_at": record.enrolled_at,
+    }
+
+    def work(conn: Connection) -> None:
+        for name, value in settings.items():
+            set_meta(conn, name, value)
+        for origin in answer.server_origins:
+            scope = origin.partition(":")[2]
+            replication.add_device(conn, origin, scope, answer.server_public_key, "central")
+
+    branch.store.write(work)
+    branch.codespace = CodeSpace(branch.branch_code, tuple(record.code_blocks), record.block_width)
+    return {
+        "device_id": record.device_id,
+        "branch": record.branch,
+        "server": settings["sync_server_url"],
+        "code_blocks": record.code_blocks,
+    }
+
+
+def server_url(branch: Branch, override: str | None = None) -> str:
+    url = override or meta(branch, "sync_server_url")
+    if not url:
+        raise NotEnrolled()
+    return url
+
+
+def agent_for(branch: Branch, url: str | None = None, **client_options: Any) -> SyncAgent:
+    """The sync agent of this desktop (raises NotEnrolled before enrolment)."""
+    target = server_url(branch, url)
+    if not meta(branch, "server_public_key"):
+        raise NotEnrolled()
+    client = SyncClient(target, Credentials(branch.device_id, branch.key), **client_options)
+    agent = SyncAgent(LocalReplica(branch), client, describe=describe)
+    agent.refresh_pending()
+    return agent
+
+
+def require_file(path: Path) -> Path:
+    if not path.is_file():
+        raise ValidationError(N_("File not found: {path}"), path=str(path))
+    return path

@@ -1,0 +1,161 @@
+"""Blobs on the server: a directory of content-addressed files and their upload state.
+
+An upload appends chunks at the offset the server reports (``received``); a chunk at any
+other offset is refused with the offset to resume from. ``commit`` checks the size and
+the SHA-256 of the whole file; a mismatch discards it. Only committed blobs are served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select, update
+
+from core.domain.errors import N_
+from core.sync import blobs as addr
+from core.sync.wire import BlobStatus
+
+from . import schema as t
+from .errors import Refusal
+from .ingest import now_iso
+
+
+def _status(sha256: str, size: int, received: int, complete: bool) -> BlobStatus:
+    return BlobStatus(sha256=sha256, size=size, received=received, complete=complete)
+
+
+def missing(engine: Engine, hashes: list[str]) -> list[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.blobs.c.sha256)
+            .where(t.blobs.c.sha256.in_(hashes))
+            .where(t.blobs.c.complete.is_(True))
+        )
+        have = {r.sha256 for r in rows}
+    return [h for h in dict.fromkeys(hashes) if h not in have]
+
+
+def status(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
+    with engine.connect() as conn:
+        row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
+    if row is None:
+        return _status(sha256, size, 0, False)
+    if row.size != size and not row.complete:
+        raise Refusal(
+            409,
+            "size-mismatch",
+            N_("Blob {sha} is being uploaded with another size"),
+            sha=sha256[:12],
+        )
+    return _status(sha256, int(row.size), int(row.received), bool(row.complete))
+
+
+def write_chunk(
+    engine: Engine, root: Path, sha256: str, offset: int, size: int, data: bytes
+) -> BlobStatus:
+    if offset + len(data) > size:
+        raise Refusal(413, "beyond-size", N_("The chunk goes past the declared size of the blob"))
+    partial = addr.partial_path(root, sha256)
+    with engine.begin() as conn:
+        row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
+        if row is None:
+            conn.execute(
+                insert(t.blobs).values(
+                    sha256=sha256,
+                    size=size,
+                    received=0,
+                    transferred=0,
+                    complete=False,
+                    created_at=now_iso(),
+                )
+            )
+            received, transferred = 0, 0
+        else:
+            if row.complete:
+                return _status(sha256, int(row.size), int(row.size), True)
+            if row.size != size:
+                raise Refusal(
+                    409,
+                    "size-mismatch",
+                    N_("Blob {sha} is being uploaded with another size"),
+                    sha=sha256[:12],
+                )
+            received, transferred = int(row.received), int(row.transferred)
+        if offset != received:
+            raise Refusal(
+                409,
+                "wrong-offset",
+                N_("The server holds {received} bytes of this blob: resume from there"),
+                extra={"received": received},
+                received=received,
+            )
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("r+b" if partial.exists() else "wb") as handle:
+            handle.seek(offset)
+            handle.write(data)
+            handle.truncate()
+        conn.execute(
+            update(t.blobs)
+            .where(t.blobs.c.sha256 == sha256)
+            .values(received=received + len(data), transferred=transferred + len(data))
+        )
+    return _status(sha256, size, received + len(data), False)
+
+
+def commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
+    partial = addr.partial_path(root, sha256)
+    with engine.begin() as conn:
+        row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
+        if row is not None and row.complete:
+            return _status(sha256, int(row.size), int(row.size), True)
+        if row is None or row.received != size or row.size != size:
+            have = int(row.received) if row else 0
+            raise Refusal(
+                409,
+                "incomplete",
+                N_("The blob is incomplete: {received} of {size} bytes arrived"),
+                extra={"received": have},
+                received=have,
+                size=size,
+            )
+        digest = _digest(partial)
+        if digest != sha256:
+            partial.unlink(missing_ok=True)
+            conn.execute(update(t.blobs).where(t.blobs.c.sha256 == sha256).values(received=0))
+            raise Refusal(
+                422,
+                "hash-mismatch",
+                N_("The blob's content does not match its SHA-256: it was discarded"),
+            )
+        final = addr.blob_path(root, sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, final)
+        conn.execute(update(t.blobs).where(t.blobs.c.sha256 == sha256).values(complete=True))
+    return _status(sha256, size, size, True)
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    if path.exists():
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def complete_path(engine: Engine, root: Path, sha256: str) -> Path:
+    with engine.connect() as conn:
+        row = conn.execute(select(t.blobs.c.complete).where(t.blobs.c.sha256 == sha256)).first()
+    if row is None or not row.complete:
+        raise Refusal(404, "no-blob", N_("No complete blob {sha} on the server"), sha=sha256[:12])
+    return addr.blob_path(root, sha256)
+
+
+def transferred(engine: Engine, sha256: str) -> int:
+    with engine.connect() as conn:
+        row = conn.execute(select(t.blobs.c.transferred).where(t.blobs.c.sha256 == sha256)).first()
+    return int(row.transferred) if row else 0

@@ -1,0 +1,30 @@
+"""What the server refuses, as problems (RFC 9457) with a specific status and type.
+
+Refusal(MotcuaError)   a request the server answers with a 4xx problem; carries
+                       ``status``, a short ``kind`` (the problem type) and extra members
+                       (e.g. ``expected_seq`` for a gap, ``received`` for a blob offset).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.domain.errors import MotcuaError
+
+
+class Refusal(MotcuaError):
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        message: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> None:
+        self.status = status
+        self.kind = kind
+        self.extra = extra or {}
+        self.headers = headers or {}
+        super().__init__(message, **params)

@@ -1,0 +1,281 @@
+"""Appending events to the central log: pushed by devices, or authored by the server.
+
+One transaction per push. It first takes the branch's row in ``scopes`` (a row lock on
+PostgreSQL, the write lock on SQLite), so ``server_seq`` is assigned and committed in
+order: a pull can never see seq n+1 before seq n. Every event is checked — branch in the
+device's scope, origin a known unrevoked device of that branch, hash, link to the origin's
+head, contiguity — and the newest event of each origin's run has its signature verified
+(the hash chain vouches for the rest). Any failure refuses the whole batch: nothing is
+stored. A different event under a known (origin, seq) flags the origin as equivocating.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from core.domain.errors import N_
+from core.domain.events import GENESIS_HASH, Event
+from core.sync.wire import PushResult
+
+from . import schema as t
+from .errors import Refusal
+
+
+@dataclass
+class Head:
+    seq: int = 0
+    hash: str = GENESIS_HASH
+    hlc: str = ""
+    known: bool = False
+
+
+@dataclass
+class PushOutcome:
+    results: list[PushResult] = field(default_factory=list)
+    accepted: int = 0
+    duplicates: int = 0
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def event_body(event: Event) -> str:
+    return json.dumps(event.to_wire(), ensure_ascii=False, separators=(",", ":"))
+
+
+def lock_scope(conn: Connection, branch: str) -> int:
+    """Take the scope's row lock and return its last server_seq."""
+    done = conn.execute(
+        update(t.scopes).where(t.scopes.c.branch == branch).values(last_seq=t.scopes.c.last_seq)
+    )
+    if done.rowcount == 0:
+        raise Refusal(404, "unknown-scope", N_("Unknown branch {branch}"), branch=branch)
+    return int(
+        conn.execute(select(t.scopes.c.last_seq).where(t.scopes.c.branch == branch)).scalar_one()
+    )
+
+
+def load_heads(conn: Connection, branch: str, origins: Sequence[str]) -> dict[str, Head]:
+    rows = conn.execute(
+        select(t.heads).where(t.heads.c.branch == branch).where(t.heads.c.device_id.in_(origins))
+    )
+    found = {r.device_id: Head(r.last_seq, r.last_hash, r.last_hlc, True) for r in rows}
+    return {o: found.get(o, Head()) for o in origins}
+
+
+def append(
+    conn: Connection, branch: str, last_seq: int, events: Sequence[Event], heads: dict[str, Head]
+) -> int:
+    """Insert checked events with the next server_seqs; move heads and the scope."""
+    rows: list[dict[str, Any]] = []
+    for offset, event in enumerate(events, start=1):
+        rows.append(
+            {
+                "branch": branch,
+                "server_seq": last_seq + offset,
+                "event_id": event.event_id,
+                "origin_device": event.origin_device,
+                "origin_seq": event.origin_seq,
+                "dossier_id": event.dossier_id,
+                "type": event.type,
+                "hlc": event.hlc,
+                "hash": event.hash,
+                "body": event_body(event),
+            }
+        )
+        heads[event.origin_device] = Head(
+            event.origin_seq, event.hash, event.hlc, heads[event.origin_device].known
+        )
+    if rows:
+        conn.execute(insert(t.events), rows)
+    for origin in {e.origin_device for e in events}:
+        head = heads[origin]
+        values = {"last_seq": head.seq, "last_hash": head.hash, "last_hlc": head.hlc}
+        if head.known:
+            conn.execute(
+                update(t.heads)
+                .where(t.heads.c.branch == branch)
+                .where(t.heads.c.device_id == origin)
+                .values(**values)
+            )
+        else:
+            conn.execute(insert(t.heads).values(branch=branch, device_id=origin, **values))
+    new_last = last_seq + len(rows)
+    conn.execute(update(t.scopes).where(t.scopes.c.branch == branch).values(last_seq=new_last))
+    return new_last
+
+
+# --- pushed by a device ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pusher:
+    device_id: str
+    branch: str
+
+
+def _precheck(pusher: Pusher, events: Sequence[Event]) -> None:
+    for event in events:
+        if event.branch != pusher.branch:
+            raise Refusal(
+                403,
+                "wrong-branch",
+                N_("Event {event} belongs to branch {branch}, outside this device's scope"),
+                event=event.event_id,
+                branch=event.branch,
+            )
+        if not event.hash_ok():
+            raise Refusal(
+                422, "bad-hash", N_("Event {event}: the hash does not match"), event=event.event_id
+            )
+
+
+def _origin_keys(conn: Connection, pusher: Pusher, origins: Sequence[str]) -> dict[str, str]:
+    rows = conn.execute(select(t.devices).where(t.devices.c.device_id.in_(origins)))
+    found = {r.device_id: r for r in rows}
+    keys: dict[str, str] = {}
+    for origin in origins:
+        row = found.get(origin)
+        if row is None or row.branch != pusher.branch:
+            raise Refusal(
+                403,
+                "unknown-origin",
+                N_("Events of device {device} cannot be relayed: it is not of this branch"),
+                device=origin,
+            )
+        if row.revoked:
+            raise Refusal(403, "revoked-origin", N_("Device {device} is revoked"), device=origin)
+        keys[origin] = row.public_key
+    return keys
+
+
+class Equivocation(Refusal):
+    def __init__(self, device: str, seq: int) -> None:
+        self.device = device
+        self.seq = seq
+        super().__init__(
+            409,
+            "equivocation",
+            N_("Device {device} sent a different event as sequence {seq}: the device is flagged"),
+            extra={"origin_device": device, "origin_seq": seq},
+            device=device,
+            seq=seq,
+        )
+
+
+def _stored_hashes(conn: Connection, branch: str, pairs: set[tuple[str, int]]) -> dict[Any, str]:
+    found: dict[Any, str] = {}
+    for origin in {o for o, _ in pairs}:
+        seqs = [s for o, s in pairs if o == origin]
+        rows = conn.execute(
+            select(t.events.c.origin_seq, t.events.c.hash)
+            .where(t.events.c.branch == branch)
+            .where(t.events.c.origin_device == origin)
+            .where(t.events.c.origin_seq.in_(seqs))
+        )
+        found.update({(origin, r.origin_seq): r.hash for r in rows})
+    return found
+
+
+def _classify(
+    conn: Connection, branch: str, events: Sequence[Event], heads: dict[str, Head]
+) -> tuple[list[Event], list[PushResult], dict[str, Event]]:
+    tips = {o: (h.seq, h.hash) for o, h in heads.items()}
+    old = {
+        (e.origin_device, e.origin_seq) for e in events if e.origin_seq <= tips[e.origin_device][0]
+    }
+    stored = _stored_hashes(conn, branch, old) if old else {}
+    fresh: list[Event] = []
+    results: list[PushResult] = []
+    newest: dict[str, Event] = {}
+    for event in events:
+        origin, seq = event.origin_device, event.origin_seq
+        if (origin, seq) in old:
+            if stored.get((origin, seq)) != event.hash:
+                raise Equivocation(origin, seq)
+            results.append(
+                PushResult(
+                    event_id=event.event_id,
+                    origin_device=origin,
+                    origin_seq=seq,
+                    status="duplicate",
+                )
+            )
+            continue
+        _check_link(event, tips[origin])
+        tips[origin] = (seq, event.hash)
+        newest[origin] = event
+        fresh.append(event)
+        results.append(
+            PushResult(
+                event_id=event.event_id, origin_device=origin, origin_seq=seq, status="accepted"
+            )
+        )
+    return fresh, results, newest
+
+
+def _check_link(event: Event, tip: tuple[int, str]) -> None:
+    if event.origin_seq != tip[0] + 1:
+        raise Refusal(
+            409,
+            "gap",
+            N_("Event {event} leaves a gap: device {device} must send sequence {expected} next"),
+            extra={"origin_device": event.origin_device, "expected_seq": tip[0] + 1},
+            event=event.event_id,
+            device=event.origin_device,
+            expected=tip[0] + 1,
+        )
+    if event.prev_hash != tip[1]:
+        raise Refusal(
+            409,
+            "broken-chain",
+            N_("Event {event} does not link to the previous event of device {device}"),
+            event=event.event_id,
+            device=event.origin_device,
+        )
+
+
+def push(engine: Engine, pusher: Pusher, events: Sequence[Event]) -> PushOutcome:
+    _precheck(pusher, events)
+    ordered = sorted(events, key=lambda e: (e.origin_device, e.origin_seq))
+    origins = sorted({e.origin_device for e in ordered})
+    try:
+        with engine.begin() as conn:
+            keys = _origin_keys(conn, pusher, origins)
+            last = lock_scope(conn, pusher.branch)
+            heads = load_heads(conn, pusher.branch, origins)
+            fresh, results, newest = _classify(conn, pusher.branch, ordered, heads)
+            for origin, event in newest.items():
+                if not event.signature_ok(keys[origin]):
+                    raise Refusal(
+                        422,
+                        "bad-signature",
+                        N_("Event {event}: the signature does not verify"),
+                        event=event.event_id,
+                    )
+            append(conn, pusher.branch, last, fresh, heads)
+    except Equivocation as err:
+        flag(engine, err.device, "equivocation", f"sequence {err.seq}")
+        raise
+    outcome = PushOutcome(results=results, accepted=len(fresh))
+    outcome.duplicates = len(results) - outcome.accepted
+    return outcome
+
+
+def flag(engine: Engine, device_id: str, kind: str, detail: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(t.devices)
+            .where(t.devices.c.device_id == device_id)
+            .values(flagged=f"{kind}: {detail}")
+        )
+        conn.execute(
+            insert(t.incidents).values(device_id=device_id, kind=kind, detail=detail, at=now_iso())
+        )

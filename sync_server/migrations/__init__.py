@@ -1,0 +1,1 @@
+"""Alembic history of the central store (separate from the desktop store's)."""
