@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,29 @@ from .worker import Post, Worker, run_now
 
 log = logging.getLogger(__name__)
 
-# (module, class) of each scanner / printer backend the hardware package may provide.
-SCANNER_BACKENDS = (
-    ("hardware.scanners.sane_scanner", "SaneScanner"),
-    ("hardware.scanners.escl", "EsclScanner"),
-    ("hardware.scanners.folder", "FolderScanner"),
+# (module, class, settings → constructor arguments) of each backend the hardware package
+# may provide; a backend whose module is absent is simply not offered.
+Factory = tuple[str, str, Callable[[DesktopSettings], dict[str, Any]]]
+SCANNER_BACKENDS: tuple[Factory, ...] = (
+    ("hardware.scanners.sane_scanner", "SaneScanner", lambda s: {}),
+    (
+        "hardware.scanners.escl",
+        "EsclScanner",
+        lambda s: {
+            "discover": False,
+            "addresses": [a for a in s.extra.get("escl_addresses", "").split(",") if a],
+        },
+    ),
+    (
+        "hardware.scanners.folder",
+        "FolderScanner",
+        lambda s: {"folders": [Path(f) for f in s.extra.get("scan_folders", "").split(",") if f]},
+    ),
 )
-PRINTER_BACKENDS = (("hardware.printers.cups", "CupsPrinter"),)
+PRINTER_BACKENDS: tuple[Factory, ...] = (
+    ("hardware.printers.cups", "CupsPrinter", lambda s: {}),
+    ("hardware.printers.system", "SystemPrinter", lambda s: {}),
+)
 
 
 @dataclass
@@ -52,14 +69,15 @@ class Services:
         self.branch.close()
 
 
-def _load(candidates: tuple[tuple[str, str], ...]) -> list[Any]:
+def _load(candidates: tuple[Factory, ...], settings: DesktopSettings) -> list[Any]:
     found = []
-    for module_name, class_name in candidates:
+    for module_name, class_name, arguments in candidates:
         try:
             cls = getattr(importlib.import_module(module_name), class_name)
-            found.append(cls())
         except (ImportError, AttributeError):
             continue
+        try:
+            found.append(cls(**arguments(settings)))
         except Exception:  # a backend that fails to construct is reported, not fatal
             log.exception("device backend %s failed to start", module_name)
     return found
@@ -88,8 +106,8 @@ def compose(data_dir: Path, post: Post = run_now, with_devices: bool = True) -> 
     settings = DesktopSettings.load(data_dir)
     devices = Devices(settings=settings)
     if with_devices:
-        devices.scanners = _load(SCANNER_BACKENDS)
-        devices.document_printers = _load(PRINTER_BACKENDS)
+        devices.scanners = _load(SCANNER_BACKENDS, settings)
+        devices.document_printers = _load(PRINTER_BACKENDS, settings)
     return Services(
         data_dir=data_dir,
         branch=branch,

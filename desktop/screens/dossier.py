@@ -1,14 +1,315 @@
-"""Placeholder."""
+"""Dossier detail: status in plain words, applicant, appointment and how it was computed,
+components, the timeline (who, when, where), the control-slip view of hand-overs, and
+the actions this user may take now.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
+from core.domain.dossier import DossierView
+from core.domain.errors import N_
+from core.domain.workflow import TRANSITIONS, Action, allowed_actions
+from core.i18n import _, tr
+from desktop import labels, queries, theme
+from desktop.ui.widgets import (
+    Card,
+    Cell,
+    Column,
+    Field,
+    McButton,
+    Text,
+    fit_width,
+    heading,
+    muted,
+    row,
+    scrolling,
+)
+from desktop.ui.widgets import (
+    labels as pairs,
+)
+
 from .base import BaseScreen
+
+# Actions that need more than a note, and what they ask for.
+DETAIL_FIELDS: dict[Action, tuple[str, str]] = {
+    Action.TRANSFER: ("to", N_("Hand over to (user name)")),
+    Action.REGISTER_POSTAL: ("postal_address", N_("Postal address")),
+    Action.REAPPOINT: ("due_at", N_("New appointment (yyyy-mm-ddThh:mm)")),
+}
+
+
+@dataclass(frozen=True)
+class Detail:
+    view: DossierView
+    timeline: list[dict[str, Any]]
+    users: list[tuple[str, str, str]]
+
+
+def load(branch: Any, code: str) -> Detail:
+    return Detail(
+        branch.dossiers.get(code), branch.dossiers.timeline(code), queries.usernames(branch)
+    )
 
 
 class DossierScreen(BaseScreen):
     route = "dossier"
+    title = ""
 
     def compose(self) -> Widget:
-        return Widget()
+        self.page = BoxLayout(orientation="vertical", spacing=theme.GAP)
+        self.detail: Detail | None = None
+        self.pending: Action | None = None
+        return self.page
+
+    def refresh(self) -> None:
+        code = self.params.get("code")
+        if code:
+            self.ops.read(lambda b: load(b, code), self.show)
+
+    def on_changes(self, changes: Any) -> None:
+        if self.showing and self.detail and self.detail.view.id in changes.dossiers:
+            self.refresh()
+
+    def show(self, detail: Detail) -> None:
+        self.detail = detail
+        view = detail.view
+        self.page.clear_widgets()
+        status = labels.state_label(view.state)
+        self.page.add_widget(heading(f"{view.code} · {status}"))
+        self.page.add_widget(
+            muted(
+                tr(
+                    "{procedure} · national status {n}",
+                    procedure=view.procedure_name,
+                    n=view.national_status,
+                ),
+                size=theme.FONT_BODY,
+            )
+        )
+        if view.conflict:
+            self.page.add_widget(
+                Text(
+                    _("This dossier is in conflict: see Conflicts (F7)."),
+                    color=theme.DANGER,
+                    bold=True,
+                )
+            )
+        columns = BoxLayout(spacing=theme.GAP + 4)
+        left, right = Column(), Column()
+        left.add_widget(self._summary(view))
+        left.add_widget(self._components(view))
+        right.add_widget(self._timeline(detail.timeline))
+        right.add_widget(self._handovers(view))
+        columns.add_widget(scrolling(left))
+        columns.add_widget(scrolling(right))
+        self.page.add_widget(columns)
+        self.action_area = BoxLayout(orientation="vertical", size_hint_y=None, spacing=4)
+        self.action_area.bind(minimum_height=self.action_area.setter("height"))
+        self.page.add_widget(self.action_area)
+        self._actions()
+
+    # --- panels ----------------------------------------------------------------------
+    def _summary(self, view: DossierView) -> Card:
+        a = view.applicant
+        card = Card()
+        card.add_widget(heading(_("Applicant and appointment"), size=theme.FONT_LARGE))
+        method = (
+            _("At the counter")
+            if view.return_method == "counter"
+            else tr("By post to {address}", address=view.postal_address)
+        )
+        card.add_widget(
+            pairs(
+                [
+                    (_("Applicant"), a.get("full_name", "")),
+                    (_("Citizen ID"), a.get("id_number", "")),
+                    (_("Phone"), a.get("phone", "")),
+                    (_("Address"), a.get("address", "")),
+                    (
+                        _("Received"),
+                        tr(
+                            "{moment} by {user}",
+                            moment=labels.moment(view.received_at),
+                            user=view.received_by,
+                        ),
+                    ),
+                    (_("Appointment"), labels.moment(view.due_at)),
+                    (_("Now held by"), view.holder),
+                    (_("Result returned"), method),
+                    (_("Fees"), labels.money(view.fees_vnd)),
+                ]
+            )
+        )
+        for line in labels.explanation(view.due_explanation):
+            card.add_widget(muted("• " + line))
+        return card
+
+    def _components(self, view: DossierView) -> Card:
+        card = Card()
+        card.add_widget(heading(_("Documents"), size=theme.FONT_LARGE))
+        for comp in view.components:
+            mark = _("received") if comp.get("supplied") else _("missing")
+            pages = len(comp.get("files", []))
+            text = tr("{name} — {mark}, {pages} files", name=comp["name"], mark=mark, pages=pages)
+            card.add_widget(
+                Text(
+                    text,
+                    color=theme.TEXT if comp.get("supplied") else theme.WARNING,
+                    size=theme.FONT_SMALL,
+                )
+            )
+        return card
+
+    def _timeline(self, timeline: list[dict[str, Any]]) -> Card:
+        card = Card()
+        card.add_widget(heading(_("Timeline"), size=theme.FONT_LARGE))
+        for entry in timeline:
+            line = tr(
+                "{moment} · {what} · {who} (desk {device})",
+                moment=labels.moment(entry["at"]),
+                what=labels.event_label(entry["type"]),
+                who=entry["actor"],
+                device=entry["device"][-6:],
+            )
+            card.add_widget(Text(line, size=theme.FONT_SMALL))
+            if entry.get("note"):
+                card.add_widget(muted("    " + entry["note"]))
+        return card
+
+    def _handovers(self, view: DossierView) -> Card:
+        card = Card()
+        card.add_widget(heading(_("Control slip: hand-overs"), size=theme.FONT_LARGE))
+        card.add_widget(
+            row(
+                *(
+                    Cell(t, w, bold=True, color=theme.TEXT_MUTED, font_size=14)
+                    for t, w in (
+                        (_("Step"), 0.3),
+                        (_("Time"), 0.25),
+                        (_("From"), 0.2),
+                        (_("To"), 0.25),
+                    )
+                )
+            )
+        )
+        for h in view.handovers:
+            card.add_widget(
+                row(
+                    Cell(labels.action_label(h.action), 0.3, font_size=14),
+                    Cell(labels.moment(h.at), 0.25, font_size=14),
+                    Cell(h.giver, 0.2, font_size=14),
+                    Cell(h.receiver or "—", 0.25, font_size=14),
+                    height=30,
+                )
+            )
+        return card
+
+    # --- actions ---------------------------------------------------------------------
+    def _actions(self) -> None:
+        area = self.action_area
+        area.clear_widgets()
+        if self.detail is None or self.user is None:
+            return
+        view = self.detail.view
+        if self.pending is not None:
+            self._action_form(self.pending)
+            return
+        actions = allowed_actions(view.state, self.user.role)
+        bar = BoxLayout(size_hint_y=None, height=theme.ROW, spacing=theme.GAP)
+        if not actions:
+            bar.add_widget(muted(_("No action for your role in this state."), size=theme.FONT_BODY))
+        for index, action in enumerate(actions, start=1):
+            label = f"{labels.action_label(action)}  (Alt+{index})" if index < 10 else ""
+            bar.add_widget(
+                fit_width(
+                    McButton(
+                        label,
+                        lambda a=action: self.choose(a),
+                        variant="primary" if index == 1 else "secondary",
+                    )
+                )
+            )
+        bar.add_widget(Widget())
+        area.add_widget(bar)
+
+    def choose(self, action: Action) -> None:
+        transition = TRANSITIONS[action]
+        if transition.needs_note or action in DETAIL_FIELDS:
+            self.pending = action
+            self._actions()
+            return
+        self.act(action, "", {})
+
+    def _action_form(self, action: Action) -> None:
+        area = self.action_area
+        area.add_widget(Text(labels.action_label(action), bold=True))
+        self.detail_field: Field | None = None
+        if action in DETAIL_FIELDS:
+            key, caption = DETAIL_FIELDS[action]
+            hint = ", ".join(u for u, _n, _r in self.detail.users) if key == "to" else ""
+            self.detail_field = Field(_(caption), hint=hint)
+            if key == "postal_address" and self.detail:
+                self.detail_field.input.text = self.detail.view.postal_address
+            area.add_widget(self.detail_field)
+        needs = TRANSITIONS[action].needs_note
+        self.note_field = Field(
+            _("Reason (required)") if needs else _("Note (optional)"),
+            on_enter=lambda: self.confirm(action),
+        )
+        area.add_widget(self.note_field)
+        area.add_widget(
+            row(
+                Widget(),
+                fit_width(McButton(_("Cancel") + "  (Esc)", self.cancel, variant="secondary")),
+                fit_width(McButton(_("Confirm") + "  (Enter)", lambda: self.confirm(action))),
+            )
+        )
+        target = self.detail_field or self.note_field
+        target.input.focus = True
+
+    def cancel(self) -> None:
+        self.pending = None
+        self._actions()
+
+    def confirm(self, action: Action) -> None:
+        details: dict[str, str] = {}
+        if action in DETAIL_FIELDS and self.detail_field is not None:
+            details[DETAIL_FIELDS[action][0]] = self.detail_field.value
+        self.act(action, self.note_field.value, details)
+
+    def act(self, action: Action, note: str, details: dict[str, str]) -> None:
+        assert self.detail is not None
+        user, code = self.user, self.detail.view.code
+
+        def done(view: DossierView) -> None:
+            self.pending = None
+            self.shell.report(
+                tr(
+                    "{action}: done — {code} is now {state}",
+                    action=labels.action_label(action),
+                    code=view.code,
+                    state=labels.state_label(view.state),
+                ),
+                "ok",
+            )
+
+        self.ops.write(
+            lambda b: b.dossiers.act(user, code, action, note=note, details=details), done
+        )
+
+    def on_key(self, key: str, modifiers: list[str]) -> bool:
+        if key == "escape" and self.pending is not None:
+            self.cancel()
+            return True
+        if "alt" in modifiers and key.isdigit() and self.detail and self.user:
+            actions = allowed_actions(self.detail.view.state, self.user.role)
+            index = int(key) - 1
+            if 0 <= index < len(actions):
+                self.choose(actions[index])
+                return True
+        return False

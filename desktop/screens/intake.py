@@ -1,14 +1,385 @@
-"""Placeholder."""
+"""The intake wizard: procedure → applicant → documents → fees and return → review →
+receive (slip) or, when mandatory documents are missing, the supplement guidance.
+
+Keys: Enter goes on (or confirms on the review page), Esc goes back one step,
+Ctrl+Enter receives from any page once the applicant is valid.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
+from core.domain.dossier import DossierView
+from core.domain.errors import N_, IncompleteDossier, MotcuaError
+from core.domain.lookup import SlipLookup
+from core.i18n import _, describe, tr
+from desktop import labels, slips, theme
+from desktop.intake_model import IntakeDraft, parse_id_card_qr, search_procedures
+from desktop.ui.table import Table
+from desktop.ui.widgets import (
+    Card,
+    Field,
+    McButton,
+    Text,
+    fit_width,
+    heading,
+    muted,
+    scrolling,
+)
+from desktop.ui.widgets import (
+    labels as pairs,
+)
+
+from . import intake_steps as steps
 from .base import BaseScreen
+
+STEPS = (
+    N_("Procedure"),
+    N_("Applicant"),
+    N_("Documents"),
+    N_("Fees and return"),
+    N_("Review"),
+    N_("Done"),
+)
 
 
 class IntakeScreen(BaseScreen):
     route = "intake"
+    title = N_("Receive a dossier")
 
+    def __init__(self, shell: Any) -> None:
+        self.draft = IntakeDraft()
+        self.step = 0
+        self.outcome: DossierView | IncompleteDossier | None = None
+        super().__init__(shell)
+
+    # --- frame -----------------------------------------------------------------------
     def compose(self) -> Widget:
-        return Widget()
+        page = BoxLayout(orientation="vertical", spacing=theme.GAP)
+        self.stepbar = BoxLayout(size_hint_y=None, height=theme.ROW - 6, spacing=4)
+        page.add_widget(self.stepbar)
+        self.body = BoxLayout(orientation="vertical")
+        page.add_widget(self.body)
+        self.buttons = BoxLayout(size_hint_y=None, height=theme.ROW, spacing=theme.GAP)
+        page.add_widget(self.buttons)
+        self.show_step()
+        return page
+
+    def show_step(self) -> None:
+        self.stepbar.clear_widgets()
+        for index, name in enumerate(STEPS):
+            variant = "primary" if index == self.step else "secondary"
+            label = f"{index + 1}. {_(name)}"
+            self.stepbar.add_widget(
+                McButton(
+                    label,
+                    None,
+                    variant=variant,
+                    font_size=14,
+                    height=theme.ROW - 6,
+                    is_focusable=False,
+                )
+            )
+        self.body.clear_widgets()
+        self.buttons.clear_widgets()
+        builder = (
+            self._procedure,
+            self._applicant,
+            self._components,
+            self._return,
+            self._review,
+            self._outcome,
+        )[self.step]
+        builder()
+
+    def _nav(self, forward: str = "", on_forward: Any = None, back: bool = True) -> None:
+        if back and self.step > 0:
+            self.buttons.add_widget(
+                McButton(
+                    _("Back") + "  (Esc)", self.back_step, variant="secondary", size_hint_x=0.25
+                )
+            )
+        self.buttons.add_widget(Widget())
+        if forward:
+            self.forward_button = fit_width(McButton(forward, on_forward))
+            self.buttons.add_widget(self.forward_button)
+
+    def go_step(self, step: int) -> None:
+        self.step = step
+        self.show_step()
+        self.on_enter()
+
+    def back_step(self) -> None:
+        if 0 < self.step < 5:
+            self._collect()
+            self.go_step(self.step - 1)
+
+    def on_key(self, key: str, modifiers: list[str]) -> bool:
+        if key == "escape" and 0 < self.step < 5:
+            self.back_step()
+            return True
+        return False
+
+    def first_focus(self) -> Widget | None:
+        return getattr(self, "focus_target", None)
+
+    def new_intake(self) -> None:
+        self.draft = IntakeDraft()
+        self.outcome = None
+        self.go_step(0)
+
+    # --- 1. procedure ----------------------------------------------------------------
+    def _procedure(self) -> None:
+        self.search = Field(
+            _("Type the procedure's name or code (accents optional)"), on_enter=self._pick_first
+        )
+        self.search.input.bind(text=lambda *_: self._filter())
+        self.table = Table(
+            [(_("Code"), 0.13), (_("Procedure"), 0.57), (_("Field"), 0.15), (_("Time"), 0.15)],
+            on_open=self._pick,
+            empty=_("No procedure matches."),
+        )
+        self.body.add_widget(self.search)
+        self.body.add_widget(self.table)
+        self.focus_target = self.search.input
+        self._filter()
+        self._nav()
+
+    def _filter(self) -> None:
+        found = search_procedures(self.services.branch.procedures(), self.search.value)
+        self.table.set_rows(steps.procedure_rows(found))
+
+    def _pick_first(self) -> None:
+        if self.table.keys:
+            self._pick(self.table.keys[0])
+
+    def _pick(self, code: str) -> None:
+        self.draft.choose(self.services.branch.procedures()[code])
+        self.go_step(1)
+
+    # --- 2. applicant ----------------------------------------------------------------
+    def _applicant(self) -> None:
+        assert self.draft.procedure is not None
+        self.body.add_widget(Text(self.draft.procedure.name, bold=True))
+        self.applicant_page = steps.ApplicantPage(self.draft, self._read_qr, self._applicant_next)
+        self.body.add_widget(scrolling(self.applicant_page))
+        self.focus_target = self.applicant_page.fields["full_name"].input
+        self._nav(_("Next: documents") + "  (Enter)", self._applicant_next)
+
+    def _read_qr(self, text: str) -> None:
+        try:
+            self.applicant_page.fill(parse_id_card_qr(text))
+        except MotcuaError as err:
+            self.shell.report(describe(err))
+            return
+        self.shell.report(_("Filled from the ID card."), "ok")
+        self.applicant_page.fields["phone"].input.focus = True
+
+    def _applicant_next(self) -> None:
+        self.applicant_page.collect()
+        problems = self.draft.check_applicant(self.services.branch.clock().date())
+        self.applicant_page.show_errors(problems)
+        if problems:
+            first = next(iter(problems))
+            self.applicant_page.fields[first].input.focus = True
+            self.shell.report(next(iter(problems.values())))
+            return
+        self.shell.report("")
+        self.go_step(2)
+
+    # --- 3. documents ----------------------------------------------------------------
+    def _components(self) -> None:
+        self.components_page = steps.ComponentsPage(self.draft, self._scan)
+        self.body.add_widget(scrolling(self.components_page))
+        first = next(iter(self.components_page.checks.values()), None)
+        self.focus_target = first
+        self.buttons.add_widget(
+            McButton(
+                _("All received"),
+                self.components_page.check_all,
+                variant="secondary",
+                size_hint_x=0.2,
+            )
+        )
+        self._nav(_("Next: fees and return"), lambda: self.go_step(3))
+
+    def _scan(self, key: str) -> None:
+        devices = self.services.devices
+        self.ops.device(devices.scan, lambda result: self._scanned(key, result))
+
+    def _scanned(self, key: str, result: Any) -> None:
+        self.draft.pages[key] = self.draft.pages.get(key, 0) + len(result.pages)
+        if result.problem is not None:
+            self.shell.report(
+                tr(
+                    "Scanner: {problem} — the pages read so far are kept",
+                    problem=str(result.problem),
+                )
+            )
+        self.go_step(2)
+
+    # --- 4. fees and return ----------------------------------------------------------
+    def _return(self) -> None:
+        self.return_page = steps.ReturnPage(self.draft)
+        self.body.add_widget(scrolling(self.return_page))
+        self.focus_target = None
+        self._nav(_("Next: review"), self._return_next)
+
+    def _return_next(self) -> None:
+        self.return_page.collect()
+        if self.draft.return_method == "postal" and not self.draft.postal_address:
+            self.return_page.address.show_error(_("Type the postal address"))
+            return
+        self.go_step(4)
+
+    def _collect(self) -> None:
+        if self.step == 1:
+            self.applicant_page.collect()
+        elif self.step == 3:
+            self.return_page.collect()
+
+    # --- 5. review -------------------------------------------------------------------
+    def _review(self) -> None:
+        branch = self.services.branch
+        due = self.draft.due(branch.calendar(), branch.clock())
+        self.body.add_widget(scrolling(steps.review_page(self.draft, due)))
+        self._nav(_("Receive and print slip") + "  (Enter)", self.receive)
+        self.focus_target = self.forward_button
+
+    def receive(self) -> None:
+        user = self.user
+        intake = self.draft.intake()
+        self.forward_button.disabled = True
+        self.ops.write(lambda b: b.dossiers.receive(user, intake), self._received, self._refused)
+
+    def _received(self, view: DossierView) -> None:
+        self.outcome = view
+        self.shell.report(tr("Dossier {code} received", code=view.code), "ok")
+        self.go_step(5)
+
+    def _refused(self, err: BaseException) -> bool:
+        self.forward_button.disabled = False
+        if isinstance(err, IncompleteDossier):
+            self.outcome = err
+            self.go_step(5)
+            return True
+        return False
+
+    # --- 6. slip or guidance ---------------------------------------------------------
+    def _outcome(self) -> None:
+        if isinstance(self.outcome, DossierView):
+            self._slip(self.outcome)
+        elif isinstance(self.outcome, IncompleteDossier):
+            self._guidance(self.outcome)
+        self.buttons.add_widget(Widget())
+        new = McButton(_("Receive another dossier"), self.new_intake, size_hint_x=0.3)
+        self.buttons.add_widget(new)
+        self.focus_target = new
+
+    def _slip(self, view: DossierView) -> None:
+        card = Card()
+        card.add_widget(heading(tr("Dossier {code} received", code=view.code)))
+        card.add_widget(
+            pairs(
+                [
+                    (_("Procedure"), view.procedure_name),
+                    (_("Applicant"), view.applicant["full_name"]),
+                    (_("Appointment"), labels.moment(view.due_at)),
+                    (_("Lookup key"), view.lookup_token),
+                    (_("Slip QR code"), SlipLookup(view.code, view.lookup_token).payload()),
+                ]
+            )
+        )
+        card.add_widget(
+            muted(
+                _(
+                    "Give the citizen the receipt and appointment slip (form 01). "
+                    "The QR code opens the dossier's status at the kiosk."
+                )
+            )
+        )
+        self.body.add_widget(card)
+        self.body.add_widget(Widget())
+        self.buttons.add_widget(
+            McButton(
+                _("Print slip"), lambda: self.print_slip(view), variant="secondary", size_hint_x=0.2
+            )
+        )
+        self.buttons.add_widget(
+            McButton(
+                _("Open dossier"),
+                lambda: self.shell.go("dossier", code=view.code),
+                variant="secondary",
+                size_hint_x=0.2,
+            )
+        )
+
+    def _guidance(self, err: IncompleteDossier) -> None:
+        card = Card()
+        card.add_widget(
+            heading(
+                _("Dossier not received: documents missing"),
+            )
+        )
+        card.add_widget(
+            Text(
+                _(
+                    "Give the citizen the supplement guidance (form 02) listing "
+                    "what to bring; nothing was recorded."
+                )
+            )
+        )
+        for name in err.missing:
+            card.add_widget(Text("• " + name, bold=True))
+        self.body.add_widget(card)
+        self.body.add_widget(Widget())
+        self.buttons.add_widget(
+            McButton(
+                _("Back to documents"),
+                lambda: self.go_step(2),
+                variant="secondary",
+                size_hint_x=0.22,
+            )
+        )
+        self.buttons.add_widget(
+            McButton(
+                _("Print guidance"),
+                lambda: self.print_guidance(err),
+                variant="secondary",
+                size_hint_x=0.2,
+            )
+        )
+
+    def print_slip(self, view: DossierView) -> None:
+        services = self.services
+
+        def work(branch: Any) -> str:
+            pdf = slips.receipt_pdf(branch, view, services.settings.hotline)
+            return self._deliver(pdf, f"{view.code}-01.pdf")
+
+        self.ops.read(work, lambda message: self.shell.report(message, "ok"))
+
+    def print_guidance(self, err: IncompleteDossier) -> None:
+        draft, user = self.draft, self.user
+        assert draft.procedure is not None and user is not None
+        procedure = draft.procedure
+
+        def work(branch: Any) -> str:
+            pdf = slips.guidance_pdf(
+                branch, procedure, draft.applicant, err.missing, user.full_name, branch.clock()
+            )
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            return self._deliver(pdf, f"{procedure.code}-{stamp}-02.pdf")
+
+        self.ops.read(work, lambda message: self.shell.report(message, "ok"))
+
+    def _deliver(self, pdf: bytes, name: str) -> str:
+        path = slips.save(self.services.data_dir, name, pdf)
+        if not self.services.settings.document_printer:
+            return tr("No printer configured: saved {path}", path=str(path))
+        self.services.devices.print_pdf(pdf, name)
+        return tr("Sent to the printer; also saved {path}", path=str(path))

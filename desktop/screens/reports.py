@@ -1,14 +1,131 @@
-"""Placeholder."""
+"""On-time statistics (Decision 766) by field, procedure, clerk or month, with bar charts."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
+from core.domain.errors import N_
+from core.i18n import _, tr
+from core.reports.ontime import Bucket
+from desktop import labels, theme
+from desktop.ui.chart import BarChart, legend
+from desktop.ui.widgets import Card, McButton, fit_width, heading, muted, row, scrolling
+from desktop.ui.widgets import labels as pairs
+
 from .base import BaseScreen
+
+PERIODS = (("month", N_("This month")), ("30d", N_("Last 30 days")), ("year", N_("This year")))
+GROUPINGS = (
+    ("field", N_("By field")),
+    ("procedure", N_("By procedure")),
+    ("clerk", N_("By clerk")),
+    ("month", N_("By month")),
+)
+SEGMENTS: tuple[tuple[tuple[Bucket, ...], str, theme.RGBA], ...] = (
+    ((Bucket.EARLY, Bucket.ON_TIME), N_("Finished on time"), theme.SUCCESS),
+    ((Bucket.IN_PROGRESS_WITHIN, Bucket.PAUSED), N_("In progress on time"), theme.INFO),
+    ((Bucket.LATE, Bucket.IN_PROGRESS_LATE), N_("Late"), theme.DANGER),
+)
+
+
+def period(key: str, now: datetime) -> tuple[datetime, datetime]:
+    if key == "30d":
+        return now - timedelta(days=30), now
+    if key == "year":
+        return now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0), now
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0), now
+
+
+def group_label(by: str, key: str) -> str:
+    return labels.field_label(key) if by == "field" else key
 
 
 class ReportsScreen(BaseScreen):
     route = "reports"
+    title = N_("Reports: on-time processing")
 
     def compose(self) -> Widget:
-        return Widget()
+        self.period_key, self.by = "month", "field"
+        page = BoxLayout(orientation="vertical", spacing=theme.GAP)
+        self.period_buttons = {
+            k: fit_width(McButton(_(t), lambda k=k: self.set_period(k), variant="secondary"))
+            for k, t in PERIODS
+        }
+        self.group_buttons = {
+            k: fit_width(McButton(_(t), lambda k=k: self.set_group(k), variant="secondary"))
+            for k, t in GROUPINGS
+        }
+        page.add_widget(row(*self.period_buttons.values(), Widget(), *self.group_buttons.values()))
+        body = BoxLayout(spacing=theme.GAP + 4)
+        self.totals = Card(fit=False, size_hint_x=0.32)
+        chart_card = Card(fit=False)
+        chart_card.add_widget(legend([(_(label), colour) for _b, label, colour in SEGMENTS]))
+        self.chart = BarChart()
+        chart_card.add_widget(scrolling(self.chart))
+        body.add_widget(self.totals)
+        body.add_widget(chart_card)
+        page.add_widget(body)
+        return page
+
+    def set_period(self, key: str) -> None:
+        self.period_key = key
+        self.refresh()
+
+    def set_group(self, key: str) -> None:
+        self.by = key
+        self.refresh()
+
+    def refresh(self) -> None:
+        for key, button in self.period_buttons.items():
+            button.set_variant("primary" if key == self.period_key else "secondary")
+        for key, button in self.group_buttons.items():
+            button.set_variant("primary" if key == self.by else "secondary")
+        start, end = period(self.period_key, self.services.branch.clock())
+        by = self.by
+
+        def work(branch: Any) -> tuple[Any, Any]:
+            return branch.reports.stats(start, end, "all"), branch.reports.stats(start, end, by)
+
+        self.ops.read(work, self.show)
+
+    def show(self, result: tuple[dict[str, Any], dict[str, Any]]) -> None:
+        overall, groups = result
+        total = overall.get("all")
+        self.totals.clear_widgets()
+        self.totals.add_widget(heading(_("Whole branch"), size=theme.FONT_LARGE))
+        if total is None or not total.total:
+            self.totals.add_widget(muted(_("No dossiers in this period."), size=theme.FONT_BODY))
+        else:
+            d = total.as_dict()
+            self.totals.add_widget(
+                pairs(
+                    [
+                        (_("Dossiers"), str(d["total"])),
+                        (_("On-time rate"), f"{d['on_time_rate']:.1f} %"),
+                        (_("Late rate"), f"{d['late_rate']:.1f} %"),
+                        (_("Satisfaction"), f"{d['satisfaction']:.1f} %"),
+                        (_("Early"), str(d[Bucket.EARLY])),
+                        (_("On time"), str(d[Bucket.ON_TIME])),
+                        (_("Late"), str(d[Bucket.LATE])),
+                        (_("In progress on time"), str(d[Bucket.IN_PROGRESS_WITHIN])),
+                        (_("In progress, late"), str(d[Bucket.IN_PROGRESS_LATE])),
+                        (_("Paused for supplement"), str(d[Bucket.PAUSED])),
+                    ],
+                    caption_width=0.62,
+                )
+            )
+        self.totals.add_widget(Widget())
+        data = []
+        for key, stats in sorted(groups.items(), key=lambda kv: -kv[1].total):
+            n = stats.total or 1
+            segments = [
+                (sum(stats.buckets[b] for b in buckets) / n, colour)
+                for buckets, _label, colour in SEGMENTS
+            ]
+            value = tr("{rate} % on time · {n}", rate=f"{stats.on_time_rate:.0f}", n=stats.total)
+            data.append((group_label(self.by, key), segments, value))
+        self.chart.set_data(data)

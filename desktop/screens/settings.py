@@ -1,14 +1,215 @@
-"""Placeholder."""
+"""Settings: language (switches live), devices (pick, test), users (branch admin),
+about and diagnostics."""
 
 from __future__ import annotations
 
+import platform
+from typing import Any
+
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
+import core
+from core.domain.errors import N_
+from core.domain.workflow import Role
+from core.i18n import _, current_language, tr
+from desktop import labels, queries, theme
+from desktop.devices import DeviceEntry
+from desktop.ui.widgets import (
+    Card,
+    Column,
+    Field,
+    McButton,
+    Text,
+    fit_width,
+    heading,
+    muted,
+    row,
+    scrolling,
+)
+from desktop.ui.widgets import labels as pairs
+
 from .base import BaseScreen
+
+ROLES = (Role.OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN)
 
 
 class SettingsScreen(BaseScreen):
     route = "settings"
+    title = N_("Settings")
 
     def compose(self) -> Widget:
-        return Widget()
+        columns = BoxLayout(spacing=theme.GAP + 4)
+        left, right = Column(), Column()
+        left.add_widget(self._language())
+        self.devices_card = Card()
+        left.add_widget(self.devices_card)
+        self.about_card = Card()
+        left.add_widget(self.about_card)
+        self.users_card = Card()
+        right.add_widget(self.users_card)
+        columns.add_widget(scrolling(left))
+        columns.add_widget(scrolling(right))
+        self.new_role = Role.OFFICER
+        return columns
+
+    def _language(self) -> Card:
+        card = Card()
+        card.add_widget(heading(_("Language"), size=theme.FONT_LARGE))
+        lang = current_language()
+        card.add_widget(
+            row(
+                McButton(
+                    "Tiếng Việt",
+                    lambda: self.shell.switch_language("vi"),
+                    variant="primary" if lang == "vi" else "secondary",
+                ),
+                McButton(
+                    "English",
+                    lambda: self.shell.switch_language("en"),
+                    variant="primary" if lang == "en" else "secondary",
+                ),
+            )
+        )
+        return card
+
+    def refresh(self) -> None:
+        self.ops.device(self.services.devices.inventory, self._show_devices)
+        self.ops.read(_diagnostics, self._show_about)
+        self.ops.read(lambda b: b.admin.list_users(), self._show_users)
+
+    # --- devices ---------------------------------------------------------------------
+    def _show_devices(self, entries: list[DeviceEntry]) -> None:
+        card = self.devices_card
+        card.clear_widgets()
+        card.add_widget(heading(_("Devices"), size=theme.FONT_LARGE))
+        s = self.services.settings
+        card.add_widget(
+            pairs(
+                [
+                    (_("Scanner"), s.scanner or _("none configured")),
+                    (
+                        _("Printer"),
+                        s.document_printer or _("none configured (slips are saved as PDF)"),
+                    ),
+                ],
+                caption_width=0.3,
+            )
+        )
+        if not entries:
+            card.add_widget(muted(_("No scanner or printer driver is installed on this computer.")))
+        for entry in entries:
+            if not entry.usable:
+                card.add_widget(
+                    muted(
+                        tr(
+                            "{kind} {backend}: {problem}",
+                            kind=_(entry.kind),
+                            backend=entry.backend,
+                            problem=_(entry.problem),
+                        )
+                    )
+                )
+                continue
+            use = fit_width(McButton(_("Use"), lambda e=entry: self.choose(e), variant="secondary"))
+            card.add_widget(row(Text(f"{entry.name} ({entry.device_id})"), use))
+        card.add_widget(
+            row(
+                Widget(),
+                fit_width(McButton(_("Test scanner"), self.test_scanner, variant="secondary")),
+            )
+        )
+
+    def choose(self, entry: DeviceEntry) -> None:
+        s = self.services.settings
+        if entry.kind == "scanner":
+            s.scanner = entry.device_id
+        else:
+            s.document_printer = entry.device_id
+        self.services.save_settings()
+        self.refresh()
+
+    def test_scanner(self) -> None:
+        def done(result: Any) -> None:
+            self.shell.report(tr("Scanner test: {n} pages read", n=len(result.pages)), "ok")
+
+        self.ops.device(self.services.devices.scan, done)
+
+    # --- about -----------------------------------------------------------------------
+    def _show_about(self, facts: list[tuple[str, str]]) -> None:
+        card = self.about_card
+        card.clear_widgets()
+        card.add_widget(heading(_("About and diagnostics"), size=theme.FONT_LARGE))
+        card.add_widget(pairs([(_(k), v) for k, v in facts], caption_width=0.35))
+
+    # --- users -----------------------------------------------------------------------
+    def _show_users(self, users: list[dict[str, Any]]) -> None:
+        card = self.users_card
+        card.clear_widgets()
+        card.add_widget(heading(_("Users of this branch"), size=theme.FONT_LARGE))
+        for u in users:
+            state = _("disabled") if u["disabled"] else labels.role_label(str(u["role"]))
+            card.add_widget(
+                row(
+                    Text(f"{u['username']} — {u['full_name']}"), Text(state, color=theme.TEXT_MUTED)
+                )
+            )
+        if self.user is None or self.user.role != Role.ADMIN:
+            card.add_widget(muted(_("Only the branch admin adds users.")))
+            return
+        card.add_widget(Text(_("Add a user"), bold=True))
+        self.new_name = Field(_("User name"))
+        self.new_full = Field(_("Full name"))
+        self.new_password = Field(
+            _("Password (at least 8 characters)"), password=True, on_enter=self.add_user
+        )
+        for widget in (self.new_name, self.new_full, self.new_password):
+            card.add_widget(widget)
+        self.role_buttons = {
+            r: McButton(
+                labels.role_label(r),
+                lambda r=r: self.pick_role(r),
+                variant="secondary",
+                font_size=14,
+            )
+            for r in ROLES
+        }
+        card.add_widget(row(*self.role_buttons.values()))
+        card.add_widget(row(Widget(), fit_width(McButton(_("Add user"), self.add_user))))
+        self.pick_role(self.new_role)
+
+    def pick_role(self, role: Role) -> None:
+        self.new_role = role
+        for r, button in self.role_buttons.items():
+            button.set_variant("primary" if r == role else "secondary")
+
+    def add_user(self) -> None:
+        actor, role = self.user, self.new_role
+        name, full, password = self.new_name.value, self.new_full.value, self.new_password.value
+
+        def done(_value: Any) -> None:
+            self.shell.report(tr("User {name} added", name=name), "ok")
+
+        self.ops.write(lambda b: b.admin.add_user(actor, name, role.value, password, full), done)
+
+    def on_changes(self, changes: Any) -> None:
+        if self.showing and changes.users:
+            self.refresh()
+
+
+def _diagnostics(branch: Any) -> list[tuple[str, str]]:
+    import kivy
+
+    return [
+        (N_("Version"), core.__version__),
+        (N_("Branch"), f"{branch.branch_code} — {branch.branch_name}"),
+        (N_("Desk (device id)"), branch.device_id),
+        (N_("Data folder"), str(branch.data_dir)),
+        (N_("Events stored"), str(queries.event_count(branch))),
+        (N_("Procedures in catalogue"), str(len(branch.procedures()))),
+        (
+            N_("System"),
+            f"Python {platform.python_version()}, Kivy {kivy.__version__}, "
+            f"{platform.system()} {platform.release()}",
+        ),
+    ]

@@ -62,14 +62,27 @@ class Text(Label):
             size_hint_y=None,
             **kwargs,
         )
-        self.bind(width=self._wrap, texture_size=self._grow)
+        self.bind(width=self._wrap, texture_size=self._grow, text=self._grow)
         self._wrap()
+        self._grow()
 
     def _wrap(self, *_: Any) -> None:
         self.text_size = (self.width, None)
 
     def _grow(self, *_: Any) -> None:
-        self.height = max(self.texture_size[1], self.font_size * 1.4)
+        """Empty text takes no room; otherwise exactly the wrapped text's height."""
+        self.height = max(self.texture_size[1], self.font_size * 1.4) if self.text else 0
+
+
+def fit_width(button: Label, extra: int = 2 * theme.PAD) -> Label:
+    """Size a button to its whole label (no ellipsis) and stop it stretching."""
+    from kivy.core.text import Label as CoreLabel
+
+    measure = CoreLabel(text=button.text, font_size=button.font_size, font_name=button.font_name)
+    measure.refresh()
+    button.size_hint_x = None
+    button.width = measure.texture.size[0] + extra
+    return button
 
 
 def heading(text: str, size: int = theme.FONT_TITLE) -> Text:
@@ -206,9 +219,7 @@ class Field(BoxLayout):
         self._fit()
 
     def _fit(self, *_: Any) -> None:
-        error_height = self.error.height if self.error.text else 0
-        self.error.opacity = 1 if self.error.text else 0
-        self.height = self.caption.height + self.input.height + error_height + 4
+        self.height = self.caption.height + self.input.height + self.error.height + 4
 
     @property
     def value(self) -> str:

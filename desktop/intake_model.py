@@ -1,0 +1,118 @@
+"""The intake wizard's state, apart from its widgets (it survives a language switch).
+
+Validation uses the core's own rules (``core.domain.applicant``) and maps the first
+problem to the field it concerns, so the form can show it next to that field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from core.domain.applicant import FIELDS, applicant_from
+from core.domain.catalogue import Procedure
+from core.domain.due import DueMoment, compute_due
+from core.domain.errors import N_, ValidationError
+from core.domain.text import fold
+from core.services.dossiers import Intake
+
+# Which applicant field a core validation message is about.
+_FIELD_OF_MESSAGE = (
+    ("Citizen ID", "id_number"),
+    ("Date of birth", "date_of_birth"),
+    ("Phone", "phone"),
+    ("email", "email"),
+)
+
+
+def search_procedures(
+    procedures: dict[str, Procedure], text: str, limit: int = 50
+) -> list[Procedure]:
+    """Procedures whose code or name holds every typed word, diacritics ignored."""
+    words = fold(text).split()
+    found = []
+    for procedure in procedures.values():
+        haystack = fold(f"{procedure.code} {procedure.name} {procedure.field.value}")
+        if all(word in haystack for word in words):
+            found.append(procedure)
+    return found[:limit]
+
+
+def field_of(err: ValidationError) -> str:
+    if "field" in err.params:
+        return str(err.params["field"])
+    for fragment, name in _FIELD_OF_MESSAGE:
+        if fragment in err.message:
+            return name
+    return "full_name"
+
+
+def parse_id_card_qr(text: str) -> dict[str, str]:
+    """The chip ID card's QR: id|old id|name|ddmmyyyy|sex|address|issued ddmmyyyy."""
+    parts = text.strip().split("|")
+    if len(parts) < 6 or not parts[0].isdigit():
+        raise ValidationError(N_("Not a citizen ID card code: {text}"), text=text[:40])
+    born = parts[3]
+    birth = f"{born[4:8]}-{born[2:4]}-{born[0:2]}" if len(born) == 8 and born.isdigit() else ""
+    return {
+        "id_number": parts[0],
+        "full_name": parts[2],
+        "date_of_birth": birth,
+        "address": parts[5],
+    }
+
+
+@dataclass
+class IntakeDraft:
+    procedure: Procedure | None = None
+    applicant: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FIELDS, ""))
+    supplied: set[str] = field(default_factory=set)
+    pages: dict[str, int] = field(default_factory=dict)
+    return_method: str = "counter"
+    postal_address: str = ""
+
+    def choose(self, procedure: Procedure) -> None:
+        if self.procedure is None or procedure.code != self.procedure.code:
+            self.supplied = set()
+            self.pages = {}
+        self.procedure = procedure
+
+    def check_applicant(self, today: date) -> dict[str, str]:
+        """Problems by field name (empty when the applicant is acceptable)."""
+        try:
+            applicant_from(self.applicant, today)
+        except ValidationError as err:
+            return {field_of(err): _describe(err)}
+        return {}
+
+    @property
+    def mandatory_missing(self) -> list[str]:
+        assert self.procedure is not None
+        return [c.name for c in self.procedure.missing_mandatory(sorted(self.supplied))]
+
+    def counts(self) -> tuple[int, int]:
+        """(received components, all components)."""
+        assert self.procedure is not None
+        return len(self.supplied), len(self.procedure.components)
+
+    def due(self, calendar: Any, received: datetime) -> DueMoment:
+        assert self.procedure is not None
+        p = self.procedure
+        return compute_due(calendar, received, p.processing_time, p.processing_unit, p.cutoff)
+
+    def intake(self) -> Intake:
+        assert self.procedure is not None
+        return Intake(
+            procedure_code=self.procedure.code,
+            applicant={k: v for k, v in self.applicant.items() if v},
+            components=sorted(self.supplied),
+            return_method=self.return_method,
+            postal_address=self.postal_address if self.return_method == "postal" else "",
+        )
+
+
+def _describe(err: ValidationError) -> str:
+    from core.i18n import describe
+
+    return describe(err)

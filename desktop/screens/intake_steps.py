@@ -1,0 +1,262 @@
+"""The intake wizard's pages: procedure, applicant, components, fees and return, review."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.widget import Widget
+
+from core.domain.applicant import FIELDS
+from core.i18n import _, tr
+from desktop import labels, theme
+from desktop.intake_model import IntakeDraft
+from desktop.ui.widgets import (
+    Card,
+    Cell,
+    Check,
+    Column,
+    Field,
+    McButton,
+    Text,
+    heading,
+    muted,
+    row,
+    scrolling,
+)
+from desktop.ui.widgets import (
+    labels as pairs,
+)
+
+if TYPE_CHECKING:
+    from core.domain.catalogue import Procedure
+
+FIELD_CAPTIONS = {
+    "full_name": ("Full name", ""),
+    "id_number": ("Citizen ID (12 digits)", "001234567890"),
+    "date_of_birth": ("Date of birth (yyyy-mm-dd)", "1990-05-17"),
+    "phone": ("Phone", "0912345678"),
+    "address": ("Address", ""),
+    "email": ("Email", ""),
+}
+
+
+class ApplicantPage(Column):
+    def __init__(self, draft: IntakeDraft, on_qr: Callable[[str], Any], on_done: Callable[[], Any]):
+        super().__init__(spacing=theme.GAP)
+        self.draft = draft
+        self.fields: dict[str, Field] = {}
+        self.qr = Field(
+            _("Citizen ID card QR (scan with the code reader, or type)"),
+            on_enter=lambda: on_qr(self.qr.value),
+        )
+        self.add_widget(self.qr)
+        grid = BoxLayout(spacing=theme.PAD, size_hint_y=None)
+        left, right = Column(), Column()
+        for index, name in enumerate(FIELDS):
+            caption, hint = FIELD_CAPTIONS[name]
+            last = name == FIELDS[-1]
+            widget = Field(_(caption), hint=hint, on_enter=on_done if last else None)
+            widget.input.text = draft.applicant.get(name, "")
+            self.fields[name] = widget
+            (left if index % 2 == 0 else right).add_widget(widget)
+        grid.add_widget(left)
+        grid.add_widget(right)
+        left.bind(height=lambda *_: setattr(grid, "height", max(left.height, right.height)))
+        right.bind(height=lambda *_: setattr(grid, "height", max(left.height, right.height)))
+        self.add_widget(grid)
+
+    def collect(self) -> None:
+        for name, widget in self.fields.items():
+            self.draft.applicant[name] = widget.value
+
+    def fill(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            if name in self.fields and value:
+                self.fields[name].input.text = value
+
+    def show_errors(self, problems: dict[str, str]) -> None:
+        for name, widget in self.fields.items():
+            widget.show_error(problems.get(name, ""))
+
+
+class ComponentsPage(Column):
+    def __init__(self, draft: IntakeDraft, on_scan: Callable[[str], Any]) -> None:
+        super().__init__(spacing=4)
+        self.draft = draft
+        assert draft.procedure is not None
+        self.summary = Text("", bold=True)
+        self.add_widget(self.summary)
+        header = row(
+            Widget(size_hint_x=None, width=30),
+            Cell(_("Document"), 0.5, bold=True, color=theme.TEXT_MUTED),
+            Cell(_("Original / certified / copy"), 0.22, bold=True, color=theme.TEXT_MUTED),
+            Cell(_("Pages"), 0.1, bold=True, color=theme.TEXT_MUTED),
+            Widget(size_hint_x=0.18),
+        )
+        self.add_widget(header)
+        self.checks: dict[str, Check] = {}
+        for comp in draft.procedure.components:
+            check = Check(
+                comp.key in draft.supplied, on_change=lambda on, k=comp.key: self._toggle(k, on)
+            )
+            self.checks[comp.key] = check
+            box = BoxLayout(size_hint_x=None, width=30, padding=(0, 7))
+            box.add_widget(check)
+            name = comp.name + ("" if comp.mandatory else "  " + _("(optional)"))
+            counts = f"{comp.originals} / {comp.certified_copies} / {comp.copies}"
+            pages = str(draft.pages.get(comp.key, 0))
+            scan = McButton(
+                _("Scan pages"),
+                lambda k=comp.key: on_scan(k),
+                variant="secondary",
+                size_hint_x=0.18,
+            )
+            line = row(
+                box,
+                Cell(name, 0.5),
+                Cell(counts, 0.22),
+                Cell(pages, 0.1),
+                scan,
+                height=theme.ROW + 2,
+            )
+            self.add_widget(line)
+        self._update()
+
+    def _toggle(self, key: str, on: bool) -> None:
+        if on:
+            self.draft.supplied.add(key)
+        else:
+            self.draft.supplied.discard(key)
+        self._update()
+
+    def _update(self) -> None:
+        have, total = self.draft.counts()
+        missing = len(self.draft.mandatory_missing)
+        text = tr("{have} of {total} documents received", have=have, total=total)
+        if missing:
+            text += " · " + tr("{n} mandatory missing", n=missing)
+        self.summary.text = text
+        self.summary.color = theme.WARNING if missing else theme.SUCCESS
+
+    def check_all(self) -> None:
+        for key, check in self.checks.items():
+            if not check.active:
+                check.on_press()
+                self._toggle(key, True)
+
+
+class ReturnPage(Column):
+    def __init__(self, draft: IntakeDraft) -> None:
+        super().__init__(spacing=theme.GAP)
+        self.draft = draft
+        procedure = draft.procedure
+        assert procedure is not None
+        fees = Card()
+        fees.add_widget(heading(_("Fees"), size=theme.FONT_LARGE))
+        items = [(f.name, labels.money(f.amount_vnd)) for f in procedure.fees]
+        items.append((_("Total"), labels.money(procedure.total_fee_vnd)))
+        fees.add_widget(pairs(items, caption_width=0.6))
+        self.add_widget(fees)
+        method = Card()
+        method.add_widget(heading(_("How the citizen receives the result"), size=theme.FONT_LARGE))
+        self.counter = McButton(_("At the counter"), lambda: self.choose("counter"))
+        self.postal = McButton(_("By post"), lambda: self.choose("postal"))
+        method.add_widget(row(self.counter, self.postal))
+        self.address = Field(_("Postal address"), hint=_("House number, street, ward, province"))
+        self.address.input.text = draft.postal_address
+        method.add_widget(self.address)
+        self.add_widget(method)
+        self.choose(draft.return_method)
+
+    def choose(self, method: str) -> None:
+        self.draft.return_method = method
+        self.counter.set_variant("primary" if method == "counter" else "secondary")
+        self.postal.set_variant("primary" if method == "postal" else "secondary")
+        self.address.disabled = method != "postal"
+        self.address.opacity = 1 if method == "postal" else 0.4
+
+    def collect(self) -> None:
+        self.draft.postal_address = self.address.value
+
+
+def review_page(draft: IntakeDraft, due: Any) -> Column:
+    procedure = draft.procedure
+    assert procedure is not None
+    page = Column(spacing=theme.GAP)
+    a = draft.applicant
+    summary = Card()
+    summary.add_widget(heading(procedure.name, size=theme.FONT_LARGE))
+    have, total = draft.counts()
+    method = (
+        _("At the counter")
+        if draft.return_method == "counter"
+        else tr("By post to {address}", address=draft.postal_address)
+    )
+    summary.add_widget(
+        pairs(
+            [
+                (_("Applicant"), a.get("full_name", "")),
+                (_("Citizen ID"), a.get("id_number", "")),
+                (_("Phone"), a.get("phone", "")),
+                (
+                    _("Documents"),
+                    tr("{have} of {total} documents received", have=have, total=total),
+                ),
+                (_("Fees"), labels.money(procedure.total_fee_vnd)),
+                (
+                    _("Processing time"),
+                    labels.processing_time(procedure.processing_time, procedure.processing_unit),
+                ),
+                (_("Result returned"), method),
+            ]
+        )
+    )
+    page.add_widget(summary)
+    when = Card()
+    when.add_widget(
+        heading(
+            tr("Appointment: {moment}", moment=labels.moment(due.due_at)), size=theme.FONT_LARGE
+        )
+    )
+    when.add_widget(muted(_("How it was computed:")))
+    for line in labels.explanation(due.steps):
+        when.add_widget(Text("• " + line))
+    page.add_widget(when)
+    missing = draft.mandatory_missing
+    if missing:
+        warn = Card()
+        warn.add_widget(
+            Text(
+                _(
+                    "Mandatory documents are missing: receiving will give the "
+                    "citizen a supplement guidance instead of a slip."
+                ),
+                color=theme.WARNING,
+                bold=True,
+            )
+        )
+        for name in missing:
+            warn.add_widget(Text("• " + name))
+        page.add_widget(warn)
+    return page
+
+
+def procedure_rows(found: list[Procedure]) -> list[tuple[str, list[str]]]:
+    return [
+        (
+            p.code,
+            [
+                p.code,
+                p.name,
+                labels.field_label(p.field),
+                labels.processing_time(p.processing_time, p.processing_unit),
+            ],
+        )
+        for p in found
+    ]
+
+
+def scroll(widget: Widget) -> Widget:
+    return scrolling(widget)
