@@ -95,6 +95,10 @@ def run_handler(handler: Handler, args: argparse.Namespace, ctx: Context) -> int
     except KeyboardInterrupt:
         print("motcua: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: nothing more to say, and nothing lost.
+        sys.stderr.close()
+        return 0
     finally:
         ctx.close()
     return 0
