@@ -1,0 +1,1 @@
+"""Documents: scans to PDF/A, OCR, signatures, and the national forms as PDF."""
