@@ -1,7 +1,9 @@
 """Vietnamese OCR of a finished scan (OCRmyPDF + tesseract ``vie``), run off the counter.
 
-The result stays PDF/A-2b and gains an invisible text layer; the images are not touched
-(``skip_text`` keeps pages that already have text, ``optimize=0`` keeps the bytes).
+The result gains an invisible text layer; the images are not touched (``optimize=0``)
+and pages that already have text are skipped. OCRmyPDF writes a plain PDF (no
+Ghostscript pass: faster, and Ghostscript 10.0–10.02 corrupts such files); our own
+PDF/A finishing then declares it PDF/A-2b again.
 """
 
 from __future__ import annotations
@@ -10,8 +12,11 @@ import io
 import shutil
 
 import ocrmypdf
+import pikepdf
 
 from core.ports.errors import NoBackendAvailable
+
+from .pdfa import DocumentInfo, finish_pdfa
 
 LANGUAGE = "vie"
 
@@ -20,7 +25,9 @@ def ocr_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def ocr_pdf(pdf: bytes, language: str = LANGUAGE, jobs: int = 1) -> bytes:
+def ocr_pdf(
+    pdf: bytes, language: str = LANGUAGE, jobs: int = 1, info: DocumentInfo | None = None
+) -> bytes:
     """``pdf`` with a searchable text layer in ``language``; PDF/A-2b kept."""
     if not ocr_available():
         raise NoBackendAvailable("OCR", "tesseract")
@@ -29,10 +36,22 @@ def ocr_pdf(pdf: bytes, language: str = LANGUAGE, jobs: int = 1) -> bytes:
         io.BytesIO(pdf),
         out,
         language=[language],
-        output_type="pdfa-2",
+        output_type="pdf",
         skip_text=True,
         optimize=0,
         jobs=jobs,
         progress_bar=False,
     )
-    return out.getvalue()
+    out.seek(0)
+    with pikepdf.open(out) as searchable:
+        return finish_pdfa(searchable, info or _info_of(pdf))
+
+
+def _info_of(pdf: bytes) -> DocumentInfo:
+    with pikepdf.open(io.BytesIO(pdf)) as source:
+        meta = source.open_metadata()
+        creators = meta.get("dc:creator") or []
+        return DocumentInfo(
+            title=str(meta.get("dc:title", "")),
+            author=str(next(iter(creators), "")),
+        )

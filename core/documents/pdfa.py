@@ -95,9 +95,16 @@ def finish_pdfa(pdf: pikepdf.Pdf, info: DocumentInfo) -> bytes:
 def _strip_forbidden(pdf: pikepdf.Pdf) -> None:
     """PDF/A forbids interpolated images; img2pdf may leave the flag on."""
     for page in pdf.pages:
-        for _name, image in page.images.items():
+        for image in page_images(page):
             if "/Interpolate" in image:
                 del image["/Interpolate"]
+
+
+def page_images(page: pikepdf.Page) -> list[pikepdf.Object]:
+    """The image XObjects a page draws directly (scans have exactly one)."""
+    resources = page.obj.get("/Resources", pikepdf.Dictionary())
+    xobjects = resources.get("/XObject", pikepdf.Dictionary())
+    return [xobjects[k] for k in xobjects.keys() if xobjects[k].get("/Subtype") == "/Image"]
 
 
 def _output_intent(pdf: pikepdf.Pdf) -> pikepdf.Dictionary:
