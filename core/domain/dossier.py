@@ -270,6 +270,8 @@ def _resolve(view: DossierView, event: Event) -> DossierView:
         return view
     p = event.payload
     state = State(p["state"]) if p.get("state") else view.state
+    for name, value in dict(p.get("fields", {})).items():
+        view = _set_field(view, str(name), str(value))
     resolved = view.extra.get("resolved", 0) + len(view.conflicts)
     row = Handover("resolve", p.get("at", ""), event.actor, "", p.get("note", ""))
     return replace(

@@ -270,8 +270,8 @@ class SyncAgent:
         sent = 0
         if not status.complete:
             offset = status.received
-            for offset, data in blob_io.read_chunks(blob.path, offset, CHUNK_SIZE):
-                status = self.client.upload_chunk(blob.sha256, offset, blob.size, data)
+            for at, data in blob_io.read_chunks(blob.path, status.received, CHUNK_SIZE):
+                self.client.upload_chunk(blob.sha256, at, blob.size, data)
                 sent += len(data)
                 report(Progress("upload", before + sent, total, "bytes"))
             self.client.commit_blob(blob.sha256, blob.size)

@@ -60,6 +60,9 @@ def register(sub: Any) -> None:
     p.add_argument("code")
     p.add_argument("text")
     p.set_defaults(handler=cmd_note)
+    from .commands_sync import add_resolve
+
+    add_resolve(dossier)
 
 
 def _read_applicant(path: Path) -> dict[str, Any]:

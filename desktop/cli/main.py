@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "desktop.cli.commands_dossier",
     "desktop.cli.commands_calendar",
     "desktop.cli.commands_reports",
+    "desktop.cli.commands_hardware",
+    "desktop.cli.commands_sync",
 )
 
 

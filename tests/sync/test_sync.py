@@ -1,0 +1,253 @@
+"""End-to-end sync between desktops through a real server (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.domain.workflow import Action, State
+from core.services import conflicts
+from core.services.sync import LocalReplica
+from core.sync.errors import NotEnrolled, Unauthorised
+from core.sync.wire import CHUNK_SIZE
+from sync_server import identity
+
+from .fixtures import LEADER, OFFICER, SPECIALIST, Net, act, rebuilt, receive, snapshot
+
+
+def sync_all(net: Net, rounds: int = 2) -> None:
+    for _ in range(rounds):
+        for desk in net.desktops:
+            net.agent(desk).sync_once()
+
+
+def test_dossier_received_on_one_desktop_appears_on_another(net: Net) -> None:
+    """GIVEN two enrolled desktops of one branch
+    WHEN one receives and transfers a dossier and both sync
+    THEN the other shows the same dossier, state and search index, equal to a rebuild."""
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    view = receive(a)
+    act(a, view.code, Action.TRANSFER)
+    sync_all(net)
+    assert b.dossiers.get(view.code).state is State.TRANSFERRED
+    assert snapshot(a)["dossiers"] == snapshot(b)["dossiers"]
+    assert snapshot(b) == rebuilt(b)
+
+
+def test_enrolment_gives_each_desktop_its_own_number_block(net: Net) -> None:
+    """GIVEN two desktops enrolled in one branch
+    WHEN both receive dossiers on the same day without syncing
+    THEN their dossier codes differ and both sync without collision."""
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    assert a.codespace.blocks != b.codespace.blocks
+    codes = {receive(a).code, receive(b).code, receive(a).code}
+    sync_all(net)
+    assert len(codes) == 3
+    assert len(b.dossiers.browse(None, 50)) == 3
+
+
+def test_concurrent_incompatible_transitions_conflict_until_resolved(net: Net) -> None:
+    """GIVEN a dossier known to two desktops
+    WHEN offline one requests a supplement while the other stops it, then they sync
+    THEN both show the same conflict; a leader's resolution clears it everywhere."""
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    view = receive(a)
+    act(a, view.code, Action.TRANSFER)
+    act(a, view.code, Action.START, SPECIALIST)
+    sync_all(net)
+    act(a, view.code, Action.REQUEST_SUPPLEMENT, SPECIALIST)
+    act(b, view.code, Action.STOP, LEADER)
+    sync_all(net)
+    va, vb = a.dossiers.get(view.code), b.dossiers.get(view.code)
+    assert va.conflict and vb.conflict
+    assert va == vb
+    assert [c["code"] for c in conflicts.list_conflicts(b)] == [view.code]
+    resolved, _ = conflicts.resolve(b, LEADER, view.code, state="stopped", note="dừng theo đơn")
+    assert not resolved.conflict
+    sync_all(net)
+    assert not a.dossiers.get(view.code).conflict
+    assert a.dossiers.get(view.code).state is State.STOPPED
+    assert snapshot(a) == rebuilt(a)
+
+
+def test_commutative_events_merge_without_conflict(net: Net) -> None:
+    """GIVEN a dossier on two desktops
+    WHEN one adds a note while the other transfers it, offline
+    THEN after sync both have the note and the transfer, and no conflict."""
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    view = receive(a)
+    sync_all(net)
+    a.dossiers.note(OFFICER, view.code, "Công dân gọi điện")
+    act(b, view.code, Action.TRANSFER)
+    sync_all(net)
+    va = a.dossiers.get(view.code)
+    assert va.state is State.TRANSFERRED and not va.conflict
+    assert [n["text"] for n in va.notes] == ["Công dân gọi điện"]
+    assert va == b.dossiers.get(view.code)
+
+
+def test_concurrent_field_edits_keep_both_values(net: Net) -> None:
+    """GIVEN a dossier on two desktops
+    WHEN both change the applicant's phone offline
+    THEN both values are kept, one shows on every replica, and the dossier is flagged;
+    keeping one value by resolution clears it."""
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    view = receive(a)
+    sync_all(net)
+    conflicts.edit_field(a, OFFICER, view.code, "applicant.phone", "0911111111")
+    conflicts.edit_field(b, OFFICER, view.code, "applicant.phone", "0922222222")
+    sync_all(net)
+    va, vb = a.dossiers.get(view.code), b.dossiers.get(view.code)
+    assert va == vb and va.conflict
+    values = {c["value"] for c in va.conflicts if c["kind"] == "field"}
+    assert values == {"0911111111", "0922222222"}
+    loser = next(c for c in va.conflicts if c["value"] != va.applicant["phone"])
+    conflicts.resolve(a, LEADER, view.code, keep=loser["event_id"], note="số đúng")
+    sync_all(net)
+    vb = b.dossiers.get(view.code)
+    assert not vb.conflict and vb.applicant["phone"] == loser["value"]
+
+
+def test_sequential_edits_do_not_conflict(net: Net) -> None:
+    """GIVEN a dossier whose phone one desktop edited and synced
+    WHEN the other desktop edits it again after seeing the first edit
+    THEN no conflict: the later value shows."""
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    view = receive(a)
+    conflicts.edit_field(a, OFFICER, view.code, "applicant.phone", "0911111111")
+    sync_all(net)
+    conflicts.edit_field(b, OFFICER, view.code, "applicant.phone", "0933333333")
+    sync_all(net)
+    va = a.dossiers.get(view.code)
+    assert not va.conflict and va.applicant["phone"] == "0933333333"
+
+
+def test_reference_data_flows_down_signed_by_the_centre(net: Net) -> None:
+    """GIVEN a desktop enrolled in a branch
+    WHEN the centre adds a user, a calendar override and a catalogue version
+    THEN after one sync the desktop can log that user in, sees the holiday and the
+    new procedure version."""
+    branch = net.branch()
+    desk = net.desktop(branch)
+    from core.services import users
+    from core.services.catalogue import procedure_to_dict
+
+    payload = {
+        "username": "thu",
+        "full_name": "Thu",
+        "role": "officer",
+        "password_hash": users.hash_password("officer-pass"),
+    }
+    identity.author_one(net.engine, net.key, branch, "user.added", payload)
+    identity.author_one(
+        net.engine,
+        net.key,
+        "*",
+        "calendar.override_set",
+        {"day": "2026-12-31", "kind": "holiday", "reason": "QĐ 1/2026"},
+    )
+    proc = procedure_to_dict(desk.procedures()["HT-KS"])
+    proc["version"] += 1
+    identity.author_one(net.engine, net.key, "*", "catalogue.published", {"procedures": [proc]})
+    net.agent(desk).sync_once()
+    assert desk.login("thu", "officer-pass").username == "thu"
+    assert not desk.calendar().is_working_day(__import__("datetime").date(2026, 12, 31))
+    assert desk.procedures()["HT-KS"].version == proc["version"]
+
+
+def test_blobs_go_up_then_down_and_resume_after_a_cut(net: Net, tmp_path: Path) -> None:
+    """GIVEN a scan held by one desktop and referenced by an event
+    WHEN it syncs, and the other desktop's download is cut half-way then resumed
+    THEN both hold identical bytes and the server received each byte once."""
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(bytes(range(256)) * (CHUNK_SIZE // 256 * 2 + 100))
+    sha = LocalReplica(a).add_blob(scan)
+    view = receive(a)
+    a.record(view.id, "lan", "dossier.attach_file", {"sha256": sha, "name": "scan.pdf"})
+    net.agent(a).sync_once()
+    assert LocalReplica(a).pending_blobs() == []
+    from sync_server import blobstore
+
+    assert blobstore.transferred(net.engine, sha) == scan.stat().st_size
+    agent_b = net.agent(b)
+    agent_b.pull(
+        lambda _p: None, __import__("core.sync.agent", fromlist=["SyncSummary"]).SyncSummary()
+    )
+    replica_b = LocalReplica(b)
+    partial = replica_b.partial_blob(sha)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(scan.read_bytes()[: CHUNK_SIZE + 123])
+    summary = agent_b.sync_once()
+    assert summary.bytes_down == scan.stat().st_size - (CHUNK_SIZE + 123)
+    from core.sync.blobs import blob_path
+
+    assert blob_path(replica_b.blob_root, sha).read_bytes() == scan.read_bytes()
+
+
+def test_unenrolled_desktop_cannot_sync(net: Net) -> None:
+    """GIVEN a desktop never enrolled
+    WHEN it asks for its agent
+    THEN NotEnrolled names the fix."""
+    branch = net.branch()
+    desk = net.desktop(branch, enrolled=False)
+    with pytest.raises(NotEnrolled):
+        net.agent(desk)
+
+
+def test_revoked_desktop_is_refused_and_status_shows_it(net: Net) -> None:
+    """GIVEN an enrolled desktop the centre then revokes
+    WHEN it syncs
+    THEN the server answers 401 and the agent's status carries the error."""
+    branch = net.branch()
+    desk = net.desktop(branch)
+    identity.revoke(net.engine, net.key, desk.device_id)
+    agent = net.agent(desk)
+    with pytest.raises(Unauthorised):
+        agent.sync_once()
+    assert agent.status().last_error and agent.status().online
+
+
+def test_background_loop_syncs_when_triggered(net: Net) -> None:
+    """GIVEN a desktop with its agent running in the background
+    WHEN a dossier is received and the loop is triggered
+    THEN the server soon holds the event and the status shows nothing pending."""
+    from core.sync.agent import wait_until
+
+    branch = net.branch()
+    desk = net.desktop(branch)
+    agent = net.agent(desk)
+    agent.start(interval_s=30, probe_s=0.05)
+    try:
+        assert wait_until(lambda: bool(agent.status().last_sync), 10)
+        before = net.server_events(branch)
+        receive(desk)
+        agent.trigger()
+        assert wait_until(lambda: net.server_events(branch) == before + 1, 10)
+        assert wait_until(lambda: agent.status().pending_events == 0, 10)
+    finally:
+        agent.stop()
+
+
+def test_progress_reports_events_done_and_total(net: Net) -> None:
+    """GIVEN a desktop with three unsent events
+    WHEN it syncs with a progress callback
+    THEN push progress ends at done == total."""
+    branch = net.branch()
+    desk = net.desktop(branch)
+    for _ in range(3):
+        receive(desk)
+    seen = []
+    net.agent(desk).sync_once(seen.append)
+    pushes = [p for p in seen if p.phase == "push"]
+    assert pushes[-1].done == pushes[-1].total >= 3
+    assert json.dumps([p.__dict__ for p in seen])
