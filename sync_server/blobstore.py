@@ -120,22 +120,29 @@ def commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
                 received=have,
                 size=size,
             )
-        digest = _digest(partial)
-        if digest != sha256:
+        if _digest(partial) != sha256:
             partial.unlink(missing_ok=True)
             conn.execute(update(t.blobs).where(t.blobs.c.sha256 == sha256).values(received=0))
-            raise Refusal(
-                422,
-                "hash-mismatch",
-                N_("The blob's content does not match its SHA-256: it was discarded"),
-            )
-        final = addr.blob_path(root, sha256)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(partial, final)
-        conn.execute(update(t.blobs).where(t.blobs.c.sha256 == sha256).values(complete=True))
+            mismatch = True
+        else:
+            mismatch = False
+            _finish(root, partial, sha256)
+            conn.execute(update(t.blobs).where(t.blobs.c.sha256 == sha256).values(complete=True))
+    if mismatch:  # raised after the commit that forgot the bytes
+        raise Refusal(
+            422,
+            "hash-mismatch",
+            N_("The blob's content does not match its SHA-256: it was discarded"),
+        )
     return _status(sha256, size, size, True)
+
+
+def _finish(root: Path, partial: Path, sha256: str) -> None:
+    final = addr.blob_path(root, sha256)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, final)
 
 
 def _digest(path: Path) -> str:

@@ -1,0 +1,378 @@
+"""Bad input: each is refused with its specific 4xx problem, and nothing is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import replace
+from typing import Any
+
+import requests
+from sqlalchemy import func, select
+
+from core.domain.events import GENESIS_HASH, Event
+from core.domain.hlc import Timestamp
+from core.domain.ids import new_uuid7
+from core.domain.signing import DeviceKey
+from core.services.branch import Branch
+from core.sync import auth
+from sync_server import schema as st
+
+from tests.sync.fixtures import Net
+
+PROBLEM = "application/problem+json"
+
+
+def event(desk: Branch, seq: int, prev: str = GENESIS_HASH, **changes: Any) -> Event:
+    key = changes.pop("key", desk.key)
+    base = Event(
+        event_id=new_uuid7(),
+        dossier_id=None,
+        branch=desk.branch_code,
+        type="branch.setting_set",
+        payload={"name": "greeting", "value": f"xin chào {seq}"},
+        actor="admin",
+        origin_device=desk.device_id,
+        origin_seq=seq,
+        hlc=Timestamp(int(time.time() * 1000), seq).encode(),
+        prev_hash=prev,
+    )
+    return replace(base, **changes).sealed(key)
+
+
+def chain(desk: Branch, n: int) -> list[Event]:
+    out: list[Event] = []
+    prev = GENESIS_HASH
+    for seq in range(1, n + 1):
+        out.append(event(desk, seq, prev))
+        prev = out[-1].hash
+    return out
+
+
+def send(
+    net: Net, desk: Branch | None, method: str, path: str, body: bytes = b"", **extra: Any
+) -> requests.Response:
+    headers = {"Content-Type": extra.pop("content_type", "application/json")}
+    if desk is not None:
+        headers.update(
+            auth.sign_request(desk.key, desk.device_id, method, path, body, int(time.time() * 1000))
+        )
+    headers.update(extra.pop("headers", {}))
+    return requests.request(method, net.server.url + path, data=body, headers=headers, timeout=30)
+
+
+def push(net: Net, desk: Branch, events: list[Event] | list[dict[str, Any]]) -> requests.Response:
+    wire = [e.to_wire() if isinstance(e, Event) else e for e in events]
+    return send(net, desk, "POST", "/v1/events", json.dumps({"events": wire}).encode())
+
+
+def stored(net: Net) -> tuple[int, int, int]:
+    """(events, sum of scope heads, complete blobs) on the server."""
+    with net.engine.connect() as conn:
+        events = conn.execute(select(func.count()).select_from(st.events)).scalar_one()
+        seqs = conn.execute(select(func.coalesce(func.sum(st.scopes.c.last_seq), 0))).scalar_one()
+        blobs = conn.execute(
+            select(func.count()).select_from(st.blobs).where(st.blobs.c.complete.is_(True))
+        ).scalar_one()
+    return int(events), int(seqs), int(blobs)
+
+
+def refused(response: requests.Response, status: int, kind: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = response.json()
+    assert body["title"] == kind and body["status"] == status and body["detail"]
+    return body
+
+
+def setup(net: Net) -> Branch:
+    return net.desktop(net.branch())
+
+
+def test_valid_push_is_accepted_then_duplicate(net: Net) -> None:
+    """GIVEN a valid chain of three events
+    WHEN pushed twice (fresh signatures each time)
+    THEN the first is accepted, the replayed batch is all duplicates, stored once."""
+    desk = setup(net)
+    events = chain(desk, 3)
+    first = push(net, desk, events)
+    assert first.status_code == 200 and first.json()["accepted"] == 3
+    before = stored(net)
+    again = push(net, desk, events)
+    assert again.status_code == 200 and again.json()["duplicates"] == 3
+    assert {r["status"] for r in again.json()["results"]} == {"duplicate"}
+    assert stored(net) == before
+
+
+def test_forged_signature(net: Net) -> None:
+    """GIVEN an event whose hash is right but signed by another key
+    WHEN pushed
+    THEN 422 bad-signature and nothing stored."""
+    desk = setup(net)
+    before = stored(net)
+    forged = event(desk, 1, key=DeviceKey.generate())
+    refused(push(net, desk, [forged]), 422, "bad-signature")
+    assert stored(net) == before
+
+
+def test_altered_event(net: Net) -> None:
+    """GIVEN a signed event whose payload was altered afterwards
+    WHEN pushed
+    THEN 422 bad-hash and nothing stored."""
+    desk = setup(net)
+    before = stored(net)
+    altered = replace(event(desk, 1), payload={"name": "greeting", "value": "đã sửa"})
+    refused(push(net, desk, [altered]), 422, "bad-hash")
+    assert stored(net) == before
+
+
+def test_event_of_another_branch(net: Net) -> None:
+    """GIVEN a desktop of one branch and another branch on the server
+    WHEN it pushes an event claiming the other branch
+    THEN 403 wrong-branch and nothing stored."""
+    desk = setup(net)
+    other = net.branch()
+    before = stored(net)
+    refused(push(net, desk, [event(desk, 1, branch=other)]), 403, "wrong-branch")
+    assert stored(net) == before
+
+
+def test_relay_of_unknown_device(net: Net) -> None:
+    """GIVEN an event of a device the server never enrolled
+    WHEN a desktop relays it
+    THEN 403 unknown-origin and nothing stored."""
+    desk = setup(net)
+    stranger = event(desk, 1, origin_device=new_uuid7(), key=DeviceKey.generate())
+    before = stored(net)
+    refused(push(net, desk, [stranger]), 403, "unknown-origin")
+    assert stored(net) == before
+
+
+def test_replayed_request(net: Net) -> None:
+    """GIVEN a signed push the server accepted
+    WHEN the very same request (same nonce and signature) is sent again
+    THEN 401 replayed and nothing more is stored."""
+    desk = setup(net)
+    body = json.dumps({"events": [e.to_wire() for e in chain(desk, 2)]}).encode()
+    headers = auth.sign_request(
+        desk.key, desk.device_id, "POST", "/v1/events", body, int(time.time() * 1000)
+    )
+    url = net.server.url + "/v1/events"
+    headers["Content-Type"] = "application/json"
+    assert requests.post(url, data=body, headers=headers, timeout=30).status_code == 200
+    before = stored(net)
+    refused(requests.post(url, data=body, headers=headers, timeout=30), 401, "replayed")
+    assert stored(net) == before
+
+
+def test_gap(net: Net) -> None:
+    """GIVEN a server that holds nothing of a device
+    WHEN the device pushes its events 2 and 3 only
+    THEN 409 gap naming sequence 1 as expected, and nothing stored."""
+    desk = setup(net)
+    before = stored(net)
+    body = refused(push(net, desk, chain(desk, 3)[1:]), 409, "gap")
+    assert body["expected_seq"] == 1 and body["origin_device"] == desk.device_id
+    assert stored(net) == before
+
+
+def test_broken_chain(net: Net) -> None:
+    """GIVEN event 1 stored
+    WHEN event 2 is pushed with a prev_hash that is not event 1's hash
+    THEN 409 broken-chain and nothing stored."""
+    desk = setup(net)
+    assert push(net, desk, chain(desk, 1)).status_code == 200
+    before = stored(net)
+    refused(push(net, desk, [event(desk, 2, "f" * 64)]), 409, "broken-chain")
+    assert stored(net) == before
+
+
+def test_equivocation_flags_the_device(net: Net) -> None:
+    """GIVEN event 1 of a device stored
+    WHEN the device pushes a different event as its sequence 1
+    THEN 409 equivocation, nothing stored, and the device is flagged."""
+    desk = setup(net)
+    assert push(net, desk, chain(desk, 1)).status_code == 200
+    before = stored(net)
+    refused(push(net, desk, [event(desk, 1)]), 409, "equivocation")
+    assert stored(net) == before
+    with net.engine.connect() as conn:
+        flagged = conn.execute(
+            select(st.devices.c.flagged).where(st.devices.c.device_id == desk.device_id)
+        ).scalar_one()
+        incidents = conn.execute(select(func.count()).select_from(st.incidents)).scalar_one()
+    assert flagged.startswith("equivocation") and incidents == 1
+
+
+def test_revoked_device(net: Net) -> None:
+    """GIVEN a revoked device
+    WHEN it pushes a valid event
+    THEN 401 revoked and nothing stored."""
+    from sync_server import identity
+
+    desk = setup(net)
+    identity.revoke(net.engine, net.key, desk.device_id)
+    before = stored(net)
+    refused(push(net, desk, chain(desk, 1)), 401, "revoked")
+    assert stored(net) == before
+
+
+def test_unsigned_and_badly_signed_requests(net: Net) -> None:
+    """GIVEN an enrolled device
+    WHEN a push comes unsigned, or signed over another body
+    THEN 401 each time and nothing stored."""
+    desk = setup(net)
+    before = stored(net)
+    body = json.dumps({"events": [e.to_wire() for e in chain(desk, 1)]}).encode()
+    refused(send(net, None, "POST", "/v1/events", body), 401, "unsigned")
+    headers = auth.sign_request(
+        desk.key, desk.device_id, "POST", "/v1/events", b"{}", int(time.time() * 1000)
+    )
+    refused(
+        send(net, None, "POST", "/v1/events", body, headers=headers), 401, "bad-request-signature"
+    )
+    stale = auth.sign_request(desk.key, desk.device_id, "POST", "/v1/events", body, 1_000)
+    refused(send(net, None, "POST", "/v1/events", body, headers=stale), 401, "stale")
+    assert stored(net) == before
+
+
+def test_expired_and_used_enrolment_codes(net: Net) -> None:
+    """GIVEN a code that expired and a code already used
+    WHEN a desktop tries to enrol with each
+    THEN 410 expired-code, then 403 bad-code, and no device is created."""
+    branch = net.branch()
+    desk = net.desktop(branch, enrolled=False)
+    from sync_server import identity
+
+    expired = identity.new_enrol_code(
+        net.engine, branch, 60, now_ms=int(time.time() * 1000) - 3_600_000
+    )
+    request = {
+        "code": expired["code"],
+        "device_id": desk.device_id,
+        "public_key": desk.key.public_b64,
+        "branch": branch,
+        "label": "",
+    }
+    with net.engine.connect() as conn:
+        devices = conn.execute(select(func.count()).select_from(st.devices)).scalar_one()
+    refused(
+        send(net, None, "POST", "/v1/enroll", json.dumps(request).encode()), 410, "expired-code"
+    )
+    used = net.code(branch)
+    other = net.desktop(branch, enrolled=False)
+    from core.services.sync import enroll
+
+    enroll(other, net.server.url, used)
+    request["code"] = used
+    refused(send(net, None, "POST", "/v1/enroll", json.dumps(request).encode()), 403, "bad-code")
+    with net.engine.connect() as conn:
+        after = conn.execute(select(func.count()).select_from(st.devices)).scalar_one()
+    assert after == devices + 1  # only the legitimate enrolment
+
+
+def _upload(
+    net: Net, desk: Branch, sha: str, offset: int, size: int, data: bytes
+) -> requests.Response:
+    path = f"/v1/blobs/{sha}?offset={offset}&size={size}"
+    return send(net, desk, "PUT", path, data, content_type="application/octet-stream")
+
+
+def test_truncated_blob(net: Net) -> None:
+    """GIVEN a blob of 200 bytes of which only 100 were uploaded
+    WHEN the upload is committed
+    THEN 409 incomplete; the blob is still missing and cannot be downloaded."""
+    desk = setup(net)
+    data = b"x" * 200
+    sha = hashlib.sha256(data).hexdigest()
+    assert _upload(net, desk, sha, 0, 200, data[:100]).status_code == 200
+    before = stored(net)
+    body = refused(send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size=200"), 409, "incomplete")
+    assert body["received"] == 100
+    assert stored(net) == before
+    refused(send(net, desk, "GET", f"/v1/blobs/{sha}"), 404, "no-blob")
+    missing = send(net, desk, "POST", "/v1/blobs/missing", json.dumps({"hashes": [sha]}).encode())
+    assert missing.json()["missing"] == [sha]
+
+
+def test_chunk_at_wrong_offset(net: Net) -> None:
+    """GIVEN 100 bytes of a blob uploaded
+    WHEN a chunk is sent at offset 150
+    THEN 409 wrong-offset telling where to resume."""
+    desk = setup(net)
+    data = b"y" * 300
+    sha = hashlib.sha256(data).hexdigest()
+    _upload(net, desk, sha, 0, 300, data[:100])
+    body = refused(_upload(net, desk, sha, 150, 300, data[150:]), 409, "wrong-offset")
+    assert body["received"] == 100
+
+
+def test_wrong_blob_hash(net: Net) -> None:
+    """GIVEN bytes uploaded under a SHA-256 that is not theirs
+    WHEN committed
+    THEN 422 hash-mismatch, the bytes are discarded, and nothing is stored."""
+    desk = setup(net)
+    data = b"z" * 64
+    sha = hashlib.sha256(b"something else").hexdigest()
+    assert _upload(net, desk, sha, 0, 64, data).status_code == 200
+    before = stored(net)
+    refused(send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size=64"), 422, "hash-mismatch")
+    assert stored(net) == before
+    status = send(net, desk, "GET", f"/v1/blobs/{sha}/status?size=64").json()
+    assert status["received"] == 0 and not status["complete"]
+
+
+def test_huge_body(net: Net) -> None:
+    """GIVEN a body over the 32 MiB limit
+    WHEN pushed
+    THEN 413 before any handler runs, and nothing stored."""
+    desk = setup(net)
+    before = stored(net)
+    body = b'{"events": [' + b" " * (33 * 1024 * 1024) + b"]}"
+    response = send(net, desk, "POST", "/v1/events", body)
+    assert response.status_code == 413 and response.headers["content-type"].startswith(PROBLEM)
+    assert stored(net) == before
+
+
+def test_malformed_json(net: Net) -> None:
+    """GIVEN a push whose body is not JSON
+    WHEN sent (correctly signed)
+    THEN 400 malformed-json and nothing stored."""
+    desk = setup(net)
+    before = stored(net)
+    refused(send(net, desk, "POST", "/v1/events", b'{"events": [}'), 400, "malformed-json")
+    assert stored(net) == before
+
+
+def test_wrong_types_are_refused_strictly(net: Net) -> None:
+    """GIVEN an event whose origin_seq is `false`, and one with an unknown field
+    WHEN pushed
+    THEN 422 invalid each time (false is not an integer) and nothing stored."""
+    desk = setup(net)
+    before = stored(net)
+    wire = chain(desk, 1)[0].to_wire()
+    refused(push(net, desk, [{**wire, "origin_seq": False}]), 422, "invalid")
+    refused(push(net, desk, [{**wire, "origin_seq": "1"}]), 422, "invalid")
+    refused(push(net, desk, [{**wire, "surprise": 1}]), 422, "invalid")
+    refused(push(net, desk, []), 422, "invalid")
+    assert stored(net) == before
+
+
+def test_pull_outside_scope(net: Net) -> None:
+    """GIVEN a desktop of one branch
+    WHEN it pulls another branch's scope
+    THEN 403 wrong-scope."""
+    desk = setup(net)
+    other = net.branch()
+    refused(send(net, desk, "GET", f"/v1/events?scope={other}&after=0"), 403, "wrong-scope")
+
+
+def test_problem_detail_is_vietnamese_by_default(net: Net) -> None:
+    """GIVEN a request refused by the server
+    WHEN no language is asked for, then English is asked for
+    THEN the detail is Vietnamese, then English."""
+    body = send(net, None, "POST", "/v1/events", b"{}").json()
+    english = send(net, None, "POST", "/v1/events", b"{}", headers={"Accept-Language": "en"}).json()
+    assert english["detail"] == "The request is not signed by an enrolled device"
+    assert body["detail"] != english["detail"]
