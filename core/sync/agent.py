@@ -260,16 +260,28 @@ class SyncAgent:
         total = sum(b.size for b in todo)
         sent = uploaded = 0
         for blob in todo:
-            sent += self._upload(blob, report, sent, total)
+            sent += self._upload_resuming(blob, report, sent, total)
             self.replica.mark_durable([blob.sha256])
             uploaded += 1
         return replace(summary, blobs_up=uploaded, bytes_up=sent)
+
+    def _upload_resuming(
+        self, blob: LocalBlob, report: ProgressCallback, before: int, total: int
+    ) -> int:
+        """Upload; when the server holds another offset (a retried chunk), resume there."""
+        sent = 0
+        for _attempt in range(3):
+            try:
+                return sent + self._upload(blob, report, before + sent, total)
+            except ServerRefused as err:
+                if err.status != 409 or "received" not in err.problem:
+                    raise
+        return sent + self._upload(blob, report, before + sent, total)
 
     def _upload(self, blob: LocalBlob, report: ProgressCallback, before: int, total: int) -> int:
         status = self.client.blob_status(blob.sha256, blob.size)
         sent = 0
         if not status.complete:
-            offset = status.received
             for at, data in blob_io.read_chunks(blob.path, status.received, CHUNK_SIZE):
                 self.client.upload_chunk(blob.sha256, at, blob.size, data)
                 sent += len(data)

@@ -18,7 +18,6 @@ from core.domain.signing import DeviceKey
 from core.services.branch import Branch
 from core.sync import auth
 from sync_server import schema as st
-
 from tests.sync.fixtures import Net
 
 PROBLEM = "application/problem+json"
