@@ -104,7 +104,7 @@ def page_images(page: pikepdf.Page) -> list[pikepdf.Object]:
     """The image XObjects a page draws directly (scans have exactly one)."""
     resources = page.obj.get("/Resources", pikepdf.Dictionary())
     xobjects = resources.get("/XObject", pikepdf.Dictionary())
-    return [xobjects[k] for k in xobjects if xobjects[k].get("/Subtype") == "/Image"]
+    return [obj for _name, obj in xobjects.items() if obj.get("/Subtype") == "/Image"]
 
 
 def _output_intent(pdf: pikepdf.Pdf) -> pikepdf.Dictionary:

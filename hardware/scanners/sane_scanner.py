@@ -55,7 +55,6 @@ STATUS_IO = "Error during device I/O"
 STATUS_BUSY = "Device busy"
 STATUS_DENIED = "Access to resource has been denied"
 STATUS_CANCELLED = "Operation was cancelled"
-STATUS_INVALID = "Invalid argument"
 
 _init_lock = threading.Lock()
 _initialised = False
@@ -194,8 +193,8 @@ def _problem(device_id: str, err: Exception, kept: int, opening: bool = False) -
         STATUS_DENIED: DevicePermissionDenied(device_id),
         STATUS_CANCELLED: ScanCancelled(device_id, kept),
     }
-    if (opening and text in (STATUS_INVALID, STATUS_IO)) or "No such scan device" in text:
-        return DeviceNotFound(device_id)
+    if opening and text not in (STATUS_BUSY, STATUS_DENIED):
+        return DeviceNotFound(device_id)  # SANE says "Invalid argument", "Unsupported", …
     return known.get(text) or ScanFailed(device_id, text, kept)
 
 
