@@ -78,9 +78,16 @@ class Harness:
                     f"showing {self.texts()[:40]}"
                 )
 
-    def settle(self) -> None:
-        self.pump(frames=2)
-        self.pump()
+    def settle(self, quiet_frames: int = 3, timeout: float = 10.0) -> None:
+        """Frames until the workers and the screen transition have been idle a while."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while quiet < quiet_frames:
+            self.frame()
+            busy = self.shell.ops.busy or self.shell.manager.transition.is_active
+            quiet = 0 if busy else quiet + 1
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still busy on {self.shell.manager.current!r}")
 
     # --- looking ---------------------------------------------------------------------
     def texts(self, widget: Widget | None = None) -> list[str]:

@@ -39,6 +39,9 @@ def search_procedures(
     return found[:limit]
 
 
+REQUIRED = N_("This field is required")
+
+
 def field_of(err: ValidationError) -> str:
     if "field" in err.params:
         return str(err.params["field"])
@@ -83,6 +86,8 @@ class IntakeDraft:
         try:
             applicant_from(self.applicant, today)
         except ValidationError as err:
+            if "field" in err.params:
+                return {field_of(err): _describe(ValidationError(REQUIRED))}
             return {field_of(err): _describe(err)}
         return {}
 

@@ -125,7 +125,8 @@ def day(value: str | datetime | None) -> str:
 
 
 def money(amount_vnd: int) -> str:
-    return tr("{amount} VND", amount=f"{amount_vnd:,}".replace(",", "."))
+    grouped = f"{amount_vnd:,}".replace(",", ".")
+    return tr("{amount} VND", amount=grouped)
 
 
 def explanation(steps: Any) -> list[str]:

@@ -37,7 +37,8 @@ def message_for(err: BaseException) -> str:
     if isinstance(err, MotcuaError):
         return describe(err)
     log.error("unexpected error", exc_info=err)
-    return tr("Unexpected error: {detail}", detail=f"{type(err).__name__}: {err}")
+    detail = f"{type(err).__name__}: {err}"
+    return tr("Unexpected error: {detail}", detail=detail)
 
 
 class Operations:

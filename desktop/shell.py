@@ -67,7 +67,7 @@ class Shell(BoxLayout):
             self.screens[route] = screen
             self.manager.add_widget(screen)
         self.top_bar = BoxLayout(
-            size_hint_y=None, height=theme.TOP_BAR, padding=(theme.PAD, 6), spacing=theme.GAP
+            size_hint_y=None, height=theme.TOP_BAR, padding=(theme.PAD, 6), spacing=2 * theme.PAD
         )
         self.nav = BoxLayout(
             orientation="vertical",
@@ -109,9 +109,13 @@ class Shell(BoxLayout):
         who = ""
         if self.user is not None:
             who = f"{self.user.full_name} · {labels.role_label(self.user.role)}"
-        self.top_bar.add_widget(Cell(who, 0.3, color=theme.ON_PRIMARY, halign="right"))
+        self.top_bar.add_widget(Cell(who, 0.27, color=theme.ON_PRIMARY, halign="right"))
         self.sync_label = Cell(
-            self._sync_text(), 0.28, color=theme.ON_PRIMARY, font_size=theme.FONT_SMALL
+            self._sync_text(),
+            0.31,
+            color=theme.ON_PRIMARY,
+            font_size=theme.FONT_SMALL,
+            halign="right",
         )
         self.top_bar.add_widget(self.sync_label)
         self._redraw_nav()

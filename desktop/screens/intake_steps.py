@@ -9,6 +9,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
 from core.domain.applicant import FIELDS
+from core.domain.errors import N_
 from core.i18n import _, tr
 from desktop import labels, theme
 from desktop.intake_model import IntakeDraft
@@ -33,12 +34,12 @@ if TYPE_CHECKING:
     from core.domain.catalogue import Procedure
 
 FIELD_CAPTIONS = {
-    "full_name": ("Full name", ""),
-    "id_number": ("Citizen ID (12 digits)", "001234567890"),
-    "date_of_birth": ("Date of birth (yyyy-mm-dd)", "1990-05-17"),
-    "phone": ("Phone", "0912345678"),
-    "address": ("Address", ""),
-    "email": ("Email", ""),
+    "full_name": (N_("Full name"), ""),
+    "id_number": (N_("Citizen ID (12 digits)"), "001234567890"),
+    "date_of_birth": (N_("Date of birth (yyyy-mm-dd)"), "1990-05-17"),
+    "phone": (N_("Phone"), "0912345678"),
+    "address": (N_("Address"), ""),
+    "email": (N_("Email (optional)"), ""),
 }
 
 

@@ -83,6 +83,7 @@ class QueuesScreen(BaseScreen):
         )
         page.add_widget(self.table)
         self.queue = ""
+        self.queue_owner = ""
         return page
 
     def open(self, **params: Any) -> None:
@@ -97,8 +98,9 @@ class QueuesScreen(BaseScreen):
     def refresh(self) -> None:
         if self.user is None:
             return
-        if not self.queue:
-            self.queue = DEFAULT_QUEUE.get(self.user.role, "due")
+        if not self.queue or self.queue_owner != self.user.username:
+            self.queue = self.params.get("queue") or DEFAULT_QUEUE.get(self.user.role, "due")
+            self.queue_owner = self.user.username
         for key, button in self.tab_buttons.items():
             button.set_variant("primary" if key == self.queue else "secondary")
         _key, _label, states, mine = next(q for q in QUEUES if q[0] == self.queue)

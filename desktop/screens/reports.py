@@ -126,6 +126,7 @@ class ReportsScreen(BaseScreen):
                 (sum(stats.buckets[b] for b in buckets) / n, colour)
                 for buckets, _label, colour in SEGMENTS
             ]
-            value = tr("{rate} % on time · {n}", rate=f"{stats.on_time_rate:.0f}", n=stats.total)
+            rate = f"{stats.on_time_rate:.0f}"
+            value = tr("{rate} % on time · {n}", rate=rate, n=stats.total)
             data.append((group_label(self.by, key), segments, value))
         self.chart.set_data(data)

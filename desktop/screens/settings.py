@@ -32,6 +32,7 @@ from desktop.ui.widgets import labels as pairs
 from .base import BaseScreen
 
 ROLES = (Role.OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN)
+KINDS = {"scanner": N_("Scanner"), "printer": N_("Printer")}
 
 
 class SettingsScreen(BaseScreen):
@@ -104,7 +105,7 @@ class SettingsScreen(BaseScreen):
                     muted(
                         tr(
                             "{kind} {backend}: {problem}",
-                            kind=_(entry.kind),
+                            kind=_(KINDS.get(entry.kind, entry.kind)),
                             backend=entry.backend,
                             problem=_(entry.problem),
                         )
@@ -166,15 +167,18 @@ class SettingsScreen(BaseScreen):
         for widget in (self.new_name, self.new_full, self.new_password):
             card.add_widget(widget)
         self.role_buttons = {
-            r: McButton(
-                labels.role_label(r),
-                lambda r=r: self.pick_role(r),
-                variant="secondary",
-                font_size=14,
+            r: fit_width(
+                McButton(
+                    labels.role_label(r),
+                    lambda r=r: self.pick_role(r),
+                    variant="secondary",
+                    font_size=14,
+                ),
+                extra=20,
             )
             for r in ROLES
         }
-        card.add_widget(row(*self.role_buttons.values()))
+        card.add_widget(row(*self.role_buttons.values(), Widget()))
         card.add_widget(row(Widget(), fit_width(McButton(_("Add user"), self.add_user))))
         self.pick_role(self.new_role)
 

@@ -325,9 +325,13 @@ def labels(items: Sequence[tuple[str, str]], caption_width: float = 0.32) -> Col
     for caption, value in items:
         line = BoxLayout(size_hint_y=None, spacing=theme.GAP)
         left = Text(
-            caption, size=theme.FONT_SMALL, color=theme.TEXT_MUTED, size_hint_x=caption_width
+            caption,
+            size=theme.FONT_SMALL,
+            color=theme.TEXT_MUTED,
+            size_hint_x=caption_width,
+            pos_hint={"top": 1},
         )
-        right = Text(value or "—", size_hint_x=1 - caption_width)
+        right = Text(value or "—", size_hint_x=1 - caption_width, pos_hint={"top": 1})
         line.add_widget(left)
         line.add_widget(right)
 
