@@ -222,6 +222,12 @@ class Branch:
         return AdminService(self)
 
     @property
+    def slips(self) -> Any:
+        from .slips import SlipService
+
+        return SlipService(self)
+
+    @property
     def reports(self) -> Any:
         from .reporting import ReportService
 

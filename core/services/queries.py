@@ -9,6 +9,7 @@ from sqlalchemy import Connection, func, select, text
 
 from core.domain.codes import looks_like_code
 from core.domain.dossier import DossierView
+from core.domain.events import Event, sort_for_fold
 from core.domain.errors import N_, NotFoundError, ValidationError
 from core.domain.text import fold
 from core.domain.timeutil import iso
@@ -50,13 +51,14 @@ class DossierQueries:
         with self.branch.store.read() as conn:
             return self._require(conn, code)
 
-    def timeline(self, code: str) -> list[dict[str, Any]]:
-        """Every event of a dossier in fold order: who, when, from which desk, what."""
+    def events(self, code: str) -> list[Event]:
+        """Every event of a dossier, in fold order."""
         with self.branch.store.read() as conn:
             view = self._require(conn, code)
-            events = event_store.dossier_events(conn, view.id)
-        from core.domain.events import sort_for_fold
+            return sort_for_fold(event_store.dossier_events(conn, view.id))
 
+    def timeline(self, code: str) -> list[dict[str, Any]]:
+        """Every event of a dossier in fold order: who, when, from which desk, what."""
         return [
             {
                 "event_id": e.event_id,
@@ -66,7 +68,7 @@ class DossierQueries:
                 "at": e.payload.get("at", ""),
                 "note": e.payload.get("note", e.payload.get("text", "")),
             }
-            for e in sort_for_fold(events)
+            for e in self.events(code)
         ]
 
     def browse(self, state: str | None = None, limit: int = 200) -> list[DossierView]:

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "desktop.cli.commands_calendar",
     "desktop.cli.commands_reports",
     "desktop.cli.commands_hardware",
+    "desktop.cli.commands_print",
     "desktop.cli.commands_sync",
 )
 

@@ -13,6 +13,7 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 from core.domain.text import fold
@@ -214,8 +215,8 @@ def fill_store(branch: Branch, count: int) -> None:
     db.execute("BEGIN")
     for n in range(count):
         p = person(rng, n + 10_000_000)
-        day = f"{25 - n // 400_000:02d}{(n // 30_000) % 12 + 1:02d}{(n // 1000) % 28 + 1:02d}"
-        code = f"TAYHO-{day}-{9000 + n % 1000:04d}"
+        day = date(2020, 1, 1) + timedelta(days=n // 1000)  # 1,000 a day, numbers 9000-9999
+        code = f"TAYHO-{day:%y%m%d}-{9000 + n % 1000:04d}"
         row = {
             **template,
             "id": f"bench-{n}",
