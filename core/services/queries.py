@@ -9,8 +9,8 @@ from sqlalchemy import Connection, func, select, text
 
 from core.domain.codes import looks_like_code
 from core.domain.dossier import DossierView
-from core.domain.events import Event, sort_for_fold
 from core.domain.errors import N_, NotFoundError, ValidationError
+from core.domain.events import Event, sort_for_fold
 from core.domain.text import fold
 from core.domain.timeutil import iso
 from core.domain.workflow import OPEN_STATES, State

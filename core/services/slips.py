@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from .branch import Branch
 
 FORMS = ("01", "02", "03", "04", "06")
+FormData = ReceiptSlip | SupplementRequest | Refusal | Apology | ControlSlip
 _UNIT_WORDS = {
     ProcessingUnit.WORKING_DAYS: "ngày làm việc",
     ProcessingUnit.WORKING_HOURS: "giờ làm việc",
@@ -53,14 +55,14 @@ class SlipService:
         if form not in FORMS:
             raise ValidationError(N_("Unknown form {form}; choose 01, 02, 03, 04 or 06"), form=form)
         view = self.branch.dossiers.get(code)
-        builder = {
+        builder: dict[str, Callable[[DossierView], FormData]] = {
             "01": self.receipt,
             "02": self.supplement,
             "03": self.refusal,
             "04": self.apology,
             "06": self.control,
-        }[form]
-        return render_form(form, builder(view))
+        }
+        return render_form(form, builder[form](view))
 
     # --- the pieces every form shares ------------------------------------------------
     def _unit(self) -> Unit:
