@@ -237,7 +237,11 @@ def create_app(settings: Settings) -> FastAPI:
             )
         try:
             events = [e.to_event() for e in body.events]
-            outcome = ingest.push(server.engine, ingest.Pusher(who.device_id, who.branch), events)
+            outcome = ingest.push(
+                server.engine,
+                ingest.Pusher(who.device_id, who.branch, server.key.public_b64),
+                events,
+            )
         finally:
             server.pushes.release()
         return PushResponse(

@@ -220,15 +220,15 @@ def _classify(conn: Connection, events: Sequence[Event], result: IngestResult) -
         _check_signature(event, keys)
     for origin, (seq, digest) in heads.items():
         if origin in newest:
-            event_store._set_head(conn, origin, seq, digest)
+            event_store.set_head(conn, origin, seq, digest)
     return fresh
 
 
 def _observe(conn: Connection, events: Iterable[Event], now_ms: int) -> None:
-    clock = event_store._clock(conn)
+    clock = event_store.clock(conn)
     latest = max((e.timestamp for e in events), default=None)
     if latest is not None and latest > clock:
-        event_store._set_clock(conn, hlc.observe(clock, latest, now_ms))
+        event_store.set_clock(conn, hlc.observe(clock, latest, now_ms))
 
 
 def ingest(conn: Connection, events: Sequence[Event], now_ms: int) -> IngestResult:
