@@ -75,7 +75,7 @@ class Harness:
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"screen {self.shell.manager.current!r}: condition not met; "
-                    f"showing {self.texts()[:40]}"
+                    f"status {self.status()!r}; showing {self.texts()[:8]}"
                 )
 
     def settle(self, quiet_frames: int = 3, timeout: float = 10.0) -> None:
