@@ -20,9 +20,11 @@ def literal_texts(path: Path) -> list[tuple[int, str]]:
             continue
         name = getattr(node.func, "id", getattr(node.func, "attr", ""))
         first = node.args[0]
-        if name in TEXT_TAKERS and isinstance(first, ast.Constant) and isinstance(first.value, str):
-            if first.value.strip() not in ALLOWED and any(c.isalpha() for c in first.value):
-                found.append((node.lineno, first.value))
+        if name not in TEXT_TAKERS or not isinstance(first, ast.Constant):
+            continue
+        text = first.value
+        if isinstance(text, str) and text.strip() not in ALLOWED and any(c.isalpha() for c in text):
+            found.append((node.lineno, text))
     return found
 
 
