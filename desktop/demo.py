@@ -66,6 +66,12 @@ def applicant(rng: random.Random, index: int) -> dict[str, str]:
 
 def create(data_dir: Path, count: int = 36, seed: int = 7) -> Branch:
     branch = Branch.init(data_dir, UNIT, BRANCH_NAME, ("admin", PASSWORD))
+    populate(branch, count, seed)
+    return branch
+
+
+def populate(branch: Branch, count: int = 36, seed: int = 7) -> None:
+    """Demo users and sample dossiers in a store whose admin password is PASSWORD."""
     admin = branch.login("admin", PASSWORD)
     for name, role, full in USERS[1:]:
         branch.admin.add_user(admin, name, role, PASSWORD, full)
@@ -86,7 +92,6 @@ def create(data_dir: Path, count: int = 36, seed: int = 7) -> Branch:
         )
         view, _changes = branch.dossiers.receive(users["officer"], intake)
         advance(branch, users, view.code, received, index % 8, now, rng)
-    return branch
 
 
 def advance(
@@ -123,11 +128,19 @@ def advance(
 
 
 def ensure(data_dir: Path) -> bool:
-    """Create the demo branch unless a store exists; True when it was created."""
-    if (data_dir / DB_NAME).exists():
-        return False
-    create(data_dir).close()
-    return True
+    """Create the demo branch, or fill a fresh store (`motcua init`) with the demo users and
+    sample dossiers; leave a store that has them alone. True when something was added."""
+    if not (data_dir / DB_NAME).exists():
+        create(data_dir).close()
+        return True
+    branch = Branch.open(data_dir)
+    try:
+        if any(u["username"] == USERS[1][0] for u in branch.admin.list_users()):
+            return False
+        populate(branch)
+        return True
+    finally:
+        branch.close()
 
 
 def main(argv: list[str]) -> int:
@@ -135,7 +148,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     created = ensure(Path(argv[0]))
-    print("demo branch created" if created else "store already present", file=sys.stderr)
+    print("demo data added" if created else "demo data already present", file=sys.stderr)
     return 0
 
 
