@@ -13,7 +13,7 @@ from kivy.uix.widget import Widget
 
 from core.domain.dossier import DossierView
 from core.domain.errors import N_
-from core.domain.workflow import TRANSITIONS, Action, allowed_actions
+from core.domain.workflow import TRANSITIONS, Action, Role, State, allowed_actions
 from core.i18n import _, tr
 from desktop import labels, queries, theme
 from desktop.ui.widgets import (
@@ -41,6 +41,26 @@ DETAIL_FIELDS: dict[Action, tuple[str, str]] = {
     Action.REGISTER_POSTAL: ("postal_address", N_("Postal address")),
     Action.REAPPOINT: ("due_at", N_("New appointment (yyyy-mm-ddThh:mm)")),
 }
+
+
+# The step forward comes first (Alt+1, highlighted); refusals and exceptions after.
+FORWARD = (
+    Action.TRANSFER,
+    Action.START,
+    Action.SUBMIT,
+    Action.APPROVE,
+    Action.FINISH,
+    Action.RETURN,
+    Action.SUPPLEMENT,
+    Action.PAY,
+    Action.REGISTER_POSTAL,
+    Action.DELIVER,
+)
+
+
+def ordered_actions(state: State, role: Role) -> list[Action]:
+    allowed = allowed_actions(state, role)
+    return sorted(allowed, key=lambda a: FORWARD.index(a) if a in FORWARD else len(FORWARD))
 
 
 @dataclass(frozen=True)
@@ -197,6 +217,8 @@ class DossierScreen(BaseScreen):
                 )
             )
         )
+        if not view.handovers:
+            card.add_widget(muted(_("No hand-over yet.")))
         for h in view.handovers:
             card.add_widget(
                 row(
@@ -219,7 +241,7 @@ class DossierScreen(BaseScreen):
         if self.pending is not None:
             self._action_form(self.pending)
             return
-        actions = allowed_actions(view.state, self.user.role)
+        actions = ordered_actions(view.state, self.user.role)
         bar = BoxLayout(size_hint_y=None, height=theme.ROW, spacing=theme.GAP)
         if not actions:
             bar.add_widget(muted(_("No action for your role in this state."), size=theme.FONT_BODY))
@@ -307,7 +329,7 @@ class DossierScreen(BaseScreen):
             self.cancel()
             return True
         if "alt" in modifiers and key.isdigit() and self.detail and self.user:
-            actions = allowed_actions(self.detail.view.state, self.user.role)
+            actions = ordered_actions(self.detail.view.state, self.user.role)
             index = int(key) - 1
             if 0 <= index < len(actions):
                 self.choose(actions[index])

@@ -95,6 +95,9 @@ class IntakeScreen(BaseScreen):
             self._outcome,
         )[self.step]
         builder()
+        for button in self.buttons.children:
+            if isinstance(button, McButton):
+                fit_width(button)
 
     def _nav(self, forward: str = "", on_forward: Any = None, back: bool = True) -> None:
         if back and self.step > 0:

@@ -26,7 +26,7 @@ class ReturnsScreen(BaseScreen):
     def compose(self) -> Widget:
         page = BoxLayout(spacing=theme.GAP + 4)
         self.table = Table(
-            [(_("Code"), 0.3), (_("Applicant"), 0.35), (_("Status"), 0.35)],
+            [(_("Code"), 0.4), (_("Applicant"), 0.36), (_("Status"), 0.24)],
             on_open=self.select,
             empty=_("No result waiting to be returned."),
             size_hint_x=0.45,
