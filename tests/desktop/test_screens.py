@@ -154,3 +154,14 @@ def test_reports_draw_a_bar_per_field(harness: Any) -> None:
     h.key("F6")
     assert h.shows(labels.field_label("civil_status"), labels.field_label("certification"))
     assert len(h.screen.chart.children) == 2
+
+
+def test_print_slip_without_printer_saves_the_form_01_pdf(harness: Any) -> None:
+    h = harness
+    login(h, "officer")
+    code = receive_complete(h)
+    h.press(_("Print slip"))
+    h.pump(until=lambda: code in h.status(), timeout=30)
+    pdf = h.shell.services.data_dir / "slips" / f"{code}-01.pdf"
+    assert h.status() == tr("No printer configured: saved {path}", path=str(pdf))
+    assert pdf.read_bytes().startswith(b"%PDF")
