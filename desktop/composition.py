@@ -84,21 +84,18 @@ def _load(candidates: tuple[Factory, ...], settings: DesktopSettings) -> list[An
 
 
 def _sync_source(branch: Branch, data_dir: Path) -> SyncSource:
-    """The sync agent when ``core.sync`` provides one and this desktop is enrolled."""
+    """The sync agent when this desktop is enrolled with a central server."""
+    from core.domain.errors import MotcuaError
+
     try:
-        sync = importlib.import_module("core.sync")
+        from core.services.sync import agent_for
     except ImportError:
         return NotConfigured()
-    agent_class = getattr(sync, "SyncAgent", None)
-    opener = getattr(agent_class, "for_branch", None) or getattr(agent_class, "open", None)
-    if agent_class is None or opener is None:
-        return NotConfigured()
     try:
-        agent = opener(branch)
-    except Exception:  # not enrolled, no server configured: the branch works alone
-        log.info("sync agent not available for %s", data_dir, exc_info=True)
+        return AgentSource(agent_for(branch))
+    except MotcuaError:  # not enrolled yet: the branch works alone
+        log.info("sync not configured for %s", data_dir)
         return NotConfigured()
-    return AgentSource(agent) if agent is not None else NotConfigured()
 
 
 def compose(data_dir: Path, post: Post = run_now, with_devices: bool = True) -> Services:

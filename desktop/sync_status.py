@@ -63,6 +63,9 @@ class AgentSource:
         self.agent = agent
 
     def status(self) -> SyncState:
+        refresh = getattr(self.agent, "refresh_pending", None)
+        if callable(refresh):
+            refresh()
         return state_from_record(self.agent.status())
 
     def sync_now(self) -> SyncState:

@@ -50,3 +50,30 @@ def test_an_agent_with_other_field_names_is_read_and_driven() -> None:
     assert source.status().pending_events == 3
     assert source.status().last_sync == "2026-11-27T09:00:00"
     assert source.sync_now().pending_events == 0
+
+
+def test_the_core_sync_status_record_is_read() -> None:
+    from core.sync.agent import SyncStatus
+
+    record = SyncStatus(
+        last_sync="2026-11-27T09:00:00+07:00",
+        pending_events=5,
+        pending_blobs=2,
+        last_error="server unreachable",
+        online=False,
+        peers=("desk-2",),
+    )
+    state = state_from_record(record)
+    assert (state.pending_events, state.pending_blobs, state.peers) == (5, 2, 1)
+    assert state.problem == "server unreachable" and not state.online
+
+
+def test_an_unenrolled_desktop_shows_sync_not_configured(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from core.services.branch import Branch
+    from desktop.composition import _sync_source
+
+    branch = Branch.init(tmp_path / "s", "TAYHO", "Chi nhánh", ("admin", "long-enough-1"))
+    try:
+        assert isinstance(_sync_source(branch, tmp_path), NotConfigured)
+    finally:
+        branch.close()
