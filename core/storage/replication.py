@@ -41,6 +41,7 @@ from . import schema as t
 
 DEVICE_ENROLLED = "device.enrolled"
 DEVICE_REVOKED = "device.revoked"
+REFERENCE_PREFIXES = ("user.", "calendar.")  # the reference events with projections
 
 sync_cursors = Table(
     "sync_cursors",
@@ -247,7 +248,7 @@ def ingest(conn: Connection, events: Sequence[Event], now_ms: int) -> IngestResu
     for dossier_id, added in by_dossier.items():
         if refresh_dossier(conn, dossier_id, added):
             result.dossiers.add(dossier_id)
-    if any(e.dossier_id is None for e in fresh):
+    if any(e.dossier_id is None and e.type.startswith(REFERENCE_PREFIXES) for e in fresh):
         refold_reference(conn)
     return result
 
@@ -281,7 +282,11 @@ def refold_reference(conn: Connection) -> None:
     """Replay every reference event (users, calendar) in fold order, as ``rebuild`` does."""
     conn.execute(delete(t.users))
     conn.execute(delete(t.calendar_overrides))
-    rows = conn.execute(select(t.events).where(t.events.c.dossier_id.is_(None)))
+    rows = conn.execute(
+        select(t.events)
+        .where(t.events.c.dossier_id.is_(None))
+        .where(t.events.c.type.like("user.%") | t.events.c.type.like("calendar.%"))
+    )
     for event in sorted((event_store._row_to_event(r) for r in rows), key=fold_order):
         projection.apply_reference_event(conn, event)
 

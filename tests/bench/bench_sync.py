@@ -1,0 +1,338 @@
+"""Sync benchmarks, each beside a same-run baseline.
+
+- push ingest on PostgreSQL, 16 devices of 8 branches pushing at once, vs a bulk insert
+  of the same rows into the same database;
+- catch-up of 30,000 events (a busy branch's week offline) pulled and applied by a fresh
+  desktop, vs fetching the same pages without applying them;
+- blob upload MB/s through the protocol (signed, chunked, hashed) vs a plain HTTP PUT of
+  the same bytes.
+
+PostgreSQL: ``MOTCUA_TEST_PG_URL`` when set (``scripts/test-services.sh``); otherwise the
+bench starts a private cluster itself the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, insert, text
+
+from core.domain.events import GENESIS_HASH, Event
+from core.domain.hlc import Timestamp
+from core.domain.ids import new_uuid7
+from core.services.branch import Branch
+from core.services.sync import LocalReplica, agent_for, enroll
+from core.sync.agent import SyncSummary
+from core.sync.client import Credentials, SyncClient
+from core.sync.wire import CHUNK_SIZE
+from sync_server import identity
+from sync_server import schema as st
+from sync_server.db import make_engine, migrate
+
+from .harness import Report, stopwatch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def postgres() -> Iterator[str]:
+    url = os.environ.get("MOTCUA_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+    if not bins:
+        raise SystemExit("bench_sync needs PostgreSQL: set MOTCUA_TEST_PG_URL or install it")
+    pg = bins[-1]
+    folder = Path(tempfile.mkdtemp(prefix="motcua-bench-pg-"))
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+    if os.getuid() == 0:
+        shutil.chown(folder, "postgres")
+    port = _free_port()
+    run = subprocess.run
+    run(
+        [*as_pg, str(pg / "initdb"), "-D", f"{folder}/data", "-U", "motcua", "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
+    opts = (
+        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    )
+    run(
+        [
+            *as_pg,
+            str(pg / "pg_ctl"),
+            "-D",
+            f"{folder}/data",
+            "-o",
+            opts,
+            "-l",
+            f"{folder}/log",
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://motcua@127.0.0.1:{port}/postgres"
+    finally:
+        run(
+            [*as_pg, str(pg / "pg_ctl"), "-D", f"{folder}/data", "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def fresh_db(admin_url: str) -> Iterator[str]:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def server_process(data_dir: Path, database_url: str) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "sync_server.cli",
+        "--data-dir",
+        str(data_dir),
+        "serve",
+        "--port",
+        str(port),
+    ]
+    proc = subprocess.Popen(cmd, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                requests.get(url + "/v1/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def synthetic_chain(desk: Branch, count: int, dossier_every: int = 0) -> list[Event]:
+    """`count` sealed events of `desk`'s chain (notes on reference data: cheap to fold)."""
+    head_seq, prev = 0, GENESIS_HASH
+    with desk.store.read() as conn:
+        from core.storage import event_store
+
+        head_seq, prev = event_store.device_head(conn, desk.device_id)
+    out: list[Event] = []
+    now = int(time.time() * 1000)
+    for n in range(count):
+        event = Event(
+            event_id=new_uuid7(),
+            dossier_id=None,
+            branch=desk.branch_code,
+            type="branch.setting_set",
+            payload={
+                "name": f"k{n % 50}",
+                "value": f"giá trị {n}",
+                "at": "2026-11-27T09:00:00+07:00",
+            },
+            actor="admin",
+            origin_device=desk.device_id,
+            origin_seq=head_seq + n + 1,
+            hlc=Timestamp(now, n).encode(),
+            prev_hash=prev,
+        ).sealed(desk.key)
+        prev = event.hash
+        out.append(event)
+    return out
+
+
+def bench_ingest(report: Report, pg_admin: str, tmp: Path) -> None:
+    devices, per_device, batch = 16, 2500, 1000
+    with fresh_db(pg_admin) as url:
+        engine = make_engine(url)
+        migrate(engine)
+        identity.ensure_identity(engine)
+        desks: list[Branch] = []
+        for b in range(8):
+            identity.add_branch(engine, f"B{b}", f"Chi nhánh {b}")
+        with server_process(tmp / "ingest-server", url) as server:
+            for d in range(devices):
+                branch = f"B{d % 8}"
+                desk = Branch.init(tmp / f"dev{d}", branch, "x", ("admin", "admin-pass-1"))
+                enroll(desk, server, str(identity.new_enrol_code(engine, branch, 600)["code"]))
+                agent_for(desk).push()
+                desks.append(desk)
+            chains = [synthetic_chain(desk, per_device) for desk in desks]
+            clients = [SyncClient(server, Credentials(d.device_id, d.key)) for d in desks]
+
+            def push_all(i: int) -> None:
+                for start in range(0, per_device, batch):
+                    clients[i].push(chains[i][start : start + batch])
+
+            threads = [threading.Thread(target=push_all, args=(i,)) for i in range(devices)]
+            with stopwatch() as took:
+                for th in threads:
+                    th.start()
+                for th in threads:
+                    th.join()
+            total = devices * per_device
+            rate = total / took()
+        rows = []
+        with engine.connect() as conn:
+            rows = [
+                dict(r._mapping)
+                for r in conn.execute(st.events.select().where(st.events.c.branch != "*"))
+            ]
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE bench_events (LIKE events INCLUDING ALL)"))
+        with stopwatch() as took:
+            with engine.begin() as conn:
+                table = st.events.to_metadata(st.metadata.__class__(), name="bench_events")
+                conn.execute(insert(table), rows)
+        engine.dispose()
+        for desk in desks:
+            desk.close()
+    report.figure(
+        "push ingest, 16 devices in parallel (PostgreSQL)",
+        rate,
+        "events/s",
+        "bulk insert of the same rows",
+        len(rows) / took(),
+        aim=">= 20,000 events/s",
+    )
+
+
+def bench_catch_up(report: Report, tmp: Path) -> None:
+    from tests.sync.live import live_server
+
+    with live_server("sqlite", tmp / "catchup-server") as srv:
+        identity.add_branch(srv.engine, "BUSY", "Chi nhánh bận")
+        a = Branch.init(tmp / "busy-a", "BUSY", "x", ("admin", "admin-pass-1"))
+        enroll(a, srv.url, str(identity.new_enrol_code(srv.engine, "BUSY", 600)["code"]))
+        agent_for(a).push()
+        client = SyncClient(srv.url, Credentials(a.device_id, a.key))
+        events = synthetic_chain(a, 30_000)
+        for start in range(0, len(events), 2000):
+            client.push(events[start : start + 2000])
+        b = Branch.init(tmp / "busy-b", "BUSY", "x", ("admin", "admin-pass-1"))
+        enroll(b, srv.url, str(identity.new_enrol_code(srv.engine, "BUSY", 600)["code"]))
+        raw = SyncClient(srv.url, Credentials(b.device_id, b.key))
+        with stopwatch() as fetch_only:
+            cursor, more = 0, True
+            while more:
+                page = raw.pull("BUSY", cursor, 2000)
+                cursor, more = page.next, page.more
+        agent = agent_for(b)
+        with stopwatch() as took:
+            summary = agent.pull(lambda _p: None, SyncSummary())
+        assert summary.applied >= 30_000, summary
+        a.close()
+        b.close()
+    report.figure(
+        "catch-up of 30,000 events on a fresh desktop (pull + apply)",
+        took(),
+        "s",
+        "fetching the same pages without applying",
+        fetch_only(),
+        aim="<= 5 s",
+    )
+
+
+class _Sink(BaseHTTPRequestHandler):
+    folder: Path
+
+    def do_PUT(self) -> None:  # noqa: N802
+        length = int(self.headers["Content-Length"])
+        with (self.folder / "upload.bin").open("ab") as handle:
+            remaining = length
+            while remaining:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                handle.write(chunk)
+                remaining -= len(chunk)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+def bench_blobs(report: Report, tmp: Path) -> None:
+    from tests.sync.live import live_server
+
+    size = 128 * 1024 * 1024
+    data = os.urandom(size)
+    scan = tmp / "scan.bin"
+    scan.write_bytes(data)
+    sink_dir = tmp / "sink"
+    sink_dir.mkdir()
+    _Sink.folder = sink_dir
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/upload"
+    session = requests.Session()
+    with stopwatch() as plain:
+        with scan.open("rb") as handle:
+            while chunk := handle.read(CHUNK_SIZE):
+                session.put(url, data=chunk, timeout=60).raise_for_status()
+    httpd.shutdown()
+    with live_server("sqlite", tmp / "blob-server") as srv:
+        identity.add_branch(srv.engine, "BLOB", "x")
+        desk = Branch.init(tmp / "blob-desk", "BLOB", "x", ("admin", "admin-pass-1"))
+        enroll(desk, srv.url, str(identity.new_enrol_code(srv.engine, "BLOB", 600)["code"]))
+        LocalReplica(desk).add_blob(scan)
+        agent = agent_for(desk)
+        with stopwatch() as took:
+            agent.upload_blobs(lambda _p: None, SyncSummary())
+        desk.close()
+    mib = size / (1024 * 1024)
+    report.figure(
+        "blob upload through the protocol (4 MiB signed chunks, SHA-256 checked)",
+        mib / took(),
+        "MB/s",
+        "plain HTTP PUT of the same bytes",
+        mib / plain(),
+        aim=">= 80% of the plain upload",
+    )
+
+
+def run(report: Report) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-sync-"))
+    try:
+        bench_catch_up(report, tmp)
+        bench_blobs(report, tmp)
+        with postgres() as pg_admin:
+            bench_ingest(report, pg_admin, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
