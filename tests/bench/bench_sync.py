@@ -216,10 +216,9 @@ def bench_ingest(report: Report, pg_admin: str, tmp: Path) -> None:
             ]
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE bench_events (LIKE events INCLUDING ALL)"))
-        with stopwatch() as took:
-            with engine.begin() as conn:
-                table = st.events.to_metadata(st.metadata.__class__(), name="bench_events")
-                conn.execute(insert(table), rows)
+        with stopwatch() as took, engine.begin() as conn:
+            table = st.events.to_metadata(st.metadata.__class__(), name="bench_events")
+            conn.execute(insert(table), rows)
         engine.dispose()
         for desk in desks:
             desk.close()
@@ -272,7 +271,7 @@ def bench_catch_up(report: Report, tmp: Path) -> None:
 class _Sink(BaseHTTPRequestHandler):
     folder: Path
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         length = int(self.headers["Content-Length"])
         with (self.folder / "upload.bin").open("ab") as handle:
             remaining = length
@@ -302,10 +301,9 @@ def bench_blobs(report: Report, tmp: Path) -> None:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/upload"
     session = requests.Session()
-    with stopwatch() as plain:
-        with scan.open("rb") as handle:
-            while chunk := handle.read(CHUNK_SIZE):
-                session.put(url, data=chunk, timeout=60).raise_for_status()
+    with stopwatch() as plain, scan.open("rb") as handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            session.put(url, data=chunk, timeout=60).raise_for_status()
     httpd.shutdown()
     with live_server("sqlite", tmp / "blob-server") as srv:
         identity.add_branch(srv.engine, "BLOB", "x")
