@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from core.domain.dossier import DossierView
 from core.domain.workflow import OPEN_STATES, State
@@ -43,7 +43,7 @@ def in_states(
 
 def conflicted(branch: Branch, limit: int = 200) -> list[DossierView]:
     d = t.dossiers.c
-    return _views(branch, select(d.doc).where(d.conflict.is_(True)).order_by(d.num).limit(limit))
+    return _views(branch, select(d.doc).where(d.conflict == true()).order_by(d.num).limit(limit))
 
 
 def usernames(branch: Branch) -> list[tuple[str, str, str]]:

@@ -21,6 +21,7 @@ from .signing import DeviceKey, verify_signature
 
 SCHEMA_VERSION = 1
 GENESIS_HASH = "0" * 64
+MAX_SAFE_INT = 2**53 - 1  # RFC 8785 (I-JSON) integers
 
 
 class EventType:
@@ -66,6 +67,8 @@ def check_json_subset(value: Any, depth: int = 0) -> None:
     elif isinstance(value, list):
         for item in value:
             check_json_subset(item, depth + 1)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INT:
+        raise ValidationError(N_("Event payload holds an integer beyond 2^53"))
     elif not (value is None or isinstance(value, str | bool | int)):
         raise ValidationError(
             N_("Event payload holds an unsupported value: {kind}"), kind=type(value).__name__

@@ -170,8 +170,15 @@ class Branch:
     def record(
         self, dossier_id: str | None, actor: str, type_: str, payload: dict[str, Any]
     ) -> Changes:
-        """Append a single event in its own transaction."""
-        self.store.write(lambda conn: self.append(conn, dossier_id, actor, type_, payload))
+        """Append a single event in its own transaction; a dossier event names the dossier's
+        current heads as its parents, read in that same transaction."""
+
+        def work(conn: Connection) -> None:
+            view = projection.load_view(conn, dossier_id) if dossier_id else None
+            parents = view.heads if view else ()
+            self.append(conn, dossier_id, actor, type_, payload, parents)
+
+        self.store.write(work)
         self._calendar = None
         return Changes(
             dossiers=frozenset({dossier_id} if dossier_id else ()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, select, text, true
 
 from core.domain.codes import looks_like_code
 from core.domain.dossier import DossierView
@@ -133,6 +133,6 @@ class DossierQueries:
             "my_queue": count(d.holder == username, d.state.in_(open_states)),
             "due_today": count(d.state.in_(open_states), d.due_at >= today, d.due_at < tomorrow),
             "overdue": count(d.state.in_(open_states), d.due_at < iso(moment)),
-            "in_conflict": count(d.conflict.is_(True)),
+            "in_conflict": count(d.conflict == true()),  # literal: the partial index needs it
             "waiting_supplement": count(d.state == State.SUPPLEMENT_REQUESTED.value),
         }

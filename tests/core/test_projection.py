@@ -66,3 +66,14 @@ def test_rebuild_restores_deleted_projection_rows(world: World) -> None:
     assert world.branch.dossiers.search(code) == []
     world.branch.store.write(projection.rebuild)
     assert snapshot(world) == before
+
+
+def test_notes_and_ratings_name_the_heads_they_saw(world: World) -> None:
+    """Commutative events still carry causality: their parents are the dossier's heads."""
+    code = world.receive().code
+    view = world.act("lan", code, "transfer")
+    world.branch.dossiers.note(world.users["lan"], code, "Đã gọi điện")
+    events = world.branch.dossiers.events(code)
+    assert events[-1].type == "dossier.note" and events[-1].parents == view.heads
+    world.branch.dossiers.rate(code, view.lookup_token, 5)
+    assert world.branch.dossiers.events(code)[-1].parents == (events[-1].event_id,)
