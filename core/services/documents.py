@@ -80,7 +80,7 @@ def attach(
             },
         }
         branch.append(conn, view.id, user.username, EventType.ATTACH, payload, view.heads)
-        return view.id
+        return str(view.id)
 
     dossier_id = branch.store.write(work)
     return Changes(dossiers=frozenset({dossier_id}), events_added=1)
