@@ -71,12 +71,16 @@ class LocalReplica:
         with self.b.store.read() as conn:
             return replication.events_above(conn, vector, limit, branch=self.branch)
 
-    def ingest(self, scope: str, events: Sequence[Event], cursor: int) -> IngestSummary:
+    def ingest(self, scope: str, events: Sequence[Event], cursor: int | None) -> IngestSummary:
+        """Check and apply events (a pulled page, or a peer's); save the scope's cursor in
+        the same transaction when one is given."""
+
         def work(conn: Connection) -> replication.IngestResult:
             result = replication.ingest(conn, events, _now_ms())
             for event in result.accepted:
                 _after_ingest(conn, event)
-            replication.set_cursor(conn, scope, cursor)
+            if cursor is not None:
+                replication.set_cursor(conn, scope, cursor)
             return result
 
         result = self.b.store.write(work)

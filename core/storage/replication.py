@@ -98,6 +98,40 @@ def events_above(
     return found
 
 
+def _peer_order(origin: str) -> tuple[int, str]:
+    """The centre's chains first: they carry the device keys the others' events need."""
+    return (0 if origin.startswith("server:") else 1, origin)
+
+
+def events_for_scopes(
+    conn: Connection, theirs: dict[str, int], limit: int, scopes: Sequence[str]
+) -> tuple[list[Event], bool]:
+    """Events of `scopes` the other side lacks, per origin in sequence, the centre's
+    chains first; and whether more remain beyond `limit` (the LAN exchange)."""
+    found: list[Event] = []
+    more = False
+    for origin, seq in sorted(vector(conn).items(), key=lambda item: _peer_order(item[0])):
+        start = theirs.get(origin, 0)
+        if seq <= start:
+            continue
+        if len(found) >= limit:
+            more = True
+            break
+        rows = conn.execute(
+            select(t.events)
+            .where(t.events.c.origin_device == origin)
+            .where(t.events.c.origin_seq > start)
+            .where(t.events.c.branch.in_(list(scopes)))
+            .order_by(t.events.c.origin_seq)
+            .limit(limit - len(found) + 1)
+        ).all()
+        if len(rows) > limit - len(found):
+            rows = rows[: limit - len(found)]
+            more = True
+        found.extend(event_store._row_to_event(r) for r in rows)
+    return found, more
+
+
 def cursor(conn: Connection, scope: str) -> int:
     row = conn.execute(select(sync_cursors.c.cursor).where(sync_cursors.c.scope == scope)).first()
     return int(row.cursor) if row else 0

@@ -172,6 +172,17 @@ class BlobStatus(WireModel):
     complete: bool
 
 
+class PeerInfo(WireModel):
+    """What a LAN peer says of itself (``GET /v1/peer``); trusted only once its answers
+    verify with the key the centre enrolled for that device."""
+
+    protocol: int
+    branch: Scope
+    device_id: Ident
+    public_key: PublicKey
+    fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+
+
 class Health(WireModel):
     status: str
     protocol: int

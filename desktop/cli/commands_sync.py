@@ -1,4 +1,5 @@
-"""`motcua enroll`, `motcua sync`, `motcua conflicts list`, `motcua dossier resolve`."""
+"""`motcua enroll`, `motcua sync [--peer HOST:PORT]`, `motcua peers`, `motcua conflicts list`,
+`motcua dossier resolve`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 import threading
 from typing import Any
 
-from core.services import conflicts
+from core.services import conflicts, peers
 from core.services import sync as sync_service
 from core.sync.agent import Progress, SyncSummary
 
@@ -27,7 +28,23 @@ def register(sub: Any) -> None:
     p.add_argument("--once", action="store_true", help="one exchange, then exit")
     p.add_argument("--interval", type=float, default=60.0, help="seconds between exchanges")
     p.add_argument("--progress", action="store_true", help="print progress on stderr")
+    p.add_argument(
+        "--peer",
+        default=None,
+        metavar="HOST:PORT",
+        help="exchange with a desktop of this branch on the LAN instead of the server",
+    )
     p.set_defaults(handler=cmd_sync)
+
+    p = sub.add_parser("peers", help="desktops of this branch on the LAN")
+    p.add_argument("--add", default=None, metavar="HOST:PORT", help="remember a peer by address")
+    p.add_argument(
+        "--browse", type=float, default=2.0, help="seconds to listen for mDNS announcements"
+    )
+    p.add_argument("--serve", action="store_true", help="serve the exchange and announce it")
+    p.add_argument("--host", default="0.0.0.0", help="address to serve on (with --serve)")
+    p.add_argument("--port", type=int, default=8471, help="port to serve on (with --serve)")
+    p.set_defaults(handler=cmd_peers)
 
     group = sub.add_parser("conflicts", help="dossiers in conflict").add_subparsers(
         dest="verb", required=True
@@ -57,6 +74,8 @@ def _print_progress(progress: Progress) -> None:
 
 
 def cmd_sync(args: argparse.Namespace, ctx: Context) -> dict[str, Any] | None:
+    if args.peer:
+        return peers.sync_with_peer(ctx.services, args.peer).as_dict()
     agent = sync_service.agent_for(ctx.services, args.server)
     report = _print_progress if args.progress else None
     if args.once:
@@ -76,6 +95,23 @@ def cmd_sync(args: argparse.Namespace, ctx: Context) -> dict[str, Any] | None:
     finally:
         agent.stop()
     return None
+
+
+def cmd_peers(args: argparse.Namespace, ctx: Context) -> Any:
+    if args.add:
+        return peers.add_peer(ctx.services, args.add)
+    if args.serve:
+        from .framework import emit
+
+        service = peers.PeerService(ctx.services).start(args.host, args.port)
+        emit({"serving": f"{args.host}:{service.port}"}, ctx.as_json)
+        sys.stdout.flush()
+        try:
+            threading.Event().wait()
+        finally:
+            service.stop()
+        return None
+    return peers.list_peers(ctx.services, browse_s=args.browse)
 
 
 def cmd_conflicts_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:

@@ -1,0 +1,221 @@
+"""LAN peers over the local store: serve the exchange, advertise it, sync with peers.
+
+``core.sync.peer`` and ``core.sync.discovery`` know the protocol and mDNS; this module
+joins them to the store (the layers keep them apart):
+
+    service = PeerService(branch).start(port=8471)   # serve + advertise on the LAN
+    add_peer(branch, "10.0.0.12:8471")               # a peer known by address
+    sync_with_peer(branch, "10.0.0.12:8471")         # one exchange, both ways
+    sync_peers(branch, browse_s=3)                   # every known and discovered peer
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from core.domain.errors import N_, ValidationError
+from core.domain.events import Event
+from core.i18n import describe
+from core.storage import replication
+from core.storage import schema as t
+from core.sync.agent import IngestSummary
+from core.sync.discovery import Advertiser, Browser, PeerHint
+from core.sync.errors import SyncError
+from core.sync.peer import KnownDevice, PeerServer, PeerSummary, exchange_with_peer, peer_url
+
+from .branch import Branch, set_meta
+from .sync import LocalReplica, meta
+
+PEERS_META = "lan_peers"
+PEER_STATE_META = "lan_peer_state"
+
+
+class LocalPeerReplica:
+    """The peer server's and client's view of this desktop's store."""
+
+    def __init__(self, branch: Branch) -> None:
+        self.b = branch
+        self.device_id = branch.device_id
+        self.branch = branch.branch_code
+        self.key = branch.key
+        self._local = LocalReplica(branch)
+
+    def known_device(self, device_id: str) -> KnownDevice | None:
+        with self.b.store.read() as conn:
+            row = conn.execute(select(t.devices).where(t.devices.c.device_id == device_id)).first()
+        if row is None or device_id.startswith("server:"):
+            return None
+        return KnownDevice(row.device_id, row.branch, row.public_key, bool(row.revoked))
+
+    def vector(self) -> dict[str, int]:
+        with self.b.store.read() as conn:
+            return replication.vector(conn)
+
+    def events_for_peer(self, vector: dict[str, int], limit: int) -> tuple[list[Event], bool]:
+        with self.b.store.read() as conn:
+            return replication.events_for_scopes(conn, vector, limit, [self.branch, "*"])
+
+    def ingest_from_peer(self, events: Sequence[Event]) -> IngestSummary:
+        return self._local.ingest(self.branch, events, None)
+
+    def peer_seen(self, address: str, device_id: str, error: str) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+
+        def work(conn: Connection) -> None:
+            state = _load(conn, PEER_STATE_META)
+            entry = dict(state.get(address, {}))
+            entry["last_attempt"] = now
+            entry["last_error"] = error
+            if device_id:
+                entry["device_id"] = device_id
+            if not error:
+                entry["last_seen"] = now
+            state[address] = entry
+            set_meta(conn, PEER_STATE_META, json.dumps(state, sort_keys=True))
+
+        self.b.store.write(work)
+
+
+def _load(conn: Connection, name: str) -> dict[str, Any]:
+    row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == name)).first()
+    return dict(json.loads(row.value)) if row else {}
+
+
+# --- serving ---------------------------------------------------------------------------
+
+
+@dataclass
+class PeerService:
+    """This desktop as a LAN peer: the exchange served, and announced with mDNS."""
+
+    branch: Branch
+    server: PeerServer | None = None
+    advertiser: Advertiser | None = None
+
+    def start(
+        self,
+        host: str = "0.0.0.0",
+        port: int = 0,
+        *,
+        advertise: bool = True,
+        addresses: Sequence[str] = (),
+    ) -> PeerService:
+        replica = LocalPeerReplica(self.branch)
+        self.server = PeerServer(replica, host, port).start()
+        if advertise:
+            self.advertiser = Advertiser(
+                self.branch.device_id,
+                self.branch.branch_code,
+                self.branch.key.public_b64,
+                self.server.port,
+                addresses=addresses,
+            )
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.server.port if self.server else 0
+
+    def stop(self) -> None:
+        if self.advertiser is not None:
+            self.advertiser.close()
+            self.advertiser = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+# --- peers known by address, discovered, and synced ---------------------------------------
+
+
+def add_peer(branch: Branch, address: str) -> dict[str, Any]:
+    """Remember a peer by ``HOST:PORT`` (for LANs where multicast does not pass)."""
+    try:
+        peer_url(address)
+    except SyncError as err:
+        raise ValidationError(
+            N_("A peer address is HOST:PORT, not {address}"), address=address
+        ) from err
+
+    def work(conn: Connection) -> None:
+        peers = _load(conn, PEERS_META)
+        peers[address] = {"added": datetime.now(UTC).isoformat(timespec="seconds")}
+        set_meta(conn, PEERS_META, json.dumps(peers, sort_keys=True))
+
+    branch.store.write(work)
+    return {"added": address}
+
+
+def known_peers(branch: Branch) -> list[str]:
+    return sorted(json.loads(meta(branch, PEERS_META, "{}")))
+
+
+def discover(branch: Branch, browse_s: float) -> list[PeerHint]:
+    """Peers of this branch that mDNS announces within `browse_s` seconds."""
+    browser = Browser(branch.branch_code, own_device=branch.device_id)
+    try:
+        deadline = time.monotonic() + browse_s
+        hints = browser.wait(browse_s)
+        remaining = deadline - time.monotonic()
+        if hints and remaining > 0:
+            time.sleep(min(remaining, 0.5))  # let the other announcements arrive
+        return browser.hints()
+    finally:
+        browser.close()
+
+
+def list_peers(branch: Branch, browse_s: float = 0.0) -> list[dict[str, Any]]:
+    """Known and discovered peers with what the last exchange said of them."""
+    state = json.loads(meta(branch, PEER_STATE_META, "{}"))
+    rows: dict[str, dict[str, Any]] = {}
+    for address in known_peers(branch):
+        rows[address] = {"address": address, "source": "added", "device_id": ""}
+    if browse_s > 0:
+        for hint in discover(branch, browse_s):
+            rows.setdefault(hint.address, {"address": hint.address, "device_id": ""})
+            rows[hint.address].update(source="mdns", device_id=hint.device_id)
+    for address, row in rows.items():
+        seen = state.get(address, {})
+        row["device_id"] = row["device_id"] or seen.get("device_id", "")
+        row["last_seen"] = seen.get("last_seen", "")
+        row["last_error"] = seen.get("last_error", "")
+    return [rows[a] for a in sorted(rows)]
+
+
+def sync_with_peer(
+    branch: Branch, address: str, *, device_id: str = "", fingerprint: str = ""
+) -> PeerSummary:
+    """One exchange with a peer, both ways (raises SyncError)."""
+    return exchange_with_peer(
+        LocalPeerReplica(branch),
+        address,
+        expected_device=device_id,
+        expected_fingerprint=fingerprint,
+    )
+
+
+def sync_peers(branch: Branch, browse_s: float = 2.0) -> list[dict[str, Any]]:
+    """Exchange with every peer added by address and every peer mDNS announces.
+
+    A peer that does not answer is reported and skipped; the exchange is the liveness test.
+    """
+    targets: dict[str, tuple[str, str]] = dict.fromkeys(known_peers(branch), ("", ""))
+    if browse_s > 0:
+        for hint in discover(branch, browse_s):
+            targets[hint.address] = (hint.device_id, hint.fingerprint)
+    results: list[dict[str, Any]] = []
+    for address, (device, print_) in sorted(targets.items()):
+        try:
+            summary = sync_with_peer(branch, address, device_id=device, fingerprint=print_)
+        except SyncError as err:
+            results.append({"peer": address, "device_id": device, "error": describe(err)})
+            continue
+        results.append(summary.as_dict())
+    return results
