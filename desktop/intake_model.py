@@ -15,7 +15,10 @@ from core.domain.catalogue import Procedure
 from core.domain.due import DueMoment, compute_due
 from core.domain.errors import N_, ValidationError
 from core.domain.text import fold
+from core.ports.scanner import ScannedPage
 from core.services.dossiers import Intake
+
+from .pages import Page
 
 # Which applicant field a core validation message is about.
 _FIELD_OF_MESSAGE = (
@@ -71,7 +74,7 @@ class IntakeDraft:
     procedure: Procedure | None = None
     applicant: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FIELDS, ""))
     supplied: set[str] = field(default_factory=set)
-    pages: dict[str, int] = field(default_factory=dict)
+    pages: dict[str, list[Page]] = field(default_factory=dict)  # scanned or imported, in order
     return_method: str = "counter"
     postal_address: str = ""
 
@@ -80,6 +83,29 @@ class IntakeDraft:
             self.supplied = set()
             self.pages = {}
         self.procedure = procedure
+
+    def add_pages(self, key: str, pages: list[Page]) -> None:
+        """Pages for a component; a component with pages counts as received."""
+        if pages:
+            self.pages.setdefault(key, []).extend(pages)
+            self.supplied.add(key)
+
+    def move_page(self, key: str, index: int, delta: int) -> None:
+        pages = self.pages.get(key, [])
+        target = index + delta
+        if 0 <= index < len(pages) and 0 <= target < len(pages):
+            pages[index], pages[target] = pages[target], pages[index]
+
+    def delete_page(self, key: str, index: int) -> None:
+        pages = self.pages.get(key, [])
+        if 0 <= index < len(pages):
+            del pages[index]
+        if not pages:
+            self.pages.pop(key, None)
+
+    def scans(self) -> dict[str, list[ScannedPage]]:
+        """What to attach once the dossier is received: each component's pages, in order."""
+        return {key: [p.page for p in pages] for key, pages in self.pages.items() if pages}
 
     def check_applicant(self, today: date) -> dict[str, str]:
         """Problems by field name (empty when the applicant is acceptable)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 from core.domain.workflow import Action
@@ -59,6 +60,8 @@ class Tour:
         code = self.intake()
         self.incomplete()
         h.go("dossier", code=code)
+        h.pump(until=lambda: not h.shell.ops.busy)
+        h.settle()
         self.shot("dossier")
         h.screen.choose(Action.TRANSFER)
         h.screen.detail_field.input.text = "chuyenvien1"
@@ -109,6 +112,16 @@ class Tour:
         h.settle()
         screen.components_page.check_all()
         h.settle()
+        key = next(iter(screen.components_page.checks))
+        screen.ask_import(key)
+        folder = sample_pages(Path(tempfile.mkdtemp(prefix="motcua-tour-pages-")))
+        screen.dialog.chooser.path = str(folder)
+        screen.dialog.chooser.selection = [str(p) for p in sorted(folder.glob("*.png"))]
+        h.settle()
+        self.shot("intake-import")
+        screen.dialog.confirm()
+        h.pump(until=lambda: len(screen.draft.pages.get(key, [])) == 2)
+        h.settle()
         self.shot("intake-documents")
         screen.go_step(3)
         h.settle()
@@ -151,3 +164,27 @@ class Tour:
         h.screen.look_up()
         h.settle()
         self.shot("kiosk-status")
+
+
+def sample_pages(folder: Path) -> Path:
+    """Two A4-shaped pages of a request form, as a scanner would have saved them."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from desktop import theme
+
+    folder.mkdir(parents=True, exist_ok=True)
+    title = ImageFont.truetype(str(theme.FONT_BOLD), 34)
+    body = ImageFont.truetype(str(theme.FONT_REGULAR), 22)
+    lines = (
+        ("TỜ KHAI ĐĂNG KÝ KHAI SINH", "Kính gửi: UBND phường Tây Hồ"),
+        ("GIẤY CHỨNG SINH", "Bệnh viện Phụ sản Hà Nội"),
+    )
+    for number, (heading, line) in enumerate(lines, start=1):
+        image = Image.new("L", (827, 1169), 250)
+        draw = ImageDraw.Draw(image)
+        draw.text((413, 110), heading, font=title, fill=20, anchor="mm")
+        draw.text((90, 200), line, font=body, fill=30)
+        for y in range(270, 1050, 46):
+            draw.line((90, y, 737, y), fill=150, width=2)
+        image.save(folder / f"{number:02d}.png", dpi=(100, 100))
+    return folder

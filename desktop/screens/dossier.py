@@ -5,6 +5,7 @@ the actions this user may take now.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,10 +13,12 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
 from core.domain.dossier import DossierView
-from core.domain.errors import N_
+from core.domain.errors import N_, MotcuaError
 from core.domain.workflow import TRANSITIONS, Action, Role, State, allowed_actions
-from core.i18n import _, tr
-from desktop import labels, queries, theme
+from core.i18n import _, describe, tr
+from core.services import documents
+from desktop import labels, pages, queries, theme
+from desktop.ui.thumbs import ThumbStrip
 from desktop.ui.widgets import (
     Card,
     Cell,
@@ -68,6 +71,19 @@ class Detail:
     view: DossierView
     timeline: list[dict[str, Any]]
     users: list[tuple[str, str, str]]
+
+
+def render_files(branch: Any, shas: list[str]) -> dict[str, list[bytes] | str]:
+    """Thumbnails of every page of each stored file (reader thread), or why there are none."""
+    rendered: dict[str, list[bytes] | str] = {}
+    for sha in shas:
+        try:
+            rendered[sha] = pages.pdf_thumbnails(documents.read(branch, sha))
+        except MotcuaError as err:
+            rendered[sha] = describe(err)
+        except (OSError, subprocess.SubprocessError) as err:
+            rendered[sha] = tr("Cannot show the pages: {problem}", problem=str(err))
+    return rendered
 
 
 def load(branch: Any, code: str) -> Detail:
@@ -172,10 +188,13 @@ class DossierScreen(BaseScreen):
     def _components(self, view: DossierView) -> Card:
         card = Card()
         card.add_widget(heading(_("Documents"), size=theme.FONT_LARGE))
+        self.page_slots: dict[str, BoxLayout] = {}
+        wanted: list[str] = []
         for comp in view.components:
             mark = _("received") if comp.get("supplied") else _("missing")
-            pages = len(comp.get("files", []))
-            text = tr("{name} — {mark}, {pages} files", name=comp["name"], mark=mark, pages=pages)
+            files = comp.get("files", [])
+            pages = sum(int(f.get("pages", 0)) for f in files)
+            text = tr("{name} — {mark}, {pages} pages", name=comp["name"], mark=mark, pages=pages)
             card.add_widget(
                 Text(
                     text,
@@ -183,7 +202,30 @@ class DossierScreen(BaseScreen):
                     size=theme.FONT_SMALL,
                 )
             )
+            for record in files:
+                sha = str(record.get("sha256", ""))
+                slot = BoxLayout(orientation="vertical", size_hint_y=None, height=24)
+                slot.add_widget(muted(_("Loading pages…")))
+                self.page_slots[sha] = slot
+                wanted.append(sha)
+                card.add_widget(slot)
+        if wanted:
+            self.ops.read(lambda b: render_files(b, wanted), self._show_pages)
         return card
+
+    def _show_pages(self, rendered: dict[str, list[bytes] | str]) -> None:
+        for sha, shots in rendered.items():
+            slot = self.page_slots.get(sha)
+            if slot is None:
+                continue
+            slot.clear_widgets()
+            if isinstance(shots, str):
+                slot.height = 24
+                slot.add_widget(muted(shots))
+                continue
+            strip = ThumbStrip(shots)
+            slot.height = strip.height
+            slot.add_widget(strip)
 
     def _timeline(self, timeline: list[dict[str, Any]]) -> Card:
         card = Card()

@@ -8,6 +8,7 @@ Ctrl+Enter receives from any page once the applicant is valid.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from kivy.uix.boxlayout import BoxLayout
@@ -17,8 +18,12 @@ from core.domain.dossier import DossierView
 from core.domain.errors import N_, IncompleteDossier, MotcuaError
 from core.domain.lookup import SlipLookup
 from core.i18n import _, describe, tr
-from desktop import labels, slips, theme
+from core.services import documents
+from core.services.changes import Changes
+from desktop import labels, pages, slips, theme
 from desktop.intake_model import IntakeDraft, parse_id_card_qr, search_procedures
+from desktop.pages import Page
+from desktop.ui.files import FileDialog
 from desktop.ui.table import Table
 from desktop.ui.widgets import (
     Card,
@@ -55,6 +60,7 @@ class IntakeScreen(BaseScreen):
         self.draft = IntakeDraft()
         self.step = 0
         self.outcome: DossierView | IncompleteDossier | None = None
+        self.dialog: FileDialog | None = None
         super().__init__(shell)
 
     # --- frame -----------------------------------------------------------------------
@@ -122,6 +128,10 @@ class IntakeScreen(BaseScreen):
             self.go_step(self.step - 1)
 
     def on_key(self, key: str, modifiers: list[str]) -> bool:
+        if key == "escape" and self.dialog is not None:
+            self.dialog.dismiss()
+            self.dialog = None
+            return True
         if key == "escape" and 0 < self.step < 5:
             self.back_step()
             return True
@@ -196,7 +206,7 @@ class IntakeScreen(BaseScreen):
 
     # --- 3. documents ----------------------------------------------------------------
     def _components(self) -> None:
-        self.components_page = steps.ComponentsPage(self.draft, self._scan)
+        self.components_page = steps.ComponentsPage(self.draft, self._scan, self.ask_import)
         self.body.add_widget(scrolling(self.components_page))
         first = next(iter(self.components_page.checks.values()), None)
         self.focus_target = first
@@ -212,18 +222,44 @@ class IntakeScreen(BaseScreen):
 
     def _scan(self, key: str) -> None:
         devices = self.services.devices
-        self.ops.device(devices.scan, lambda result: self._scanned(key, result))
 
-    def _scanned(self, key: str, result: Any) -> None:
-        self.draft.pages[key] = self.draft.pages.get(key, 0) + len(result.pages)
-        if result.problem is not None:
+        def work() -> tuple[list[Page], str]:
+            result = devices.scan()  # on the device thread, like every driver call
+            problem = str(result.problem) if result.problem is not None else ""
+            return pages.with_thumbnails(result.pages), problem
+
+        self.shell.report(_("Scanning…"), "info")
+        self.ops.device(work, lambda got: self._add_pages(key, *got))
+
+    def ask_import(self, key: str) -> None:
+        start = Path(self.services.settings.extra.get("import_folder", "") or Path.home())
+        self.dialog = FileDialog(
+            _("Import pages from files"),
+            start,
+            pages.FILE_PATTERNS,
+            lambda paths: self.import_files(key, paths),
+        )
+        self.dialog.open()
+
+    def import_files(self, key: str, paths: list[Path]) -> None:
+        """Read the files on the device thread (disk I/O, decoding), then show them."""
+        self.dialog = None
+        self.services.settings.extra["import_folder"] = str(paths[0].parent)
+        self.shell.report(_("Reading files…"), "info")
+        self.ops.device(
+            lambda: (pages.import_files(paths), ""), lambda got: self._add_pages(key, *got)
+        )
+
+    def _add_pages(self, key: str, new: list[Page], problem: str) -> None:
+        self.draft.add_pages(key, new)
+        if problem:
             self.shell.report(
-                tr(
-                    "Scanner: {problem} — the pages read so far are kept",
-                    problem=str(result.problem),
-                )
+                tr("Scanner: {problem} — the pages read so far are kept", problem=problem)
             )
-        self.go_step(2)
+        else:
+            self.shell.report(tr("{n} pages added", n=len(new)), "ok")
+        if self.step == 2:
+            self.components_page.show_pages(key)
 
     # --- 4. fees and return ----------------------------------------------------------
     def _return(self) -> None:
@@ -256,8 +292,11 @@ class IntakeScreen(BaseScreen):
     def receive(self) -> None:
         user = self.user
         intake = self.draft.intake()
+        scans = {k: v for k, v in self.draft.scans().items() if k in intake.components}
         self.forward_button.disabled = True
-        self.ops.write(lambda b: b.dossiers.receive(user, intake), self._received, self._refused)
+        self.ops.write(
+            lambda b: receive_with_scans(b, user, intake, scans), self._received, self._refused
+        )
 
     def _received(self, view: DossierView) -> None:
         self.outcome = view
@@ -360,29 +399,49 @@ class IntakeScreen(BaseScreen):
     def print_slip(self, view: DossierView) -> None:
         services = self.services
 
-        def work(branch: Any) -> str:
+        def work(branch: Any) -> tuple[bytes, str, Path]:
             pdf = slips.receipt_pdf(branch, view, services.settings.hotline)
-            return self._deliver(pdf, f"{view.code}-01.pdf")
+            name = f"{view.code}-01.pdf"
+            return pdf, name, slips.save(services.data_dir, name, pdf)
 
-        self.ops.read(work, lambda message: self.shell.report(message, "ok"))
+        self.ops.read(work, lambda made: self._deliver(*made))
 
     def print_guidance(self, err: IncompleteDossier) -> None:
-        draft, user = self.draft, self.user
+        draft, user, services = self.draft, self.user, self.services
         assert draft.procedure is not None and user is not None
         procedure = draft.procedure
 
-        def work(branch: Any) -> str:
+        def work(branch: Any) -> tuple[bytes, str, Path]:
             pdf = slips.guidance_pdf(
                 branch, procedure, draft.applicant, err.missing, user.full_name, branch.clock()
             )
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            return self._deliver(pdf, f"{procedure.code}-{stamp}-02.pdf")
+            name = f"{procedure.code}-{stamp}-02.pdf"
+            return pdf, name, slips.save(services.data_dir, name, pdf)
 
-        self.ops.read(work, lambda message: self.shell.report(message, "ok"))
+        self.ops.read(work, lambda made: self._deliver(*made))
 
-    def _deliver(self, pdf: bytes, name: str) -> str:
-        path = slips.save(self.services.data_dir, name, pdf)
+    def _deliver(self, pdf: bytes, name: str, path: Path) -> None:
+        """The PDF is saved; a configured printer gets it on the device thread."""
         if not self.services.settings.document_printer:
-            return tr("No printer configured: saved {path}", path=str(path))
-        self.services.devices.print_pdf(pdf, name)
-        return tr("Sent to the printer; also saved {path}", path=str(path))
+            self.shell.report(tr("No printer configured: saved {path}", path=str(path)), "ok")
+            return
+        devices = self.services.devices
+        self.ops.device(
+            lambda: devices.print_pdf(pdf, name),
+            lambda _job: self.shell.report(
+                tr("Sent to the printer; also saved {path}", path=str(path)), "ok"
+            ),
+        )
+
+
+def receive_with_scans(
+    branch: Any, user: Any, intake: Any, scans: dict[str, list[Any]]
+) -> tuple[DossierView, Changes]:
+    """Receive, then turn each document's pages into a PDF/A attached to the dossier."""
+    view, changes = branch.dossiers.receive(user, intake)
+    for key, scanned in scans.items():
+        changes = changes | documents.attach_pages(branch, user, view.code, key, scanned)
+    if scans:
+        view = branch.dossiers.get(view.code)
+    return view, changes

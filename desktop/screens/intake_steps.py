@@ -13,6 +13,7 @@ from core.domain.errors import N_
 from core.i18n import _, tr
 from desktop import labels, theme
 from desktop.intake_model import IntakeDraft
+from desktop.ui.thumbs import ThumbStrip
 from desktop.ui.widgets import (
     Card,
     Cell,
@@ -83,7 +84,14 @@ class ApplicantPage(Column):
 
 
 class ComponentsPage(Column):
-    def __init__(self, draft: IntakeDraft, on_scan: Callable[[str], Any]) -> None:
+    """The checklist; each document can be scanned or imported, its pages reordered."""
+
+    def __init__(
+        self,
+        draft: IntakeDraft,
+        on_scan: Callable[[str], Any],
+        on_import: Callable[[str], Any],
+    ) -> None:
         super().__init__(spacing=4)
         self.draft = draft
         assert draft.procedure is not None
@@ -91,13 +99,15 @@ class ComponentsPage(Column):
         self.add_widget(self.summary)
         header = row(
             Widget(size_hint_x=None, width=30),
-            Cell(_("Document"), 0.5, bold=True, color=theme.TEXT_MUTED),
-            Cell(_("Original / certified / copy"), 0.22, bold=True, color=theme.TEXT_MUTED),
-            Cell(_("Pages"), 0.1, bold=True, color=theme.TEXT_MUTED),
-            Widget(size_hint_x=0.18),
+            Cell(_("Document"), 0.44, bold=True, color=theme.TEXT_MUTED),
+            Cell(_("Original / certified / copy"), 0.18, bold=True, color=theme.TEXT_MUTED),
+            Cell(_("Pages"), 0.08, bold=True, color=theme.TEXT_MUTED),
+            Widget(size_hint_x=0.3),
         )
         self.add_widget(header)
         self.checks: dict[str, Check] = {}
+        self.page_cells: dict[str, Cell] = {}
+        self.strips: dict[str, BoxLayout] = {}
         for comp in draft.procedure.components:
             check = Check(
                 comp.key in draft.supplied, on_change=lambda on, k=comp.key: self._toggle(k, on)
@@ -107,23 +117,58 @@ class ComponentsPage(Column):
             box.add_widget(check)
             name = comp.name + ("" if comp.mandatory else "  " + _("(optional)"))
             counts = f"{comp.originals} / {comp.certified_copies} / {comp.copies}"
-            pages = str(draft.pages.get(comp.key, 0))
+            self.page_cells[comp.key] = Cell("", 0.08)
             scan = McButton(
-                _("Scan pages"),
-                lambda k=comp.key: on_scan(k),
+                _("Scan"), lambda k=comp.key: on_scan(k), variant="secondary", size_hint_x=0.13
+            )
+            imports = McButton(
+                _("Import files"),
+                lambda k=comp.key: on_import(k),
                 variant="secondary",
-                size_hint_x=0.18,
+                size_hint_x=0.17,
             )
             line = row(
                 box,
-                Cell(name, 0.5),
-                Cell(counts, 0.22),
-                Cell(pages, 0.1),
+                Cell(name, 0.44),
+                Cell(counts, 0.18),
+                self.page_cells[comp.key],
                 scan,
+                imports,
                 height=theme.ROW + 2,
             )
             self.add_widget(line)
+            strip = BoxLayout(orientation="vertical", size_hint_y=None, padding=(38, 0, 0, 4))
+            strip.bind(minimum_height=strip.setter("height"))
+            self.strips[comp.key] = strip
+            self.add_widget(strip)
+            self.show_pages(comp.key)
         self._update()
+
+    def show_pages(self, key: str) -> None:
+        """Redraw one document's thumbnails and page count from the draft."""
+        pages = self.draft.pages.get(key, [])
+        self.page_cells[key].text = str(len(pages))
+        strip = self.strips[key]
+        strip.clear_widgets()
+        if pages:
+            strip.add_widget(
+                ThumbStrip(
+                    [p.thumb for p in pages],
+                    on_move=lambda i, d, k=key: self._move(k, i, d),
+                    on_delete=lambda i, k=key: self._delete(k, i),
+                )
+            )
+        if key in self.draft.supplied and not self.checks[key].active:
+            self.checks[key].on_press()
+        self._update()
+
+    def _move(self, key: str, index: int, delta: int) -> None:
+        self.draft.move_page(key, index, delta)
+        self.show_pages(key)
+
+    def _delete(self, key: str, index: int) -> None:
+        self.draft.delete_page(key, index)
+        self.show_pages(key)
 
     def _toggle(self, key: str, on: bool) -> None:
         if on:
