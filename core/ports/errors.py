@@ -13,6 +13,7 @@ HardwareError                  a device could not do what was asked
 │   ├── ScanCancelled          the clerk cancelled
 │   └── ScanFailed             any other stop the driver reported
 ├── PrinterProblem             a printer refused or failed a job
+├── PrinterNotFound            no printer of that name is set up in the OS
 ├── UnsupportedSetting         a resolution, colour mode or source the device cannot do
 └── DecodeFailed               an image holds no readable QR code or barcode
 
@@ -34,6 +35,7 @@ __all__ = [
     "HardwareError",
     "NoBackendAvailable",
     "PaperJam",
+    "PrinterNotFound",
     "PrinterProblem",
     "ScanCancelled",
     "ScanFailed",
@@ -142,6 +144,15 @@ class ScanFailed(ScanProblem):
 class PrinterProblem(HardwareError):
     def __init__(self, printer: str, detail: str) -> None:
         super().__init__(N_("Printer {printer} failed: {detail}"), printer=printer, detail=detail)
+
+
+class PrinterNotFound(HardwareError):
+    def __init__(self, printer: str, known: str) -> None:
+        super().__init__(
+            N_("No printer named {printer} is set up on this computer (printers: {known})"),
+            printer=printer,
+            known=known or "-",
+        )
 
 
 class UnsupportedSetting(HardwareError):
