@@ -8,6 +8,8 @@ an incremental update, so the PDF/A declaration of the scan is kept.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -55,7 +57,11 @@ class SignatureRequest:
 
 def sign_pdf(pdf: bytes, key: Pkcs12Key | Pkcs11Key, request: SignatureRequest) -> bytes:
     """``pdf`` with a PAdES B-B signature and its stamp at the top-left of page 1."""
-    signer = _signer(key)
+    with _signer(key) as signer:
+        return _sign(pdf, signer, request)
+
+
+def _sign(pdf: bytes, signer: signers.Signer, request: SignatureRequest) -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     fields.append_signature_field(
         writer,
@@ -98,29 +104,42 @@ def _stamp_style(request: SignatureRequest) -> stamp.TextStampStyle:
     )
 
 
-def _signer(key: Pkcs12Key | Pkcs11Key) -> signers.Signer:
+@contextmanager
+def _signer(key: Pkcs12Key | Pkcs11Key) -> Iterator[signers.Signer]:
     if isinstance(key, Pkcs11Key):
-        return _pkcs11_signer(key)
+        with _pkcs11_signer(key) as token_signer:
+            yield token_signer
+        return
     signer: signers.Signer | None = signers.SimpleSigner.load_pkcs12(  # type: ignore[no-untyped-call]
         str(key.path), passphrase=key.passphrase
     )
     if signer is None:
         raise ValidationError(N_("Cannot read the signing key file {path}"), path=str(key.path))
-    return signer
+    yield signer
 
 
-def _pkcs11_signer(key: Pkcs11Key) -> signers.Signer:
+@contextmanager
+def _pkcs11_signer(key: Pkcs11Key) -> Iterator[signers.Signer]:
+    """A signer on the token's key; the session is closed (logged out) afterwards."""
     try:
+        from pyhanko.config.errors import ConfigurationError
         from pyhanko.config.pkcs11 import TokenCriteria
         from pyhanko.sign import pkcs11
     except ImportError:
         raise NoBackendAvailable("PKCS#11 token", "python-pkcs11") from None
-    session = pkcs11.open_pkcs11_session(
-        str(key.library),
-        token_criteria=TokenCriteria(label=key.token_label),
-        user_pin=key.pin,
-    )
-    signer: signers.Signer = pkcs11.PKCS11Signer(
-        session, cert_label=key.key_label, key_label=key.key_label
-    )
-    return signer
+    try:
+        session = pkcs11.open_pkcs11_session(
+            str(key.library),
+            token_criteria=TokenCriteria(label=key.token_label),
+            user_pin=key.pin,
+        )
+    except (ConfigurationError, OSError, RuntimeError) as err:
+        raise ValidationError(
+            N_("Cannot open the signing token {token}: {detail}"),
+            token=key.token_label,
+            detail=str(err) or type(err).__name__,
+        ) from None
+    try:
+        yield pkcs11.PKCS11Signer(session, cert_label=key.key_label, key_label=key.key_label)
+    finally:
+        session.close()
