@@ -64,6 +64,7 @@ class Services:
         self.settings.save(self.data_dir)
 
     def close(self) -> None:
+        self.sync.stop()
         for worker in (self.writer, self.reader, self.device_worker):
             worker.stop()
         self.branch.close()
@@ -98,14 +99,16 @@ def _sync_source(branch: Branch, data_dir: Path) -> SyncSource:
         return NotConfigured()
 
 
-def compose(data_dir: Path, post: Post = run_now, with_devices: bool = True) -> Services:
+def compose(
+    data_dir: Path, post: Post = run_now, with_devices: bool = True, start_sync: bool = True
+) -> Services:
     branch = Branch.open(data_dir)
     settings = DesktopSettings.load(data_dir)
     devices = Devices(settings=settings)
     if with_devices:
         devices.scanners = _load(SCANNER_BACKENDS, settings)
         devices.document_printers = _load(PRINTER_BACKENDS, settings)
-    return Services(
+    services = Services(
         data_dir=data_dir,
         branch=branch,
         settings=settings,
@@ -115,3 +118,6 @@ def compose(data_dir: Path, post: Post = run_now, with_devices: bool = True) -> 
         devices=devices,
         sync=_sync_source(branch, data_dir),
     )
+    if start_sync:
+        services.sync.start()  # the agent's own thread; a no-op before enrolment
+    return services

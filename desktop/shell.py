@@ -201,6 +201,8 @@ class Shell(BoxLayout):
     def broadcast(self, changes: Changes) -> None:
         for screen in self.screens.values():
             screen.on_changes(changes)
+        if changes.events_added:
+            self.services.sync.trigger()  # new events go up now, not at the next interval
         self.poll_sync()
 
     def report(self, message: str, kind: str = "error") -> None:
@@ -216,6 +218,9 @@ class Shell(BoxLayout):
     def _show_sync(self, state: SyncState) -> None:
         self.sync_state = state
         self.sync_label.text = self._sync_text()
+        dashboard = self.screens.get("dashboard")
+        if dashboard is not None and dashboard.showing:
+            dashboard.show_sync(state)  # live: the dashboard's panel follows the agent
 
     # --- keyboard --------------------------------------------------------------------
     def _bind_keys(self) -> None:

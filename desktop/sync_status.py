@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+SYNC_INTERVAL_S = 60.0
+
 
 @dataclass(frozen=True)
 class SyncState:
@@ -28,6 +30,12 @@ class SyncSource(Protocol):
 
     def sync_now(self) -> SyncState: ...
 
+    def start(self) -> None: ...
+
+    def trigger(self) -> None: ...
+
+    def stop(self) -> None: ...
+
 
 class NotConfigured:
     """No sync agent on this desktop: the branch works alone until it is enrolled."""
@@ -37,6 +45,15 @@ class NotConfigured:
 
     def sync_now(self) -> SyncState:
         return self.status()
+
+    def start(self) -> None:
+        """Nothing to run: the branch works alone."""
+
+    def trigger(self) -> None:
+        """Nothing to wake."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
 
 
 def _first(record: Any, *names: str, default: Any = None) -> Any:
@@ -75,6 +92,24 @@ class AgentSource:
                 method()
                 break
         return self.status()
+
+    def start(self) -> None:
+        """The agent's background loop (its own thread): every minute, and at once when
+        the server answers again after a cut."""
+        method = getattr(self.agent, "start", None)
+        if callable(method):
+            method(interval_s=SYNC_INTERVAL_S)
+
+    def trigger(self) -> None:
+        """A local change: push it now rather than at the next interval."""
+        method = getattr(self.agent, "trigger", None)
+        if callable(method):
+            method()
+
+    def stop(self) -> None:
+        method = getattr(self.agent, "stop", None)
+        if callable(method):
+            method()
 
 
 def state_from_record(record: Any) -> SyncState:

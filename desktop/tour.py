@@ -10,8 +10,12 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.domain.workflow import Action
+
+if TYPE_CHECKING:
+    from core.services.branch import Branch
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,7 @@ def run_tour(data_dir: Path, out_dir: Path, language: str) -> int:
 
     os.environ["MOTCUA_LANG"] = language
     demo.ensure(data_dir)
+    demo_conflict(data_dir)
     from desktop.harness import Harness
 
     h = Harness.start(data_dir)
@@ -85,6 +90,11 @@ class Tour:
         self.shot("reports")
         h.go("conflicts")
         self.shot("conflicts")
+        h.shell.logout()
+        h.login("lanhdao1", "motcua-demo")
+        h.go("conflicts")
+        h.settle()
+        self.shot("conflicts-leader")
         h.shell.logout()
         h.login("admin", "motcua-demo")
         h.go("settings")
@@ -188,3 +198,59 @@ def sample_pages(folder: Path) -> Path:
             draw.line((90, y, 737, y), fill=150, width=2)
         image.save(folder / f"{number:02d}.png", dpi=(100, 100))
     return folder
+
+
+def demo_conflict(data_dir: Path) -> None:
+    """A second desk of the branch refuses a dossier this desk transferred meanwhile, and
+    its events arrive here: a real conflict for the Conflicts screen (once per demo)."""
+    from core.domain.workflow import Role
+    from core.services.branch import Branch
+    from core.services.dossiers import Intake
+    from core.services.users import User
+    from core.storage import replication
+
+    a = Branch.open(data_dir)
+    try:
+        if a.dossiers.browse(limit=1) and _has_conflict(a):
+            return
+        officer = User("canbo1", "Nguyễn Văn An", Role.OFFICER)
+        b = Branch.init(
+            Path(tempfile.mkdtemp(prefix="motcua-desk-b-")) / "store",
+            a.branch_code,
+            "Quầy 2",
+            ("admin", "motcua-demo"),
+        )
+        for one, other in ((a, b), (b, a)):
+            one.store.write(
+                lambda conn, o=other: replication.add_device(
+                    conn, o.device_id, o.branch_code, o.key.public_b64, "desk"
+                )
+            )
+        procedure = a.procedures()["HT-KS"]
+        applicant = {**APPLICANT, "full_name": "Phạm Minh Đức", "id_number": "001090004321"}
+        intake = Intake("HT-KS", applicant, [c.key for c in procedure.components])
+        view, _changes = a.dossiers.receive(officer, intake)
+        _exchange(a, b)
+        a.dossiers.act(officer, view.code, Action.TRANSFER, details={"to": "chuyenvien1"})
+        b.dossiers.act(officer, view.code, Action.REFUSE, note="Thiếu chữ ký người yêu cầu")
+        _exchange(b, a)
+        b.close()
+    finally:
+        a.close()
+
+
+def _has_conflict(branch: Branch) -> bool:
+    from desktop import queries
+
+    return bool(queries.conflicted(branch, limit=1))
+
+
+def _exchange(source: Branch, target: Branch) -> None:
+    """What the sync agent does between two replicas: send every event the target lacks."""
+    from core.services.sync import LocalReplica
+    from core.storage import replication
+
+    with target.store.read() as conn:
+        vector = replication.vector(conn)
+    events = LocalReplica(source).events_above(vector, 100_000)
+    LocalReplica(target).ingest(target.branch_code, events, 0)

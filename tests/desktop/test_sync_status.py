@@ -77,3 +77,33 @@ def test_an_unenrolled_desktop_shows_sync_not_configured(tmp_path) -> None:  # t
         assert isinstance(_sync_source(branch, tmp_path), NotConfigured)
     finally:
         branch.close()
+
+
+def test_an_enrolled_desktop_starts_the_agent_loop_and_stops_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The composition root runs the real agent's loop; an unreachable server shows as a
+    problem in the status the dashboard reads; closing stops the loop's thread."""
+    import threading
+    import time
+
+    from core.services.branch import Branch, set_meta
+    from desktop.composition import compose
+    from desktop.sync_status import AgentSource
+
+    folder = tmp_path / "s"
+    branch = Branch.init(folder, "TAYHO", "Chi nhánh", ("admin", "long-enough-1"))
+    settings = {"sync_server_url": "http://127.0.0.1:9", "server_public_key": branch.key.public_b64}
+    branch.store.write(lambda conn: [set_meta(conn, k, v) for k, v in settings.items()])
+    branch.close()
+
+    services = compose(folder, with_devices=False)
+    try:
+        assert isinstance(services.sync, AgentSource)
+        assert any(t.name == "motcua-sync" for t in threading.enumerate())
+        deadline = time.monotonic() + 10
+        while not services.sync.status().problem and time.monotonic() < deadline:
+            time.sleep(0.05)
+        state = services.sync.status()
+        assert state.configured and not state.online and state.problem
+    finally:
+        services.close()
+    assert not any(t.name == "motcua-sync" and t.is_alive() for t in threading.enumerate())
