@@ -38,10 +38,18 @@ class DocumentInfo:
 
 def pages_to_pdfa(pages: Sequence[ScannedPage], info: DocumentInfo | None = None) -> bytes:
     """Every page, in order, as one PDF/A-2b document."""
-    encoded = [encode(to_image(page), page.dpi) for page in pages if page.pixel_format != "pdf"]
     if all(page.pixel_format is not PixelFormat.PDF for page in pages):
-        return encoded_to_pdfa(encoded, info)
+        return encoded_to_pdfa(encode_pages(pages), info)
     return _merge_mixed(pages, info)
+
+
+def encode_pages(pages: Sequence[ScannedPage]) -> list[EncodedPage]:
+    """Each image page encoded for the PDF, in order."""
+    return [_encode_page(page) for page in pages]
+
+
+def _encode_page(page: ScannedPage) -> EncodedPage:
+    return encode(to_image(page), page.dpi)
 
 
 def encoded_to_pdfa(pages: Iterable[EncodedPage], info: DocumentInfo | None = None) -> bytes:
@@ -57,7 +65,7 @@ def _merge_mixed(pages: Sequence[ScannedPage], info: DocumentInfo | None) -> byt
         if page.pixel_format is PixelFormat.PDF:
             source = pikepdf.open(io.BytesIO(page.data))
         else:
-            one = img2pdf.convert(encode(to_image(page), page.dpi).data)
+            one = img2pdf.convert(_encode_page(page).data)
             source = pikepdf.open(io.BytesIO(one))
         out.pages.extend(source.pages)
     return finish_pdfa(out, info or DocumentInfo())

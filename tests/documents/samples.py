@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+
+from core.documents.fonts import font_file
 from core.documents.forms import (
     Apology,
     Applicant,
@@ -144,3 +147,32 @@ def control() -> ControlSlip:
 
 
 SAMPLES = {"01": receipt, "02": supplement, "03": refusal, "04": apology, "06": control}
+
+
+def real_gray_page(lines: int = 14, dpi: int = 300) -> Image.Image:
+    """An A4 gray scan with real tones: Vietnamese text in dark ink on off-white paper,
+    a gray photo, a half-tone stamp, and sensor noise (σ 5 levels) over everything.
+
+    Not black-on-white, so it is never stored as G4; the noise is what makes JPEG large.
+    """
+    width, height = round(210 / 25.4 * dpi), round(297 / 25.4 * dpi)
+    page = Image.new("L", (width, height), 232)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(font_file()), dpi // 7)
+    words = GRAY_PAGE_WORDS
+    for row in range(lines):
+        line = " ".join(words[(row * 5 + i) % len(words)] for i in range(8))
+        draw.text((dpi, dpi + row * dpi // 4), line, font=font, fill=40)
+    top = dpi + lines * dpi // 4 + dpi // 3
+    photo = Image.linear_gradient("L").resize((dpi * 3, dpi * 2)).filter(ImageFilter.BLUR)
+    page.paste(photo, (dpi, top))
+    draw.ellipse((dpi * 5, top, dpi * 7, top + dpi * 2), outline=110, width=dpi // 20)
+    draw.text((dpi * 5 + dpi // 3, top + dpi), "ĐÃ KÝ", font=font, fill=110)
+    return ImageChops.add(page, Image.effect_noise((width, height), 5), 1.0, -128)
+
+
+GRAY_PAGE_TEXT = (
+    "Cộng hòa xã hội chủ nghĩa Việt Nam Đơn đề nghị cấp giấy khai sinh "
+    "Nguyễn Thị Ánh Tuyết Ủy ban nhân dân xã Tân Lập tỉnh Thái Nguyên"
+)
+GRAY_PAGE_WORDS = tuple(GRAY_PAGE_TEXT.split(" "))
