@@ -279,22 +279,45 @@ def ingest(conn: Connection, events: Sequence[Event], now_ms: int) -> IngestResu
     for event in fresh:
         if event.dossier_id is not None:
             by_dossier[event.dossier_id].append(event)
+    created = _created(conn, list(by_dossier))
     for dossier_id, added in by_dossier.items():
-        if refresh_dossier(conn, dossier_id, added):
+        if refresh_dossier(conn, dossier_id, added, created=dossier_id in created):
             result.dossiers.add(dossier_id)
     if any(e.dossier_id is None and e.type.startswith(REFERENCE_PREFIXES) for e in fresh):
         refold_reference(conn)
     return result
 
 
-def refresh_dossier(conn: Connection, dossier_id: str, added: Sequence[Event]) -> bool:
+def _created(conn: Connection, dossier_ids: Sequence[str]) -> set[str]:
+    """The dossiers among `dossier_ids` whose creation (an event carrying the code) is
+    stored: one query a batch, so steps that arrive before their receipt cost no refold."""
+    found: set[str] = set()
+    has_code = func.json_extract(t.events.c.payload, "$.code").is_not(None)
+    for start in range(0, len(dossier_ids), 500):
+        chunk = list(dossier_ids[start : start + 500])
+        rows = conn.execute(
+            select(t.events.c.dossier_id)
+            .where(t.events.c.dossier_id.in_(chunk))
+            .where(has_code)
+            .distinct()
+        )
+        found.update(r.dossier_id for r in rows)
+    return found
+
+
+def refresh_dossier(
+    conn: Connection, dossier_id: str, added: Sequence[Event], *, created: bool = True
+) -> bool:
     """Bring one dossier's projection up to date after `added` were stored.
 
     When every added event sorts after what is folded, they are applied in order (the
     local path); otherwise the dossier is refolded from all its events (as ``rebuild``).
-    Returns False while the dossier's creation has not arrived yet.
+    Returns False while the dossier's creation has not arrived yet (``created`` False
+    says so without reading its events).
     """
     view = projection.load_view(conn, dossier_id)
+    if view is None and not created:
+        return False
     ordered = sort_for_fold(added)
     if view is not None and ordered[0].hlc > view.last_event_hlc:
         new_view = view

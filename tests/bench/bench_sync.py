@@ -28,11 +28,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, select, text
 
 from core.domain.events import GENESIS_HASH, Event
 from core.domain.hlc import Timestamp
 from core.domain.ids import new_uuid7
+from core.domain.workflow import Action
 from core.services.branch import Branch
 from core.services.sync import LocalReplica, agent_for, enroll
 from core.sync.agent import SyncSummary
@@ -41,6 +42,7 @@ from core.sync.wire import CHUNK_SIZE
 from sync_server import identity
 from sync_server import schema as st
 from sync_server.db import make_engine, migrate
+from tests.sync.fixtures import LEADER, OFFICER, SPECIALIST
 
 from .harness import Report, stopwatch
 
@@ -175,6 +177,144 @@ def synthetic_chain(desk: Branch, count: int, dossier_every: int = 0) -> list[Ev
         prev = event.hash
         out.append(event)
     return out
+
+
+LIFECYCLE = [
+    (Action.TRANSFER, OFFICER),
+    (Action.START, SPECIALIST),
+    (Action.SUBMIT, SPECIALIST),
+    (Action.APPROVE, LEADER),
+    (Action.FINISH, SPECIALIST),
+    (Action.RETURN, OFFICER),
+]
+
+
+def dossier_templates(tmp: Path) -> list[Event]:
+    """A real dossier's events (receipt, then every step to its return), recorded by the
+    services on a scratch desktop: the payloads the catch-up bench clones."""
+    from tests.sync.fixtures import act, receive
+
+    desk = Branch.init(tmp / "template", "BUSY", "x", ("admin", "admin-pass-1"))
+    view = receive(desk)
+    for action, user in LIFECYCLE:
+        act(desk, view.code, action, user)
+    from core.storage import event_store
+    from core.storage import schema as lt
+
+    with desk.store.read() as conn:
+        rows = conn.execute(
+            lt.events.select()
+            .where(lt.events.c.dossier_id == view.id)
+            .order_by(lt.events.c.origin_seq)
+        )
+        events = [event_store._row_to_event(r) for r in rows]
+    desk.close()
+    return list(events)
+
+
+def dossier_chains(desks: list[Branch], templates: list[Event], total: int) -> list[list[Event]]:
+    """About `total` realistic dossier events: each dossier received on one desktop and
+    moved through its steps on the others (parents name the previous step), sealed into
+    each desktop's chain in hybrid-clock order."""
+    from core.storage import event_store
+
+    heads = []
+    for desk in desks:
+        with desk.store.read() as conn:
+            heads.append(event_store.device_head(conn, desk.device_id))
+    chains: list[list[Event]] = [[] for _ in desks]
+    now = int(time.time() * 1000) + 1000
+    tick = 0
+    for n in range(total // len(templates)):
+        dossier_id = new_uuid7()
+        parent: tuple[str, ...] = ()
+        for step, template in enumerate(templates):
+            d = (n + step) % len(desks)
+            seq, prev = heads[d]
+            payload = dict(template.payload)
+            if step == 0:
+                payload["code"] = f"BUSY-261127-{n + 1:04d}"
+                payload["lookup_token"] = f"T{n:07d}"
+            event = Event(
+                event_id=new_uuid7(),
+                dossier_id=dossier_id,
+                branch="BUSY",
+                type=template.type,
+                payload=payload,
+                actor=template.actor,
+                origin_device=desks[d].device_id,
+                origin_seq=seq + 1,
+                hlc=Timestamp(now + tick, 0).encode(),
+                parents=parent,
+                prev_hash=prev,
+            ).sealed(desks[d].key)
+            tick += 1
+            heads[d] = (event.origin_seq, event.hash)
+            parent = (event.event_id,)
+            chains[d].append(event)
+    return chains
+
+
+def bench_catch_up_dossiers(report: Report, tmp: Path, round_size: int) -> None:
+    """Four counters' dossier events on the server, caught up by a fresh desktop.
+
+    `round_size`: the counters push that many events each in turn, as desktops syncing
+    through the week do (the server's order follows the clock); 0: each counter pushes
+    its whole week at once, one after the other (steps arrive before their receipts).
+    """
+    from tests.sync.live import live_server
+
+    tmp = tmp / f"dossiers-{round_size}"
+    tmp.mkdir()
+    templates = dossier_templates(tmp)
+    with live_server("sqlite", tmp / "dossier-server") as srv:
+        identity.add_branch(srv.engine, "BUSY", "Chi nhánh bận")
+        desks = []
+        for d in range(4):
+            desk = Branch.init(tmp / f"counter{d}", "BUSY", "x", ("admin", "admin-pass-1"))
+            enroll(desk, srv.url, str(identity.new_enrol_code(srv.engine, "BUSY", 600)["code"]))
+            agent_for(desk).push()
+            desks.append(desk)
+        chains = dossier_chains(desks, templates, 30_000)
+        clients = [SyncClient(srv.url, Credentials(d.device_id, d.key)) for d in desks]
+        step = round_size or max(len(c) for c in chains)
+        for start in range(0, max(len(c) for c in chains), step):
+            for client, chain in zip(clients, chains, strict=True):
+                for at in range(start, min(start + step, len(chain)), 2000):
+                    client.push(chain[at : min(at + 2000, start + step)])
+        count = sum(len(c) for c in chains)
+        fresh = Branch.init(tmp / "fresh", "BUSY", "x", ("admin", "admin-pass-1"))
+        enroll(fresh, srv.url, str(identity.new_enrol_code(srv.engine, "BUSY", 600)["code"]))
+        raw = SyncClient(srv.url, Credentials(fresh.device_id, fresh.key))
+        with stopwatch() as fetch_only:
+            cursor, more = 0, True
+            while more:
+                page = raw.pull("BUSY", cursor, 2000)
+                cursor, more = page.next, page.more
+        agent = agent_for(fresh)
+        with stopwatch() as took:
+            summary = agent.pull(lambda _p: None, SyncSummary())
+        assert summary.applied >= count, summary
+        with fresh.store.read() as conn:
+            from core.storage import schema as lt
+
+            folded = conn.execute(text("SELECT count(*) FROM dossiers")).scalar_one()
+            returned = conn.execute(
+                select(lt.dossiers.c.id).where(lt.dossiers.c.state == "returned")
+            ).all()
+        assert folded == count // len(templates) == len(returned), (folded, len(returned))
+        for desk in [*desks, fresh]:
+            desk.close()
+    order = f"pushed in turns of {round_size}" if round_size else "each device's week at once"
+    report.figure(
+        f"catch-up of {count:,} dossier events (receipts + transitions from 4 devices, "
+        f"{order}; {folded:,} dossiers folded) on a fresh desktop",
+        took(),
+        "s",
+        "fetching the same pages without applying",
+        fetch_only(),
+        aim="<= 5 s",
+    )
 
 
 def bench_ingest(report: Report, pg_admin: str, tmp: Path) -> None:
@@ -329,6 +469,8 @@ def run(report: Report) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-sync-"))
     try:
         bench_catch_up(report, tmp)
+        bench_catch_up_dossiers(report, tmp, round_size=500)
+        bench_catch_up_dossiers(report, tmp, round_size=0)
         bench_blobs(report, tmp)
         with postgres() as pg_admin:
             bench_ingest(report, pg_admin, tmp)
