@@ -41,6 +41,9 @@ class FileDialog(ModalView):
             path=str(folder), filters=patterns, multiselect=True, font_name=theme.FONT_NAME
         )
         self.chooser.bind(on_submit=lambda *_: self.confirm())
+        self.folder = Text(self.chooser.path, size=theme.FONT_SMALL, bold=True)
+        self.chooser.bind(path=lambda _w, path: setattr(self.folder, "text", path))
+        page.add_widget(self.folder)
         page.add_widget(self.chooser)
         self.chosen = Text("", size=theme.FONT_SMALL, color=theme.TEXT_MUTED)
         self.chooser.bind(selection=lambda *_: self._show_selection())
