@@ -67,7 +67,7 @@ class DossierService(DossierQueries):
 
     def receive(self, user: User, intake: Intake) -> tuple[DossierView, Changes]:
         user.require(Role.OFFICER)
-        procedure = self._procedure(intake.procedure_code)
+        procedure = self.procedure(intake.procedure_code)
         received = to_vietnam(intake.received_at or self.branch.clock())
         applicant = applicant_from(intake.applicant, received.date())
         _check_choice(intake.return_method, RETURN_METHODS, N_("return method"))
@@ -121,7 +121,8 @@ class DossierService(DossierQueries):
         view = self.branch.store.write(work)
         return view, Changes(dossiers=frozenset({dossier_id}), events_added=1)
 
-    def _procedure(self, code: str) -> Procedure:
+    def procedure(self, code: str) -> Procedure:
+        """The procedure in force with this code (case-insensitive)."""
         procedures = self.branch.procedures()
         if code.upper() not in procedures:
             raise NotFoundError(N_("No procedure with code {code} in the catalogue"), code=code)

@@ -79,7 +79,7 @@ def cmd_catalog_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, A
 
 
 def cmd_catalog_show(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    return render.procedure(ctx.services.dossiers._procedure(args.code), full=True)
+    return render.procedure(ctx.services.dossiers.procedure(args.code), full=True)
 
 
 def cmd_verify(args: argparse.Namespace, ctx: Context) -> dict[str, object]:

@@ -14,7 +14,7 @@ from core.i18n import describe
 from core.services.dossiers import Intake
 
 from . import render
-from .framework import Context
+from .framework import Context, emit
 
 
 def register(sub: Any) -> None:
@@ -95,7 +95,7 @@ def cmd_receive(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         view, _changes = ctx.services.dossiers.receive(user, intake)
     except IncompleteDossier as err:
         # The guidance is the useful output: print it, then fail with the reason.
-        procedure = ctx.services.dossiers._procedure(args.procedure)
+        procedure = ctx.services.dossiers.procedure(args.procedure)
         guidance = {
             "outcome": "supplement_guidance",
             "procedure": procedure.code,
@@ -103,8 +103,6 @@ def cmd_receive(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
             "missing": err.missing,
             "message": describe(err),
         }
-        from .framework import emit
-
         emit(guidance, ctx.as_json)
         raise
     return render.dossier(view)
