@@ -22,6 +22,7 @@ from core.domain.timeutil import VIETNAM
 from core.ports.scanner import PixelFormat, ScannedPage
 
 from .images import EncodedPage, encode, to_image
+from .pipeline import PageEncoder, encode_in_parallel
 
 PDF_VERSION = "1.7"
 
@@ -36,16 +37,26 @@ class DocumentInfo:
     language: str = "vi-VN"
 
 
-def pages_to_pdfa(pages: Sequence[ScannedPage], info: DocumentInfo | None = None) -> bytes:
+def pages_to_pdfa(
+    pages: Sequence[ScannedPage], info: DocumentInfo | None = None, workers: int | None = None
+) -> bytes:
     """Every page, in order, as one PDF/A-2b document."""
     if all(page.pixel_format is not PixelFormat.PDF for page in pages):
-        return encoded_to_pdfa(encode_pages(pages), info)
+        return encoded_to_pdfa(encode_pages(pages, workers), info)
     return _merge_mixed(pages, info)
 
 
-def encode_pages(pages: Sequence[ScannedPage]) -> list[EncodedPage]:
-    """Each image page encoded for the PDF, in order."""
-    return [_encode_page(page) for page in pages]
+def encoder_to_pdfa(encoder: PageEncoder, info: DocumentInfo | None = None) -> bytes:
+    """The pages a :class:`PageEncoder` was fed during a scan, as one PDF/A-2b."""
+    return encoded_to_pdfa(encoder.encoded(), info)
+
+
+def encode_pages(pages: Sequence[ScannedPage], workers: int | None = None) -> list[EncodedPage]:
+    """Each image page encoded for the PDF, in order; with two pages or more, gray pages
+    with real tones are encoded in worker processes (``workers=1``: all in this one)."""
+    if len(pages) < 2:
+        return [_encode_page(page) for page in pages]
+    return encode_in_parallel(pages, workers)
 
 
 def _encode_page(page: ScannedPage) -> EncodedPage:
