@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.domain.errors import N_, ValidationError
+from core.ports.codes import CitizenIdentity, CodeReader
 from core.services.branch import Branch
 
+from .codes import CodeInput
 from .devices import Devices
 from .settings import DesktopSettings
 from .sync_status import AgentSource, NotConfigured, SyncSource
@@ -49,6 +52,66 @@ PRINTER_BACKENDS: tuple[Factory, ...] = (
 )
 
 
+SERIAL_READER = "hardware.codes.serial_reader"
+WEDGE = "hardware.codes.wedge"
+
+
+def open_code_reader(device: str) -> CodeReader | None:
+    """The code reader named ``serial:<port>``; a pyserial URL (``serial:loop://``,
+    ``serial:socket://host:port``, ``serial:rfc2217://…``) is opened as such."""
+    if not device.startswith("serial:"):
+        return None
+    module = importlib.import_module(SERIAL_READER)
+    port = device.removeprefix("serial:")
+    if "://" in port:
+        import serial
+
+        try:
+            connection = serial.serial_for_url(port, timeout=0.1)
+        except (serial.SerialException, ValueError) as err:
+            from core.ports.errors import DeviceNotFound
+
+            raise DeviceNotFound(device) from err
+        opened: CodeReader = module.SerialCodeReader(device, connection=connection)
+    else:
+        opened = module.SerialCodeReader(port)
+    return opened
+
+
+def code_reader_ports() -> list[str]:
+    """The serial ports this computer has now (device thread)."""
+    try:
+        module = importlib.import_module(SERIAL_READER)
+    except ImportError:
+        return []
+    ports: list[str] = module.serial_ports()
+    return ports
+
+
+CITIZEN_ID = "hardware.codes.citizen_id"
+
+
+def _citizen_card_parser() -> Callable[[str], CitizenIdentity]:
+    """What a chip ID card's QR says (``hardware.codes.citizen_id``)."""
+    try:
+        parse: Callable[[str], CitizenIdentity] = importlib.import_module(
+            CITIZEN_ID
+        ).parse_citizen_qr
+    except ImportError:
+
+        def parse(text: str) -> CitizenIdentity:
+            raise ValidationError(N_("Citizen ID card codes cannot be read on this computer"))
+
+    return parse
+
+
+def _wedge() -> Any:
+    try:
+        return importlib.import_module(WEDGE).WedgeAssembler()
+    except ImportError:
+        return None
+
+
 @dataclass
 class Services:
     data_dir: Path
@@ -59,12 +122,15 @@ class Services:
     device_worker: Worker
     devices: Devices
     sync: SyncSource
+    codes: CodeInput
+    citizen_card: Callable[[str], CitizenIdentity]
 
     def save_settings(self) -> None:
         self.settings.save(self.data_dir)
 
     def close(self) -> None:
         self.sync.stop()
+        self.codes.stop()
         for worker in (self.writer, self.reader, self.device_worker):
             worker.stop()
         self.branch.close()
@@ -105,9 +171,11 @@ def compose(
     branch = Branch.open(data_dir)
     settings = DesktopSettings.load(data_dir)
     devices = Devices(settings=settings)
+    codes = CodeInput(open_code_reader, _wedge(), post)
     if with_devices:
         devices.scanners = _load(SCANNER_BACKENDS, settings)
         devices.document_printers = _load(PRINTER_BACKENDS, settings)
+        devices.code_reader_ports = code_reader_ports
     services = Services(
         data_dir=data_dir,
         branch=branch,
@@ -117,7 +185,15 @@ def compose(
         device_worker=Worker("motcua-devices", post),
         devices=devices,
         sync=_sync_source(branch, data_dir),
+        codes=codes,
+        citizen_card=_citizen_card_parser(),
     )
+    if with_devices and settings.code_reader:
+        try:
+            codes.use(settings.code_reader)
+        except Exception as err:  # a reader unplugged since last time must not stop the desk
+            log.warning("code reader %s did not open: %s", settings.code_reader, err)
+            codes.failed = err
     if start_sync:
         services.sync.start()  # the agent's own thread; a no-op before enrolment
     return services

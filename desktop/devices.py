@@ -7,6 +7,7 @@ device is ever chosen silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,7 @@ class Devices:
     document_printers: list[DocumentPrinter] = field(default_factory=list)
     receipt_printer: ReceiptPrinter | None = None
     settings: DesktopSettings = field(default_factory=DesktopSettings)
+    code_reader_ports: Callable[[], list[str]] = list  # "serial:<port>" ids seen now
 
     def inventory(self) -> list[DeviceEntry]:
         """Every backend and the devices it sees now (runs on the device thread)."""

@@ -15,6 +15,7 @@ from core.domain.catalogue import Procedure
 from core.domain.due import DueMoment, compute_due
 from core.domain.errors import N_, ValidationError
 from core.domain.text import fold
+from core.ports.codes import CitizenIdentity
 from core.ports.scanner import ScannedPage
 from core.services.dossiers import Intake
 
@@ -54,18 +55,14 @@ def field_of(err: ValidationError) -> str:
     return "full_name"
 
 
-def parse_id_card_qr(text: str) -> dict[str, str]:
-    """The chip ID card's QR: id|old id|name|ddmmyyyy|sex|address|issued ddmmyyyy."""
-    parts = text.strip().split("|")
-    if len(parts) < 6 or not parts[0].isdigit():
-        raise ValidationError(N_("Not a citizen ID card code: {text}"), text=text[:40])
-    born = parts[3]
-    birth = f"{born[4:8]}-{born[2:4]}-{born[0:2]}" if len(born) == 8 and born.isdigit() else ""
+def applicant_from_card(person: CitizenIdentity) -> dict[str, str]:
+    """The applicant fields a chip ID card's QR fills (phone is never on the card)."""
+    born = person.date_of_birth
     return {
-        "id_number": parts[0],
-        "full_name": parts[2],
-        "date_of_birth": birth,
-        "address": parts[5],
+        "id_number": person.id_number,
+        "full_name": person.full_name,
+        "date_of_birth": born.isoformat() if born else "",
+        "address": person.address,
     }
 
 

@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.textinput import TextInput
 
-from core.domain.errors import N_
+from core.domain.errors import N_, MotcuaError
+from core.domain.lookup import PREFIX, parse_slip_payload
 from core.i18n import _, set_language, tr
 from core.services.changes import Changes
 from desktop import theme
-from desktop.operations import Operations
+from desktop.operations import Operations, message_for
 from desktop.sync_status import SyncState
 from desktop.ui.widgets import Cell, McButton, paint
 
 from . import labels
 
 if TYPE_CHECKING:
+    from core.ports.codes import Decoded
     from core.services.users import User
     from desktop.composition import Services
     from desktop.screens.base import BaseScreen
@@ -79,7 +83,12 @@ class Shell(BoxLayout):
         self.status = Cell("", 1.0, font_size=theme.FONT_SMALL)
         self._layout()
         self._bind_keys()
+        codes = services.codes
+        codes.handler = self.on_code
+        codes.on_problem = lambda err: self.report(message_for(err))
         self.go("kiosk" if kiosk else "login")
+        if codes.failed is not None:
+            self.report(message_for(codes.failed))
         self._sync_timer = Clock.schedule_interval(lambda _dt: self.poll_sync(), SYNC_POLL_SECONDS)
         self.poll_sync()
 
@@ -222,17 +231,54 @@ class Shell(BoxLayout):
         if dashboard is not None and dashboard.showing:
             dashboard.show_sync(state)  # live: the dashboard's panel follows the agent
 
+    # --- codes from a reader ---------------------------------------------------------
+    def on_code(self, decoded: Decoded) -> None:
+        """A code read (serial reader or wedge burst): the screen first, then a slip QR
+        opens its dossier from anywhere."""
+        text = decoded.text.strip()
+        if self.screens[self.manager.current].on_code(text):
+            return
+        if self.user is None or self.kiosk:
+            return
+        if text.startswith(PREFIX + "|"):
+            self.open_slip(text)
+            return
+        self.report(tr("Code read, not used on this screen: {code}", code=text[:40]), "info")
+
+    def open_slip(self, text: str) -> None:
+        try:
+            slip = parse_slip_payload(text)
+        except MotcuaError as err:
+            self.report(message_for(err))
+            return
+        self.ops.read(
+            lambda b: b.dossiers.lookup(slip.code, slip.token),
+            lambda view: self.go("dossier", code=view.code),
+        )
+
     # --- keyboard --------------------------------------------------------------------
     def _bind_keys(self) -> None:
-        Window.bind(on_key_down=self._on_key_down)
+        Window.bind(on_key_down=self._on_key_down, on_textinput=self._on_textinput)
 
     def unbind_keys(self) -> None:
-        Window.unbind(on_key_down=self._on_key_down)
+        Window.unbind(on_key_down=self._on_key_down, on_textinput=self._on_textinput)
         self._sync_timer.cancel()
+
+    def _on_textinput(self, _window: Any, text: str) -> bool:
+        now = time.perf_counter()
+        for char in text:
+            self.services.codes.key(char, now)
+        return False  # the focused field gets the text too, until a burst is recognised
 
     def _on_key_down(
         self, _window: Any, key: int, _scancode: int, _text: Any, modifiers: list[str]
     ) -> bool:
+        if key in (13, 271):
+            decoded = self.services.codes.key("\r", time.perf_counter())
+            if decoded is not None:  # a keyboard-wedge reader, not a clerk typing
+                _take_back(decoded.text)
+                self.on_code(decoded)
+                return True
         return self.handle_key(FKEYS.get(key, _keyname(key)), modifiers)
 
     def handle_key(self, name: str, modifiers: list[str]) -> bool:
@@ -252,6 +298,15 @@ class Shell(BoxLayout):
                 self.go(route)
                 return True
         return False
+
+
+def _take_back(burst: str) -> None:
+    """Remove a wedge burst from the focused field it was typed into."""
+    for root in Window.children:
+        for widget in root.walk(restrict=True):
+            if isinstance(widget, TextInput) and widget.focus and widget.text.endswith(burst):
+                widget.text = widget.text[: len(widget.text) - len(burst)]
+                return
 
 
 def _keyname(key: int) -> str:

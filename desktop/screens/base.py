@@ -89,6 +89,10 @@ class BaseScreen(Screen):
         if self.showing:
             self.refresh()
 
+    def on_code(self, text: str) -> bool:
+        """A code reader's code while this screen shows; True when the screen used it."""
+        return False
+
     def on_key(self, key: str, modifiers: list[str]) -> bool:
         """Screen shortcuts; return True when the key was used."""
         return False

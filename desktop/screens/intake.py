@@ -16,12 +16,12 @@ from kivy.uix.widget import Widget
 
 from core.domain.dossier import DossierView
 from core.domain.errors import N_, IncompleteDossier, MotcuaError
-from core.domain.lookup import SlipLookup
+from core.domain.lookup import PREFIX, SlipLookup
 from core.i18n import _, describe, tr
 from core.services import documents
 from core.services.changes import Changes
 from desktop import labels, pages, slips, theme
-from desktop.intake_model import IntakeDraft, parse_id_card_qr, search_procedures
+from desktop.intake_model import IntakeDraft, applicant_from_card, search_procedures
 from desktop.pages import Page
 from desktop.ui.files import FileDialog
 from desktop.ui.table import Table
@@ -185,12 +185,20 @@ class IntakeScreen(BaseScreen):
 
     def _read_qr(self, text: str) -> None:
         try:
-            self.applicant_page.fill(parse_id_card_qr(text))
+            self.applicant_page.fill(applicant_from_card(self.services.citizen_card(text)))
         except MotcuaError as err:
             self.shell.report(describe(err))
             return
         self.shell.report(_("Filled from the ID card."), "ok")
+        self.applicant_page.qr.input.text = ""
         self.applicant_page.fields["phone"].input.focus = True
+
+    def on_code(self, text: str) -> bool:
+        """A code reader's code: on the applicant step, an ID card QR fills the form."""
+        if self.step != 1 or text.startswith(PREFIX + "|"):
+            return False
+        self._read_qr(text)
+        return True
 
     def _applicant_next(self) -> None:
         self.applicant_page.collect()

@@ -75,6 +75,14 @@ class KioskScreen(BaseScreen):
     def first_focus(self) -> Widget | None:
         return self.code.input if self.view is None else None
 
+    def on_code(self, text: str) -> bool:
+        """The kiosk's reader: a slip QR shows its status at once."""
+        if not text.startswith(PREFIX + "|"):
+            return False
+        self.code.input.text = text
+        self.look_up()
+        return True
+
     def _code_entered(self) -> None:
         if self.code.value.startswith(PREFIX + "|"):
             self.look_up()

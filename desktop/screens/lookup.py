@@ -7,9 +7,9 @@ from typing import Any
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
-from core.domain.errors import N_, MotcuaError
-from core.domain.lookup import PREFIX, parse_slip_payload
-from core.i18n import _, describe
+from core.domain.errors import N_
+from core.domain.lookup import PREFIX
+from core.i18n import _
 from desktop import theme
 from desktop.ui.table import Table
 from desktop.ui.widgets import Field
@@ -52,15 +52,7 @@ class LookupScreen(BaseScreen):
         if not text:
             return
         if text.startswith(PREFIX + "|"):
-            try:
-                slip = parse_slip_payload(text)
-            except MotcuaError as err:
-                self.shell.report(describe(err))
-                return
-            self.ops.read(
-                lambda b: b.dossiers.lookup(slip.code, slip.token),
-                lambda view: self.shell.go("dossier", code=view.code),
-            )
+            self.shell.open_slip(text)
             return
         self.ops.read(lambda b: b.dossiers.search(text), self._found)
 

@@ -10,7 +10,8 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
 import core
-from core.domain.errors import N_
+from core.domain.errors import N_, MotcuaError
+from core.domain.lookup import PREFIX
 from core.domain.workflow import Role
 from core.i18n import _, current_language, tr
 from desktop import labels, queries, theme
@@ -45,6 +46,10 @@ class SettingsScreen(BaseScreen):
         left.add_widget(self._language())
         self.devices_card = Card()
         left.add_widget(self.devices_card)
+        self.reader_card = Card()
+        left.add_widget(self.reader_card)
+        self.reader_test = ""  # what the last test read, shown in the card
+        self.testing = False
         self.about_card = Card()
         left.add_widget(self.about_card)
         self.users_card = Card()
@@ -76,6 +81,7 @@ class SettingsScreen(BaseScreen):
 
     def refresh(self) -> None:
         self.ops.device(self.services.devices.inventory, self._show_devices)
+        self.ops.device(self.services.devices.code_reader_ports, self._show_reader)
         self.ops.read(_diagnostics, self._show_about)
         self.ops.read(lambda b: b.admin.list_users(), self._show_users)
 
@@ -135,6 +141,91 @@ class SettingsScreen(BaseScreen):
             self.shell.report(tr("Scanner test: {n} pages read", n=len(result.pages)), "ok")
 
         self.ops.device(self.services.devices.scan, done)
+
+    # --- code reader -----------------------------------------------------------------
+    def _show_reader(self, ports: list[str]) -> None:
+        card = self.reader_card
+        card.clear_widgets()
+        card.add_widget(heading(_("Code reader (QR)"), size=theme.FONT_LARGE))
+        codes = self.services.codes
+        chosen = self.services.settings.code_reader
+        if not chosen:
+            state = _("keyboard wedge only (codes typed by the reader)")
+        elif codes.listening:
+            state = tr("{device} — listening", device=chosen)
+        else:
+            state = tr("{device} — not connected", device=chosen)
+        card.add_widget(pairs([(_("Serial reader"), state)], caption_width=0.3))
+        if not ports:
+            card.add_widget(muted(_("No serial port found on this computer.")))
+        for port in ports:
+            use = fit_width(
+                McButton(_("Use"), lambda p=port: self.use_reader(p), variant="secondary")
+            )
+            card.add_widget(row(Text(port), use))
+        self.port_field = Field(
+            _("Or type the port (COM3, /dev/ttyACM0, socket://host:port)"),
+            on_enter=lambda: self.use_reader(self.port_field.value),
+        )
+        card.add_widget(self.port_field)
+        buttons = [
+            fit_width(
+                McButton(
+                    _("Use this port"),
+                    lambda: self.use_reader(self.port_field.value),
+                    variant="secondary",
+                )
+            ),
+            fit_width(
+                McButton(_("No serial reader"), lambda: self.use_reader(""), variant="secondary")
+            ),
+            fit_width(McButton(_("Test reader"), self.test_reader, variant="secondary")),
+        ]
+        card.add_widget(row(Widget(), *buttons))
+        self.reader_result = Text(self.reader_test, size=theme.FONT_SMALL, color=theme.TEXT_MUTED)
+        card.add_widget(self.reader_result)
+
+    def use_reader(self, port: str) -> None:
+        port = port.strip()
+        device = port if not port or port.startswith("serial:") else "serial:" + port
+        codes, settings = self.services.codes, self.services.settings
+
+        def done(_value: Any) -> None:
+            settings.code_reader = device
+            self.services.save_settings()
+            self.shell.report(
+                tr("Code reader: {device}", device=device) if device else _("No serial reader"),
+                "ok",
+            )
+            self.refresh()
+
+        self.ops.device(lambda: codes.use(device), done)
+
+    def test_reader(self) -> None:
+        self.testing = True
+        self.reader_test = _("Scan a code now: it is shown here and not acted on.")
+        self.reader_result.text = self.reader_test
+        self.reader_result.color = theme.TEXT
+
+    def on_code(self, text: str) -> bool:
+        if not self.testing:
+            return False
+        self.testing = False
+        if text.startswith(PREFIX + "|"):
+            meaning = _("a receipt slip QR")
+        else:
+            try:
+                person = self.services.citizen_card(text)
+                meaning = tr("a citizen ID card QR: {name}", name=person.full_name)
+            except MotcuaError:
+                meaning = _("a code this desktop does not use")
+        self.reader_test = tr(
+            "Test passed: read {meaning} — {code}", meaning=meaning, code=text[:40]
+        )
+        self.reader_result.text = self.reader_test
+        self.reader_result.color = theme.SUCCESS
+        self.shell.report(self.reader_test, "ok")
+        return True
 
     # --- about -----------------------------------------------------------------------
     def _show_about(self, facts: list[tuple[str, str]]) -> None:
