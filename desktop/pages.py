@@ -22,6 +22,7 @@ from core.domain.errors import N_, ValidationError
 from core.ports.scanner import ColorMode, PixelFormat, ScannedPage
 
 THUMB_HEIGHT = 132
+PAGE_HEIGHT = 1100  # a full page on screen (A4 at ~95 dpi)
 IMPORTABLE = {
     ".jpg": PixelFormat.JPEG,
     ".jpeg": PixelFormat.JPEG,
@@ -116,8 +117,19 @@ def _png(image: Image.Image, height: int) -> bytes:
     return out.getvalue()
 
 
-def pdf_thumbnails(pdf: bytes, height: int = THUMB_HEIGHT) -> list[bytes]:
-    """A PNG of every page of a PDF, ``height`` pixels high (rendered by poppler)."""
+def pdf_page(pdf: bytes, number: int, height: int = PAGE_HEIGHT) -> bytes:
+    """One page (1-based) of a PDF as a PNG ``height`` pixels high, to read on screen."""
+    shots = pdf_thumbnails(pdf, height, pages=(number, number))
+    if not shots:
+        raise ValidationError(N_("The document has no page {n}"), n=number)
+    return shots[0]
+
+
+def pdf_thumbnails(
+    pdf: bytes, height: int = THUMB_HEIGHT, pages: tuple[int, int] | None = None
+) -> list[bytes]:
+    """A PNG of every page of a PDF (or of the ``pages`` range), ``height`` pixels high
+    (rendered by poppler)."""
     tool = shutil.which("pdftoppm")
     if tool is None:
         raise ValidationError(N_("Page previews need pdftoppm (poppler-utils)"))
@@ -132,6 +144,7 @@ def pdf_thumbnails(pdf: bytes, height: int = THUMB_HEIGHT) -> list[bytes]:
                 str(height),
                 "-scale-to-x",
                 "-1",
+                *(("-f", str(pages[0]), "-l", str(pages[1])) if pages else ()),
                 str(source),
                 str(Path(folder) / "p"),
             ],

@@ -17,7 +17,7 @@ from core.domain.errors import N_, MotcuaError
 from core.domain.workflow import TRANSITIONS, Action, Role, State, allowed_actions
 from core.i18n import _, describe, tr
 from core.services import documents
-from desktop import labels, pages, queries, theme
+from desktop import labels, pages, queries, slips, theme
 from desktop.ui.thumbs import ThumbStrip
 from desktop.ui.widgets import (
     Card,
@@ -37,6 +37,7 @@ from desktop.ui.widgets import (
 )
 
 from .base import BaseScreen
+from .dossier_dialogs import PageViewer, ReappointDialog
 
 # Actions that need more than a note, and what they ask for.
 DETAIL_FIELDS: dict[Action, tuple[str, str]] = {
@@ -100,6 +101,7 @@ class DossierScreen(BaseScreen):
         self.page = BoxLayout(orientation="vertical", spacing=theme.GAP)
         self.detail: Detail | None = None
         self.pending: Action | None = None
+        self.dialog: ReappointDialog | PageViewer | None = None
         return self.page
 
     def refresh(self) -> None:
@@ -189,6 +191,7 @@ class DossierScreen(BaseScreen):
         card = Card()
         card.add_widget(heading(_("Documents"), size=theme.FONT_LARGE))
         self.page_slots: dict[str, BoxLayout] = {}
+        self.file_names: dict[str, str] = {}
         wanted: list[str] = []
         for comp in view.components:
             mark = _("received") if comp.get("supplied") else _("missing")
@@ -207,6 +210,7 @@ class DossierScreen(BaseScreen):
                 slot = BoxLayout(orientation="vertical", size_hint_y=None, height=24)
                 slot.add_widget(muted(_("Loading pages…")))
                 self.page_slots[sha] = slot
+                self.file_names[sha] = str(comp["name"])
                 wanted.append(sha)
                 card.add_widget(slot)
         if wanted:
@@ -214,6 +218,12 @@ class DossierScreen(BaseScreen):
         return card
 
     def _show_pages(self, rendered: dict[str, list[bytes] | str]) -> None:
+        self.all_pages: list[tuple[str, int, str]] = [
+            (sha, n, self.file_names.get(sha, ""))
+            for sha, shots in rendered.items()
+            if not isinstance(shots, str)
+            for n in range(1, len(shots) + 1)
+        ]
         for sha, shots in rendered.items():
             slot = self.page_slots.get(sha)
             if slot is None:
@@ -223,9 +233,22 @@ class DossierScreen(BaseScreen):
                 slot.height = 24
                 slot.add_widget(muted(shots))
                 continue
-            strip = ThumbStrip(shots)
+            first = self.all_pages.index((sha, 1, self.file_names.get(sha, "")))
+            strip = ThumbStrip(shots, on_open=lambda i, first=first: self.view_page(first + i))
             slot.height = strip.height
             slot.add_widget(strip)
+
+    def view_page(self, index: int) -> None:
+        """A page full size; its neighbours (across documents) with ‹ › or ← →."""
+        self.dialog = PageViewer(self.all_pages, index, self._render_page, self.size)
+        self.dialog.bind(on_dismiss=self._closed)
+        self.dialog.open()
+
+    def _render_page(self, sha: str, number: int, show: Any) -> None:
+        self.ops.read(lambda b: pages.pdf_page(documents.read(b, sha), number), show)
+
+    def _closed(self, *_args: Any) -> None:
+        self.dialog = None
 
     def _timeline(self, timeline: list[dict[str, Any]]) -> Card:
         card = Card()
@@ -302,6 +325,11 @@ class DossierScreen(BaseScreen):
         area.add_widget(bar)
 
     def choose(self, action: Action) -> None:
+        if action is Action.REAPPOINT and self.detail is not None:
+            self.dialog = ReappointDialog(self.detail.view.due_at, self.reappoint)
+            self.dialog.bind(on_dismiss=self._closed)
+            self.dialog.open()
+            return
         transition = TRANSITIONS[action]
         if transition.needs_note or action in DETAIL_FIELDS:
             self.pending = action
@@ -366,7 +394,68 @@ class DossierScreen(BaseScreen):
             lambda b: b.dossiers.act(user, code, action, note=note, details=details), done
         )
 
+    # --- apology / new appointment (form 04) -------------------------------------------
+    def reappoint(self, due_at: str, reason: str) -> None:
+        assert self.detail is not None
+        user, code, dialog = self.user, self.detail.view.code, self.dialog
+
+        def recorded(view: DossierView) -> None:
+            if dialog is not None:
+                dialog.dismiss()
+            self.shell.report(
+                tr(
+                    "New appointment {moment} recorded; printing the apology letter (form 04)…",
+                    moment=labels.moment(view.due_at),
+                ),
+                "ok",
+            )
+            self.print_form(code, "04")
+
+        def refused(err: BaseException) -> bool:
+            if isinstance(dialog, ReappointDialog) and isinstance(err, MotcuaError):
+                dialog.refused(describe(err))
+                return True
+            return False
+
+        self.ops.write(
+            lambda b: b.dossiers.act(
+                user, code, Action.REAPPOINT, note=reason, details={"due_at": due_at}
+            ),
+            recorded,
+            refused,
+        )
+
+    def print_form(self, code: str, form: str) -> None:
+        """Render the form on the device thread, save it, print it when a printer is set."""
+        services = self.services
+
+        def work() -> tuple[str, str | None]:
+            pdf = services.branch.slips.render(code, form)
+            name = f"{code}-{form}.pdf"
+            path = str(slips.save(services.data_dir, name, pdf))
+            if not services.settings.document_printer:
+                return path, None
+            try:
+                services.devices.print_pdf(pdf, name)
+            except MotcuaError as err:  # the letter is saved: say why it did not print
+                return path, describe(err)
+            return path, ""
+
+        def done(result: tuple[str, str | None]) -> None:
+            path, problem = result
+            self.last_form = path
+            if problem is None:
+                self.shell.report(tr("No printer configured: saved {path}", path=path), "ok")
+            elif problem:
+                self.shell.report(tr("{problem} — saved {path}", problem=problem, path=path))
+            else:
+                self.shell.report(tr("Sent to the printer; also saved {path}", path=path), "ok")
+
+        self.ops.device(work, done)
+
     def on_key(self, key: str, modifiers: list[str]) -> bool:
+        if self.dialog is not None:
+            return self._dialog_key(key, modifiers)
         if key == "escape" and self.pending is not None:
             self.cancel()
             return True
@@ -377,3 +466,14 @@ class DossierScreen(BaseScreen):
                 self.choose(actions[index])
                 return True
         return False
+
+    def _dialog_key(self, key: str, modifiers: list[str]) -> bool:
+        dialog = self.dialog
+        if key == "escape" and dialog is not None:
+            dialog.dismiss()
+            return True
+        if isinstance(dialog, PageViewer) and key in ("276", "275"):  # ← →
+            dialog.turn(-1 if key == "276" else 1)
+            return True
+        # screen shortcuts wait until the dialog is closed; typing goes to its fields
+        return (key.startswith("F") and len(key) > 1) or "alt" in modifiers

@@ -8,6 +8,7 @@ from typing import Any
 
 from kivy.core.image import Image as CoreImage
 from kivy.graphics.texture import Texture
+from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 from kivy.uix.scrollview import ScrollView
@@ -26,6 +27,17 @@ def texture_of(png: bytes) -> Texture:
     return texture
 
 
+class ClickableImage(ButtonBehavior, Image):
+    """A picture that opens something when clicked."""
+
+    def __init__(self, on_open: Callable[[], Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._on_open = on_open
+
+    def on_press(self) -> None:
+        self._on_open()
+
+
 class PageThumb(BoxLayout):
     """One page: its picture, its number, and (when editable) ‹ › × buttons."""
 
@@ -35,6 +47,7 @@ class PageThumb(BoxLayout):
         number: int,
         on_move: Callable[[int], Any] | None = None,
         on_delete: Callable[[], Any] | None = None,
+        on_open: Callable[[], Any] | None = None,
     ) -> None:
         texture = texture_of(png)
         width = max(60, min(int(texture.width * THUMB / max(texture.height, 1)), 2 * THUMB))
@@ -49,7 +62,13 @@ class PageThumb(BoxLayout):
             spacing=2,
         )
         paint(self, theme.SURFACE_ALT, theme.RADIUS)
-        image = Image(texture=texture, size_hint_y=None, height=THUMB, fit_mode="contain")
+        options: dict[str, Any] = {
+            "texture": texture,
+            "size_hint_y": None,
+            "height": THUMB,
+            "fit_mode": "contain",
+        }
+        image = Image(**options) if on_open is None else ClickableImage(on_open, **options)
         self.add_widget(image)
         self.add_widget(
             Text(tr("Page {n}", n=number), size=12, color=theme.TEXT_MUTED, halign="center")
@@ -75,6 +94,7 @@ class ThumbStrip(ScrollView):
         pngs: list[bytes],
         on_move: Callable[[int, int], Any] | None = None,
         on_delete: Callable[[int], Any] | None = None,
+        on_open: Callable[[int], Any] | None = None,
     ) -> None:
         editable = on_move is not None
         height = THUMB + 22 + (SMALL + 4 if editable else 0) + 8 + 10
@@ -88,7 +108,8 @@ class ThumbStrip(ScrollView):
         for index, png in enumerate(pngs):
             move = (lambda delta, i=index: on_move(i, delta)) if on_move is not None else None
             delete = (lambda i=index: on_delete(i)) if on_delete is not None else None
-            thumb = PageThumb(png, index + 1, move, delete)
+            opens = (lambda i=index: on_open(i)) if on_open is not None else None
+            thumb = PageThumb(png, index + 1, move, delete, opens)
             self.thumbs.append(thumb)
             box.add_widget(thumb)
         self.add_widget(box)

@@ -104,3 +104,37 @@ def test_a_file_that_is_not_a_page_is_refused_in_words(harness: Any, tmp_path: P
     screen.import_files(key, [bad])
     h.pump(until=lambda: "note.png" in h.status())
     assert key not in screen.draft.pages
+
+
+def test_a_thumbnail_opens_the_page_full_size_with_next_and_previous(
+    harness: Any, tmp_path: Path
+) -> None:
+    h = harness
+    login(h, "officer")
+    screen = start_intake(h, "khai sinh")
+    fill_applicant(h, screen)
+    key = next(iter(screen.components_page.checks))
+    screen.import_files(key, write_pages(tmp_path)[1:])  # 700 then 800 pixels wide
+    h.pump(until=lambda: len(screen.draft.pages.get(key, [])) == 2)
+    receive(h, screen)
+    detail = open_dossier(h, screen.outcome.code)
+    h.pump(until=lambda: getattr(detail, "all_pages", None))
+    strip = next(iter(detail.page_slots.values())).children[0]
+    thumb_picture = strip.thumbs[0].children[-1]
+    thumb_picture.dispatch("on_press")  # a click on the first thumbnail
+    viewer = detail.dialog
+    h.pump(until=lambda: viewer.showing_picture)
+    first = viewer.image.texture.size
+    assert first[1] >= 1000  # full size, not the 132-pixel thumbnail
+    assert viewer.previous.disabled and not viewer.next.disabled
+    assert "1" in viewer.caption.text and "2" in viewer.caption.text
+
+    h.key("275")  # →
+    h.pump(until=lambda: viewer.index == 1 and viewer.showing_picture)
+    second = viewer.image.texture.size
+    assert second[0] > first[0]  # the 800-pixel page is wider than the 700-pixel one
+    assert viewer.next.disabled and not viewer.previous.disabled
+    h.press("‹ " + _("Previous"), viewer)
+    assert viewer.image.texture.size == first
+    h.key("escape")
+    assert detail.dialog is None and h.screen.route == "dossier"  # Esc closed only the page

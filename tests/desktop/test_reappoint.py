@@ -1,0 +1,64 @@
+"""Apology and new appointment (form 04): a leader's dialog from the dossier detail."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from core.domain.timeutil import parse_moment, to_vietnam
+from core.domain.workflow import Action
+from core.i18n import _
+from desktop import labels
+
+from .flows import login, open_dossier, receive_complete
+
+
+def test_a_leader_sets_a_later_appointment_and_form_04_is_saved(harness: Any) -> None:
+    h = harness
+    login(h, "officer")
+    code = receive_complete(h)
+    login(h, "leader")
+    screen = open_dossier(h, code)
+    due = to_vietnam(parse_moment(screen.detail.view.due_at))
+    events = len(screen.detail.timeline)
+
+    h.press(labels.action_label(Action.REAPPOINT))
+    dialog = screen.dialog
+    assert dialog is not None and h.shows(labels.moment(due))
+
+    earlier = due - timedelta(days=1)
+    dialog.day.input.text = earlier.strftime("%d/%m/%Y")
+    dialog.time.input.text = earlier.strftime("%H:%M")
+    dialog.reason.input.text = ""
+    dialog.confirm()
+    h.settle()
+    assert dialog.day.error.text  # not later than the current appointment
+    assert dialog.reason.error.text  # and the reason is required
+    dialog.day.input.text = "31/02/2030"
+    dialog.confirm()
+    assert dialog.day.error.text == _("Write the date as dd/mm/yyyy and the time as hh:mm")
+    assert len(h.app.services.branch.dossiers.timeline(code)) == events  # nothing recorded
+
+    later = due + timedelta(days=3)
+    dialog.day.input.text = later.strftime("%d/%m/%Y")
+    dialog.time.input.text = "15:30"
+    dialog.reason.input.text = "Chờ xác minh của Sở Tư pháp"
+    dialog.reason.input.dispatch("on_text_validate")  # Enter confirms
+    h.pump(until=lambda: getattr(screen, "last_form", None))
+    h.settle()
+    assert screen.dialog is None
+    view = screen.detail.view
+    assert to_vietnam(parse_moment(view.due_at)).strftime("%d/%m/%Y %H:%M") == (
+        later.strftime("%d/%m/%Y") + " 15:30"
+    )
+    assert screen.detail.timeline[-1]["type"] == "dossier.reappoint"
+    pdf = Path(screen.last_form)
+    assert pdf.name == f"{code}-04.pdf" and pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Chờ xác minh của Sở Tư pháp" in " ".join(text.split())
+    assert later.strftime("%d/%m/%Y") in text
+    assert str(pdf) in h.status()
