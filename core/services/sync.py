@@ -158,7 +158,7 @@ def _after_ingest(conn: Connection, event: Event) -> None:
     if event.type == CATALOGUE_PUBLISHED:
         procedures = catalogue.parse_catalogue(dict(event.payload))
         catalogue.store_procedures(conn, procedures)
-    for sha256 in blob_io.referenced_blobs(dict(event.payload)):
+    for sha256 in blob_io.referenced_blobs(event.payload):
         replication.add_blob(conn, sha256, 0, present=False, durable=True)
 
 

@@ -8,6 +8,7 @@ An event that arrives out of fold order (from another replica) refolds its dossi
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import Connection, delete, insert, text, update
 
 from core.domain import dossier as fold
 from core.domain.dossier import DossierView, Handover
-from core.domain.events import Event, EventType, fold_order
+from core.domain.events import Event, EventType, fold_order, sort_for_fold
 from core.domain.text import fold as fold_text
 from core.domain.workflow import State
 
@@ -119,6 +120,107 @@ def apply_dossier_event(conn: Connection, event: Event) -> DossierView:
         new_view = refolded
     save_view(conn, new_view, is_new=view is None)
     return new_view
+
+
+# --- batches of other replicas' events -------------------------------------------------------
+
+_IN_CHUNK = 500
+_EVENT_FIELDS = (
+    "event_id, dossier_id, branch, type, payload, actor, origin_device, origin_seq, hlc, "
+    "parents, prev_hash, hash, signature, schema_version"
+)
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def load_views(conn: Connection, dossier_ids: Sequence[str]) -> dict[str, DossierView]:
+    """The stored views among `dossier_ids`, one query per 500."""
+    db = raw(conn)
+    found: dict[str, DossierView] = {}
+    for start in range(0, len(dossier_ids), _IN_CHUNK):
+        chunk = list(dossier_ids[start : start + _IN_CHUNK])
+        query = f"SELECT id, doc FROM dossiers WHERE id IN ({_marks(len(chunk))})"
+        for dossier_id, doc in db.execute(query, chunk):
+            found[dossier_id] = view_from_json(doc)
+    return found
+
+
+def stored_dossier_events(conn: Connection, dossier_ids: Sequence[str]) -> dict[str, list[Event]]:
+    """The logged events of `dossier_ids`, grouped by dossier, one query per 500."""
+    db = raw(conn)
+    found: dict[str, list[Event]] = {}
+    loads = json.loads
+    for start in range(0, len(dossier_ids), _IN_CHUNK):
+        chunk = list(dossier_ids[start : start + _IN_CHUNK])
+        query = f"SELECT {_EVENT_FIELDS} FROM events WHERE dossier_id IN ({_marks(len(chunk))})"
+        for r in db.execute(query, chunk):
+            event = Event(
+                event_id=r[0],
+                dossier_id=r[1],
+                branch=r[2],
+                type=r[3],
+                payload=loads(r[4]),
+                actor=r[5],
+                origin_device=r[6],
+                origin_seq=r[7],
+                hlc=r[8],
+                parents=tuple(loads(r[9])),
+                prev_hash=r[10],
+                hash=r[11],
+                signature=r[12],
+                schema_version=r[13],
+            )
+            found.setdefault(r[1], []).append(event)
+    return found
+
+
+def apply_dossier_batch(conn: Connection, added: Mapping[str, Sequence[Event]]) -> set[str]:
+    """Fold a batch of other replicas' events (grouped by dossier) into the projections.
+
+    Each touched view is loaded once (one query per 500 dossiers) and folded once: when
+    every added event sorts after what the view holds, they are applied to it in order
+    (as ``apply_event``); otherwise — an event from the past, or a dossier not folded yet —
+    the dossier is refolded from all its events (as ``rebuild``), read in one query per
+    500 such dossiers. `added` may or may not be in the log yet: stored copies are counted
+    once. A dossier whose first event in fold order is not its creation (a receipt or a
+    submission, which carries the code) is left unfolded until that creation arrives.
+    Returns the dossiers whose projection changed.
+    """
+    views = load_views(conn, list(added))
+    refold: list[str] = []
+    changed: set[str] = set()
+    for dossier_id, events in added.items():
+        view = views.get(dossier_id)
+        if view is None:
+            if any("code" in e.payload for e in events):
+                refold.append(dossier_id)
+            # else: its creation has not arrived (or is not first in fold order): the
+            # fold cannot start, and these events cannot change that.
+            continue
+        ordered = sort_for_fold(events)
+        if ordered[0].hlc > view.last_event_hlc:
+            new_view = view
+            for event in ordered:
+                new_view = fold.apply(new_view, event)
+            save_view(conn, new_view, is_new=False)
+            changed.add(dossier_id)
+        else:
+            refold.append(dossier_id)
+    stored = stored_dossier_events(conn, refold)
+    for dossier_id in refold:
+        every = {e.event_id: e for e in stored.get(dossier_id, ())}
+        for event in added[dossier_id]:
+            every.setdefault(event.event_id, event)
+        ordered = sort_for_fold(list(every.values()))
+        if "code" not in ordered[0].payload:
+            continue
+        new_view = fold.fold(ordered)
+        assert new_view is not None
+        save_view(conn, new_view, is_new=dossier_id not in views)
+        changed.add(dossier_id)
+    return changed
 
 
 def apply_reference_event(conn: Connection, event: Event) -> None:

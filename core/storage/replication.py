@@ -31,17 +31,23 @@ from sqlalchemy import (
     update,
 )
 
-from core.domain import dossier as fold
 from core.domain import hlc
 from core.domain.errors import N_, IntegrityError
-from core.domain.events import Event, fold_order, sort_for_fold
+from core.domain.events import Event, fold_order
 
 from . import event_store, projection
 from . import schema as t
+from .db import raw
 
 DEVICE_ENROLLED = "device.enrolled"
 DEVICE_REVOKED = "device.revoked"
 REFERENCE_PREFIXES = ("user.", "calendar.")  # the reference events with projections
+
+_EVENT_COLUMNS = [c.name for c in t.events.columns if c.name != "seq"]
+_INSERT_EVENT = (
+    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _EVENT_COLUMNS)})"
+)
 
 sync_cursors = Table(
     "sync_cursors",
@@ -267,72 +273,27 @@ def _observe(conn: Connection, events: Iterable[Event], now_ms: int) -> None:
 
 
 def ingest(conn: Connection, events: Sequence[Event], now_ms: int) -> IngestResult:
-    """Check and append events from another replica, then refresh projections."""
+    """Check and append events from another replica, then refresh projections.
+
+    The page is applied as a batch: its events grouped by dossier, each touched view read
+    once and folded once (``projection.apply_dossier_batch``), before the events are
+    appended in one statement, so a refold reads only what was stored before.
+    """
     result = IngestResult()
     fresh = _classify(conn, events, result)
     if not fresh:
         return result
-    conn.execute(insert(t.events), [event_store.event_row(e) for e in fresh])
-    _observe(conn, fresh, now_ms)
-    result.accepted = fresh
     by_dossier: dict[str, list[Event]] = defaultdict(list)
     for event in fresh:
         if event.dossier_id is not None:
             by_dossier[event.dossier_id].append(event)
-    created = _created(conn, list(by_dossier))
-    for dossier_id, added in by_dossier.items():
-        if refresh_dossier(conn, dossier_id, added, created=dossier_id in created):
-            result.dossiers.add(dossier_id)
+    result.dossiers = projection.apply_dossier_batch(conn, by_dossier)
+    raw(conn).executemany(_INSERT_EVENT, [event_store.event_row(e) for e in fresh])
+    _observe(conn, fresh, now_ms)
+    result.accepted = fresh
     if any(e.dossier_id is None and e.type.startswith(REFERENCE_PREFIXES) for e in fresh):
         refold_reference(conn)
     return result
-
-
-def _created(conn: Connection, dossier_ids: Sequence[str]) -> set[str]:
-    """The dossiers among `dossier_ids` whose creation (an event carrying the code) is
-    stored: one query a batch, so steps that arrive before their receipt cost no refold."""
-    found: set[str] = set()
-    has_code = func.json_extract(t.events.c.payload, "$.code").is_not(None)
-    for start in range(0, len(dossier_ids), 500):
-        chunk = list(dossier_ids[start : start + 500])
-        rows = conn.execute(
-            select(t.events.c.dossier_id)
-            .where(t.events.c.dossier_id.in_(chunk))
-            .where(has_code)
-            .distinct()
-        )
-        found.update(r.dossier_id for r in rows)
-    return found
-
-
-def refresh_dossier(
-    conn: Connection, dossier_id: str, added: Sequence[Event], *, created: bool = True
-) -> bool:
-    """Bring one dossier's projection up to date after `added` were stored.
-
-    When every added event sorts after what is folded, they are applied in order (the
-    local path); otherwise the dossier is refolded from all its events (as ``rebuild``).
-    Returns False while the dossier's creation has not arrived yet (``created`` False
-    says so without reading its events).
-    """
-    view = projection.load_view(conn, dossier_id)
-    if view is None and not created:
-        return False
-    ordered = sort_for_fold(added)
-    if view is not None and ordered[0].hlc > view.last_event_hlc:
-        new_view = view
-        for event in ordered:
-            new_view = fold.apply(new_view, event)
-    else:
-        every = event_store.dossier_events(conn, dossier_id)
-        first = min(every, key=fold_order)
-        if "code" not in first.payload:
-            return False
-        refolded = fold.fold(every)
-        assert refolded is not None
-        new_view = refolded
-    projection.save_view(conn, new_view, is_new=view is None)
-    return True
 
 
 def refold_reference(conn: Connection) -> None:

@@ -56,13 +56,20 @@ def read_chunks(path: Path, offset: int, chunk_size: int) -> Iterator[tuple[int,
 def referenced_blobs(payload: object) -> list[str]:
     """SHA-256 addresses an event payload refers to (``sha256`` keys at any depth)."""
     found: list[str] = []
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            if key == "sha256" and isinstance(value, str) and _HEX64.match(value):
-                found.append(value)
-            else:
-                found.extend(referenced_blobs(value))
-    elif isinstance(payload, list):
-        for item in payload:
-            found.extend(referenced_blobs(item))
+    _collect(payload, found)
     return found
+
+
+def _collect(node: object, found: list[str]) -> None:
+    # Only containers are descended into: a pulled page walks every payload.
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str):
+                if key == "sha256" and _HEX64.match(value):
+                    found.append(value)
+            elif isinstance(value, dict | list):
+                _collect(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, dict | list):
+                _collect(item, found)
