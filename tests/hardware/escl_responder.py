@@ -22,6 +22,12 @@ NS = {
     "pwg": "http://www.pwg.org/schemas/2010/12/sm",
 }
 
+DUPLEX_CAPS = """  <scan:AdfDuplexInputCaps>
+    <scan:MaxWidth>2550</scan:MaxWidth><scan:MaxHeight>3508</scan:MaxHeight>
+  </scan:AdfDuplexInputCaps>
+  <scan:AdfOptions><scan:AdfOption>Duplex</scan:AdfOption></scan:AdfOptions>
+"""
+
 CAPABILITIES = f"""<?xml version="1.0" encoding="UTF-8"?>
 <scan:ScannerCapabilities xmlns:scan="{NS["scan"]}" xmlns:pwg="{NS["pwg"]}">
   <pwg:Version>2.63</pwg:Version>
@@ -43,7 +49,8 @@ CAPABILITIES = f"""<?xml version="1.0" encoding="UTF-8"?>
   </scan:PlatenInputCaps></scan:Platen>
   <scan:Adf><scan:AdfSimplexInputCaps>
     <scan:MaxWidth>2550</scan:MaxWidth><scan:MaxHeight>3508</scan:MaxHeight>
-  </scan:AdfSimplexInputCaps></scan:Adf>
+  </scan:AdfSimplexInputCaps>
+{{duplex}}</scan:Adf>
 </scan:ScannerCapabilities>
 """
 
@@ -58,13 +65,29 @@ class EsclState:
     jobs: dict[str, dict[str, object]] = field(default_factory=dict)
     adf_state: str = "ScannerAdfLoaded"
     deleted: list[str] = field(default_factory=list)
+    duplex: bool = False  # the feeder reads both sides of a sheet in one pass
+    delivered: list[tuple[int, str]] = field(default_factory=list)  # (sheet, side)
 
 
-def page_jpeg(number: int, gray: bool, dpi: int) -> bytes:
-    """A small page with its number drawn on it (the test checks order)."""
+def capabilities(state: EsclState) -> str:
+    return CAPABILITIES.replace("{duplex}", DUPLEX_CAPS if state.duplex else "")
+
+
+def side_level(sheet: int, side: str) -> int:
+    """The gray level of the marker square on a sheet's side (front 30, 70, …; back +20)."""
+    return 30 + 40 * (sheet - 1) + (20 if side == "back" else 0)
+
+
+def page_jpeg(number: int, gray: bool, dpi: int, sheet: int = 0, side: str = "front") -> bytes:
+    """A small page with its number drawn on it (the test checks order), and a marker
+    square whose gray level tells the sheet and side (``side_level``)."""
     size = (dpi * 2, dpi * 3)  # a 2 x 3 inch card keeps the test fast
     image = Image.new("L" if gray else "RGB", size, "white")
-    ImageDraw.Draw(image).text((20, 20), f"PAGE {number}", fill="black")
+    draw = ImageDraw.Draw(image)
+    draw.text((20, 20), f"PAGE {number}", fill="black")
+    if sheet:
+        level = side_level(sheet, side)
+        draw.rectangle((0, dpi, dpi // 2, dpi + dpi // 2), fill=(level,) * (1 if gray else 3))
     out = io.BytesIO()
     image.save(out, "JPEG", dpi=(dpi, dpi))
     return out.getvalue()
@@ -89,7 +112,7 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         state.requests.append(("GET", self.path))
         if self.path == "/eSCL/ScannerCapabilities":
-            self._send(200, CAPABILITIES.encode())
+            self._send(200, capabilities(state).encode())
         elif self.path == "/eSCL/ScannerStatus":
             self._send(200, _status(state).encode())
         elif self.path.endswith("/NextDocument"):
@@ -117,9 +140,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         job["delivered"] = delivered + 1
         job["waits"] = state.not_ready_polls
-        if job["source"] == "Feeder":
+        sides = 2 if job["duplex"] else 1
+        sheet, side = delivered // sides + 1, ("front", "back")[delivered % sides]
+        if job["source"] == "Feeder" and side == "front":
             state.sheets -= 1
-        self._send(200, page_jpeg(delivered + 1, bool(job["gray"]), int(job["dpi"])), "image/jpeg")
+        state.delivered.append((sheet, side))
+        body = page_jpeg(delivered + 1, bool(job["gray"]), int(job["dpi"]), sheet, side)
+        self._send(200, body, "image/jpeg")
 
     def do_POST(self) -> None:
         state = self.server.state
@@ -137,10 +164,15 @@ class _Handler(BaseHTTPRequestHandler):
             state.adf_state = "ScannerAdfEmpty"
             self._send(409)
             return
+        duplex = source == "Feeder" and settings.findtext("scan:Duplex", "false", NS) == "true"
+        if duplex and not state.duplex:
+            self._send(409)  # a simplex feeder refuses a duplex job
+            return
         job_id = uuid.uuid4().hex
         state.jobs[job_id] = {
             "source": source,
-            "limit": state.sheets if source == "Feeder" else 1,
+            "duplex": duplex,
+            "limit": (state.sheets * (2 if duplex else 1)) if source == "Feeder" else 1,
             "delivered": 0,
             "waits": state.not_ready_polls,
             "gray": settings.findtext("scan:ColorMode", "", NS) == "Grayscale8",

@@ -20,7 +20,7 @@ from core.ports import (
 )
 from hardware.scanners.escl import EsclScanner
 
-from .escl_responder import EsclState, escl_responder
+from .escl_responder import EsclState, escl_responder, side_level
 
 
 def scanner(url: str) -> EsclScanner:
@@ -90,3 +90,42 @@ def test_refuses_resolution_and_reports_an_unreachable_scanner() -> None:
         scanner(url).scan(f"escl:{url}", ScanSettings(1200))
     with pytest.raises(DeviceGone):
         scanner(url).scan(f"escl:{url}", ScanSettings(100))
+
+
+def test_duplex_feeder_scan_gives_front_then_back_of_each_sheet() -> None:
+    """GIVEN an eSCL scanner whose feeder reads both sides (AdfDuplexInputCaps), three
+    sheets loaded
+    WHEN a duplex gray feeder scan runs
+    THEN the capabilities say duplex, the job asks for Duplex, and six pages come back
+    front 1, back 1, front 2, back 2, front 3, back 3 — read from the pages themselves."""
+    state = EsclState(sheets=3, duplex=True, not_ready_polls=0)
+    with escl_responder(state) as url:
+        device = f"escl:{url}"
+        assert scanner(url).capabilities(device).duplex
+        settings = ScanSettings(100, ColorMode.GRAY, Source.FEEDER, duplex=True)
+        result = scanner(url).scan(device, settings)
+    assert result.complete
+    assert [p.number for p in result.pages] == [1, 2, 3, 4, 5, 6]
+    order = [(s, side) for s in (1, 2, 3) for side in ("front", "back")]
+    assert state.delivered == order
+    levels = [_marker(p.data) for p in result.pages]
+    assert levels == pytest.approx([side_level(*o) for o in order], abs=4)
+    assert state.sheets == 0
+
+
+def test_duplex_on_a_simplex_feeder_is_refused_before_paper_moves() -> None:
+    """GIVEN an eSCL scanner without a duplex feeder
+    WHEN a duplex scan is asked for
+    THEN UnsupportedSetting, and no job was posted."""
+    state = EsclState(sheets=3)
+    with escl_responder(state) as url, pytest.raises(UnsupportedSetting, match="duplex"):
+        scanner(url).scan(f"escl:{url}", ScanSettings(100, source=Source.FEEDER, duplex=True))
+    assert not [c for c in state.requests if c[0] == "POST"]
+
+
+def _marker(jpeg: bytes) -> float:
+    """The mean gray of the marker square (see escl_responder.page_jpeg)."""
+    image = Image.open(io.BytesIO(jpeg)).convert("L")
+    dpi = round(image.info["dpi"][0])
+    square = image.crop((8, dpi + 8, dpi // 2 - 8, dpi + dpi // 2 - 8))
+    return sum(i * n for i, n in enumerate(square.histogram())) / (square.width * square.height)

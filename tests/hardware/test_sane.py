@@ -132,3 +132,16 @@ def test_unknown_device_and_unsupported_settings_are_refused() -> None:
         fresh().scan("sane:nosuch:0", ScanSettings())
     with pytest.raises(UnsupportedSetting):
         fresh().scan(DEVICE, ScanSettings(resolution=4800))
+
+
+def test_the_test_backend_has_no_duplex_and_a_duplex_scan_is_refused() -> None:
+    """GIVEN SANE's test backend, whose `source` offers only Flatbed and Automatic
+    Document Feeder (no duplex source; duplex is tested on the eSCL responder)
+    WHEN its capabilities are read and a duplex feeder scan is asked for
+    THEN duplex is off and the scan is refused with UnsupportedSetting before any page."""
+    scanner = fresh()
+    assert scanner.capabilities(DEVICE).duplex is False
+    seen: list[ScannedPage] = []
+    with pytest.raises(UnsupportedSetting, match="duplex"):
+        scanner.scan(DEVICE, ScanSettings(50, source=Source.FEEDER, duplex=True), seen.append)
+    assert seen == []
