@@ -8,7 +8,9 @@ gray and thresholded by the document pipeline, which every backend can do.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
+import signal
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -138,6 +140,28 @@ class SaneScanner:
             self._open.pop(device_id, None)
             _quietly(dev.cancel)
             _quietly(dev.close)
+            ignore_sigpipe()
+
+
+def ignore_sigpipe() -> None:
+    """Ignore SIGPIPE again, as Python does, after SANE reset it to its default.
+
+    Backends built on sanei_thread (``test`` among them) restore SIGPIPE's default
+    action, which kills the whole process on a write to a closed pipe — a worker process
+    that died, a dropped socket — where Python expects a BrokenPipeError. Set through
+    libc, as ``signal.signal`` only works on the main thread and scans run on the device
+    thread.
+    """
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    if sigpipe is None:
+        return
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return
+    libc.signal.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.signal.restype = ctypes.c_void_p
+    libc.signal(int(sigpipe), 1)  # SIG_IGN
 
 
 def _feed(

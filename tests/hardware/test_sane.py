@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from pathlib import Path
+
 import pytest
 
 from core.ports import (
@@ -145,3 +148,14 @@ def test_the_test_backend_has_no_duplex_and_a_duplex_scan_is_refused() -> None:
     with pytest.raises(UnsupportedSetting, match="duplex"):
         scanner.scan(DEVICE, ScanSettings(50, source=Source.FEEDER, duplex=True), seen.append)
     assert seen == []
+
+
+def test_sigpipe_stays_ignored_after_a_scan() -> None:
+    """GIVEN SANE's test backend, which resets SIGPIPE to its default (kill the process)
+    WHEN a scan has run
+    THEN SIGPIPE is ignored again, so a write to a dead worker's pipe is an error, not
+    the end of the app."""
+    fresh().scan(DEVICE, ScanSettings(50))
+    status = Path("/proc/self/status").read_text().splitlines()
+    (ignored,) = [line.split()[1] for line in status if line.startswith("SigIgn:")]
+    assert int(ignored, 16) & (1 << (signal.SIGPIPE - 1))
