@@ -99,14 +99,14 @@ class BodyLimit:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
-        body = b"".join(chunks)
-        sent = False
+        pending = chunks or [b""]
+        pending.reverse()
 
         async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
+            # The buffered pieces as they came (no join here: the handler's read joins).
+            if pending:
+                piece = pending.pop()
+                return {"type": "http.request", "body": piece, "more_body": bool(pending)}
             return await receive()
 
         await self.app(scope, replay, send)

@@ -11,6 +11,7 @@ stored. A different event under a known (origin, seq) flags the origin as equivo
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from core.domain.errors import N_
-from core.domain.events import GENESIS_HASH, Event
+from core.domain.events import GENESIS_HASH, Event, canonical_json
 from core.sync.wire import PushResult
 
 from . import schema as t
@@ -50,6 +51,12 @@ def event_body(event: Event) -> str:
     return json.dumps(event.to_wire(), ensure_ascii=False, separators=(",", ":"))
 
 
+def _wire_body(event: Event, canonical: bytes) -> str:
+    """The stored wire JSON from the canonical encoding the hash check already wrote."""
+    tail = json.dumps({"hash": event.hash, "signature": event.signature})[1:]
+    return canonical.decode()[:-1] + "," + tail
+
+
 def lock_scope(conn: Connection, branch: str) -> int:
     """Take the scope's row lock and return its last server_seq."""
     done = conn.execute(
@@ -71,10 +78,16 @@ def load_heads(conn: Connection, branch: str, origins: Sequence[str]) -> dict[st
 
 
 def append(
-    conn: Connection, branch: str, last_seq: int, events: Sequence[Event], heads: dict[str, Head]
+    conn: Connection,
+    branch: str,
+    last_seq: int,
+    events: Sequence[Event],
+    heads: dict[str, Head],
+    bodies: dict[str, str] | None = None,
 ) -> int:
     """Insert checked events with the next server_seqs; move heads and the scope."""
     rows: list[dict[str, Any]] = []
+    bodies = bodies or {}
     for offset, event in enumerate(events, start=1):
         rows.append(
             {
@@ -87,14 +100,14 @@ def append(
                 "type": event.type,
                 "hlc": event.hlc,
                 "hash": event.hash,
-                "body": event_body(event),
+                "body": bodies.get(event.event_id) or event_body(event),
             }
         )
         heads[event.origin_device] = Head(
             event.origin_seq, event.hash, event.hlc, heads[event.origin_device].known
         )
     if rows:
-        conn.execute(insert(t.events), rows)
+        insert_events(conn, rows)
     for origin in {e.origin_device for e in events}:
         head = heads[origin]
         values = {"last_seq": head.seq, "last_hash": head.hash, "last_hlc": head.hlc}
@@ -112,6 +125,22 @@ def append(
     return new_last
 
 
+_EVENT_COLUMNS = [c.name for c in t.events.columns]
+
+
+def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Append rows to ``events``: COPY on PostgreSQL (about twice the rate of a multi-row
+    INSERT), an executemany elsewhere. Inside the caller's transaction either way."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(t.events), rows)
+        return
+    driver: Any = conn.connection.driver_connection
+    statement = f"COPY events ({', '.join(_EVENT_COLUMNS)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in _EVENT_COLUMNS])
+
+
 # --- pushed by a device ------------------------------------------------------------------
 
 
@@ -122,7 +151,9 @@ class Pusher:
     server_key: str = ""  # relayed events of the centre's chain for this branch verify with it
 
 
-def _precheck(pusher: Pusher, events: Sequence[Event]) -> None:
+def _precheck(pusher: Pusher, events: Sequence[Event]) -> dict[str, str]:
+    """Branch and hash of every event; returns their stored wire bodies by event id."""
+    bodies: dict[str, str] = {}
     for event in events:
         if event.branch != pusher.branch:
             raise Refusal(
@@ -132,10 +163,13 @@ def _precheck(pusher: Pusher, events: Sequence[Event]) -> None:
                 event=event.event_id,
                 branch=event.branch,
             )
-        if not event.hash_ok():
+        canonical = canonical_json(event.hashed_fields())
+        if hashlib.sha256(canonical).hexdigest() != event.hash:
             raise Refusal(
                 422, "bad-hash", N_("Event {event}: the hash does not match"), event=event.event_id
             )
+        bodies[event.event_id] = _wire_body(event, canonical)
+    return bodies
 
 
 def _origin_keys(conn: Connection, pusher: Pusher, origins: Sequence[str]) -> dict[str, str]:
@@ -247,7 +281,7 @@ def _check_link(event: Event, tip: tuple[int, str]) -> None:
 
 
 def push(engine: Engine, pusher: Pusher, events: Sequence[Event]) -> PushOutcome:
-    _precheck(pusher, events)
+    bodies = _precheck(pusher, events)
     ordered = sorted(events, key=lambda e: (e.origin_device, e.origin_seq))
     origins = sorted({e.origin_device for e in ordered})
     try:
@@ -264,7 +298,7 @@ def push(engine: Engine, pusher: Pusher, events: Sequence[Event]) -> PushOutcome
                         N_("Event {event}: the signature does not verify"),
                         event=event.event_id,
                     )
-            append(conn, pusher.branch, last, fresh, heads)
+            append(conn, pusher.branch, last, fresh, heads, bodies)
     except Equivocation as err:
         flag(engine, err.device, "equivocation", f"sequence {err.seq}")
         raise

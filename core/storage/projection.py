@@ -81,6 +81,12 @@ _UPDATE_DOSSIER = (
     f"UPDATE dossiers SET {', '.join(f'{c} = :{c}' for c in _DOSSIER_COLUMNS)} "
     "WHERE id = :id RETURNING num"
 )
+# A refold never changes a dossier's identity: the batch path leaves the unique columns be.
+_REFRESH_DOSSIER = (
+    f"UPDATE dossiers SET "
+    f"{', '.join(f'{c} = :{c}' for c in _DOSSIER_COLUMNS if c not in ('id', 'code'))} "
+    "WHERE id = :id RETURNING num"
+)
 _INSERT_SEARCH = "INSERT INTO dossier_search (rowid, body) VALUES (?, ?)"
 _UPDATE_SEARCH = "UPDATE dossier_search SET body = ? WHERE rowid = ?"
 _LOAD_VIEW = "SELECT doc FROM dossiers WHERE id = ?"
@@ -204,7 +210,7 @@ def apply_dossier_batch(conn: Connection, added: Mapping[str, Sequence[Event]]) 
             new_view = view
             for event in ordered:
                 new_view = fold.apply(new_view, event)
-            save_view(conn, new_view, is_new=False)
+            _refresh_view(conn, view, new_view)
             changed.add(dossier_id)
         else:
             refold.append(dossier_id)
@@ -216,11 +222,27 @@ def apply_dossier_batch(conn: Connection, added: Mapping[str, Sequence[Event]]) 
         ordered = sort_for_fold(list(every.values()))
         if "code" not in ordered[0].payload:
             continue
-        new_view = fold.fold(ordered)
-        assert new_view is not None
-        save_view(conn, new_view, is_new=dossier_id not in views)
+        refolded = fold.fold(ordered)
+        assert refolded is not None
+        old = views.get(dossier_id)
+        if old is None or old.code != refolded.code:
+            save_view(conn, refolded, is_new=old is None)
+        else:
+            _refresh_view(conn, old, refolded)
         changed.add(dossier_id)
     return changed
+
+
+def _refresh_view(conn: Connection, old: DossierView, view: DossierView) -> None:
+    """``save_view`` of a stored dossier; its search entry is rewritten only if it changed."""
+    db = raw(conn)
+    (num,) = db.execute(_REFRESH_DOSSIER, _row(view)).fetchone()
+    if (old.code, old.procedure_code, old.applicant) != (
+        view.code,
+        view.procedure_code,
+        view.applicant,
+    ):
+        db.execute(_UPDATE_SEARCH, (search_body(view), num))
 
 
 def apply_reference_event(conn: Connection, event: Event) -> None:
