@@ -64,8 +64,7 @@ def open_code_reader(device: str) -> CodeReader | None:
     module = importlib.import_module(SERIAL_READER)
     port = device.removeprefix("serial:")
     if "://" in port:
-        import serial
-
+        serial = importlib.import_module("serial")  # pyserial: named here only, like drivers
         try:
             connection = serial.serial_for_url(port, timeout=0.1)
         except (serial.SerialException, ValueError) as err:

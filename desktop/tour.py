@@ -68,6 +68,7 @@ class Tour:
         h.pump(until=lambda: not h.shell.ops.busy)
         h.settle()
         self.shot("dossier")
+        self.page_viewer()
         h.screen.choose(Action.TRANSFER)
         h.screen.detail_field.input.text = "chuyenvien1"
         h.settle()
@@ -95,11 +96,45 @@ class Tour:
         h.go("conflicts")
         h.settle()
         self.shot("conflicts-leader")
+        self.apology(code)
         h.shell.logout()
         h.login("admin", "motcua-demo")
         h.go("settings")
+        h.screen.test_reader()
+        h.settle()
         self.shot("settings")
         self.kiosk(code)
+
+    def page_viewer(self) -> None:
+        h = self.h
+        screen = h.screen
+        h.pump(until=lambda: getattr(screen, "all_pages", None))
+        screen.view_page(1)
+        h.pump(until=lambda: screen.dialog.showing_picture)
+        self.shot("dossier-page")
+        screen.dialog.dismiss()
+        h.settle()
+
+    def apology(self, code: str) -> None:
+        from datetime import timedelta
+
+        from core.domain.timeutil import parse_moment, to_vietnam
+
+        h = self.h
+        h.go("dossier", code=code)
+        screen = h.screen
+        h.pump(until=lambda: screen.detail is not None)
+        screen.choose(Action.REAPPOINT)
+        dialog = screen.dialog
+        later = to_vietnam(parse_moment(screen.detail.view.due_at)) + timedelta(days=5)
+        dialog.day.input.text = later.strftime("%d/%m/%Y")
+        dialog.time.input.text = "16:00"
+        dialog.reason.input.text = "Chờ ý kiến xác minh của Sở Tư pháp"
+        h.settle()
+        self.shot("dossier-apology")
+        dialog.confirm()
+        h.pump(until=lambda: getattr(screen, "last_form", None))
+        h.settle()
 
     def intake(self) -> str:
         h = self.h

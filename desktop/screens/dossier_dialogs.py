@@ -163,11 +163,9 @@ class PageViewer(Dialog):
         self.caption = Text("", bold=True)
         top.add_widget(self.caption)
         self.previous = fit_width(
-            McButton("‹ " + _("Previous") + "  (←)", lambda: self.turn(-1), variant="secondary")
+            McButton("‹ " + _("Previous"), lambda: self.turn(-1), variant="secondary")
         )
-        self.next = fit_width(
-            McButton(_("Next") + " ›  (→)", lambda: self.turn(1), variant="secondary")
-        )
+        self.next = fit_width(McButton(_("Next") + " ›", lambda: self.turn(1), variant="secondary"))
         close = fit_width(McButton(_("Close") + "  (Esc)", self.dismiss, variant="secondary"))
         for button in (self.previous, self.next, close):
             top.add_widget(button)

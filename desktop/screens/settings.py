@@ -168,20 +168,13 @@ class SettingsScreen(BaseScreen):
             on_enter=lambda: self.use_reader(self.port_field.value),
         )
         card.add_widget(self.port_field)
-        buttons = [
-            fit_width(
-                McButton(
-                    _("Use this port"),
-                    lambda: self.use_reader(self.port_field.value),
-                    variant="secondary",
-                )
-            ),
-            fit_width(
-                McButton(_("No serial reader"), lambda: self.use_reader(""), variant="secondary")
-            ),
-            fit_width(McButton(_("Test reader"), self.test_reader, variant="secondary")),
-        ]
-        card.add_widget(row(Widget(), *buttons))
+        use = McButton(
+            _("Use this port"), lambda: self.use_reader(self.port_field.value), variant="secondary"
+        )
+        card.add_widget(row(Widget(), fit_width(use)))
+        none = McButton(_("No serial reader"), lambda: self.use_reader(""), variant="secondary")
+        test = McButton(_("Test reader"), self.test_reader, variant="secondary")
+        card.add_widget(row(Widget(), fit_width(none), fit_width(test)))
         self.reader_result = Text(self.reader_test, size=theme.FONT_SMALL, color=theme.TEXT_MUTED)
         card.add_widget(self.reader_result)
 
@@ -197,7 +190,7 @@ class SettingsScreen(BaseScreen):
                 tr("Code reader: {device}", device=device) if device else _("No serial reader"),
                 "ok",
             )
-            self.refresh()
+            self.ops.device(self.services.devices.code_reader_ports, self._show_reader)
 
         self.ops.device(lambda: codes.use(device), done)
 

@@ -13,8 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="motcua-kivy-"))
+# The real SANE library, with no backend to probe: the settings screen lists devices on
+# every visit, and probing every installed backend (network ones too) takes seconds.
+# The SANE scanner itself is tested in tests/hardware.
+_sane = Path(tempfile.mkdtemp(prefix="motcua-sane-"))
+(_sane / "dll.conf").write_text("", encoding="utf-8")
+os.environ.setdefault("SANE_CONFIG_DIR", str(_sane))
 
-from desktop.app import prepare_environment
+from desktop.app import prepare_environment  # noqa: E402
 
 prepare_environment(headless=True)
 
