@@ -4,3 +4,9 @@ Backends are picked by asking each whether it is usable on this computer; when n
 the caller gets :class:`core.ports.NoBackendAvailable` with what was tried. Test doubles
 live under ``tests/`` and are only ever passed in explicitly.
 """
+
+from pathlib import Path
+
+from core.i18n import register_locale_dir
+
+register_locale_dir(Path(__file__).with_name("locale"))
