@@ -26,7 +26,8 @@ class SlipLookup:
 
 
 def new_lookup_token(length: int = 8) -> str:
-    return "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(length))
+    # 256 is a multiple of the 32-letter alphabet, so byte % 32 is unbiased.
+    return "".join(_TOKEN_ALPHABET[b % len(_TOKEN_ALPHABET)] for b in secrets.token_bytes(length))
 
 
 def parse_slip_payload(text: str) -> SlipLookup:
