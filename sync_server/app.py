@@ -5,15 +5,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
+import os
 import threading
 import time
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as Path_
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
-from sqlalchemy import Engine, insert
+from pydantic import BaseModel, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,6 +55,7 @@ from .db import Settings, make_engine, migrate
 from .errors import Refusal
 
 PROBLEM = "application/problem+json"
+_BATCH = 1 << 20
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}}
     for code in (400, 401, 403, 404, 409, 410, 413, 422, 429)
@@ -85,6 +96,9 @@ class BodyLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self._refuse(send)
             return
+        if scope["method"] == "PUT" and scope["path"].startswith("/v1/blobs/"):
+            await self.app(scope, self._counted(receive), send)  # streamed by the handler
+            return
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -110,6 +124,19 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _counted(self, receive: Receive) -> Receive:
+        size = 0
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                raise Refusal(413, "too-large", N_("The request body is too large"))
+            return message
+
+        return counted
 
     async def _refuse(self, send: Send) -> None:
         payload = (
@@ -139,8 +166,70 @@ class Server:
         self.key = identity.ensure_identity(self.engine)
         settings.blobs_dir.mkdir(parents=True, exist_ok=True)
         self.pushes = threading.BoundedSemaphore(settings.max_concurrent_pushes)
+        self._writers = ThreadPoolExecutor(4, thread_name_prefix="blob-write")
+        self._hashers = ThreadPoolExecutor(4, thread_name_prefix="blob-hash")
+        self._blob_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def open_chunk(
+        self, request: Request, sha256: str, offset: int, size: int
+    ) -> tuple[auth.SignedRequest, identity.DeviceRow, BlobStatus | None, Refusal | None]:
+        """Who sends the chunk, and whether it may be written; a refusal of the chunk is
+        returned, to be answered once the body proves the request genuine."""
+        signed, who = self.identify(request)
+        try:
+            state = blobstore.open_chunk(self.engine, self.settings.blobs_dir, sha256, offset, size)
+        except Refusal as err:
+            return signed, who, None, err
+        return signed, who, state, None
+
+    async def stream_chunk(self, request: Request, writer: blobstore.ChunkWriter) -> None:
+        """The body into `writer` as it arrives, in batches of about 1 MiB: one thread
+        hashes it for the signature and writes it, another feeds the blob's running hash,
+        while the event loop receives the next batch (at most two batches held)."""
+        loop = asyncio.get_running_loop()
+        batch: list[bytes] = []
+        held = 0
+        pending: list[asyncio.Future[None]] = []
+
+        async def flush() -> None:
+            nonlocal batch, held
+            for future in pending:
+                await future
+            pending.clear()
+            if batch:
+                pending.append(loop.run_in_executor(self._writers, writer.write, batch))
+                pending.append(loop.run_in_executor(self._hashers, writer.advance, batch))
+            batch, held = [], 0
+
+        try:
+            async for piece in request.stream():
+                writer.take(len(piece))
+                batch.append(piece)
+                held += len(piece)
+                if held >= _BATCH:
+                    await flush()
+            await flush()
+        finally:
+            for future in pending:  # let the threads finish before the file is cut back
+                with contextlib.suppress(BaseException):
+                    await future
+        await flush()
+
+    def blob_lock(self, sha256: str) -> asyncio.Lock:
+        lock = self._blob_locks.get(sha256)
+        if lock is None:
+            lock = self._blob_locks[sha256] = asyncio.Lock()
+        return lock
 
     def authenticate(self, request: Request, body: bytes) -> identity.DeviceRow:
+        signed, device = self.identify(request)
+        self.confirm(request, signed, device, body=body)
+        return device
+
+    def identify(self, request: Request) -> tuple[auth.SignedRequest, identity.DeviceRow]:
+        """The signing device, known and unrevoked, at a fresh moment (body not checked)."""
         signed = auth.read_headers(dict(request.headers))
         if signed is None:
             raise Refusal(401, "unsigned", N_("The request is not signed by an enrolled device"))
@@ -155,21 +244,40 @@ class Server:
             )
         if device.revoked:
             raise Refusal(401, "revoked", N_("Device {device} is revoked"), device=device.device_id)
+        return signed, device
+
+    def confirm(
+        self,
+        request: Request,
+        signed: auth.SignedRequest,
+        device: identity.DeviceRow,
+        *,
+        body: bytes = b"",
+        digest: str | None = None,
+        then: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """The signature over the body (or its streamed `digest`); the nonce, once, and
+        `then` in the same transaction."""
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        if not auth.verify_request(signed, device.public_key, request.method, path, body):
+        if not auth.verify_request(
+            signed, device.public_key, request.method, path, body, digest=digest
+        ):
             raise Refusal(401, "bad-request-signature", N_("The request signature does not verify"))
         try:
             with self.engine.begin() as conn:
                 conn.execute(
                     insert(t.nonces).values(
-                        device_id=device.device_id, nonce=signed.nonce, at_ms=now
+                        device_id=device.device_id,
+                        nonce=signed.nonce,
+                        at_ms=int(time.time() * 1000),
                     )
                 )
+                if then is not None:
+                    then(conn)
         except SqlIntegrityError:
             raise Refusal(
                 401, "replayed", N_("This request was already received (replayed)")
             ) from None
-        return device
 
 
 async def current_device(request: Request) -> identity.DeviceRow:
@@ -178,7 +286,13 @@ async def current_device(request: Request) -> identity.DeviceRow:
     return await run_in_threadpool(server.authenticate, request, body)
 
 
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
 Device = Annotated[identity.DeviceRow, Depends(current_device)]
+RawBody = Annotated[bytes, Depends(raw_body)]
+_PUSH = TypeAdapter(PushRequest)
 ShaPath = Annotated[str, Path_(pattern=r"^[0-9a-f]{64}$")]
 Size = Annotated[int, Query(ge=0, le=2**53)]
 
@@ -229,8 +343,16 @@ def create_app(settings: Settings) -> FastAPI:
     def enroll(request: EnrolRequest) -> EnrolResponse:
         return identity.enrol(server.engine, server.key, request)
 
-    @app.post("/v1/events", response_model=PushResponse)
-    def push(body: PushRequest, who: Device) -> PushResponse:
+    @app.post("/v1/events", response_model=PushResponse, openapi_extra=_json_body(PushRequest))
+    def push(raw: RawBody, who: Device) -> Response:
+        # The body is parsed once, straight from its bytes, by the precompiled validator
+        # (not json.loads, then the model), and the answer is written without a model.
+        try:
+            body = _PUSH.validate_json(raw)
+        except PydanticValidationError as err:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e.get("loc", ()))} for e in err.errors()]
+            ) from None
         if not server.pushes.acquire(blocking=False):
             raise Refusal(
                 429, "busy", N_("The server is busy: retry shortly"), headers={"Retry-After": "1"}
@@ -244,9 +366,7 @@ def create_app(settings: Settings) -> FastAPI:
             )
         finally:
             server.pushes.release()
-        return PushResponse(
-            accepted=outcome.accepted, duplicates=outcome.duplicates, results=outcome.results
-        )
+        return Response(ingest.answer(outcome), media_type="application/json")
 
     def _readable(who: identity.DeviceRow, scope: str) -> None:
         if scope not in (who.branch, t.GLOBAL_SCOPE):
@@ -290,12 +410,40 @@ def create_app(settings: Settings) -> FastAPI:
         sha256: ShaPath,
         offset: Annotated[int, Query(ge=0, le=2**53)],
         size: Size,
-        who: Device,
     ) -> BlobStatus:
-        data = await request.body()
-        return await run_in_threadpool(
-            blobstore.write_chunk, server.engine, settings.blobs_dir, sha256, offset, size, data
-        )
+        # Streamed: each piece of the body goes to the partial file as it arrives, hashed
+        # on the way; the signature is checked against that hash at the end (a mismatch
+        # cuts the file back). One chunk at a time per blob in this process.
+        async with server.blob_lock(sha256):
+            signed, who, state, refusal = await run_in_threadpool(
+                server.open_chunk, request, sha256, offset, size
+            )
+            writer: blobstore.ChunkWriter | None = None
+            if state is not None and not state.complete:
+                writer = blobstore.ChunkWriter(settings.blobs_dir, sha256, offset, size)
+            body = hashlib.sha256()
+            try:
+                if writer is not None:
+                    await server.stream_chunk(request, writer)
+                    digest = writer.body_digest()
+                else:
+                    async for piece in request.stream():
+                        body.update(piece)
+                    digest = body.hexdigest()
+                record = writer.record if writer is not None else None
+                await run_in_threadpool(
+                    server.confirm, request, signed, who, digest=digest, then=record
+                )
+            except BaseException:
+                if writer is not None:
+                    writer.abort()
+                raise
+            if refusal is not None:
+                raise refusal
+            if writer is None:
+                assert state is not None
+                return state
+            return writer.recorded()
 
     @app.post("/v1/blobs/{sha256}/commit", response_model=BlobStatus)
     def blob_commit(
@@ -320,7 +468,48 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    _with_schemas(app, [PushRequest])
     return app
+
+
+ENV_DATA_DIR = "MOTCUA_SERVER_DATA_DIR"
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker of ``serve --workers N``: settings from the environment."""
+    return create_app(Settings.from_env(Path(os.environ[ENV_DATA_DIR])))
+
+
+def _json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The request body of a handler that parses its own bytes, for the OpenAPI spec."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        }
+    }
+
+
+def _with_schemas(app: FastAPI, models: list[type[BaseModel]]) -> None:
+    """Add `models` (and what they use) to the spec's components: handlers that parse
+    their own body do not declare them as parameters."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, sub in schema.pop("$defs", {}).items():
+                    schemas.setdefault(name, sub)
+                schemas[model.__name__] = schema
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _octets() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from core.domain.errors import N_
 from core.sync import blobs as addr
@@ -30,21 +30,6 @@ from .ingest import now_iso
 _RUNNING: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 _RUNNING_MAX = 64
 _running_lock = threading.Lock()
-
-
-def _feed(sha256: str, offset: int, data: bytes) -> None:
-    with _running_lock:
-        entry = _RUNNING.pop(sha256, None)
-        if offset == 0:
-            digest = hashlib.sha256()
-        elif entry is not None and entry[0] == offset:
-            digest = entry[1]
-        else:
-            return
-        digest.update(data)
-        _RUNNING[sha256] = (offset + len(data), digest)
-        while len(_RUNNING) > _RUNNING_MAX:
-            _RUNNING.popitem(last=False)
 
 
 def _running_digest(sha256: str, size: int) -> str | None:
@@ -83,12 +68,16 @@ def status(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
     return _status(sha256, int(row.size), int(row.received), bool(row.complete))
 
 
-def write_chunk(
-    engine: Engine, root: Path, sha256: str, offset: int, size: int, data: bytes
-) -> BlobStatus:
-    if offset + len(data) > size:
-        raise Refusal(413, "beyond-size", N_("The chunk goes past the declared size of the blob"))
+def open_chunk(engine: Engine, root: Path, sha256: str, offset: int, size: int) -> BlobStatus:
+    """Check that a chunk may be written at `offset` (creating the upload's row); the
+    status says where the upload stands (``complete``: nothing to write)."""
     partial = addr.partial_path(root, sha256)
+    with engine.connect() as conn:  # the usual case reads only: no write lock
+        row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
+    if row is not None and not row.complete and row.size == size:
+        held = partial.stat().st_size if partial.exists() else 0
+        if held >= row.received == offset:
+            return _status(sha256, size, offset, False)
     with engine.begin() as conn:
         row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
         if row is None:
@@ -102,7 +91,7 @@ def write_chunk(
                     created_at=now_iso(),
                 )
             )
-            received, transferred = 0, 0
+            received = 0
         else:
             if row.complete:
                 return _status(sha256, int(row.size), int(row.size), True)
@@ -113,7 +102,15 @@ def write_chunk(
                     N_("Blob {sha} is being uploaded with another size"),
                     sha=sha256[:12],
                 )
-            received, transferred = int(row.received), int(row.transferred)
+            received = int(row.received)
+            # Chunks are not fsynced one by one: after a power cut the file may hold less
+            # than the row says. The file is the truth then; resume from its length.
+            held = partial.stat().st_size if partial.exists() else 0
+            if held < received:
+                received = held
+                conn.execute(
+                    update(t.blobs).where(t.blobs.c.sha256 == sha256).values(received=held)
+                )
         if offset != received:
             raise Refusal(
                 409,
@@ -122,21 +119,86 @@ def write_chunk(
                 extra={"received": received},
                 received=received,
             )
+    return _status(sha256, size, received, False)
+
+
+class ChunkWriter:
+    """One chunk streamed into the partial file as it arrives: no buffering, no second
+    pass. It keeps the SHA-256 of the request body (for the signature check) and advances
+    the blob's running SHA-256. ``abort`` cuts the file back to where the chunk began."""
+
+    def __init__(self, root: Path, sha256: str, offset: int, size: int) -> None:
+        self.sha256, self.offset, self.size = sha256, offset, size
+        self.written = 0
+        self.body = hashlib.sha256()
+        self.path = partial = addr.partial_path(root, sha256)
         partial.parent.mkdir(parents=True, exist_ok=True)
-        with partial.open("r+b" if partial.exists() else "wb") as handle:
-            # Cut stale bytes past the offset only when there are any: a truncate on every
-            # chunk makes ext4 flush the file at close (auto_da_alloc), 3x slower.
-            if handle.seek(0, os.SEEK_END) > offset:
-                handle.truncate(offset)
-            handle.seek(offset)
-            handle.write(data)
+        self.handle = partial.open("r+b" if partial.exists() else "wb")
+        # Cut stale bytes past the offset only when there are any: a truncate on every
+        # chunk makes ext4 flush the file at close (auto_da_alloc), 3x slower.
+        if self.handle.seek(0, os.SEEK_END) > offset:
+            self.handle.truncate(offset)
+        self.handle.seek(offset)
+        with _running_lock:
+            entry = _RUNNING.get(sha256)
+        if offset == 0:
+            self.running: Any = hashlib.sha256()
+        elif entry is not None and entry[0] == offset:
+            self.running = entry[1].copy()
+        else:
+            self.running = None
+
+    def take(self, length: int) -> None:
+        """Count `length` more bytes of the chunk; refuse a chunk past the blob's size."""
+        self.written += length
+        if self.offset + self.written > self.size:
+            raise Refusal(
+                413, "beyond-size", N_("The chunk goes past the declared size of the blob")
+            )
+
+    def write(self, pieces: list[bytes]) -> None:
+        """Hash for the request signature and write (counted by ``take`` first)."""
+        for piece in pieces:
+            self.body.update(piece)
+            self.handle.write(piece)
+
+    def advance(self, pieces: list[bytes]) -> None:
+        """Feed the blob's running SHA-256; may run beside ``write`` in another thread."""
+        if self.running is not None:
+            for piece in pieces:
+                self.running.update(piece)
+
+    def body_digest(self) -> str:
+        return self.body.hexdigest()
+
+    def abort(self) -> None:
+        """Forget the chunk: the file ends where it began."""
+        self.handle.close()
+        os.truncate(self.path, self.offset)
+
+    def record(self, conn: Connection) -> None:
+        """Count the chunk in the upload's row, inside the caller's transaction (no fsync:
+        durability is needed at commit, which fsyncs the file once)."""
+        self.handle.close()
         conn.execute(
             update(t.blobs)
-            .where(t.blobs.c.sha256 == sha256)
-            .values(received=received + len(data), transferred=transferred + len(data))
+            .where(t.blobs.c.sha256 == self.sha256)
+            .values(
+                received=self.offset + self.written,
+                transferred=t.blobs.c.transferred + self.written,
+            )
         )
-    _feed(sha256, offset, data)  # after the commit: a failed chunk leaves it behind
-    return _status(sha256, size, received + len(data), False)
+
+    def recorded(self) -> BlobStatus:
+        """After ``record`` committed: keep the running hash for ``commit``."""
+        received = self.offset + self.written
+        if self.running is not None:
+            with _running_lock:
+                _RUNNING.pop(self.sha256, None)
+                _RUNNING[self.sha256] = (received, self.running)
+                while len(_RUNNING) > _RUNNING_MAX:
+                    _RUNNING.popitem(last=False)
+        return _status(self.sha256, self.size, received, False)
 
 
 def commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:

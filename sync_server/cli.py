@@ -1,7 +1,7 @@
 """``motcua-server``: run and administer the central sync server.
 
 motcua-server [--data-dir DIR] [--json] COMMAND
-  serve [--host H] [--port P]        migrate, then serve the HTTP API
+  serve [--host H] [--port P] [--workers N]   migrate, then serve the HTTP API
   migrate                            bring the database schema up to date
   branch add CODE --name NAME | branch list
   enroll-code --branch CODE [--ttl SECONDS]    print a one-time enrolment code
@@ -54,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="migrate, then serve the HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8470)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (the server is stateless; use PostgreSQL)",
+    )
     p.set_defaults(handler=cmd_serve)
     sub.add_parser("migrate", help="bring the schema up to date").set_defaults(handler=cmd_migrate)
     branch = sub.add_parser("branch", help="branches").add_subparsers(dest="verb", required=True)
@@ -126,10 +132,25 @@ class Ctx:
 def cmd_serve(args: argparse.Namespace, ctx: Ctx) -> None:
     import uvicorn
 
-    from .app import create_app
+    from .app import ENV_DATA_DIR, create_app
 
-    app = create_app(ctx.settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    if args.workers <= 1:
+        app = create_app(ctx.settings)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        return
+    # Migrate and make the server key once, here, before the workers start; each worker
+    # then builds its app from the environment (uvicorn spawns them).
+    create_app(ctx.settings).state.server.engine.dispose()
+    os.environ[ENV_DATA_DIR] = str(ctx.settings.data_dir.resolve())
+    os.environ["DATABASE_URL"] = ctx.settings.database_url
+    uvicorn.run(
+        "sync_server.app:app_from_env",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+    )
 
 
 def cmd_migrate(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:

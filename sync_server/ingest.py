@@ -22,7 +22,6 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from core.domain.errors import N_
 from core.domain.events import GENESIS_HASH, Event, canonical_json
-from core.sync.wire import PushResult
 
 from . import schema as t
 from .errors import Refusal
@@ -38,7 +37,7 @@ class Head:
 
 @dataclass
 class PushOutcome:
-    results: list[PushResult] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)  # PushResult fields
     accepted: int = 0
     duplicates: int = 0
 
@@ -224,39 +223,38 @@ def _stored_hashes(conn: Connection, branch: str, pairs: set[tuple[str, int]]) -
 
 def _classify(
     conn: Connection, branch: str, events: Sequence[Event], heads: dict[str, Head]
-) -> tuple[list[Event], list[PushResult], dict[str, Event]]:
+) -> tuple[list[Event], list[dict[str, Any]], dict[str, Event]]:
     tips = {o: (h.seq, h.hash) for o, h in heads.items()}
     old = {
         (e.origin_device, e.origin_seq) for e in events if e.origin_seq <= tips[e.origin_device][0]
     }
     stored = _stored_hashes(conn, branch, old) if old else {}
     fresh: list[Event] = []
-    results: list[PushResult] = []
+    results: list[dict[str, Any]] = []
     newest: dict[str, Event] = {}
     for event in events:
         origin, seq = event.origin_device, event.origin_seq
         if (origin, seq) in old:
             if stored.get((origin, seq)) != event.hash:
                 raise Equivocation(origin, seq)
-            results.append(
-                PushResult(
-                    event_id=event.event_id,
-                    origin_device=origin,
-                    origin_seq=seq,
-                    status="duplicate",
-                )
-            )
+            results.append(_result(event, "duplicate"))
             continue
         _check_link(event, tips[origin])
         tips[origin] = (seq, event.hash)
         newest[origin] = event
         fresh.append(event)
-        results.append(
-            PushResult(
-                event_id=event.event_id, origin_device=origin, origin_seq=seq, status="accepted"
-            )
-        )
+        results.append(_result(event, "accepted"))
     return fresh, results, newest
+
+
+def _result(event: Event, status: str) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "origin_device": event.origin_device,
+        "origin_seq": event.origin_seq,
+        "status": status,
+        "reason": None,
+    }
 
 
 def _check_link(event: Event, tip: tuple[int, str]) -> None:
@@ -305,6 +303,19 @@ def push(engine: Engine, pusher: Pusher, events: Sequence[Event]) -> PushOutcome
     outcome = PushOutcome(results=results, accepted=len(fresh))
     outcome.duplicates = len(results) - outcome.accepted
     return outcome
+
+
+def answer(outcome: PushOutcome) -> bytes:
+    """The push answer as JSON (``PushResponse``), written without building models."""
+    return json.dumps(
+        {
+            "accepted": outcome.accepted,
+            "duplicates": outcome.duplicates,
+            "results": outcome.results,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
 
 
 def flag(engine: Engine, device_id: str, kind: str, detail: str) -> None:

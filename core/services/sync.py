@@ -13,7 +13,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,16 @@ class LocalReplica:
         self.device_id = branch.device_id
         self.branch = branch.branch_code
         self.blob_root = branch.data_dir / BLOBS_DIR
+        self._dossiers: replication.DossierCache | None = None
+
+    @contextmanager
+    def pulling(self) -> Iterator[None]:
+        """One pull: dossiers' decoded events are kept across its pages for refolds."""
+        self._dossiers = replication.DossierCache()
+        try:
+            yield
+        finally:
+            self._dossiers = None
 
     # --- events ------------------------------------------------------------------------
     def scopes(self) -> Sequence[str]:
@@ -76,14 +87,19 @@ class LocalReplica:
         the same transaction when one is given."""
 
         def work(conn: Connection) -> replication.IngestResult:
-            result = replication.ingest(conn, events, _now_ms())
+            result = replication.ingest(conn, events, _now_ms(), self._dossiers)
             for event in result.accepted:
                 _after_ingest(conn, event)
             if cursor is not None:
                 replication.set_cursor(conn, scope, cursor)
             return result
 
-        result = self.b.store.write(work)
+        try:
+            result = self.b.store.write(work)
+        except BaseException:
+            if self._dossiers is not None:
+                self._dossiers.forget()  # what it learnt of this page was rolled back
+            raise
         if result.accepted:
             self.b._catalogue = None
             self.b._calendar = None

@@ -18,6 +18,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,8 +28,7 @@ from typing import Protocol
 from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
 
-from . import blobs as blob_io
-from .client import SyncClient
+from .client import FileSlice, SyncClient
 from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
 from .wire import CHUNK_SIZE
 
@@ -62,6 +63,10 @@ class Replica(Protocol):
     def events_above(self, vector: dict[str, int], limit: int) -> list[Event]: ...
 
     def ingest(self, scope: str, events: Sequence[Event], cursor: int | None) -> IngestSummary: ...
+
+    def pulling(self) -> AbstractContextManager[None]:
+        """Around the pages of one pull (the replica may keep what it decoded)."""
+        ...
 
     def pending_event_count(self) -> int: ...
 
@@ -228,6 +233,10 @@ class SyncAgent:
         return SyncSummary(pushed=pushed, push_duplicates=duplicates)
 
     def pull(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:
+        with self.replica.pulling():
+            return self._pull(report, summary)
+
+    def _pull(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:
         pulled = applied = 0
         dossiers: set[str] = set(summary.dossiers)
         for scope in self.replica.scopes():
@@ -282,10 +291,22 @@ class SyncAgent:
         status = self.client.blob_status(blob.sha256, blob.size)
         sent = 0
         if not status.complete:
-            for at, data in blob_io.read_chunks(blob.path, status.received, CHUNK_SIZE):
-                self.client.upload_chunk(blob.sha256, at, blob.size, data)
-                sent += len(data)
-                report(Progress("upload", before + sent, total, "bytes"))
+            # Each chunk streams from the file; the next chunk's SHA-256 (which its request
+            # signature covers) is computed while the current one is on the wire.
+            starts = range(status.received, blob.size, CHUNK_SIZE)
+            with ThreadPoolExecutor(1) as hasher:
+                ahead = [
+                    hasher.submit(FileSlice.hashed, blob.path, at, CHUNK_SIZE) for at in starts[:1]
+                ]
+                for n, at in enumerate(starts):
+                    piece = ahead.pop().result()
+                    if n + 1 < len(starts):
+                        ahead.append(
+                            hasher.submit(FileSlice.hashed, blob.path, starts[n + 1], CHUNK_SIZE)
+                        )
+                    self.client.upload_chunk(blob.sha256, at, blob.size, piece)
+                    sent += piece.length
+                    report(Progress("upload", before + sent, total, "bytes"))
             self.client.commit_blob(blob.sha256, blob.size)
         return sent
 

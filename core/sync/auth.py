@@ -21,17 +21,26 @@ HEADER_SIGNATURE = "X-Motcua-Signature"
 WINDOW_MS = 5 * 60 * 1000
 
 
-def request_message(method: str, path: str, time_ms: int, nonce: str, body: bytes) -> bytes:
-    digest = hashlib.sha256(body).hexdigest()
+def request_message(
+    method: str, path: str, time_ms: int, nonce: str, body: bytes, digest: str | None = None
+) -> bytes:
+    """The signed text; `digest` (hex SHA-256 of the body) when the body is streamed."""
+    digest = digest or hashlib.sha256(body).hexdigest()
     return f"motcua-v1\n{method.upper()}\n{path}\n{time_ms}\n{nonce}\n{digest}".encode()
 
 
 def sign_request(
-    key: DeviceKey, device_id: str, method: str, path: str, body: bytes, now_ms: int
+    key: DeviceKey,
+    device_id: str,
+    method: str,
+    path: str,
+    body: bytes,
+    now_ms: int,
+    digest: str | None = None,
 ) -> dict[str, str]:
-    """The headers that authenticate one request."""
+    """The headers that authenticate one request (`digest`: of a streamed body)."""
     nonce = secrets.token_hex(16)
-    signature = key.sign(request_message(method, path, now_ms, nonce, body))
+    signature = key.sign(request_message(method, path, now_ms, nonce, body, digest))
     return {
         HEADER_DEVICE: device_id,
         HEADER_TIME: str(now_ms),
@@ -64,9 +73,15 @@ def read_headers(headers: Mapping[str, str]) -> SignedRequest | None:
 
 
 def verify_request(
-    signed: SignedRequest, public_key: str, method: str, path: str, body: bytes
+    signed: SignedRequest,
+    public_key: str,
+    method: str,
+    path: str,
+    body: bytes,
+    digest: str | None = None,
 ) -> bool:
-    message = request_message(method, path, signed.time_ms, signed.nonce, body)
+    """Check a request's signature; `digest`: the body's SHA-256 hashed as it streamed."""
+    message = request_message(method, path, signed.time_ms, signed.nonce, body, digest)
     return verify_signature(public_key, signed.signature, message)
 
 

@@ -7,12 +7,14 @@ asks. Problems (4xx) are raised as :class:`ServerRefused` carrying the problem d
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -100,7 +102,7 @@ class SyncClient:
         path: str,
         *,
         params: Mapping[str, Any] | None = None,
-        body: bytes = b"",
+        body: bytes | FileSlice = b"",
         headers: Mapping[str, str] | None = None,
         stream: bool = False,
         timeout: tuple[float, float] | None = None,
@@ -131,12 +133,13 @@ class SyncClient:
         self,
         method: str,
         target: str,
-        body: bytes,
+        body: bytes | FileSlice,
         headers: Mapping[str, str] | None,
         stream: bool,
         timeout: tuple[float, float] | None,
     ) -> requests.Response:
         all_headers = dict(headers or {})
+        streamed = isinstance(body, FileSlice)
         if self.credentials is not None:
             all_headers.update(
                 auth.sign_request(
@@ -144,14 +147,15 @@ class SyncClient:
                     self.credentials.device_id,
                     method,
                     target,
-                    body,
+                    b"" if isinstance(body, FileSlice) else body,
                     self.clock_ms(),
+                    digest=body.sha256 if isinstance(body, FileSlice) else None,
                 )
             )
         return self.session.request(
             method,
             self.base_url + target,
-            data=body or None,
+            data=body if streamed else (body or None),
             headers=all_headers,
             stream=stream,
             timeout=timeout or self.timeout,
@@ -204,7 +208,10 @@ class SyncClient:
     def blob_status(self, sha256: str, size: int) -> BlobStatus:
         return self._json("GET", f"/v1/blobs/{sha256}/status", BlobStatus, params={"size": size})
 
-    def upload_chunk(self, sha256: str, offset: int, size: int, data: bytes) -> BlobStatus:
+    def upload_chunk(
+        self, sha256: str, offset: int, size: int, data: bytes | FileSlice
+    ) -> BlobStatus:
+        """One chunk: bytes, or a :class:`FileSlice` streamed from the file as it is sent."""
         params = {"offset": offset, "size": size}
         headers = {"Content-Type": "application/octet-stream"}
         return self._json(
@@ -224,6 +231,38 @@ class SyncClient:
 
 
 _JSON = {"Content-Type": "application/json"}
+_PIECE = 1 << 20
+
+
+class FileSlice:
+    """`length` bytes of `path` from `offset`, sent as a streaming body with its length
+    known (``Content-Length``, not chunked); iterable again for a retry. ``sha256`` is the
+    hex digest of those bytes, which the request signature covers."""
+
+    def __init__(self, path: Path, offset: int, length: int, sha256: str) -> None:
+        self.path, self.offset, self.length, self.sha256 = path, offset, length, sha256
+
+    @classmethod
+    def hashed(cls, path: Path, offset: int, length: int) -> FileSlice:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            left = length
+            while left and (block := handle.read(min(left, _PIECE))):
+                digest.update(block)
+                left -= len(block)
+        return cls(path, offset, length - left, digest.hexdigest())
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb") as handle:
+            handle.seek(self.offset)
+            left = self.length
+            while left and (block := handle.read(min(left, _PIECE))):
+                left -= len(block)
+                yield block
 
 
 def _problem(response: requests.Response) -> dict[str, Any]:

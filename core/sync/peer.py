@@ -37,7 +37,7 @@ from core.domain.signing import DeviceKey, fingerprint, verify_signature
 
 from . import auth
 from .agent import IngestSummary
-from .client import Credentials, RetryPolicy, SyncClient
+from .client import Credentials, FileSlice, RetryPolicy, SyncClient
 from .errors import ProtocolError, SyncError, Unreachable
 from .wire import (
     MAX_BODY,
@@ -324,12 +324,14 @@ class PeerClient(SyncClient):
         self,
         method: str,
         target: str,
-        body: bytes,
+        body: bytes | FileSlice,
         headers: Mapping[str, str] | None,
         stream: bool,
         timeout: tuple[float, float] | None,
     ) -> requests.Response:
         assert self.credentials is not None
+        if isinstance(body, FileSlice):  # peers move events only: no streamed bodies
+            body = b"".join(body)
         signed = auth.sign_request(
             self.credentials.key,
             self.credentials.device_id,

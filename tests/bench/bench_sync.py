@@ -120,7 +120,7 @@ def fresh_db(admin_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def server_process(data_dir: Path, database_url: str) -> Iterator[str]:
+def server_process(data_dir: Path, database_url: str, workers: int = 1) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
     cmd = [
@@ -132,6 +132,8 @@ def server_process(data_dir: Path, database_url: str) -> Iterator[str]:
         "serve",
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
     proc = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -317,7 +319,7 @@ def bench_catch_up_dossiers(report: Report, tmp: Path, round_size: int) -> None:
     )
 
 
-def bench_ingest(report: Report, pg_admin: str, tmp: Path) -> None:
+def bench_ingest(report: Report, pg_admin: str, tmp: Path, workers: int = 1) -> None:
     devices, per_device, batch = 16, 2500, 1000
     with fresh_db(pg_admin) as url:
         engine = make_engine(url)
@@ -326,10 +328,11 @@ def bench_ingest(report: Report, pg_admin: str, tmp: Path) -> None:
         desks: list[Branch] = []
         for b in range(8):
             identity.add_branch(engine, f"B{b}", f"Chi nhánh {b}")
-        with server_process(tmp / "ingest-server", url) as server:
+        with server_process(tmp / f"ingest-server-{workers}", url, workers) as server:
             for d in range(devices):
                 branch = f"B{d % 8}"
-                desk = Branch.init(tmp / f"dev{d}", branch, "x", ("admin", "admin-pass-1"))
+                folder = tmp / f"dev{d}-{workers}"
+                desk = Branch.init(folder, branch, "x", ("admin", "admin-pass-1"))
                 enroll(desk, server, str(identity.new_enrol_code(engine, branch, 600)["code"]))
                 agent_for(desk).push()
                 desks.append(desk)
@@ -363,7 +366,8 @@ def bench_ingest(report: Report, pg_admin: str, tmp: Path) -> None:
         for desk in desks:
             desk.close()
     report.figure(
-        "push ingest, 16 devices in parallel (PostgreSQL)",
+        f"push ingest, 16 devices in parallel (PostgreSQL, {workers} server "
+        f"process{'es' if workers > 1 else ''})",
         rate,
         "events/s",
         "bulk insert of the same rows",
@@ -473,6 +477,7 @@ def run(report: Report) -> None:
         bench_catch_up_dossiers(report, tmp, round_size=0)
         bench_blobs(report, tmp)
         with postgres() as pg_admin:
-            bench_ingest(report, pg_admin, tmp)
+            bench_ingest(report, pg_admin, tmp, workers=1)
+            bench_ingest(report, pg_admin, tmp, workers=2)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

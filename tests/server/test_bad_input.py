@@ -322,6 +322,43 @@ def test_wrong_blob_hash(net: Net) -> None:
     assert status["received"] == 0 and not status["complete"]
 
 
+def test_blob_chunk_altered_in_flight(net: Net) -> None:
+    """GIVEN a chunk signed for some bytes, then 50 good bytes of the blob stored
+    WHEN other bytes are sent under the first signature (the body is streamed to disk)
+    THEN 401 bad-request-signature, the partial file is cut back to the 50 good bytes,
+    the upload resumes from there and commits."""
+    desk = setup(net)
+    data = bytes(range(200))
+    sha = hashlib.sha256(data).hexdigest()
+    assert _upload(net, desk, sha, 0, 200, data[:50]).status_code == 200
+    path = f"/v1/blobs/{sha}?offset=50&size=200"
+    headers = {"Content-Type": "application/octet-stream"}
+    headers.update(
+        auth.sign_request(desk.key, desk.device_id, "PUT", path, data[50:], int(time.time() * 1000))
+    )
+    forged = requests.put(net.server.url + path, data=b"\0" * 150, headers=headers, timeout=30)
+    refused(forged, 401, "bad-request-signature")
+    status = send(net, desk, "GET", f"/v1/blobs/{sha}/status?size=200").json()
+    assert status["received"] == 50 and not status["complete"]
+    partial = net.server.settings.blobs_dir / "partial" / f"{sha}.part"
+    assert partial.stat().st_size == 50
+    assert _upload(net, desk, sha, 50, 200, data[50:]).status_code == 200
+    done = send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size=200").json()
+    assert done["complete"]
+
+
+def test_blob_chunk_past_declared_size(net: Net) -> None:
+    """GIVEN a blob declared as 100 bytes
+    WHEN a chunk of 150 bytes is streamed
+    THEN 413 beyond-size and nothing kept."""
+    desk = setup(net)
+    data = b"q" * 150
+    sha = hashlib.sha256(data[:100]).hexdigest()
+    refused(_upload(net, desk, sha, 0, 100, data), 413, "beyond-size")
+    status = send(net, desk, "GET", f"/v1/blobs/{sha}/status?size=100").json()
+    assert status["received"] == 0
+
+
 def test_huge_body(net: Net) -> None:
     """GIVEN a body over the 32 MiB limit
     WHEN pushed
