@@ -31,11 +31,10 @@ from sqlalchemy import (
     update,
 )
 
-from core.domain import dossier as fold
 from core.domain import hlc
 from core.domain.dossier import DossierView
 from core.domain.errors import N_, IntegrityError
-from core.domain.events import Event, fold_order, sort_for_fold
+from core.domain.events import Event, fold_order
 
 from . import event_store, projection
 from . import schema as t
@@ -308,55 +307,6 @@ class DossierCache:
         self.watermark = self._last_seq(conn)
 
 
-def _apply_dossiers_cached(
-    conn: Connection, added: dict[str, list[Event]], cache: DossierCache
-) -> set[str]:
-    """``projection.apply_dossier_batch``, with the views and the refolds' stored events
-    taken from `cache` when it holds them (and kept there for the next page)."""
-    unknown = [d for d in added if d not in cache.views]
-    loaded = projection.load_views(conn, unknown)
-    for dossier_id in unknown:
-        cache.views[dossier_id] = loaded.get(dossier_id)
-    refold: list[str] = []
-    changed: set[str] = set()
-    for dossier_id, events in added.items():
-        view = cache.views[dossier_id]
-        if view is None:
-            if any("code" in e.payload for e in events):
-                refold.append(dossier_id)
-            continue  # else: its creation has not arrived, and these cannot change that
-        ordered = sort_for_fold(events)
-        if ordered[0].hlc > view.last_event_hlc:
-            new_view = view
-            for event in ordered:
-                new_view = fold.apply(new_view, event)
-            projection._refresh_view(conn, view, new_view)
-            cache.views[dossier_id] = new_view
-            changed.add(dossier_id)
-        else:
-            refold.append(dossier_id)
-    unread = [d for d in refold if d not in cache.events]
-    for dossier_id, stored in projection.stored_dossier_events(conn, unread).items():
-        cache.events[dossier_id] = {e.event_id: e for e in stored}
-    for dossier_id in refold:
-        every = dict(cache.events.setdefault(dossier_id, {}))
-        for event in added[dossier_id]:
-            every.setdefault(event.event_id, event)
-        ordered = sort_for_fold(list(every.values()))
-        if "code" not in ordered[0].payload:
-            continue
-        refolded = fold.fold(ordered)
-        assert refolded is not None
-        old = cache.views[dossier_id]
-        if old is None or old.code != refolded.code:
-            projection.save_view(conn, refolded, is_new=old is None)
-        else:
-            projection._refresh_view(conn, old, refolded)
-        cache.views[dossier_id] = refolded
-        changed.add(dossier_id)
-    return changed
-
-
 def ingest(
     conn: Connection, events: Sequence[Event], now_ms: int, cache: DossierCache | None = None
 ) -> IngestResult:
@@ -374,11 +324,10 @@ def ingest(
     for event in fresh:
         if event.dossier_id is not None:
             by_dossier[event.dossier_id].append(event)
-    if cache is None:
-        result.dossiers = projection.apply_dossier_batch(conn, by_dossier)
-    else:
+    if cache is not None:
         cache.check(conn)
-        result.dossiers = _apply_dossiers_cached(conn, by_dossier, cache)
+    views, stored = (cache.views, cache.events) if cache else (None, None)
+    result.dossiers = projection.apply_dossier_batch(conn, by_dossier, views, stored)
     raw(conn).executemany(_INSERT_EVENT, [event_store.event_row(e) for e in fresh])
     if cache is not None:
         cache.note(conn, fresh)
