@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import threading
 import time
@@ -17,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi import Path as Path_
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -31,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.domain.errors import N_, MotcuaError
 from core.i18n import translations
 from core.sync import auth
+from core.sync.blobs import PREFIX_HEADER
 from core.sync.wire import (
     MAX_BODY,
     MAX_PULL_EVENTS,
@@ -56,6 +56,7 @@ from .errors import Refusal
 
 PROBLEM = "application/problem+json"
 _BATCH = 1 << 20
+_EARLY = 8 << 20
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}}
     for code in (400, 401, 403, 404, 409, 410, 413, 422, 429)
@@ -156,6 +157,52 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": payload})
 
 
+class _ChunkPipe:
+    """Feeds a :class:`blobstore.ChunkWriter` from the event loop in batches of about
+    1 MiB: one thread writes a batch, another advances the blob's running hash, while the
+    loop receives the next (at most two batches held)."""
+
+    def __init__(
+        self,
+        writer: blobstore.ChunkWriter,
+        writers: ThreadPoolExecutor,
+        hashers: ThreadPoolExecutor,
+    ) -> None:
+        self.writer, self.writers, self.hashers = writer, writers, hashers
+        self.batch: list[bytes] = []
+        self.held = 0
+        self.pending: list[asyncio.Future[None]] = []
+
+    async def add(self, piece: bytes) -> None:
+        self.writer.take(len(piece))
+        self.batch.append(piece)
+        self.held += len(piece)
+        if self.held >= _BATCH:
+            await self.flush()
+
+    async def flush(self) -> None:
+        for future in self.pending:
+            await future
+        self.pending.clear()
+        if self.batch:
+            loop = asyncio.get_running_loop()
+            batch, self.batch, self.held = self.batch, [], 0
+            self.pending.append(loop.run_in_executor(self.writers, self.writer.write, batch))
+            self.pending.append(loop.run_in_executor(self.hashers, self.writer.advance, batch))
+
+    async def drain(self) -> None:
+        """Everything received is written and hashed."""
+        await self.flush()
+        await self.flush()
+
+    async def settle(self) -> None:
+        """Let the threads finish (before the file is cut back), whatever they raise."""
+        for future in self.pending:
+            with contextlib.suppress(BaseException):
+                await future
+        self.pending.clear()
+
+
 class Server:
     """What the handlers share: settings, the engine, the server key. No request state."""
 
@@ -168,54 +215,110 @@ class Server:
         self.pushes = threading.BoundedSemaphore(settings.max_concurrent_pushes)
         self._writers = ThreadPoolExecutor(4, thread_name_prefix="blob-write")
         self._hashers = ThreadPoolExecutor(4, thread_name_prefix="blob-hash")
+        self._db = ThreadPoolExecutor(8, thread_name_prefix="blob-db")
         self._blob_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
 
     def open_chunk(
-        self, request: Request, sha256: str, offset: int, size: int
-    ) -> tuple[auth.SignedRequest, identity.DeviceRow, BlobStatus | None, Refusal | None]:
-        """Who sends the chunk, and whether it may be written; a refusal of the chunk is
-        returned, to be answered once the body proves the request genuine."""
+        self, request: Request, sha256: str, offset: int, size: int, prefix: str
+    ) -> tuple[auth.SignedRequest, identity.DeviceRow, blobstore.ChunkWriter | BlobStatus]:
+        """Who sends the chunk (its signature covers the `prefix` hash it claims, so it is
+        checked before the body is read), and a writer at `offset` holding the blob's
+        cross-process lock — or the status of a blob already complete."""
         signed, who = self.identify(request)
+        if not auth.verify_request(
+            signed, who.public_key, request.method, _target(request), b"", digest=prefix
+        ):
+            raise Refusal(401, "bad-request-signature", N_("The request signature does not verify"))
+        lock = blobstore.ChunkLock(self.settings.blobs_dir, sha256)
         try:
             state = blobstore.open_chunk(self.engine, self.settings.blobs_dir, sha256, offset, size)
-        except Refusal as err:
-            return signed, who, None, err
-        return signed, who, state, None
+            if state.complete:
+                lock.release()
+                return signed, who, state
+            writer = blobstore.ChunkWriter(self.settings.blobs_dir, sha256, offset, size)
+        except BaseException:
+            lock.release()
+            raise
+        writer.lock = lock
+        return signed, who, writer
 
-    async def stream_chunk(self, request: Request, writer: blobstore.ChunkWriter) -> None:
-        """The body into `writer` as it arrives, in batches of about 1 MiB: one thread
-        hashes it for the signature and writes it, another feeds the blob's running hash,
-        while the event loop receives the next batch (at most two batches held)."""
+    def finish_chunk(
+        self,
+        signed: auth.SignedRequest,
+        who: identity.DeviceRow,
+        writer: blobstore.ChunkWriter,
+        prefix: str,
+    ) -> BlobStatus:
+        """The bytes match the signed prefix hash; the nonce and the chunk are recorded in
+        one transaction. Any refusal forgets the chunk (``abort``)."""
+        try:
+            writer.check(prefix)
+            self.record_nonce(signed, who, then=writer.record)
+            return writer.recorded()
+        except BaseException:
+            writer.abort(self.engine)
+            raise
+        finally:
+            writer.release()
+
+    async def receive_chunk(
+        self, request: Request, sha256: str, offset: int, size: int, prefix: str
+    ) -> BlobStatus:
+        """One chunk, streamed to the partial file. The checks before the first write
+        (``open_chunk``: signature, offset, the blob's lock) run in a thread while the first
+        pieces of the body arrive and are held (at most ``_EARLY`` bytes)."""
         loop = asyncio.get_running_loop()
-        batch: list[bytes] = []
+        opening = loop.run_in_executor(
+            self._db, self.open_chunk, request, sha256, offset, size, prefix
+        )
+        early: list[bytes] = []
         held = 0
-        pending: list[asyncio.Future[None]] = []
-
-        async def flush() -> None:
-            nonlocal batch, held
-            for future in pending:
-                await future
-            pending.clear()
-            if batch:
-                pending.append(loop.run_in_executor(self._writers, writer.write, batch))
-                pending.append(loop.run_in_executor(self._hashers, writer.advance, batch))
-            batch, held = [], 0
-
+        pipe: _ChunkPipe | None = None
         try:
             async for piece in request.stream():
-                writer.take(len(piece))
-                batch.append(piece)
+                if pipe is not None:
+                    await pipe.add(piece)
+                    continue
+                early.append(piece)
                 held += len(piece)
-                if held >= _BATCH:
-                    await flush()
-            await flush()
-        finally:
-            for future in pending:  # let the threads finish before the file is cut back
-                with contextlib.suppress(BaseException):
-                    await future
-        await flush()
+                if opening.done() or held >= _EARLY:
+                    signed, who, opened = await opening
+                    if isinstance(opened, BlobStatus):
+                        return opened  # complete already: the body is not needed
+                    pipe = await self._pipe(opened, early)
+            if pipe is None:
+                signed, who, opened = await opening
+                if isinstance(opened, BlobStatus):
+                    return opened
+                pipe = await self._pipe(opened, early)
+            await pipe.drain()
+        except BaseException:
+            await self._forget(opening, pipe)
+            raise
+        return await loop.run_in_executor(
+            self._db, self.finish_chunk, signed, who, pipe.writer, prefix
+        )
+
+    async def _pipe(self, writer: blobstore.ChunkWriter, early: list[bytes]) -> _ChunkPipe:
+        pipe = _ChunkPipe(writer, self._writers, self._hashers)
+        for piece in early:
+            await pipe.add(piece)
+        early.clear()
+        return pipe
+
+    async def _forget(self, opening: asyncio.Future[Any], pipe: _ChunkPipe | None) -> None:
+        """After a failure: the writer's threads finish, the chunk is cut back, the lock
+        released — also when ``open_chunk`` was still running."""
+        if pipe is not None:
+            await pipe.settle()
+        try:
+            _signed, _who, opened = await opening
+        except BaseException:
+            return  # refused before any write
+        if isinstance(opened, blobstore.ChunkWriter):
+            await asyncio.get_running_loop().run_in_executor(self._db, _forget, self.engine, opened)
 
     def blob_lock(self, sha256: str) -> asyncio.Lock:
         lock = self._blob_locks.get(sha256)
@@ -253,16 +356,20 @@ class Server:
         device: identity.DeviceRow,
         *,
         body: bytes = b"",
-        digest: str | None = None,
+    ) -> None:
+        """The signature over the body; the nonce, once."""
+        target = _target(request)
+        if not auth.verify_request(signed, device.public_key, request.method, target, body):
+            raise Refusal(401, "bad-request-signature", N_("The request signature does not verify"))
+        self.record_nonce(signed, device)
+
+    def record_nonce(
+        self,
+        signed: auth.SignedRequest,
+        device: identity.DeviceRow,
         then: Callable[[Connection], None] | None = None,
     ) -> None:
-        """The signature over the body (or its streamed `digest`); the nonce, once, and
-        `then` in the same transaction."""
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        if not auth.verify_request(
-            signed, device.public_key, request.method, path, body, digest=digest
-        ):
-            raise Refusal(401, "bad-request-signature", N_("The request signature does not verify"))
+        """The request's nonce, refused when seen before; `then` in the same transaction."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -278,6 +385,18 @@ class Server:
             raise Refusal(
                 401, "replayed", N_("This request was already received (replayed)")
             ) from None
+
+
+def _forget(engine: Engine, writer: blobstore.ChunkWriter) -> None:
+    try:
+        writer.abort(engine)
+    finally:
+        writer.release()
+
+
+def _target(request: Request) -> str:
+    """The signed path: the path with its query."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 async def current_device(request: Request) -> identity.DeviceRow:
@@ -410,40 +529,13 @@ def create_app(settings: Settings) -> FastAPI:
         sha256: ShaPath,
         offset: Annotated[int, Query(ge=0, le=2**53)],
         size: Size,
+        prefix: Annotated[str, Header(alias=PREFIX_HEADER, pattern=r"^[0-9a-f]{64}$")],
     ) -> BlobStatus:
-        # Streamed: each piece of the body goes to the partial file as it arrives, hashed
-        # on the way; the signature is checked against that hash at the end (a mismatch
-        # cuts the file back). One chunk at a time per blob in this process.
+        # Streamed: each piece of the body goes to the partial file as it arrives, and
+        # continues the blob's running hash; at the end that hash must be the signed
+        # prefix hash (a mismatch cuts the file back). One chunk at a time per blob.
         async with server.blob_lock(sha256):
-            signed, who, state, refusal = await run_in_threadpool(
-                server.open_chunk, request, sha256, offset, size
-            )
-            writer: blobstore.ChunkWriter | None = None
-            if state is not None and not state.complete:
-                writer = blobstore.ChunkWriter(settings.blobs_dir, sha256, offset, size)
-            body = hashlib.sha256()
-            try:
-                if writer is not None:
-                    await server.stream_chunk(request, writer)
-                    digest = writer.body_digest()
-                else:
-                    async for piece in request.stream():
-                        body.update(piece)
-                    digest = body.hexdigest()
-                record = writer.record if writer is not None else None
-                await run_in_threadpool(
-                    server.confirm, request, signed, who, digest=digest, then=record
-                )
-            except BaseException:
-                if writer is not None:
-                    writer.abort()
-                raise
-            if refusal is not None:
-                raise refusal
-            if writer is None:
-                assert state is not None
-                return state
-            return writer.recorded()
+            return await server.receive_chunk(request, sha256, offset, size, prefix)
 
     @app.post("/v1/blobs/{sha256}/commit", response_model=BlobStatus)
     def blob_commit(

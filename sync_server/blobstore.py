@@ -1,8 +1,9 @@
 """Blobs on the server: a directory of content-addressed files and their upload state.
 
 An upload appends chunks at the offset the server reports (``received``); a chunk at any
-other offset is refused with the offset to resume from. ``commit`` checks the size and
-the SHA-256 of the whole file; a mismatch discards it. Only committed blobs are served.
+other offset is refused with the offset to resume from. Each chunk is checked against the
+signed SHA-256 of the blob's prefix up to its end, so the last chunk's check is the
+blob's own hash; ``commit`` makes the file durable and serves it from then on.
 """
 
 from __future__ import annotations
@@ -24,9 +25,14 @@ from . import schema as t
 from .errors import Refusal
 from .ingest import now_iso
 
-# Running SHA-256 of uploads in progress, fed as chunks are written, so ``commit`` need not
-# read the file back. Only a shortcut: a process that did not see every chunk (a restart,
-# another instance behind the balancer) hashes the file as before.
+try:
+    import fcntl
+except ImportError:  # Windows: the in-process lock only
+    fcntl = None  # type: ignore[assignment]
+
+# Running SHA-256 of uploads in progress, fed as chunks are written: each chunk continues
+# it, and ``commit`` need not read the file back. A process that did not see the earlier
+# chunks (a restart, another worker) rebuilds it from the file.
 _RUNNING: OrderedDict[str, tuple[int, Any]] = OrderedDict()
 _RUNNING_MAX = 64
 _running_lock = threading.Lock()
@@ -122,15 +128,36 @@ def open_chunk(engine: Engine, root: Path, sha256: str, offset: int, size: int) 
     return _status(sha256, size, received, False)
 
 
+class ChunkLock:
+    """Across server processes, one chunk of a blob at a time: an exclusive ``flock`` on
+    one of 256 lock files chosen by the hash's first byte (never deleted, so there is no
+    unlink race; two blobs sharing a stripe only queue). Within a process an asyncio lock
+    per blob queues first. Without ``fcntl`` (Windows) only the in-process lock holds."""
+
+    def __init__(self, root: Path, sha256: str) -> None:
+        folder = root / "partial" / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.handle = (folder / f"{addr.check_hash(sha256)[:2]}.lock").open("a+b")
+        if fcntl is not None:
+            fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if fcntl is not None:
+            fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
+        self.handle.close()
+
+
 class ChunkWriter:
     """One chunk streamed into the partial file as it arrives: no buffering, no second
-    pass. It keeps the SHA-256 of the request body (for the signature check) and advances
-    the blob's running SHA-256. ``abort`` cuts the file back to where the chunk began."""
+    pass. The blob's running SHA-256 is advanced as it is written; after the last byte it
+    gives the hash of the blob's prefix up to the chunk's end, which the client signed
+    (``core.sync.blobs``). ``abort`` cuts the file back to where the chunk began."""
 
     def __init__(self, root: Path, sha256: str, offset: int, size: int) -> None:
         self.sha256, self.offset, self.size = sha256, offset, size
         self.written = 0
-        self.body = hashlib.sha256()
+        self.cut_to = offset
+        self.lock: ChunkLock | None = None
         self.path = partial = addr.partial_path(root, sha256)
         partial.parent.mkdir(parents=True, exist_ok=True)
         self.handle = partial.open("r+b" if partial.exists() else "wb")
@@ -141,12 +168,14 @@ class ChunkWriter:
         self.handle.seek(offset)
         with _running_lock:
             entry = _RUNNING.get(sha256)
-        if offset == 0:
-            self.running: Any = hashlib.sha256()
-        elif entry is not None and entry[0] == offset:
-            self.running = entry[1].copy()
+        # Rebuilt: this process did not see the chunks before (a restart, another worker),
+        # so the prefix comes from the file, which a mismatch then discards.
+        self.rebuilt = offset > 0 and (entry is None or entry[0] != offset)
+        if not self.rebuilt and offset > 0:
+            assert entry is not None
+            self.running: Any = entry[1].copy()
         else:
-            self.running = None
+            self.running = _prefix_hash(partial, offset)
 
     def take(self, length: int) -> None:
         """Count `length` more bytes of the chunk; refuse a chunk past the blob's size."""
@@ -157,24 +186,57 @@ class ChunkWriter:
             )
 
     def write(self, pieces: list[bytes]) -> None:
-        """Hash for the request signature and write (counted by ``take`` first)."""
+        """Write (counted by ``take`` first)."""
         for piece in pieces:
-            self.body.update(piece)
             self.handle.write(piece)
 
     def advance(self, pieces: list[bytes]) -> None:
         """Feed the blob's running SHA-256; may run beside ``write`` in another thread."""
-        if self.running is not None:
-            for piece in pieces:
-                self.running.update(piece)
+        for piece in pieces:
+            self.running.update(piece)
 
-    def body_digest(self) -> str:
-        return self.body.hexdigest()
+    def prefix_digest(self) -> str:
+        """SHA-256 of the blob's first ``offset + written`` bytes."""
+        return str(self.running.copy().hexdigest())
 
-    def abort(self) -> None:
-        """Forget the chunk: the file ends where it began."""
+    def check(self, claimed: str) -> None:
+        """The bytes are the ones the client signed for, and the last chunk completes the
+        blob's own hash. A mismatch forgets the chunk, or the whole upload when the prefix
+        was rebuilt from disk or the blob is complete (either may be what is wrong)."""
+        digest = self.prefix_digest()
+        final = self.offset + self.written == self.size
+        if digest == claimed and (not final or digest == self.sha256):
+            return
+        if self.rebuilt or digest == claimed:
+            self.cut_to = 0
+        if digest != claimed:
+            raise Refusal(
+                422,
+                "chunk-mismatch",
+                N_("The chunk's bytes do not match their signed hash: resend from {received}"),
+                extra={"received": self.cut_to},
+                received=self.cut_to,
+            )
+        raise Refusal(
+            422,
+            "hash-mismatch",
+            N_("The blob's content does not match its SHA-256: it was discarded"),
+            extra={"received": 0},
+        )
+
+    def abort(self, engine: Engine) -> None:
+        """Forget the chunk (or the upload, ``cut_to`` 0): the file ends where it began."""
         self.handle.close()
-        os.truncate(self.path, self.offset)
+        os.truncate(self.path, self.cut_to)
+        if self.cut_to < self.offset:
+            with _running_lock:
+                _RUNNING.pop(self.sha256, None)
+            with engine.begin() as conn:
+                conn.execute(
+                    update(t.blobs)
+                    .where(t.blobs.c.sha256 == self.sha256)
+                    .values(received=self.cut_to)
+                )
 
     def record(self, conn: Connection) -> None:
         """Count the chunk in the upload's row, inside the caller's transaction (no fsync:
@@ -189,19 +251,31 @@ class ChunkWriter:
             )
         )
 
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
     def recorded(self) -> BlobStatus:
-        """After ``record`` committed: keep the running hash for ``commit``."""
+        """After ``record`` committed: keep the running hash for the next chunk."""
         received = self.offset + self.written
-        if self.running is not None:
-            with _running_lock:
-                _RUNNING.pop(self.sha256, None)
-                _RUNNING[self.sha256] = (received, self.running)
-                while len(_RUNNING) > _RUNNING_MAX:
-                    _RUNNING.popitem(last=False)
+        with _running_lock:
+            _RUNNING.pop(self.sha256, None)
+            _RUNNING[self.sha256] = (received, self.running)
+            while len(_RUNNING) > _RUNNING_MAX:
+                _RUNNING.popitem(last=False)
         return _status(self.sha256, self.size, received, False)
 
 
 def commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
+    lock = ChunkLock(root, sha256)
+    try:
+        return _commit(engine, root, sha256, size)
+    finally:
+        lock.release()
+
+
+def _commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
     partial = addr.partial_path(root, sha256)
     with engine.begin() as conn:
         row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
@@ -243,12 +317,20 @@ def _finish(root: Path, partial: Path, sha256: str) -> None:
 
 
 def _digest(path: Path) -> str:
+    return str(_prefix_hash(path, None).hexdigest())
+
+
+def _prefix_hash(path: Path, length: int | None) -> Any:
+    """A SHA-256 fed the first `length` bytes of `path` (all of it for None)."""
     digest = hashlib.sha256()
-    if path.exists():
+    if path.exists() and length != 0:
         with path.open("rb") as handle:
-            while block := handle.read(1 << 20):
+            left = length
+            while block := handle.read(1 << 20 if left is None else min(left, 1 << 20)):
                 digest.update(block)
-    return digest.hexdigest()
+                if left is not None:
+                    left -= len(block)
+    return digest
 
 
 def complete_path(engine: Engine, root: Path, sha256: str) -> Path:

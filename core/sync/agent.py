@@ -28,7 +28,7 @@ from typing import Protocol
 from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
 
-from .client import FileSlice, SyncClient
+from .client import PrefixHasher, SyncClient
 from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
 from .wire import CHUNK_SIZE
 
@@ -277,13 +277,14 @@ class SyncAgent:
     def _upload_resuming(
         self, blob: LocalBlob, report: ProgressCallback, before: int, total: int
     ) -> int:
-        """Upload; when the server holds another offset (a retried chunk), resume there."""
+        """Upload; when the server holds another offset (a retried chunk, a chunk it found
+        altered, an upload it discarded), resume from the offset it names."""
         sent = 0
         for _attempt in range(3):
             try:
                 return sent + self._upload(blob, report, before + sent, total)
             except ServerRefused as err:
-                if err.status != 409 or "received" not in err.problem:
+                if err.status not in (409, 422) or "received" not in err.problem:
                     raise
         return sent + self._upload(blob, report, before + sent, total)
 
@@ -291,20 +292,17 @@ class SyncAgent:
         status = self.client.blob_status(blob.sha256, blob.size)
         sent = 0
         if not status.complete:
-            # Each chunk streams from the file; the next chunk's SHA-256 (which its request
-            # signature covers) is computed while the current one is on the wire.
-            starts = range(status.received, blob.size, CHUNK_SIZE)
+            # Each chunk streams from the file; the next chunk's prefix hash (which its
+            # request signature covers) is computed while the current one is on the wire.
+            count = len(range(status.received, blob.size, CHUNK_SIZE))
             with ThreadPoolExecutor(1) as hasher:
-                ahead = [
-                    hasher.submit(FileSlice.hashed, blob.path, at, CHUNK_SIZE) for at in starts[:1]
-                ]
-                for n, at in enumerate(starts):
-                    piece = ahead.pop().result()
-                    if n + 1 < len(starts):
-                        ahead.append(
-                            hasher.submit(FileSlice.hashed, blob.path, starts[n + 1], CHUNK_SIZE)
-                        )
-                    self.client.upload_chunk(blob.sha256, at, blob.size, piece)
+                cutter = hasher.submit(PrefixHasher, blob.path, status.received).result()
+                ahead = hasher.submit(cutter.next_slice, CHUNK_SIZE)
+                for n in range(count):
+                    piece = ahead.result()
+                    if n + 1 < count:
+                        ahead = hasher.submit(cutter.next_slice, CHUNK_SIZE)
+                    self.client.upload_chunk(blob.sha256, blob.size, piece)
                     sent += piece.length
                     report(Progress("upload", before + sent, total, "bytes"))
             self.client.commit_blob(blob.sha256, blob.size)

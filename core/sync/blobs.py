@@ -18,6 +18,12 @@ from .errors import ProtocolError
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
+# A blob chunk's request carries the SHA-256 of the blob's first ``offset + length`` bytes
+# in this header, and its signature covers that hash instead of the body's: the server
+# checks the chunk by continuing the blob's running hash (one pass over each byte), and
+# the last chunk's prefix hash is the blob's address itself.
+PREFIX_HEADER = "X-Motcua-Prefix-Sha256"
+
 
 def check_hash(sha256: str) -> str:
     if not _HEX64.match(sha256):

@@ -27,6 +27,7 @@ from core.domain.events import Event
 from core.domain.signing import DeviceKey
 
 from . import auth
+from .blobs import PREFIX_HEADER
 from .errors import ProtocolError, Unreachable, refused
 from .wire import (
     BlobStatus,
@@ -149,7 +150,7 @@ class SyncClient:
                     target,
                     b"" if isinstance(body, FileSlice) else body,
                     self.clock_ms(),
-                    digest=body.sha256 if isinstance(body, FileSlice) else None,
+                    digest=body.prefix_sha256 if isinstance(body, FileSlice) else None,
                 )
             )
         return self.session.request(
@@ -208,12 +209,10 @@ class SyncClient:
     def blob_status(self, sha256: str, size: int) -> BlobStatus:
         return self._json("GET", f"/v1/blobs/{sha256}/status", BlobStatus, params={"size": size})
 
-    def upload_chunk(
-        self, sha256: str, offset: int, size: int, data: bytes | FileSlice
-    ) -> BlobStatus:
-        """One chunk: bytes, or a :class:`FileSlice` streamed from the file as it is sent."""
-        params = {"offset": offset, "size": size}
-        headers = {"Content-Type": "application/octet-stream"}
+    def upload_chunk(self, sha256: str, size: int, data: FileSlice) -> BlobStatus:
+        """One chunk, streamed from the file as it is sent, signed over its prefix hash."""
+        params = {"offset": data.offset, "size": size}
+        headers = {"Content-Type": "application/octet-stream", PREFIX_HEADER: data.prefix_sha256}
         return self._json(
             "PUT", f"/v1/blobs/{sha256}", BlobStatus, params=params, body=data, headers=headers
         )
@@ -236,22 +235,13 @@ _PIECE = 1 << 20
 
 class FileSlice:
     """`length` bytes of `path` from `offset`, sent as a streaming body with its length
-    known (``Content-Length``, not chunked); iterable again for a retry. ``sha256`` is the
-    hex digest of those bytes, which the request signature covers."""
+    known (``Content-Length``, not chunked); iterable again for a retry. ``prefix_sha256``
+    is the hex SHA-256 of the file's first ``offset + length`` bytes, which the request
+    signature covers (``blobs.PREFIX_HEADER``)."""
 
-    def __init__(self, path: Path, offset: int, length: int, sha256: str) -> None:
-        self.path, self.offset, self.length, self.sha256 = path, offset, length, sha256
-
-    @classmethod
-    def hashed(cls, path: Path, offset: int, length: int) -> FileSlice:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            left = length
-            while left and (block := handle.read(min(left, _PIECE))):
-                digest.update(block)
-                left -= len(block)
-        return cls(path, offset, length - left, digest.hexdigest())
+    def __init__(self, path: Path, offset: int, length: int, prefix_sha256: str) -> None:
+        self.path, self.offset, self.length = path, offset, length
+        self.prefix_sha256 = prefix_sha256
 
     def __len__(self) -> int:
         return self.length
@@ -263,6 +253,31 @@ class FileSlice:
             while left and (block := handle.read(min(left, _PIECE))):
                 left -= len(block)
                 yield block
+
+
+class PrefixHasher:
+    """Cuts a file into :class:`FileSlice` chunks from `start`, each with the SHA-256 of
+    the file up to its end. One pass over the file (the part before `start` is hashed
+    once, when a transfer resumes); not thread-safe: one thread calls ``next_slice``."""
+
+    def __init__(self, path: Path, start: int) -> None:
+        self.path, self.at = path, 0
+        self.running = hashlib.sha256()
+        self._feed(start)
+
+    def next_slice(self, length: int) -> FileSlice:
+        begin = self.at
+        self._feed(length)
+        return FileSlice(self.path, begin, self.at - begin, self.running.copy().hexdigest())
+
+    def _feed(self, length: int) -> None:
+        with self.path.open("rb") as handle:
+            handle.seek(self.at)
+            left = length
+            while left and (block := handle.read(min(left, _PIECE))):
+                self.running.update(block)
+                left -= len(block)
+                self.at += len(block)
 
 
 def _problem(response: requests.Response) -> dict[str, Any]:

@@ -17,6 +17,8 @@ from core.domain.ids import new_uuid7
 from core.domain.signing import DeviceKey
 from core.services.branch import Branch
 from core.sync import auth
+from core.sync.blobs import PREFIX_HEADER
+from sync_server import blobstore
 from sync_server import schema as st
 from tests.sync.fixtures import Net
 
@@ -272,10 +274,33 @@ def test_expired_and_used_enrolment_codes(net: Net) -> None:
 
 
 def _upload(
-    net: Net, desk: Branch, sha: str, offset: int, size: int, data: bytes
+    net: Net,
+    desk: Branch,
+    sha: str,
+    blob: bytes,
+    offset: int,
+    end: int,
+    *,
+    body: bytes | None = None,
+    prefix: str | None = None,
 ) -> requests.Response:
-    path = f"/v1/blobs/{sha}?offset={offset}&size={size}"
-    return send(net, desk, "PUT", path, data, content_type="application/octet-stream")
+    """PUT `blob[offset:end]` (or `body`) as a chunk of `sha`, signed over the prefix hash
+    of `blob[:end]` (or `prefix`), as the client does."""
+    path = f"/v1/blobs/{sha}?offset={offset}&size={len(blob)}"
+    chunk = blob[offset:end] if body is None else body
+    claimed = prefix or hashlib.sha256(blob[:end]).hexdigest()
+    headers = {"Content-Type": "application/octet-stream", PREFIX_HEADER: claimed}
+    now = int(time.time() * 1000)
+    headers.update(auth.sign_request(desk.key, desk.device_id, "PUT", path, b"", now, claimed))
+    return requests.put(net.server.url + path, data=chunk, headers=headers, timeout=30)
+
+
+def blob_state(net: Net, desk: Branch, sha: str, size: int) -> tuple[int, bool, int]:
+    """(received per the server, complete, bytes in the partial file)."""
+    status = send(net, desk, "GET", f"/v1/blobs/{sha}/status?size={size}").json()
+    partial = net.server.settings.blobs_dir / "partial" / f"{sha}.part"
+    held = partial.stat().st_size if partial.exists() else 0
+    return status["received"], status["complete"], held
 
 
 def test_truncated_blob(net: Net) -> None:
@@ -285,7 +310,7 @@ def test_truncated_blob(net: Net) -> None:
     desk = setup(net)
     data = b"x" * 200
     sha = hashlib.sha256(data).hexdigest()
-    assert _upload(net, desk, sha, 0, 200, data[:100]).status_code == 200
+    assert _upload(net, desk, sha, data, 0, 100).status_code == 200
     before = stored(net)
     body = refused(send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size=200"), 409, "incomplete")
     assert body["received"] == 100
@@ -302,48 +327,79 @@ def test_chunk_at_wrong_offset(net: Net) -> None:
     desk = setup(net)
     data = b"y" * 300
     sha = hashlib.sha256(data).hexdigest()
-    _upload(net, desk, sha, 0, 300, data[:100])
-    body = refused(_upload(net, desk, sha, 150, 300, data[150:]), 409, "wrong-offset")
+    _upload(net, desk, sha, data, 0, 100)
+    body = refused(_upload(net, desk, sha, data, 150, 300), 409, "wrong-offset")
     assert body["received"] == 100
+    assert blob_state(net, desk, sha, 300) == (100, False, 100)
 
 
 def test_wrong_blob_hash(net: Net) -> None:
-    """GIVEN bytes uploaded under a SHA-256 that is not theirs
-    WHEN committed
-    THEN 422 hash-mismatch, the bytes are discarded, and nothing is stored."""
+    """GIVEN bytes uploaded under a SHA-256 that is not theirs, in two chunks
+    WHEN the last chunk arrives (its prefix hash is the bytes' own, not the address)
+    THEN 422 hash-mismatch, every byte is discarded, and nothing is stored."""
     desk = setup(net)
     data = b"z" * 64
     sha = hashlib.sha256(b"something else").hexdigest()
-    assert _upload(net, desk, sha, 0, 64, data).status_code == 200
+    assert _upload(net, desk, sha, data, 0, 32).status_code == 200
     before = stored(net)
-    refused(send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size=64"), 422, "hash-mismatch")
+    body = refused(_upload(net, desk, sha, data, 32, 64), 422, "hash-mismatch")
+    assert body["received"] == 0
     assert stored(net) == before
-    status = send(net, desk, "GET", f"/v1/blobs/{sha}/status?size=64").json()
-    assert status["received"] == 0 and not status["complete"]
+    assert blob_state(net, desk, sha, 64) == (0, False, 0)
+    refused(send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size=64"), 409, "incomplete")
 
 
 def test_blob_chunk_altered_in_flight(net: Net) -> None:
-    """GIVEN a chunk signed for some bytes, then 50 good bytes of the blob stored
-    WHEN other bytes are sent under the first signature (the body is streamed to disk)
-    THEN 401 bad-request-signature, the partial file is cut back to the 50 good bytes,
-    the upload resumes from there and commits."""
+    """GIVEN 50 good bytes of a blob stored, and a chunk signed for the next bytes
+    WHEN other bytes are sent under that signature (the body is streamed to disk)
+    THEN 422 chunk-mismatch naming offset 50, the partial file is cut back to the 50
+    good bytes, and the upload resumes from there and commits."""
     desk = setup(net)
     data = bytes(range(200))
     sha = hashlib.sha256(data).hexdigest()
-    assert _upload(net, desk, sha, 0, 200, data[:50]).status_code == 200
-    path = f"/v1/blobs/{sha}?offset=50&size=200"
-    headers = {"Content-Type": "application/octet-stream"}
-    headers.update(
-        auth.sign_request(desk.key, desk.device_id, "PUT", path, data[50:], int(time.time() * 1000))
-    )
-    forged = requests.put(net.server.url + path, data=b"\0" * 150, headers=headers, timeout=30)
-    refused(forged, 401, "bad-request-signature")
-    status = send(net, desk, "GET", f"/v1/blobs/{sha}/status?size=200").json()
-    assert status["received"] == 50 and not status["complete"]
-    partial = net.server.settings.blobs_dir / "partial" / f"{sha}.part"
-    assert partial.stat().st_size == 50
-    assert _upload(net, desk, sha, 50, 200, data[50:]).status_code == 200
+    assert _upload(net, desk, sha, data, 0, 50).status_code == 200
+    forged = _upload(net, desk, sha, data, 50, 200, body=b"\0" * 150)
+    assert refused(forged, 422, "chunk-mismatch")["received"] == 50
+    assert blob_state(net, desk, sha, 200) == (50, False, 50)
+    assert _upload(net, desk, sha, data, 50, 200).status_code == 200
     done = send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size=200").json()
+    assert done["complete"]
+
+
+def test_blob_chunk_with_a_forged_prefix_hash(net: Net) -> None:
+    """GIVEN a chunk whose prefix-hash header was changed after signing
+    WHEN sent
+    THEN 401 bad-request-signature before any byte is written."""
+    desk = setup(net)
+    data = bytes(range(100))
+    sha = hashlib.sha256(data).hexdigest()
+    path = f"/v1/blobs/{sha}?offset=0&size=100"
+    signed_for = hashlib.sha256(data).hexdigest()
+    headers = {"Content-Type": "application/octet-stream", PREFIX_HEADER: "0" * 64}
+    now = int(time.time() * 1000)
+    headers.update(auth.sign_request(desk.key, desk.device_id, "PUT", path, b"", now, signed_for))
+    forged = requests.put(net.server.url + path, data=data, headers=headers, timeout=30)
+    refused(forged, 401, "bad-request-signature")
+    assert blob_state(net, desk, sha, 100) == (0, False, 0)
+
+
+def test_blob_chunk_after_a_server_restart_with_a_damaged_partial(net: Net) -> None:
+    """GIVEN 50 bytes of a blob held, then the server forgets its running hash (a restart)
+    and the partial file is damaged on disk
+    WHEN the next chunk arrives (the server rebuilds the prefix hash from the file)
+    THEN 422 chunk-mismatch naming offset 0: the whole upload is discarded, and a new
+    upload from 0 commits."""
+    desk = setup(net)
+    data = bytes(range(100))
+    sha = hashlib.sha256(data).hexdigest()
+    assert _upload(net, desk, sha, data, 0, 50).status_code == 200
+    blobstore._RUNNING.clear()
+    partial = net.server.settings.blobs_dir / "partial" / f"{sha}.part"
+    partial.write_bytes(b"\xff" * 50)
+    assert refused(_upload(net, desk, sha, data, 50, 100), 422, "chunk-mismatch")["received"] == 0
+    assert blob_state(net, desk, sha, 100) == (0, False, 0)
+    assert _upload(net, desk, sha, data, 0, 100).status_code == 200
+    done = send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size=100").json()
     assert done["complete"]
 
 
@@ -352,11 +408,10 @@ def test_blob_chunk_past_declared_size(net: Net) -> None:
     WHEN a chunk of 150 bytes is streamed
     THEN 413 beyond-size and nothing kept."""
     desk = setup(net)
-    data = b"q" * 150
-    sha = hashlib.sha256(data[:100]).hexdigest()
-    refused(_upload(net, desk, sha, 0, 100, data), 413, "beyond-size")
-    status = send(net, desk, "GET", f"/v1/blobs/{sha}/status?size=100").json()
-    assert status["received"] == 0
+    data = b"q" * 100
+    sha = hashlib.sha256(data).hexdigest()
+    refused(_upload(net, desk, sha, data, 0, 100, body=b"q" * 150), 413, "beyond-size")
+    assert blob_state(net, desk, sha, 100) == (0, False, 0)
 
 
 def test_huge_body(net: Net) -> None:
