@@ -27,7 +27,7 @@ from core.domain.ids import new_uuid7
 from core.domain.signing import DeviceKey
 from core.domain.timeutil import VIETNAM, epoch_ms
 from core.domain.workflow import Role
-from core.storage import event_store, projection
+from core.storage import event_store, projection, replication
 from core.storage import schema as t
 from core.storage.db import Store, migrate
 
@@ -111,6 +111,10 @@ class Branch:
         key = DeviceKey.from_pem((data_dir / KEY_NAME).read_bytes())
         store = Store(data_dir / DB_NAME)
         migrate(store.writer)
+        with store.read() as conn:
+            stale = replication.has_stale(conn)
+        if stale:  # a pull was cut before it folded what it logged
+            store.write(lambda conn: replication.settle(conn, {}))
         return cls._from_store(data_dir, store, key, clock)
 
     @classmethod

@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from .branch import Branch, set_meta
 
 CATALOGUE_PUBLISHED = "catalogue.published"
 BLOBS_DIR = "blobs"
+_DEFER_MAX = 50_000  # events a pull holds in memory before folding what it has
 
 
 def _now_ms() -> int:
@@ -59,16 +60,33 @@ class LocalReplica:
         self.device_id = branch.device_id
         self.branch = branch.branch_code
         self.blob_root = branch.data_dir / BLOBS_DIR
-        self._dossiers: replication.DossierCache | None = None
+        # During a pull: the events appended per dossier, folded once at its end.
+        self._deferred: dict[str, list[Event]] | None = None
+        self._deferred_count = 0
 
     @contextmanager
     def pulling(self) -> Iterator[None]:
-        """One pull: dossiers' decoded events are kept across its pages for refolds."""
-        self._dossiers = replication.DossierCache()
+        """One pull: its pages are logged as they come, and each dossier they touch is
+        folded once, at the end (or every ``_DEFER_MAX`` events, to bound memory). A crash
+        before that leaves the dossiers marked stale; opening the store refolds them."""
+        self._deferred, self._deferred_count = {}, 0
         try:
             yield
+        except BaseException:
+            with suppress(Exception):  # the pull's error is the one raised; if this fails
+                self._settle()  # too, the stale marks remain for the next open
+            raise
+        else:
+            self._settle()
         finally:
-            self._dossiers = None
+            self._deferred = None
+
+    def _settle(self) -> None:
+        deferred = self._deferred or {}
+        self.b.store.write(lambda conn: replication.settle(conn, deferred))
+        if self._deferred is not None:
+            self._deferred.clear()
+        self._deferred_count = 0
 
     # --- events ------------------------------------------------------------------------
     def scopes(self) -> Sequence[str]:
@@ -86,20 +104,24 @@ class LocalReplica:
         """Check and apply events (a pulled page, or a peer's); save the scope's cursor in
         the same transaction when one is given."""
 
+        deferred = self._deferred
+
         def work(conn: Connection) -> replication.IngestResult:
-            result = replication.ingest(conn, events, _now_ms(), self._dossiers)
+            result = replication.ingest(conn, events, _now_ms(), defer=deferred is not None)
             for event in result.accepted:
                 _after_ingest(conn, event)
             if cursor is not None:
                 replication.set_cursor(conn, scope, cursor)
             return result
 
-        try:
-            result = self.b.store.write(work)
-        except BaseException:
-            if self._dossiers is not None:
-                self._dossiers.forget()  # what it learnt of this page was rolled back
-            raise
+        result = self.b.store.write(work)
+        if deferred is not None:  # committed: these are now the pull's to fold
+            for event in result.accepted:
+                if event.dossier_id is not None:
+                    deferred.setdefault(event.dossier_id, []).append(event)
+            self._deferred_count += len(result.accepted)
+            if self._deferred_count >= _DEFER_MAX:
+                self._settle()
         if result.accepted:
             self.b._catalogue = None
             self.b._calendar = None

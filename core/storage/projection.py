@@ -182,12 +182,7 @@ def stored_dossier_events(conn: Connection, dossier_ids: Sequence[str]) -> dict[
     return found
 
 
-def apply_dossier_batch(
-    conn: Connection,
-    added: Mapping[str, Sequence[Event]],
-    views: dict[str, DossierView | None] | None = None,
-    stored_events: dict[str, dict[str, Event]] | None = None,
-) -> set[str]:
+def apply_dossier_batch(conn: Connection, added: Mapping[str, Sequence[Event]]) -> set[str]:
     """Fold a batch of other replicas' events (grouped by dossier) into the projections.
 
     Each touched view is loaded once (one query per 500 dossiers) and folded once: when
@@ -197,21 +192,13 @@ def apply_dossier_batch(
     500 such dossiers. `added` may or may not be in the log yet: stored copies are counted
     once. A dossier whose first event in fold order is not its creation (a receipt or a
     submission, which carries the code) is left unfolded until that creation arrives.
-
-    `views` and `stored_events`, when given, are the caller's cache across batches (the
-    views as now stored, None for none; each dossier's decoded stored events): read when
-    they hold a dossier, and kept up to date. Returns the dossiers whose projection changed.
+    Returns the dossiers whose projection changed.
     """
-    views = {} if views is None else views
-    stored_events = {} if stored_events is None else stored_events
-    unknown = [d for d in added if d not in views]
-    loaded = load_views(conn, unknown)
-    for dossier_id in unknown:
-        views[dossier_id] = loaded.get(dossier_id)
+    views = load_views(conn, list(added))
     refold: list[str] = []
     changed: set[str] = set()
     for dossier_id, events in added.items():
-        view = views[dossier_id]
+        view = views.get(dossier_id)
         if view is None:
             if any("code" in e.payload for e in events):
                 refold.append(dossier_id)
@@ -224,15 +211,12 @@ def apply_dossier_batch(
             for event in ordered:
                 new_view = fold.apply(new_view, event)
             refresh_view(conn, view, new_view)
-            views[dossier_id] = new_view
             changed.add(dossier_id)
         else:
             refold.append(dossier_id)
-    unread = [d for d in refold if d not in stored_events]
-    for dossier_id, stored in stored_dossier_events(conn, unread).items():
-        stored_events[dossier_id] = {e.event_id: e for e in stored}
+    stored_events = stored_dossier_events(conn, refold)
     for dossier_id in refold:
-        every = dict(stored_events.setdefault(dossier_id, {}))
+        every = {e.event_id: e for e in stored_events.get(dossier_id, ())}
         for event in added[dossier_id]:
             every.setdefault(event.event_id, event)
         ordered = sort_for_fold(list(every.values()))
@@ -240,12 +224,11 @@ def apply_dossier_batch(
             continue
         refolded = fold.fold(ordered)
         assert refolded is not None
-        old = views[dossier_id]
+        old = views.get(dossier_id)
         if old is None or old.code != refolded.code:
             save_view(conn, refolded, is_new=old is None)
         else:
             refresh_view(conn, old, refolded)
-        views[dossier_id] = refolded
         changed.add(dossier_id)
     return changed
 

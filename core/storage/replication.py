@@ -12,7 +12,7 @@ skipped; anything else wrong raises and the whole batch rolls back.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,6 @@ from sqlalchemy import (
 )
 
 from core.domain import hlc
-from core.domain.dossier import DossierView
 from core.domain.errors import N_, IntegrityError
 from core.domain.events import Event, fold_order
 
@@ -55,6 +54,15 @@ sync_cursors = Table(
     t.metadata,
     Column("scope", String, primary_key=True),
     Column("cursor", Integer, nullable=False),
+)
+
+# Dossiers whose events are in the log but not yet in their projection: a pull folds each
+# once at its end (``settle``) instead of once per page; a crash in between leaves them
+# here, and ``settle`` refolds them from the log when the store next opens.
+stale_dossiers = Table(
+    "stale_dossiers",
+    t.metadata,
+    Column("dossier_id", String, primary_key=True),
 )
 
 blobs = Table(
@@ -273,48 +281,16 @@ def _observe(conn: Connection, events: Iterable[Event], now_ms: int) -> None:
         event_store.set_clock(conn, hlc.observe(clock, latest, now_ms))
 
 
-class DossierCache:
-    """Each dossier's decoded stored events and its folded view, kept across the pages of
-    one pull so that a refold (an event from the past, a creation arriving after its
-    steps) neither reads nor decodes them again. It trusts only what it saw: when anything
-    else wrote events between two pages (the log's last ``seq`` moved), or a page failed
-    (``forget``), it starts over."""
-
-    def __init__(self) -> None:
-        self.events: dict[str, dict[str, Event]] = {}
-        self.views: dict[str, DossierView | None] = {}  # None: no view stored
-        self.watermark: int | None = None
-
-    @staticmethod
-    def _last_seq(conn: Connection) -> int:
-        return int(raw(conn).execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
-
-    def forget(self) -> None:
-        self.events.clear()
-        self.views.clear()
-        self.watermark = None
-
-    def check(self, conn: Connection) -> None:
-        if self.watermark is None or self._last_seq(conn) != self.watermark:
-            self.forget()
-
-    def note(self, conn: Connection, fresh: Sequence[Event]) -> None:
-        """After `fresh` were appended: they join the dossiers this cache holds."""
-        for event in fresh:
-            held = self.events.get(event.dossier_id or "")
-            if held is not None:
-                held.setdefault(event.event_id, event)
-        self.watermark = self._last_seq(conn)
-
-
 def ingest(
-    conn: Connection, events: Sequence[Event], now_ms: int, cache: DossierCache | None = None
+    conn: Connection, events: Sequence[Event], now_ms: int, *, defer: bool = False
 ) -> IngestResult:
     """Check and append events from another replica, then refresh projections.
 
     The page is applied as a batch: its events grouped by dossier, each touched view read
     once and folded once (``projection.apply_dossier_batch``), before the events are
-    appended in one statement, so a refold reads only what was stored before.
+    appended in one statement, so a refold reads only what was stored before. With
+    `defer`, the touched dossiers are only marked stale: the caller folds them once, with
+    every page's events, in ``settle`` (a pull of many pages touches a dossier on many).
     """
     result = IngestResult()
     fresh = _classify(conn, events, result)
@@ -324,18 +300,40 @@ def ingest(
     for event in fresh:
         if event.dossier_id is not None:
             by_dossier[event.dossier_id].append(event)
-    if cache is not None:
-        cache.check(conn)
-    views, stored = (cache.views, cache.events) if cache else (None, None)
-    result.dossiers = projection.apply_dossier_batch(conn, by_dossier, views, stored)
-    raw(conn).executemany(_INSERT_EVENT, [event_store.event_row(e) for e in fresh])
-    if cache is not None:
-        cache.note(conn, fresh)
+    db = raw(conn)
+    if defer:
+        db.executemany(_MARK_STALE, [(d,) for d in by_dossier])
+        result.dossiers = set(by_dossier)
+    else:
+        result.dossiers = projection.apply_dossier_batch(conn, by_dossier)
+    db.executemany(_INSERT_EVENT, [event_store.event_row(e) for e in fresh])
     _observe(conn, fresh, now_ms)
     result.accepted = fresh
     if any(e.dossier_id is None and e.type.startswith(REFERENCE_PREFIXES) for e in fresh):
         refold_reference(conn)
     return result
+
+
+_MARK_STALE = "INSERT OR IGNORE INTO stale_dossiers (dossier_id) VALUES (?)"
+
+
+def has_stale(conn: Connection) -> bool:
+    return raw(conn).execute("SELECT 1 FROM stale_dossiers LIMIT 1").fetchone() is not None
+
+
+def settle(conn: Connection, deferred: Mapping[str, Sequence[Event]]) -> set[str]:
+    """Fold the stale dossiers: `deferred` holds the events ``ingest(defer=True)`` appended
+    per dossier (applied to each view, or the dossier refolded, once); any other stale
+    dossier (left by a crash) is refolded from the log. Returns the dossiers changed."""
+    changed = projection.apply_dossier_batch(conn, deferred) if deferred else set()
+    db = raw(conn)
+    leftovers = [r[0] for r in db.execute("SELECT dossier_id FROM stale_dossiers")]
+    leftovers = [d for d in leftovers if d not in deferred]
+    if leftovers:
+        logged = projection.stored_dossier_events(conn, leftovers)
+        changed |= projection.apply_dossier_batch(conn, logged)
+    db.execute("DELETE FROM stale_dossiers")
+    return changed
 
 
 def refold_reference(conn: Connection) -> None:

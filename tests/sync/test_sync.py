@@ -9,6 +9,7 @@ import pytest
 
 from core.domain.workflow import Action, State
 from core.services import conflicts
+from core.services.branch import Branch
 from core.services.sync import LocalReplica
 from core.sync.errors import NotEnrolled, Unauthorised
 from core.sync.wire import CHUNK_SIZE
@@ -251,3 +252,47 @@ def test_progress_reports_events_done_and_total(net: Net) -> None:
     pushes = [p for p in seen if p.phase == "push"]
     assert pushes[-1].done == pushes[-1].total >= 3
     assert json.dumps([p.__dict__ for p in seen])
+
+
+def test_a_pull_cut_before_its_fold_is_folded_when_the_store_opens(
+    net: Net, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a desktop whose pull logged another desktop's dossiers, then stopped before
+    folding them (the end of the pull never ran, as in a crash)
+    WHEN its store is opened again
+    THEN those dossiers are folded, in their states, equal to a rebuild."""
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    codes = [receive(a).code for _ in range(3)]
+    act(a, codes[0], Action.TRANSFER)
+    net.agent(a).sync_once()
+    with monkeypatch.context() as patch:
+        patch.setattr(LocalReplica, "_settle", lambda self: None)
+        summary = net.agent(b).sync_once()
+    assert summary.applied >= 4
+    assert b.dossiers.browse(None, 50) == []  # logged, not folded
+    b.close()
+    reopened = Branch.open(b.data_dir)
+    net.desktops[net.desktops.index(b)] = reopened
+    assert reopened.dossiers.get(codes[0]).state is State.TRANSFERRED
+    assert {v.code for v in reopened.dossiers.browse(None, 50)} == set(codes)
+    assert snapshot(reopened) == rebuilt(reopened)
+
+
+def test_a_long_pull_folds_in_bounded_steps(net: Net, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a pull holding at most 3 events before it folds what it has
+    WHEN a desktop catches up on dossiers received and moved on another
+    THEN every dossier is folded as on the other desktop, equal to a rebuild."""
+    from core.services import sync as sync_service
+
+    monkeypatch.setattr(sync_service, "_DEFER_MAX", 3)
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    codes = [receive(a).code for _ in range(4)]
+    for code in codes[:2]:
+        act(a, code, Action.TRANSFER)
+        act(a, code, Action.START, SPECIALIST)
+    sync_all(net)
+    assert snapshot(a)["dossiers"] == snapshot(b)["dossiers"]
+    assert b.dossiers.get(codes[1]).state is State.PROCESSING
+    assert snapshot(b) == rebuilt(b)
