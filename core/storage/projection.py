@@ -182,17 +182,34 @@ def stored_dossier_events(conn: Connection, dossier_ids: Sequence[str]) -> dict[
     return found
 
 
-def apply_dossier_batch(conn: Connection, added: Mapping[str, Sequence[Event]]) -> set[str]:
+def logged_counts(conn: Connection, dossier_ids: Sequence[str]) -> dict[str, int]:
+    """How many events the log holds for each of `dossier_ids` (an index count)."""
+    db = raw(conn)
+    counts: dict[str, int] = {}
+    for start in range(0, len(dossier_ids), _IN_CHUNK):
+        chunk = list(dossier_ids[start : start + _IN_CHUNK])
+        query = (
+            f"SELECT dossier_id, count(*) FROM events "
+            f"WHERE dossier_id IN ({_marks(len(chunk))}) GROUP BY dossier_id"
+        )
+        counts.update(db.execute(query, chunk))
+    return counts
+
+
+def apply_dossier_batch(
+    conn: Connection, added: Mapping[str, Sequence[Event]], *, logged: bool = False
+) -> set[str]:
     """Fold a batch of other replicas' events (grouped by dossier) into the projections.
 
     Each touched view is loaded once (one query per 500 dossiers) and folded once: when
     every added event sorts after what the view holds, they are applied to it in order
     (as ``apply_event``); otherwise — an event from the past, or a dossier not folded yet —
-    the dossier is refolded from all its events (as ``rebuild``), read in one query per
-    500 such dossiers. `added` may or may not be in the log yet: stored copies are counted
-    once. A dossier whose first event in fold order is not its creation (a receipt or a
-    submission, which carries the code) is left unfolded until that creation arrives.
-    Returns the dossiers whose projection changed.
+    the dossier is refolded from all its events (as ``rebuild``). The log is read for
+    that (one query per 500 dossiers) only where it holds more than `added` (`logged`:
+    the added events are in the log already; else none of them is). A dossier whose
+    first event in fold order is not its creation (a receipt or a submission, which
+    carries the code) is left unfolded until that creation arrives. Returns the dossiers
+    whose projection changed.
     """
     views = load_views(conn, list(added))
     refold: list[str] = []
@@ -214,7 +231,9 @@ def apply_dossier_batch(conn: Connection, added: Mapping[str, Sequence[Event]]) 
             changed.add(dossier_id)
         else:
             refold.append(dossier_id)
-    stored_events = stored_dossier_events(conn, refold)
+    counts = logged_counts(conn, refold) if refold else {}
+    unread = [d for d in refold if counts.get(d, 0) > (len(added[d]) if logged else 0)]
+    stored_events = stored_dossier_events(conn, unread)
     for dossier_id in refold:
         every = {e.event_id: e for e in stored_events.get(dossier_id, ())}
         for event in added[dossier_id]:

@@ -325,13 +325,15 @@ def settle(conn: Connection, deferred: Mapping[str, Sequence[Event]]) -> set[str
     """Fold the stale dossiers: `deferred` holds the events ``ingest(defer=True)`` appended
     per dossier (applied to each view, or the dossier refolded, once); any other stale
     dossier (left by a crash) is refolded from the log. Returns the dossiers changed."""
-    changed = projection.apply_dossier_batch(conn, deferred) if deferred else set()
+    changed = set()
+    if deferred:
+        changed = projection.apply_dossier_batch(conn, deferred, logged=True)
     db = raw(conn)
     leftovers = [r[0] for r in db.execute("SELECT dossier_id FROM stale_dossiers")]
     leftovers = [d for d in leftovers if d not in deferred]
     if leftovers:
-        logged = projection.stored_dossier_events(conn, leftovers)
-        changed |= projection.apply_dossier_batch(conn, logged)
+        from_log = projection.stored_dossier_events(conn, leftovers)
+        changed |= projection.apply_dossier_batch(conn, from_log, logged=True)
     db.execute("DELETE FROM stale_dossiers")
     return changed
 
