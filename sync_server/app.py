@@ -22,12 +22,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy import Connection, Engine, insert
-from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+from sqlalchemy import Connection, Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.domain.errors import N_, MotcuaError
+from core.domain.events import Event
 from core.i18n import translations
 from core.sync import auth
 from core.sync.blobs import PREFIX_HEADER
@@ -331,23 +331,43 @@ class Server:
         self.confirm(request, signed, device, body=body)
         return device
 
-    def identify(self, request: Request) -> tuple[auth.SignedRequest, identity.DeviceRow]:
-        """The signing device, known and unrevoked, at a fresh moment (body not checked)."""
+    def signed(self, request: Request) -> auth.SignedRequest:
+        """The signature headers, present and at a fresh moment (nothing verified yet)."""
         signed = auth.read_headers(dict(request.headers))
         if signed is None:
             raise Refusal(401, "unsigned", N_("The request is not signed by an enrolled device"))
         now = int(time.time() * 1000)
         if not auth.fresh(signed, now):
             raise Refusal(401, "stale", N_("The request's time is too far from the server's clock"))
-        with self.engine.connect() as conn:
-            device = identity.find_device(conn, signed.device_id)
+        return signed
+
+    def known_device(self, conn: Connection, signed: auth.SignedRequest) -> identity.DeviceRow:
+        """The signing device, known and not revoked."""
+        device = identity.find_device(conn, signed.device_id)
         if device is None:
             raise Refusal(
                 401, "unknown-device", N_("Unknown device {device}"), device=signed.device_id[:64]
             )
         if device.revoked:
             raise Refusal(401, "revoked", N_("Device {device} is revoked"), device=device.device_id)
-        return signed, device
+        return device
+
+    def identify(self, request: Request) -> tuple[auth.SignedRequest, identity.DeviceRow]:
+        """The signing device, known and unrevoked, at a fresh moment (body not checked)."""
+        signed = self.signed(request)
+        with self.engine.connect() as conn:
+            return signed, self.known_device(conn, signed)
+
+    def check_signature(
+        self,
+        request: Request,
+        signed: auth.SignedRequest,
+        device: identity.DeviceRow,
+        body: bytes,
+    ) -> None:
+        target = _target(request)
+        if not auth.verify_request(signed, device.public_key, request.method, target, body):
+            raise Refusal(401, "bad-request-signature", N_("The request signature does not verify"))
 
     def confirm(
         self,
@@ -358,9 +378,7 @@ class Server:
         body: bytes = b"",
     ) -> None:
         """The signature over the body; the nonce, once."""
-        target = _target(request)
-        if not auth.verify_request(signed, device.public_key, request.method, target, body):
-            raise Refusal(401, "bad-request-signature", N_("The request signature does not verify"))
+        self.check_signature(request, signed, device, body)
         self.record_nonce(signed, device)
 
     def record_nonce(
@@ -370,21 +388,29 @@ class Server:
         then: Callable[[Connection], None] | None = None,
     ) -> None:
         """The request's nonce, refused when seen before; `then` in the same transaction."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(t.nonces).values(
-                        device_id=device.device_id,
-                        nonce=signed.nonce,
-                        at_ms=int(time.time() * 1000),
-                    )
-                )
-                if then is not None:
-                    then(conn)
-        except SqlIntegrityError:
-            raise Refusal(
-                401, "replayed", N_("This request was already received (replayed)")
-            ) from None
+        with self.engine.begin() as conn:
+            self.note_nonce(conn, signed, device)
+            if then is not None:
+                then(conn)
+
+    @staticmethod
+    def note_nonce(
+        conn: Connection, signed: auth.SignedRequest, device: identity.DeviceRow
+    ) -> None:
+        """Record the nonce in the caller's transaction; a nonce seen before → 401. (``ON
+        CONFLICT DO NOTHING``: a failed insert would abort a PostgreSQL transaction.)"""
+        inserted = conn.execute(
+            _INSERT_NONCE,
+            {"device": device.device_id, "nonce": signed.nonce, "at": int(time.time() * 1000)},
+        )
+        if inserted.rowcount != 1:
+            raise Refusal(401, "replayed", N_("This request was already received (replayed)"))
+
+
+_INSERT_NONCE = text(
+    "INSERT INTO nonces (device_id, nonce, at_ms) VALUES (:device, :nonce, :at) "
+    "ON CONFLICT DO NOTHING"
+)
 
 
 def _forget(engine: Engine, writer: blobstore.ChunkWriter) -> None:
@@ -463,26 +489,31 @@ def create_app(settings: Settings) -> FastAPI:
         return identity.enrol(server.engine, server.key, request)
 
     @app.post("/v1/events", response_model=PushResponse, openapi_extra=_json_body(PushRequest))
-    def push(raw: RawBody, who: Device) -> Response:
+    def push(request: Request, raw: RawBody) -> Response:
+        # Authenticated inside the push's own transaction (one connection, one commit).
         # The body is parsed once, straight from its bytes, by the precompiled validator
         # (not json.loads, then the model), and the answer is written without a model.
-        try:
-            body = _PUSH.validate_json(raw)
-        except PydanticValidationError as err:
-            raise RequestValidationError(
-                [{**e, "loc": ("body", *e.get("loc", ()))} for e in err.errors()]
-            ) from None
+        signed = server.signed(request)
         if not server.pushes.acquire(blocking=False):
             raise Refusal(
                 429, "busy", N_("The server is busy: retry shortly"), headers={"Retry-After": "1"}
             )
+
+        def admit(conn: Connection) -> tuple[ingest.Pusher, list[Event]]:
+            who = server.known_device(conn, signed)
+            server.check_signature(request, signed, who, raw)
+            server.note_nonce(conn, signed, who)
+            try:
+                body = _PUSH.validate_json(raw)
+            except PydanticValidationError as err:
+                raise RequestValidationError(
+                    [{**e, "loc": ("body", *e.get("loc", ()))} for e in err.errors()]
+                ) from None
+            pusher = ingest.Pusher(who.device_id, who.branch, server.key.public_b64)
+            return pusher, [e.to_event() for e in body.events]
+
         try:
-            events = [e.to_event() for e in body.events]
-            outcome = ingest.push(
-                server.engine,
-                ingest.Pusher(who.device_id, who.branch, server.key.public_b64),
-                events,
-            )
+            outcome = ingest.push(server.engine, admit)
         finally:
             server.pushes.release()
         return Response(ingest.answer(outcome), media_type="application/json")

@@ -57,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="server processes sharing the port (the server is stateless; use PostgreSQL)",
+        default=None,
+        help="server processes sharing the port (default: one per CPU, at most 8, on "
+        "PostgreSQL; one on SQLite)",
     )
     p.set_defaults(handler=cmd_serve)
     sub.add_parser("migrate", help="bring the schema up to date").set_defaults(handler=cmd_migrate)
@@ -129,12 +130,21 @@ class Ctx:
         return identity.ensure_identity(self.engine)
 
 
+def default_workers(database_url: str) -> int:
+    """One process per CPU on PostgreSQL (the push path is CPU-bound in Python, one core
+    per process); one on SQLite, whose single writer gains nothing from more."""
+    if database_url.startswith("sqlite"):
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
 def cmd_serve(args: argparse.Namespace, ctx: Ctx) -> None:
     import uvicorn
 
     from .app import ENV_DATA_DIR, create_app
 
-    if args.workers <= 1:
+    workers = args.workers or default_workers(ctx.settings.database_url)
+    if workers <= 1:
         app = create_app(ctx.settings)
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
         return
@@ -146,7 +156,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Ctx) -> None:
     uvicorn.run(
         "sync_server.app:app_from_env",
         factory=True,
-        workers=args.workers,
+        workers=workers,
         host=args.host,
         port=args.port,
         log_level="warning",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -278,31 +278,45 @@ def _check_link(event: Event, tip: tuple[int, str]) -> None:
         )
 
 
-def push(engine: Engine, pusher: Pusher, events: Sequence[Event]) -> PushOutcome:
-    bodies = _precheck(pusher, events)
-    ordered = sorted(events, key=lambda e: (e.origin_device, e.origin_seq))
-    origins = sorted({e.origin_device for e in ordered})
+def push(
+    engine: Engine,
+    admit: Callable[[Connection], tuple[Pusher, Sequence[Event]]],
+) -> PushOutcome:
+    """One push in one transaction: `admit` authenticates the request on the connection
+    (the device, the signature, the nonce — one round of the pool, one commit) and
+    returns the pusher and its events; then they are checked and appended."""
     try:
         with engine.begin() as conn:
-            keys = _origin_keys(conn, pusher, origins)
-            last = lock_scope(conn, pusher.branch)
-            heads = load_heads(conn, pusher.branch, origins)
-            fresh, results, newest = _classify(conn, pusher.branch, ordered, heads)
-            for origin, event in newest.items():
-                if not event.signature_ok(keys[origin]):
-                    raise Refusal(
-                        422,
-                        "bad-signature",
-                        N_("Event {event}: the signature does not verify"),
-                        event=event.event_id,
-                    )
-            append(conn, pusher.branch, last, fresh, heads, bodies)
+            pusher, events = admit(conn)
+            results, fresh = _append_checked(conn, pusher, events)
     except Equivocation as err:
         flag(engine, err.device, "equivocation", f"sequence {err.seq}")
         raise
     outcome = PushOutcome(results=results, accepted=len(fresh))
     outcome.duplicates = len(results) - outcome.accepted
     return outcome
+
+
+def _append_checked(
+    conn: Connection, pusher: Pusher, events: Sequence[Event]
+) -> tuple[list[dict[str, Any]], list[Event]]:
+    bodies = _precheck(pusher, events)
+    ordered = sorted(events, key=lambda e: (e.origin_device, e.origin_seq))
+    origins = sorted({e.origin_device for e in ordered})
+    keys = _origin_keys(conn, pusher, origins)
+    last = lock_scope(conn, pusher.branch)
+    heads = load_heads(conn, pusher.branch, origins)
+    fresh, results, newest = _classify(conn, pusher.branch, ordered, heads)
+    for origin, event in newest.items():
+        if not event.signature_ok(keys[origin]):
+            raise Refusal(
+                422,
+                "bad-signature",
+                N_("Event {event}: the signature does not verify"),
+                event=event.event_id,
+            )
+    append(conn, pusher.branch, last, fresh, heads, bodies)
+    return results, fresh
 
 
 def answer(outcome: PushOutcome) -> bytes:

@@ -40,6 +40,7 @@ from core.sync.client import Credentials, SyncClient
 from core.sync.wire import CHUNK_SIZE
 from sync_server import identity
 from sync_server import schema as st
+from sync_server.cli import default_workers
 from sync_server.db import make_engine, migrate
 from tests.sync.fixtures import LEADER, OFFICER, SPECIALIST
 
@@ -119,7 +120,8 @@ def fresh_db(admin_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def server_process(data_dir: Path, database_url: str, workers: int = 1) -> Iterator[str]:
+def server_process(data_dir: Path, database_url: str, workers: int | None = 1) -> Iterator[str]:
+    """``motcua-server serve`` in its own process; `workers` None: its default."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
     cmd = [
@@ -131,8 +133,7 @@ def server_process(data_dir: Path, database_url: str, workers: int = 1) -> Itera
         "serve",
         "--port",
         str(port),
-        "--workers",
-        str(workers),
+        *(["--workers", str(workers)] if workers is not None else []),
     ]
     proc = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -318,7 +319,8 @@ def bench_catch_up_dossiers(report: Report, tmp: Path, round_size: int) -> None:
     )
 
 
-def bench_ingest(report: Report, pg_admin: str, tmp: Path, workers: int = 1) -> None:
+def bench_ingest(report: Report, pg_admin: str, tmp: Path, workers: int | None) -> None:
+    """`workers` None: as ``serve`` runs by default on PostgreSQL (one per CPU)."""
     devices, per_device, batch = 16, 2500, 1000
     with fresh_db(pg_admin) as url:
         engine = make_engine(url)
@@ -364,9 +366,11 @@ def bench_ingest(report: Report, pg_admin: str, tmp: Path, workers: int = 1) -> 
         engine.dispose()
         for desk in desks:
             desk.close()
+    count = workers or default_workers(url)
+    how = "the default" if workers is None else "set with --workers"
     report.figure(
-        f"push ingest, 16 devices in parallel (PostgreSQL, {workers} server "
-        f"process{'es' if workers > 1 else ''})",
+        f"push ingest, 16 devices in parallel (PostgreSQL, {count} server "
+        f"process{'es' if count > 1 else ''}, {how})",
         rate,
         "events/s",
         "bulk insert of the same rows",
@@ -514,7 +518,7 @@ def run(report: Report) -> None:
         bench_catch_up_dossiers(report, tmp, round_size=0)
         bench_blobs(report, tmp)
         with postgres() as pg_admin:
+            bench_ingest(report, pg_admin, tmp, workers=None)
             bench_ingest(report, pg_admin, tmp, workers=1)
-            bench_ingest(report, pg_admin, tmp, workers=2)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
