@@ -123,11 +123,14 @@ class Services:
     sync: SyncSource
     codes: CodeInput
     citizen_card: Callable[[str], CitizenIdentity]
+    peers: Any = None  # the LAN peer service while it serves (core.services.peers)
 
     def save_settings(self) -> None:
         self.settings.save(self.data_dir)
 
     def close(self) -> None:
+        if self.peers is not None:
+            self.peers.stop()
         self.sync.stop()
         self.codes.stop()
         for worker in (self.writer, self.reader, self.device_worker):
@@ -149,7 +152,7 @@ def _load(candidates: tuple[Factory, ...], settings: DesktopSettings) -> list[An
     return found
 
 
-def _sync_source(branch: Branch, data_dir: Path) -> SyncSource:
+def _sync_source(branch: Branch, data_dir: Path, lan: bool) -> SyncSource:
     """The sync agent when this desktop is enrolled with a central server."""
     from core.domain.errors import MotcuaError
 
@@ -158,7 +161,7 @@ def _sync_source(branch: Branch, data_dir: Path) -> SyncSource:
     except ImportError:
         return NotConfigured()
     try:
-        return AgentSource(agent_for(branch))
+        return AgentSource(agent_for(branch, lan=lan))
     except MotcuaError:  # not enrolled yet: the branch works alone
         log.info("sync not configured for %s", data_dir)
         return NotConfigured()
@@ -183,7 +186,7 @@ def compose(
         reader=Worker("motcua-store-reader", post),
         device_worker=Worker("motcua-devices", post),
         devices=devices,
-        sync=_sync_source(branch, data_dir),
+        sync=_sync_source(branch, data_dir, settings.lan_peers),
         codes=codes,
         citizen_card=_citizen_card_parser(),
     )
@@ -195,4 +198,18 @@ def compose(
             codes.failed = err
     if start_sync:
         services.sync.start()  # the agent's own thread; a no-op before enrolment
+        if settings.lan_peers and isinstance(services.sync, AgentSource):
+            services.peers = _serve_peers(branch, settings.peer_port)
     return services
+
+
+def _serve_peers(branch: Branch, port: int) -> Any:
+    """This desktop as a LAN peer (served and announced), or None when the port is taken
+    or the network refuses: the desk works on, the log says why."""
+    from core.services.peers import PeerService
+
+    try:
+        return PeerService(branch).start(port=port)
+    except OSError as err:
+        log.warning("LAN peer service not started on port %s: %s", port, err)
+        return None

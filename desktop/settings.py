@@ -21,6 +21,10 @@ class DesktopSettings:
     code_reader: str = ""
     unit_parent: str = ""  # printed above the unit name on slips
     hotline: str = ""
+    # Exchange with the branch's other desktops over the LAN (mDNS, this TCP port), so the
+    # counters keep sharing work while the server cannot be reached.
+    lan_peers: bool = True
+    peer_port: int = 8471
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -252,15 +252,29 @@ def server_url(branch: Branch, override: str | None = None) -> str:
     return url
 
 
-def agent_for(branch: Branch, url: str | None = None, **client_options: Any) -> SyncAgent:
-    """The sync agent of this desktop (raises NotEnrolled before enrolment)."""
+def agent_for(
+    branch: Branch, url: str | None = None, *, lan: bool = False, **client_options: Any
+) -> SyncAgent:
+    """The sync agent of this desktop (raises NotEnrolled before enrolment); with `lan`,
+    its background loop also exchanges with the branch's LAN peers, above all while the
+    server cannot be reached."""
     target = server_url(branch, url)
     if not meta(branch, "server_public_key"):
         raise NotEnrolled()
     client = SyncClient(target, Credentials(branch.device_id, branch.key), **client_options)
-    agent = SyncAgent(LocalReplica(branch), client, describe=describe)
+    exchange = _lan_exchange(branch) if lan else None
+    agent = SyncAgent(LocalReplica(branch), client, describe=describe, lan=exchange)
     agent.refresh_pending()
     return agent
+
+
+def _lan_exchange(branch: Branch) -> Callable[[], list[str]]:
+    def exchange() -> list[str]:
+        from .peers import sync_peers  # peers builds on this module
+
+        return [str(r["peer"]) for r in sync_peers(branch) if "error" not in r]
+
+    return exchange
 
 
 def require_file(path: Path) -> Path:

@@ -15,6 +15,7 @@ next run exactly where it stopped:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,8 @@ from core.domain.events import Event
 from .client import PrefixHasher, SyncClient
 from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
 from .wire import CHUNK_SIZE
+
+log = logging.getLogger(__name__)
 
 PUSH_BATCH = 2000
 PULL_PAGE = 2000
@@ -145,6 +148,11 @@ def _ignore(_progress: Progress) -> None:
     return None
 
 
+# One exchange with every LAN peer (``core.services.peers.sync_peers``); returns the
+# addresses that answered. Injected: the protocol layer does not know the services.
+LanExchange = Callable[[], Sequence[str]]
+
+
 class SyncAgent:
     def __init__(
         self,
@@ -152,10 +160,13 @@ class SyncAgent:
         client: SyncClient,
         *,
         describe: Callable[[MotcuaError], str] = str,
+        lan: LanExchange | None = None,
     ) -> None:
         self.replica = replica
         self.client = client
         self.describe = describe
+        self.lan = lan
+        self._lan_at: float | None = None
         self._status = SyncStatus()
         self._lock = threading.Lock()  # one sync at a time
         self._state_lock = threading.Lock()
@@ -357,22 +368,46 @@ class SyncAgent:
             self._thread.join(timeout)
             self._thread = None
 
+    def sync_lan(self) -> tuple[str, ...]:
+        """One exchange with the LAN peers (when the agent has a LAN hook); the status
+        lists those that answered. Failures are logged: the LAN is a bonus path."""
+        if self.lan is None:
+            return ()
+        try:
+            answered = tuple(self.lan())
+        except (MotcuaError, OSError) as err:
+            log.warning("LAN exchange failed: %s", err)
+            answered = ()
+        self._lan_at = time.monotonic()
+        self._update(peers=answered)
+        return answered
+
+    def _lan_due(self, interval_s: float) -> bool:
+        return self.lan is not None and (
+            self._lan_at is None or time.monotonic() - self._lan_at >= interval_s
+        )
+
     def _loop(self, interval_s: float, probe_s: float) -> None:
         while not self._stop.is_set():
             try:
                 self.sync_once()
                 wait = interval_s
             except Unreachable:
-                self._wait_for_connectivity(probe_s)
+                self._wait_for_connectivity(interval_s, probe_s)
                 continue
             except MotcuaError:
                 wait = interval_s
+            if self._lan_due(interval_s):
+                self.sync_lan()
             self._wake.wait(wait)
             self._wake.clear()
 
-    def _wait_for_connectivity(self, probe_s: float) -> None:
-        """Probe the server cheaply until it answers; then the loop syncs at once."""
+    def _wait_for_connectivity(self, interval_s: float, probe_s: float) -> None:
+        """Probe the server cheaply until it answers; then the loop syncs at once. In the
+        meantime the desktops of the branch keep exchanging over the LAN."""
         while not self._stop.is_set():
+            if self._lan_due(interval_s):
+                self.sync_lan()
             try:
                 self.client.health()
             except SyncError:

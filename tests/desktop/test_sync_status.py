@@ -74,7 +74,7 @@ def test_an_unenrolled_desktop_shows_sync_not_configured(tmp_path) -> None:  # t
 
     branch = Branch.init(tmp_path / "s", "TAYHO", "Chi nhánh", ("admin", "long-enough-1"))
     try:
-        assert isinstance(_sync_source(branch, tmp_path), NotConfigured)
+        assert isinstance(_sync_source(branch, tmp_path, lan=True), NotConfigured)
     finally:
         branch.close()
 
@@ -87,6 +87,7 @@ def test_an_enrolled_desktop_starts_the_agent_loop_and_stops_it(tmp_path) -> Non
 
     from core.services.branch import Branch, set_meta
     from desktop.composition import compose
+    from desktop.settings import FILE_NAME
     from desktop.sync_status import AgentSource
 
     folder = tmp_path / "s"
@@ -94,10 +95,12 @@ def test_an_enrolled_desktop_starts_the_agent_loop_and_stops_it(tmp_path) -> Non
     settings = {"sync_server_url": "http://127.0.0.1:9", "server_public_key": branch.key.public_b64}
     branch.store.write(lambda conn: [set_meta(conn, k, v) for k, v in settings.items()])
     branch.close()
+    (folder / FILE_NAME).write_text('{"peer_port": 0}', encoding="utf-8")
 
     services = compose(folder, with_devices=False)
     try:
         assert isinstance(services.sync, AgentSource)
+        assert services.peers is not None and services.peers.port > 0  # serves the LAN
         assert any(t.name == "motcua-sync" for t in threading.enumerate())
         deadline = time.monotonic() + 10
         while not services.sync.status().problem and time.monotonic() < deadline:

@@ -198,3 +198,31 @@ def test_forged_requests_and_answers_are_refused(lan: Lan) -> None:
     with pytest.raises(ProtocolError, match="did not sign"):
         sync_with_peer(lan.b, lan.serve(lan.other), device_id=lan.a.device_id)
     assert snapshot(lan.a) == before
+
+
+def test_background_agent_exchanges_over_the_lan_while_the_server_is_down(lan: Lan) -> None:
+    """GIVEN two desktops of one branch, B serving as a LAN peer that A knows by address,
+    and A's server unreachable
+    WHEN A receives a dossier and its background agent runs
+    THEN B gets the dossier over the LAN without the server, and A's status lists B as
+    the peer that answered while it says the server is offline."""
+    from core.services.sync import agent_for
+    from core.sync.agent import wait_until
+    from core.sync.client import RetryPolicy
+
+    from .fixtures import no_wait
+
+    address_b = lan.serve(lan.b)
+    add_peer(lan.a, address_b)
+    view = receive(lan.a)
+    agent = agent_for(
+        lan.a, "http://127.0.0.1:9", lan=True, retry=RetryPolicy(attempts=1, sleep=no_wait)
+    )
+    agent.start(interval_s=0.5, probe_s=0.2)
+    try:
+        assert wait_until(lambda: any(v.code == view.code for v in lan.b.dossiers.browse()), 20)
+        assert wait_until(lambda: agent.status().peers == (peer_url(address_b),), 10)
+        assert not agent.status().online and agent.status().last_error
+    finally:
+        agent.stop()
+    assert lan.b.dossiers.get(view.code).code == view.code
