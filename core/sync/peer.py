@@ -34,6 +34,7 @@ from pydantic import ValidationError as PydanticError
 from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
 from core.domain.signing import DeviceKey, fingerprint, verify_signature
+from core.i18n import translations
 
 from . import auth
 from .agent import IngestSummary
@@ -88,11 +89,19 @@ class PeerReplica(Protocol):
 
 
 class PeerRefusal(Exception):
-    def __init__(self, status: int, kind: str, detail: str) -> None:
-        super().__init__(detail)
+    """A refused peer call: its problem detail is a catalogue message (``N_``), written in
+    the caller's language (``Accept-Language``; Vietnamese by default)."""
+
+    def __init__(self, status: int, kind: str, message: str, **params: object) -> None:
+        super().__init__(message)
         self.status = status
         self.kind = kind
-        self.detail = detail
+        self.message = message
+        self.params = params
+
+    def detail(self, language: str) -> str:
+        text = translations(language).gettext(self.message)
+        return text.format(**self.params) if self.params else text
 
 
 class NonceCache:
@@ -164,29 +173,45 @@ class PeerServer:
         """The caller's device id, or a refusal (401 unknown/bad/replayed, 403 other branch)."""
         signed = auth.read_headers(headers)
         if signed is None:
-            raise PeerRefusal(401, "unsigned", "The request is not signed by an enrolled device")
+            raise PeerRefusal(
+                401, "unsigned", N_("The request is not signed by an enrolled device")
+            )
         now = self.clock_ms()
         if not auth.fresh(signed, now):
-            raise PeerRefusal(401, "stale", "The request's time is too far from this clock")
+            raise PeerRefusal(
+                401, "stale", N_("The request's time is too far from this desktop's clock")
+            )
         device = self.replica.known_device(signed.device_id)
         if device is None:
-            raise PeerRefusal(401, "unknown-device", f"Unknown device {signed.device_id[:64]}")
+            raise PeerRefusal(
+                401, "unknown-device", N_("Unknown device {device}"), device=signed.device_id[:64]
+            )
         if device.revoked:
-            raise PeerRefusal(401, "revoked", f"Device {device.device_id} is revoked")
+            raise PeerRefusal(
+                401, "revoked", N_("Device {device} is revoked"), device=device.device_id
+            )
         if not auth.verify_request(signed, device.public_key, method, path, body):
-            raise PeerRefusal(401, "bad-request-signature", "The request signature does not verify")
+            raise PeerRefusal(
+                401, "bad-request-signature", N_("The request signature does not verify")
+            )
         if device.branch != self.replica.branch:
             raise PeerRefusal(
-                403, "wrong-branch", f"Device {device.device_id} is of branch {device.branch}"
+                403,
+                "wrong-branch",
+                N_("Device {device} is of branch {branch}"),
+                device=device.device_id,
+                branch=device.branch,
             )
         if not self.nonces.first_use(device.device_id, signed.nonce, now):
-            raise PeerRefusal(401, "replayed", "This request was already received (replayed)")
+            raise PeerRefusal(401, "replayed", N_("This request was already received (replayed)"))
         return device.device_id
 
     def vector(self, body: bytes) -> bytes:
         request = _parse(VectorRequest, body)
         if request.scope != self.replica.branch:
-            raise PeerRefusal(403, "wrong-scope", f"Scope {request.scope} is not this branch")
+            raise PeerRefusal(
+                403, "wrong-scope", N_("Scope {scope} is not this branch"), scope=request.scope
+            )
         limit = min(request.limit, MAX_PULL_EVENTS)
         events, more = self.replica.events_for_peer(dict(request.vector), limit)
         head = json.dumps(
@@ -201,13 +226,17 @@ class PeerServer:
         for event in events:
             if event.branch not in (self.replica.branch, "*"):
                 raise PeerRefusal(
-                    403, "wrong-branch", f"Event {event.event_id} is of branch {event.branch}"
+                    403,
+                    "wrong-branch",
+                    N_("Event {event} is of branch {branch}"),
+                    event=event.event_id,
+                    branch=event.branch,
                 )
         before = self.replica.vector()
         try:
             summary = self.replica.ingest_from_peer(events)
         except MotcuaError as err:
-            raise PeerRefusal(409, "refused-events", str(err)) from None
+            raise PeerRefusal(409, "refused-events", err.message, **err.params) from None
         results = [
             PushResult(
                 event_id=e.event_id,
@@ -223,11 +252,17 @@ class PeerServer:
         return answer.model_dump_json().encode()
 
 
+def _language(accept: str | None) -> str:
+    return "en" if (accept or "").lower().startswith("en") else "vi"
+
+
 def _parse(model: Any, body: bytes) -> Any:
     try:
         return model.model_validate_json(body)
     except PydanticError as err:
-        raise PeerRefusal(422, "invalid", str(err)[:300]) from None
+        raise PeerRefusal(
+            422, "invalid", N_("The request is not valid: {detail}"), detail=str(err)[:300]
+        ) from None
 
 
 def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
@@ -242,7 +277,7 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
             if self.path == "/v1/peer":
                 self._answer(200, info_of(server.replica).model_dump_json().encode(), "")
             else:
-                self._refuse(PeerRefusal(404, "not-found", "No such call"), "")
+                self._refuse(PeerRefusal(404, "not-found", N_("No such call")), "")
 
         def do_POST(self) -> None:
             nonce = ""
@@ -250,7 +285,7 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
                 length = self.headers.get("Content-Length", "0")
                 if not length.isdigit() or int(length) > MAX_BODY:
                     self.close_connection = True
-                    raise PeerRefusal(413, "too-large", "The request body is too large")
+                    raise PeerRefusal(413, "too-large", N_("The request body is too large"))
                 body = self.rfile.read(int(length))
                 headers = dict(self.headers.items())
                 signed = auth.read_headers(headers)
@@ -261,7 +296,7 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
                 elif self.path == "/v1/events":
                     answer = server.push(body)
                 else:
-                    raise PeerRefusal(404, "not-found", "No such call")
+                    raise PeerRefusal(404, "not-found", N_("No such call"))
             except PeerRefusal as refusal:
                 self._refuse(refusal, nonce)
                 return
@@ -273,7 +308,7 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
                     "type": f"urn:motcua:problem:{refusal.kind}",
                     "title": refusal.kind,
                     "status": refusal.status,
-                    "detail": refusal.detail,
+                    "detail": refusal.detail(_language(self.headers.get("Accept-Language"))),
                 },
                 ensure_ascii=False,
             ).encode()

@@ -226,3 +226,17 @@ def test_background_agent_exchanges_over_the_lan_while_the_server_is_down(lan: L
     finally:
         agent.stop()
     assert lan.b.dossiers.get(view.code).code == view.code
+
+
+def test_peer_problem_detail_is_vietnamese_by_default(lan: Lan) -> None:
+    """GIVEN a desktop serving as a LAN peer
+    WHEN an unsigned call reaches it, without a language and then asking for English
+    THEN 401 unsigned, its detail in Vietnamese, then in English."""
+    url = peer_url(lan.serve(lan.a))
+    body = vector_body(lan.a.branch_code)
+    vi = requests.post(url + "/v1/vector", data=body, timeout=10)
+    en = requests.post(url + "/v1/vector", data=body, headers={"Accept-Language": "en"}, timeout=10)
+    assert vi.status_code == en.status_code == 401
+    assert en.json()["detail"] == "The request is not signed by an enrolled device"
+    assert vi.json()["detail"] == "Yêu cầu không được ký bởi một máy đã đăng ký"
+    assert vi.json()["title"] == "unsigned"
