@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from core.domain.errors import N_
 from core.sync import blobs as addr
-from core.sync.wire import BlobStatus
+from core.sync.wire import MAX_CHUNK, BlobStatus
 
 from . import schema as t
 from .errors import Refusal
@@ -178,8 +178,16 @@ class ChunkWriter:
             self.running = _prefix_hash(partial, offset)
 
     def take(self, length: int) -> None:
-        """Count `length` more bytes of the chunk; refuse a chunk past the blob's size."""
+        """Count `length` more bytes of the chunk; refuse a chunk past the blob's size or
+        over ``MAX_CHUNK`` (a cut must never cost more)."""
         self.written += length
+        if self.written > MAX_CHUNK:
+            raise Refusal(
+                413,
+                "chunk-too-large",
+                N_("A blob chunk is at most {limit} bytes"),
+                limit=MAX_CHUNK,
+            )
         if self.offset + self.written > self.size:
             raise Refusal(
                 413, "beyond-size", N_("The chunk goes past the declared size of the blob")

@@ -31,7 +31,7 @@ from core.domain.events import Event
 
 from .client import PrefixHasher, SyncClient
 from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
-from .wire import CHUNK_SIZE
+from .wire import CHUNK_SIZE, MAX_CHUNK, MIN_CHUNK
 
 log = logging.getLogger(__name__)
 
@@ -305,15 +305,18 @@ class SyncAgent:
         if not status.complete:
             # Each chunk streams from the file; the next chunk's prefix hash (which its
             # request signature covers) is computed while the current one is on the wire.
-            count = len(range(status.received, blob.size, CHUNK_SIZE))
+            size = CHUNK_SIZE
             with ThreadPoolExecutor(1) as hasher:
                 cutter = hasher.submit(PrefixHasher, blob.path, status.received).result()
-                ahead = hasher.submit(cutter.next_slice, CHUNK_SIZE)
-                for n in range(count):
+                ahead = hasher.submit(cutter.next_slice, size)
+                while True:
                     piece = ahead.result()
-                    if n + 1 < count:
-                        ahead = hasher.submit(cutter.next_slice, CHUNK_SIZE)
+                    if piece.length == 0:
+                        break
+                    started = time.monotonic()
+                    ahead = hasher.submit(cutter.next_slice, size)
                     self.client.upload_chunk(blob.sha256, blob.size, piece)
+                    size = next_chunk_size(size, time.monotonic() - started)
                     sent += piece.length
                     report(Progress("upload", before + sent, total, "bytes"))
             self.client.commit_blob(blob.sha256, blob.size)
@@ -416,6 +419,16 @@ class SyncAgent:
                 continue
             self._update(online=True)
             return
+
+
+def next_chunk_size(size: int, seconds: float) -> int:
+    """The next chunk's size after one of `size` bytes took `seconds`: doubled while a
+    chunk takes under half a second, halved past four, within [MIN_CHUNK, MAX_CHUNK]."""
+    if seconds < 0.5:
+        return min(size * 2, MAX_CHUNK)
+    if seconds > 4.0:
+        return max(size // 2, MIN_CHUNK)
+    return size
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float, step_s: float = 0.05) -> bool:

@@ -37,7 +37,6 @@ from core.services.branch import Branch
 from core.services.sync import LocalReplica, agent_for, enroll
 from core.sync.agent import SyncSummary
 from core.sync.client import Credentials, SyncClient
-from core.sync.wire import CHUNK_SIZE
 from sync_server import identity
 from sync_server import schema as st
 from sync_server.cli import default_workers
@@ -450,18 +449,17 @@ def _scans(tmp: Path, size: int, count: int) -> list[Path]:
 
 
 def _plain_put(session: requests.Session, url: str, scan: Path) -> float:
-    """Seconds to PUT `scan` to `url` in the protocol's chunk size, as plain bytes."""
+    """Seconds to PUT `scan` to `url` as one plain streamed upload (no chunks, no hash)."""
     with stopwatch() as took, scan.open("rb") as handle:
-        while chunk := handle.read(CHUNK_SIZE):
-            session.put(url, data=chunk, timeout=60).raise_for_status()
+        session.put(url, data=handle, timeout=60).raise_for_status()
     return took()
 
 
 def bench_blobs(report: Report, tmp: Path, rounds: int = 5) -> None:
-    """Blob upload through the protocol against plain HTTP PUTs of the same bytes in the
-    same 4 MiB pieces, each receiver in its own process (as deployed: the desktop and the
-    server never share an interpreter). The machine is noisy, so rounds alternate and
-    the best of each counts."""
+    """Blob upload through the protocol (chunks signed over prefix hashes, sized to the
+    link) against one plain HTTP PUT of the same file, each receiver in its own process
+    (as deployed: the desktop and the server never share an interpreter). The machine is
+    noisy, so rounds alternate and the best of each counts."""
     size = 128 * 1024 * 1024
     scans = _scans(tmp, size, rounds)
     url = f"sqlite:///{tmp / 'blob-server.db'}"

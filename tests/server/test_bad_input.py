@@ -18,6 +18,7 @@ from core.domain.signing import DeviceKey
 from core.services.branch import Branch
 from core.sync import auth
 from core.sync.blobs import PREFIX_HEADER
+from core.sync.wire import MAX_CHUNK
 from sync_server import blobstore
 from sync_server import schema as st
 from tests.sync.fixtures import Net
@@ -412,6 +413,17 @@ def test_blob_chunk_past_declared_size(net: Net) -> None:
     sha = hashlib.sha256(data).hexdigest()
     refused(_upload(net, desk, sha, data, 0, 100, body=b"q" * 150), 413, "beyond-size")
     assert blob_state(net, desk, sha, 100) == (0, False, 0)
+
+
+def test_blob_chunk_over_the_largest_chunk(net: Net) -> None:
+    """GIVEN a blob of 20 MiB
+    WHEN one chunk of MAX_CHUNK + 1 bytes is streamed
+    THEN 413 chunk-too-large, and nothing kept (a cut must never cost more than a chunk)."""
+    desk = setup(net)
+    data = bytes(20 * 1024 * 1024)
+    sha = hashlib.sha256(data).hexdigest()
+    refused(_upload(net, desk, sha, data, 0, MAX_CHUNK + 1), 413, "chunk-too-large")
+    assert blob_state(net, desk, sha, len(data)) == (0, False, 0)
 
 
 def test_huge_body(net: Net) -> None:

@@ -296,3 +296,18 @@ def test_a_long_pull_folds_in_bounded_steps(net: Net, monkeypatch: pytest.Monkey
     assert snapshot(a)["dossiers"] == snapshot(b)["dossiers"]
     assert b.dossiers.get(codes[1]).state is State.PROCESSING
     assert snapshot(b) == rebuilt(b)
+
+
+def test_blob_chunks_adapt_to_the_link() -> None:
+    """GIVEN chunks timed on the link
+    WHEN the next chunk's size is chosen
+    THEN it doubles while chunks take under half a second, halves past four seconds,
+    and stays within [MIN_CHUNK, MAX_CHUNK]."""
+    from core.sync.agent import next_chunk_size
+    from core.sync.wire import MAX_CHUNK, MIN_CHUNK
+
+    assert next_chunk_size(CHUNK_SIZE, 0.1) == 2 * CHUNK_SIZE
+    assert next_chunk_size(MAX_CHUNK, 0.1) == MAX_CHUNK
+    assert next_chunk_size(CHUNK_SIZE, 2.0) == CHUNK_SIZE
+    assert next_chunk_size(CHUNK_SIZE, 9.0) == CHUNK_SIZE // 2
+    assert next_chunk_size(MIN_CHUNK, 9.0) == MIN_CHUNK
