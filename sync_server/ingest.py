@@ -52,8 +52,11 @@ def event_body(event: Event) -> str:
 
 def _wire_body(event: Event, canonical: bytes) -> str:
     """The stored wire JSON from the canonical encoding the hash check already wrote."""
-    tail = json.dumps({"hash": event.hash, "signature": event.signature})[1:]
-    return canonical.decode()[:-1] + "," + tail
+    tail = f',"hash":{_STRING.encode(event.hash)},"signature":{_STRING.encode(event.signature)}}}'
+    return canonical.decode()[:-1] + tail
+
+
+_STRING = json.JSONEncoder()  # one encoder, not one per json.dumps call
 
 
 def lock_scope(conn: Connection, branch: str) -> int:
