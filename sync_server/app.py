@@ -11,7 +11,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +24,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Connection, Engine, text
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.domain.errors import N_, MotcuaError
@@ -57,6 +58,8 @@ from .errors import Refusal
 PROBLEM = "application/problem+json"
 _BATCH = 1 << 20
 _EARLY = 8 << 20
+_IDLE_S = 60.0  # a chunk's body silent this long is given up (a cut nobody reported)
+_LOCK_WAIT_S = 30.0
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}}
     for code in (400, 401, 403, 404, 409, 410, 413, 422, 429)
@@ -157,6 +160,35 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": payload})
 
 
+class _IdleWatch:
+    """Cancels the current task when ``note`` was not called for `limit_s` seconds: a
+    body whose sender vanished without closing the connection must not hold a blob."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self.last = time.monotonic()
+        self.fired = False
+        task = asyncio.current_task()
+        assert task is not None
+        self.task = task
+        self.loop = asyncio.get_running_loop()
+        self.handle = self.loop.call_later(limit_s, self._check)
+
+    def note(self) -> None:
+        self.last = time.monotonic()
+
+    def _check(self) -> None:
+        idle = time.monotonic() - self.last
+        if idle >= self.limit_s:
+            self.fired = True
+            self.task.cancel()
+        else:
+            self.handle = self.loop.call_later(self.limit_s - idle, self._check)
+
+    def stop(self) -> None:
+        self.handle.cancel()
+
+
 class _ChunkPipe:
     """Feeds a :class:`blobstore.ChunkWriter` from the event loop in batches of about
     1 MiB: one thread writes a batch, another advances the blob's running hash, while the
@@ -172,6 +204,11 @@ class _ChunkPipe:
         self.batch: list[bytes] = []
         self.held = 0
         self.pending: list[asyncio.Future[None]] = []
+
+    async def feed(self, pieces: list[bytes]) -> None:
+        for piece in pieces:
+            await self.add(piece)
+        pieces.clear()
 
     async def add(self, piece: bytes) -> None:
         self.writer.take(len(piece))
@@ -224,25 +261,17 @@ class Server:
         self, request: Request, sha256: str, offset: int, size: int, prefix: str
     ) -> tuple[auth.SignedRequest, identity.DeviceRow, blobstore.ChunkWriter | BlobStatus]:
         """Who sends the chunk (its signature covers the `prefix` hash it claims, so it is
-        checked before the body is read), and a writer at `offset` holding the blob's
-        cross-process lock — or the status of a blob already complete."""
+        checked before the body is read), and a writer at `offset` — or the status of a
+        blob already complete. The caller holds the blob's locks."""
         signed, who = self.identify(request)
         if not auth.verify_request(
             signed, who.public_key, request.method, _target(request), b"", digest=prefix
         ):
             raise Refusal(401, "bad-request-signature", N_("The request signature does not verify"))
-        lock = blobstore.ChunkLock(self.settings.blobs_dir, sha256)
-        try:
-            state = blobstore.open_chunk(self.engine, self.settings.blobs_dir, sha256, offset, size)
-            if state.complete:
-                lock.release()
-                return signed, who, state
-            writer = blobstore.ChunkWriter(self.settings.blobs_dir, sha256, offset, size)
-        except BaseException:
-            lock.release()
-            raise
-        writer.lock = lock
-        return signed, who, writer
+        state = blobstore.open_chunk(self.engine, self.settings.blobs_dir, sha256, offset, size)
+        if state.complete:
+            return signed, who, state
+        return signed, who, blobstore.ChunkWriter(self.settings.blobs_dir, sha256, offset, size)
 
     def finish_chunk(
         self,
@@ -260,15 +289,15 @@ class Server:
         except BaseException:
             writer.abort(self.engine)
             raise
-        finally:
-            writer.release()
 
     async def receive_chunk(
         self, request: Request, sha256: str, offset: int, size: int, prefix: str
     ) -> BlobStatus:
-        """One chunk, streamed to the partial file. The checks before the first write
-        (``open_chunk``: signature, offset, the blob's lock) run in a thread while the first
-        pieces of the body arrive and are held (at most ``_EARLY`` bytes)."""
+        """One chunk, streamed to the partial file (the caller holds the blob's locks). The
+        checks before the first write (``open_chunk``: signature, offset) run in a thread
+        while the first pieces of the body arrive and are held (at most ``_EARLY`` bytes).
+        A body that stops arriving for ``_IDLE_S`` is given up (408), and a cut one
+        answered 400: either way the chunk is cut back."""
         loop = asyncio.get_running_loop()
         opening = loop.run_in_executor(
             self._db, self.open_chunk, request, sha256, offset, size, prefix
@@ -276,8 +305,10 @@ class Server:
         early: list[bytes] = []
         held = 0
         pipe: _ChunkPipe | None = None
+        idle = _IdleWatch(_IDLE_S)
         try:
             async for piece in request.stream():
+                idle.note()
                 if pipe is not None:
                     await pipe.add(piece)
                     continue
@@ -287,30 +318,36 @@ class Server:
                     signed, who, opened = await opening
                     if isinstance(opened, BlobStatus):
                         return opened  # complete already: the body is not needed
-                    pipe = await self._pipe(opened, early)
+                    pipe = _ChunkPipe(opened, self._writers, self._hashers)
+                    await pipe.feed(early)
             if pipe is None:
                 signed, who, opened = await opening
                 if isinstance(opened, BlobStatus):
                     return opened
-                pipe = await self._pipe(opened, early)
+                pipe = _ChunkPipe(opened, self._writers, self._hashers)
+                await pipe.feed(early)
             await pipe.drain()
-        except BaseException:
+        except BaseException as err:
+            idle.stop()
             await self._forget(opening, pipe)
+            if idle.fired:
+                idle.task.uncancel()
+                raise Refusal(
+                    408, "body-timeout", N_("The chunk stopped arriving: send it again")
+                ) from None
+            if isinstance(err, ClientDisconnect):  # answered to nobody, but not logged
+                raise Refusal(
+                    400, "cut", N_("The connection was cut before the chunk ended")
+                ) from None
             raise
+        idle.stop()
         return await loop.run_in_executor(
             self._db, self.finish_chunk, signed, who, pipe.writer, prefix
         )
 
-    async def _pipe(self, writer: blobstore.ChunkWriter, early: list[bytes]) -> _ChunkPipe:
-        pipe = _ChunkPipe(writer, self._writers, self._hashers)
-        for piece in early:
-            await pipe.add(piece)
-        early.clear()
-        return pipe
-
     async def _forget(self, opening: asyncio.Future[Any], pipe: _ChunkPipe | None) -> None:
-        """After a failure: the writer's threads finish, the chunk is cut back, the lock
-        released — also when ``open_chunk`` was still running."""
+        """After a failure: the writer's threads finish and the chunk is cut back — also
+        when ``open_chunk`` was still running."""
         if pipe is not None:
             await pipe.settle()
         try:
@@ -318,7 +355,30 @@ class Server:
         except BaseException:
             return  # refused before any write
         if isinstance(opened, blobstore.ChunkWriter):
-            await asyncio.get_running_loop().run_in_executor(self._db, _forget, self.engine, opened)
+            await asyncio.get_running_loop().run_in_executor(self._db, opened.abort, self.engine)
+
+    @contextlib.asynccontextmanager
+    async def holding_blob(self, sha256: str) -> AsyncIterator[None]:
+        """The blob's locks: the asyncio lock of this process (fair), then the lock file
+        shared with the other processes, retried without blocking a thread; a blob busy
+        elsewhere for ``_LOCK_WAIT_S`` → 429 with ``Retry-After``."""
+        async with self.blob_lock(sha256):
+            deadline = time.monotonic() + _LOCK_WAIT_S
+            while (
+                lock := blobstore.ChunkLock.try_acquire(self.settings.blobs_dir, sha256)
+            ) is None:
+                if time.monotonic() > deadline:
+                    raise Refusal(
+                        429,
+                        "blob-busy",
+                        N_("Another upload of this file is in progress: retry shortly"),
+                        headers={"Retry-After": "2"},
+                    )
+                await asyncio.sleep(0.02)
+            try:
+                yield
+            finally:
+                lock.release()
 
     def blob_lock(self, sha256: str) -> asyncio.Lock:
         lock = self._blob_locks.get(sha256)
@@ -411,13 +471,6 @@ _INSERT_NONCE = text(
     "INSERT INTO nonces (device_id, nonce, at_ms) VALUES (:device, :nonce, :at) "
     "ON CONFLICT DO NOTHING"
 )
-
-
-def _forget(engine: Engine, writer: blobstore.ChunkWriter) -> None:
-    try:
-        writer.abort(engine)
-    finally:
-        writer.release()
 
 
 def _target(request: Request) -> str:
@@ -565,16 +618,19 @@ def create_app(settings: Settings) -> FastAPI:
         # Streamed: each piece of the body goes to the partial file as it arrives, and
         # continues the blob's running hash; at the end that hash must be the signed
         # prefix hash (a mismatch cuts the file back). One chunk at a time per blob.
-        async with server.blob_lock(sha256):
+        async with server.holding_blob(sha256):
             return await server.receive_chunk(request, sha256, offset, size, prefix)
 
     @app.post("/v1/blobs/{sha256}/commit", response_model=BlobStatus)
-    def blob_commit(
+    async def blob_commit(
         sha256: ShaPath,
         size: Size,
         who: Device,
     ) -> BlobStatus:
-        return blobstore.commit(server.engine, settings.blobs_dir, sha256, size)
+        async with server.holding_blob(sha256):
+            return await run_in_threadpool(
+                blobstore.commit, server.engine, settings.blobs_dir, sha256, size
+            )
 
     @app.get(
         "/v1/blobs/{sha256}",

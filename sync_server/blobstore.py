@@ -130,21 +130,38 @@ def open_chunk(engine: Engine, root: Path, sha256: str, offset: int, size: int) 
 
 class ChunkLock:
     """Across server processes, one chunk of a blob at a time: an exclusive ``flock`` on
-    one of 256 lock files chosen by the hash's first byte (never deleted, so there is no
-    unlink race; two blobs sharing a stripe only queue). Within a process an asyncio lock
-    per blob queues first. Without ``fcntl`` (Windows) only the in-process lock holds."""
+    the blob's lock file (``partial/<sha>.lock``), taken without blocking — the caller
+    retries asynchronously, so no worker thread ever waits on it. ``commit`` removes the
+    file once the blob is complete (nothing writes a complete blob again, so a process
+    still holding the old file finds it complete). Within a process an asyncio lock per
+    blob queues first. Without ``fcntl`` (Windows) only the in-process lock holds."""
 
-    def __init__(self, root: Path, sha256: str) -> None:
-        folder = root / "partial" / "locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        self.handle = (folder / f"{addr.check_hash(sha256)[:2]}.lock").open("a+b")
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    @classmethod
+    def try_acquire(cls, root: Path, sha256: str) -> ChunkLock | None:
+        path = lock_path(root, sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+b")
         if fcntl is not None:
-            fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX)
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                return None
+        return cls(handle)
 
     def release(self) -> None:
+        if self.handle.closed:
+            return
         if fcntl is not None:
             fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
         self.handle.close()
+
+
+def lock_path(root: Path, sha256: str) -> Path:
+    return addr.partial_path(root, sha256).with_suffix(".lock")
 
 
 class ChunkWriter:
@@ -157,7 +174,6 @@ class ChunkWriter:
         self.sha256, self.offset, self.size = sha256, offset, size
         self.written = 0
         self.cut_to = offset
-        self.lock: ChunkLock | None = None
         self.path = partial = addr.partial_path(root, sha256)
         partial.parent.mkdir(parents=True, exist_ok=True)
         self.handle = partial.open("r+b" if partial.exists() else "wb")
@@ -215,6 +231,8 @@ class ChunkWriter:
         final = self.offset + self.written == self.size
         if digest == claimed and (not final or digest == self.sha256):
             return
+        with _running_lock:  # the running hash went past what the file will hold
+            _RUNNING.pop(self.sha256, None)
         if self.rebuilt or digest == claimed:
             self.cut_to = 0
         if digest != claimed:
@@ -225,11 +243,11 @@ class ChunkWriter:
                 extra={"received": self.cut_to},
                 received=self.cut_to,
             )
+        # Not resumable: the client's file is not what its address says.
         raise Refusal(
             422,
             "hash-mismatch",
             N_("The blob's content does not match its SHA-256: it was discarded"),
-            extra={"received": 0},
         )
 
     def abort(self, engine: Engine) -> None:
@@ -259,11 +277,6 @@ class ChunkWriter:
             )
         )
 
-    def release(self) -> None:
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
-
     def recorded(self) -> BlobStatus:
         """After ``record`` committed: keep the running hash for the next chunk."""
         received = self.offset + self.written
@@ -276,14 +289,8 @@ class ChunkWriter:
 
 
 def commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
-    lock = ChunkLock(root, sha256)
-    try:
-        return _commit(engine, root, sha256, size)
-    finally:
-        lock.release()
-
-
-def _commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
+    """Check the upload is whole, make the file durable and serve it (the caller holds the
+    blob's :class:`ChunkLock`)."""
     partial = addr.partial_path(root, sha256)
     with engine.begin() as conn:
         row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
@@ -313,6 +320,7 @@ def _commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
             "hash-mismatch",
             N_("The blob's content does not match its SHA-256: it was discarded"),
         )
+    lock_path(root, sha256).unlink(missing_ok=True)
     return _status(sha256, size, size, True)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import time
 from dataclasses import replace
 from typing import Any
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -344,7 +346,7 @@ def test_wrong_blob_hash(net: Net) -> None:
     assert _upload(net, desk, sha, data, 0, 32).status_code == 200
     before = stored(net)
     body = refused(_upload(net, desk, sha, data, 32, 64), 422, "hash-mismatch")
-    assert body["received"] == 0
+    assert "received" not in body  # not resumable: the client's file is wrong
     assert stored(net) == before
     assert blob_state(net, desk, sha, 64) == (0, False, 0)
     refused(send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size=64"), 409, "incomplete")
@@ -479,3 +481,34 @@ def test_problem_detail_is_vietnamese_by_default(net: Net) -> None:
     english = send(net, None, "POST", "/v1/events", b"{}", headers={"Accept-Language": "en"}).json()
     assert english["detail"] == "The request is not signed by an enrolled device"
     assert body["detail"] != english["detail"]
+
+
+def test_a_stalled_chunk_is_given_up_and_frees_the_blob(
+    net: Net, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a chunk whose sender sends its headers and part of its body, then falls
+    silent without closing the connection (a cut nobody reported)
+    WHEN the body stays silent past the idle limit
+    THEN 408 body-timeout, the partial file is cut back, and the blob's lock is free: the
+    upload then goes through."""
+    from sync_server import app as server_app
+
+    monkeypatch.setattr(server_app, "_IDLE_S", 0.5)
+    desk = setup(net)
+    data = bytes(range(256)) * 64
+    sha = hashlib.sha256(data).hexdigest()
+    path = f"/v1/blobs/{sha}?offset=0&size={len(data)}"
+    claimed = hashlib.sha256(data).hexdigest()
+    signed = auth.sign_request(
+        desk.key, desk.device_id, "PUT", path, b"", int(time.time() * 1000), claimed
+    )
+    host, port = net.server.url.removeprefix("http://").split(":")
+    head = [f"PUT {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(data)}"]
+    head += [f"{k}: {v}" for k, v in {**signed, PREFIX_HEADER: claimed}.items()]
+    with socket.create_connection((host, int(port)), timeout=10) as stalled:
+        stalled.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + data[:1000])
+        answer = stalled.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 408") and "body-timeout" in answer
+    assert blob_state(net, desk, sha, len(data)) == (0, False, 0)
+    assert _upload(net, desk, sha, data, 0, len(data)).status_code == 200
+    assert send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size={len(data)}").json()["complete"]

@@ -1,62 +1,56 @@
-"""Two server processes never write chunks of one blob at the same time."""
+"""One chunk of a blob at a time, across server processes, without a thread ever waiting."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 from sync_server import blobstore
 
 SHA = "ab" + "0" * 62
+OTHER = "ab" + "1" * 62  # same first byte: no striping, each blob has its own lock
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_chunk_lock_queues_a_second_process(tmp_path: Path) -> None:
-    """GIVEN another process holding the chunk lock of a blob for half a second
-    WHEN this process asks for the same lock
-    THEN it gets it only after the other released it (the other wrote its mark first)."""
-    mark = tmp_path / "released"
+def test_chunk_lock_is_refused_while_another_process_holds_it(tmp_path: Path) -> None:
+    """GIVEN another process holding the chunk lock of a blob
+    WHEN this process tries the same lock, and the lock of another blob
+    THEN the first is refused at once (no waiting thread), the second granted; once the
+    other process released, the first is granted."""
     child = textwrap.dedent(
         f"""
-        import sys, time
+        import sys
         from pathlib import Path
         from sync_server import blobstore
-        lock = blobstore.ChunkLock(Path({str(tmp_path)!r}), {SHA!r})
-        print("held", flush=True)
-        time.sleep(0.5)
-        Path({str(mark)!r}).write_text("yes")
+        lock = blobstore.ChunkLock.try_acquire(Path({str(tmp_path)!r}), {SHA!r})
+        print("held" if lock else "refused", flush=True)
+        sys.stdin.readline()
         lock.release()
+        print("released", flush=True)
         """
     )
     proc = subprocess.Popen(
-        [sys.executable, "-c", child], stdout=subprocess.PIPE, text=True, cwd=ROOT
+        [sys.executable, "-c", child],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "held"
-    started = time.monotonic()
-    lock = blobstore.ChunkLock(tmp_path, SHA)
-    waited = time.monotonic() - started
+    assert proc.stdin is not None and proc.stdout is not None
     try:
-        assert mark.read_text() == "yes"
-        assert waited > 0.2
+        assert proc.stdout.readline().strip() == "held"
+        assert blobstore.ChunkLock.try_acquire(tmp_path, SHA) is None
+        other = blobstore.ChunkLock.try_acquire(tmp_path, OTHER)
+        assert other is not None
+        other.release()
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "released"
+        mine = blobstore.ChunkLock.try_acquire(tmp_path, SHA)
+        assert mine is not None
+        mine.release()
     finally:
-        lock.release()
+        proc.kill()
         proc.wait(10)
-    assert proc.returncode == 0
-
-
-def test_chunk_locks_of_other_stripes_do_not_wait(tmp_path: Path) -> None:
-    """GIVEN the lock of one blob held
-    WHEN a blob of another stripe (first byte) is locked in the same process
-    THEN it is granted at once."""
-    held = blobstore.ChunkLock(tmp_path, SHA)
-    other = blobstore.ChunkLock(tmp_path, "cd" + "0" * 62)
-    other.release()
-    held.release()
-    assert sorted(p.name for p in (tmp_path / "partial" / "locks").iterdir()) == [
-        "ab.lock",
-        "cd.lock",
-    ]
