@@ -8,6 +8,7 @@ dossier, changes = branch.dossiers.receive(user, "HT-KS", applicant, components=
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,12 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.domain.calendar import DayKind, Override, WorkCalendar
 from core.domain.catalogue import Procedure
 from core.domain.codes import DEFAULT_BLOCK_WIDTH, CodeSpace, check_unit_code
 from core.domain.dossier import DossierView
-from core.domain.errors import N_, AuthenticationFailed, StoreError, ValidationError
+from core.domain.errors import (
+    N_,
+    AuthenticationFailed,
+    MotcuaError,
+    StoreError,
+    ValidationError,
+)
 from core.domain.events import Event
 from core.domain.ids import new_uuid7
 from core.domain.signing import DeviceKey
@@ -33,6 +41,8 @@ from core.storage.db import Store, migrate
 
 from . import catalogue, users
 from .changes import Changes
+
+log = logging.getLogger(__name__)
 
 DB_NAME = "motcua.db"
 KEY_NAME = "device.key"
@@ -114,7 +124,10 @@ class Branch:
         with store.read() as conn:
             stale = replication.has_stale(conn)
         if stale:  # a pull was cut before it folded what it logged
-            store.write(lambda conn: replication.settle(conn, {}))
+            try:
+                store.write(lambda conn: replication.settle(conn, {}))
+            except (MotcuaError, SQLAlchemyError) as err:  # the desk opens; the next pull retries
+                log.warning("dossiers left stale by a cut pull were not refolded: %s", err)
         return cls._from_store(data_dir, store, key, clock)
 
     @classmethod

@@ -69,6 +69,10 @@ class LocalReplica:
         """One pull: its pages are logged as they come, and each dossier they touch is
         folded once, at the end (or every ``_DEFER_MAX`` events, to bound memory). A crash
         before that leaves the dossiers marked stale; opening the store refolds them."""
+        with self.b.store.read() as conn:
+            stale = replication.has_stale(conn)
+        if stale:  # an earlier pull could not fold: refold its dossiers from the log first
+            self.b.store.write(lambda conn: replication.settle(conn, {}))
         self._deferred, self._deferred_count = {}, 0
         try:
             yield

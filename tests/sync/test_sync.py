@@ -311,3 +311,39 @@ def test_blob_chunks_adapt_to_the_link() -> None:
     assert next_chunk_size(CHUNK_SIZE, 2.0) == CHUNK_SIZE
     assert next_chunk_size(CHUNK_SIZE, 9.0) == CHUNK_SIZE // 2
     assert next_chunk_size(MIN_CHUNK, 9.0) == MIN_CHUNK
+
+
+def test_a_pull_whose_fold_failed_is_refolded_by_the_next_pull(
+    net: Net, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a pull that logged a dossier's transfer but failed to fold it (a disk error at
+    the end of the pull)
+    WHEN the dossier moves on elsewhere and the next pull brings that step
+    THEN the desktop shows the dossier in its latest state, equal to a rebuild (the
+    failed pull's events are not lost)."""
+    from core.storage import replication
+
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    view = receive(a)
+    sync_all(net, rounds=1)
+    net.agent(b).sync_once()
+    act(a, view.code, Action.TRANSFER)
+    net.agent(a).sync_once()
+    real = replication.settle
+    failures = iter([OSError("disk hiccup")])
+
+    def flaky(conn: object, deferred: object) -> object:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real(conn, deferred)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(replication, "settle", flaky)
+    with pytest.raises(OSError, match="disk hiccup"):
+        net.agent(b).sync_once()
+    act(a, view.code, Action.START, SPECIALIST)
+    net.agent(a).sync_once()
+    net.agent(b).sync_once()
+    assert b.dossiers.get(view.code).state is State.PROCESSING
+    assert snapshot(b) == rebuilt(b)
