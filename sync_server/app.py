@@ -23,6 +23,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,7 +64,7 @@ _IDLE_S = 60.0  # a chunk's body silent this long is given up (a cut nobody repo
 _LOCK_WAIT_S = 30.0
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}}
-    for code in (400, 401, 403, 404, 409, 410, 413, 422, 429)
+    for code in (400, 401, 403, 404, 408, 409, 410, 413, 422, 426, 429, 503)
 }
 
 
@@ -245,7 +247,7 @@ class Server:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine: Engine = make_engine(settings.database_url)
+        self.engine: Engine = make_engine(settings.database_url, settings.db_connections)
         migrate(self.engine)
         self.key = identity.ensure_identity(self.engine)
         settings.blobs_dir.mkdir(parents=True, exist_ok=True)
@@ -504,6 +506,18 @@ def create_app(settings: Settings) -> FastAPI:
     async def _refusal(request: Request, err: Refusal) -> JSONResponse:
         return problem_response(request, err)
 
+    @app.exception_handler(SqlTimeout)
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, err: Exception) -> JSONResponse:
+        # The pool is exhausted or the database does not answer: the client retries.
+        refusal = Refusal(
+            503,
+            "unavailable",
+            N_("The server's database is busy or unreachable: retry shortly"),
+            headers={"Retry-After": "5"},
+        )
+        return problem_response(request, refusal)
+
     @app.exception_handler(MotcuaError)
     async def _motcua(request: Request, err: MotcuaError) -> JSONResponse:
         return problem_response(request, identity.refusal_of(err))
@@ -613,8 +627,16 @@ def create_app(settings: Settings) -> FastAPI:
         sha256: ShaPath,
         offset: Annotated[int, Query(ge=0, le=2**53)],
         size: Size,
-        prefix: Annotated[str, Header(alias=PREFIX_HEADER, pattern=r"^[0-9a-f]{64}$")],
+        prefix: Annotated[
+            str | None, Header(alias=PREFIX_HEADER, pattern=r"^[0-9a-f]{64}$")
+        ] = None,
     ) -> BlobStatus:
+        if prefix is None:  # a desktop of protocol 1 (chunks signed over their own hash)
+            raise Refusal(
+                426,
+                "upgrade-required",
+                N_("This desktop sends files in an older way: update Một Cửa on it"),
+            )
         # Streamed: each piece of the body goes to the partial file as it arrives, and
         # continues the blob's running hash; at the end that hash must be the signed
         # prefix hash (a mismatch cuts the file back). One chunk at a time per blob.

@@ -33,7 +33,7 @@ from core.services import catalogue, users
 
 from . import identity
 from .audit import verify
-from .db import Settings, make_engine, migrate
+from .db import ENV_DB_CONNECTIONS, Settings, connections_per_worker, make_engine, migrate
 
 DEFAULT_DIR = Path("motcua-server-data")
 
@@ -153,6 +153,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Ctx) -> None:
     create_app(ctx.settings).state.server.engine.dispose()
     os.environ[ENV_DATA_DIR] = str(ctx.settings.data_dir.resolve())
     os.environ["DATABASE_URL"] = ctx.settings.database_url
+    os.environ.setdefault(ENV_DB_CONNECTIONS, str(connections_per_worker(workers)))
     uvicorn.run(
         "sync_server.app:app_from_env",
         factory=True,

@@ -27,7 +27,14 @@ class Settings:
     data_dir: Path
     database_url: str
     enrol_ttl_s: int = 24 * 3600
-    max_concurrent_pushes: int = 32
+    # Connections this process may open (a pool of half, as much again on overflow); the
+    # workers of ``serve`` share DB_CONNECTIONS between them (``pool_for_workers``).
+    db_connections: int = 40
+
+    @property
+    def max_concurrent_pushes(self) -> int:
+        """Pushes in flight (more → 429): leave a quarter of the connections to the rest."""
+        return max(2, self.db_connections * 3 // 4)
 
     @property
     def blobs_dir(self) -> Path:
@@ -38,16 +45,28 @@ class Settings:
         url = database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / DB_FILE}"
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        return cls(data_dir=data_dir, database_url=url)
+        connections = int(os.environ.get(ENV_DB_CONNECTIONS, "40"))
+        return cls(data_dir=data_dir, database_url=url, db_connections=connections)
+
+
+ENV_DB_CONNECTIONS = "MOTCUA_DB_CONNECTIONS"
+# What all the processes of one ``serve`` may open together: PostgreSQL's default
+# max_connections is 100; the rest is left to the CLI, backups and monitoring.
+DB_CONNECTIONS = 80
+
+
+def connections_per_worker(workers: int) -> int:
+    return max(4, DB_CONNECTIONS // max(1, workers))
 
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connections: int = 40) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+        half = max(2, connections // 2)
+        return create_engine(url, pool_size=half, max_overflow=half, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

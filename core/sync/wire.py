@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.domain.events import Event
 
-PROTOCOL_VERSION = 1
+# 2: blob chunks are signed over the blob's prefix hash (X-Motcua-Prefix-Sha256).
+PROTOCOL_VERSION = 2
 MAX_PUSH_EVENTS = 5000
 MAX_PULL_EVENTS = 5000
 MAX_BLOB_QUERY = 2000

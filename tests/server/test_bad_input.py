@@ -512,3 +512,16 @@ def test_a_stalled_chunk_is_given_up_and_frees_the_blob(
     assert blob_state(net, desk, sha, len(data)) == (0, False, 0)
     assert _upload(net, desk, sha, data, 0, len(data)).status_code == 200
     assert send(net, desk, "POST", f"/v1/blobs/{sha}/commit?size={len(data)}").json()["complete"]
+
+
+def test_blob_chunk_of_an_older_desktop_asks_for_an_update(net: Net) -> None:
+    """GIVEN a chunk signed the protocol-1 way (over its own body, no prefix-hash header)
+    WHEN sent
+    THEN 426 upgrade-required, nothing written."""
+    desk = setup(net)
+    data = b"old" * 100
+    sha = hashlib.sha256(data).hexdigest()
+    path = f"/v1/blobs/{sha}?offset=0&size={len(data)}"
+    old = send(net, desk, "PUT", path, data, content_type="application/octet-stream")
+    refused(old, 426, "upgrade-required")
+    assert blob_state(net, desk, sha, len(data)) == (0, False, 0)
