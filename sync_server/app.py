@@ -561,6 +561,14 @@ def create_app(settings: Settings) -> FastAPI:
         # The body is parsed once, straight from its bytes, by the precompiled validator
         # (not json.loads, then the model), and the answer is written without a model.
         signed = server.signed(request)
+        # Parsed before the transaction: on SQLite it holds the one write lock.
+        try:
+            body = _PUSH.validate_json(raw)
+        except PydanticValidationError as err:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e.get("loc", ()))} for e in err.errors()]
+            ) from None
+        events = [e.to_event() for e in body.events]
         if not server.pushes.acquire(blocking=False):
             raise Refusal(
                 429, "busy", N_("The server is busy: retry shortly"), headers={"Retry-After": "1"}
@@ -570,14 +578,7 @@ def create_app(settings: Settings) -> FastAPI:
             who = server.known_device(conn, signed)
             server.check_signature(request, signed, who, raw)
             server.note_nonce(conn, signed, who)
-            try:
-                body = _PUSH.validate_json(raw)
-            except PydanticValidationError as err:
-                raise RequestValidationError(
-                    [{**e, "loc": ("body", *e.get("loc", ()))} for e in err.errors()]
-                ) from None
-            pusher = ingest.Pusher(who.device_id, who.branch, server.key.public_b64)
-            return pusher, [e.to_event() for e in body.events]
+            return ingest.Pusher(who.device_id, who.branch, server.key.public_b64), events
 
         try:
             outcome = ingest.push(server.engine, admit)

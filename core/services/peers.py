@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -190,7 +190,12 @@ def list_peers(branch: Branch, browse_s: float = 0.0) -> list[dict[str, Any]]:
 
 
 def sync_with_peer(
-    branch: Branch, address: str, *, device_id: str = "", fingerprint: str = ""
+    branch: Branch,
+    address: str,
+    *,
+    device_id: str = "",
+    fingerprint: str = "",
+    timeout: tuple[float, float] = (3.0, 30.0),
 ) -> PeerSummary:
     """One exchange with a peer, both ways (raises SyncError)."""
     return exchange_with_peer(
@@ -198,11 +203,19 @@ def sync_with_peer(
         address,
         expected_device=device_id,
         expected_fingerprint=fingerprint,
+        timeout=timeout,
     )
 
 
-def sync_peers(branch: Branch, browse_s: float = 2.0) -> list[dict[str, Any]]:
-    """Exchange with every peer added by address and every peer mDNS announces.
+def sync_peers(
+    branch: Branch,
+    browse_s: float = 2.0,
+    *,
+    stop: Callable[[], bool] = lambda: False,
+    timeout: tuple[float, float] = (3.0, 30.0),
+) -> list[dict[str, Any]]:
+    """Exchange with every peer added by address and every peer mDNS announces; `stop`
+    is asked before each (a background loop shutting down ends the round early).
 
     A peer that does not answer is reported and skipped; the exchange is the liveness test.
     """
@@ -212,8 +225,12 @@ def sync_peers(branch: Branch, browse_s: float = 2.0) -> list[dict[str, Any]]:
             targets[hint.address] = (hint.device_id, hint.fingerprint)
     results: list[dict[str, Any]] = []
     for address, (device, print_) in sorted(targets.items()):
+        if stop():
+            break
         try:
-            summary = sync_with_peer(branch, address, device_id=device, fingerprint=print_)
+            summary = sync_with_peer(
+                branch, address, device_id=device, fingerprint=print_, timeout=timeout
+            )
         except SyncError as err:
             results.append({"peer": address, "device_id": device, "error": describe(err)})
             continue

@@ -272,11 +272,13 @@ def agent_for(
     return agent
 
 
-def _lan_exchange(branch: Branch) -> Callable[[], list[str]]:
-    def exchange() -> list[str]:
+def _lan_exchange(branch: Branch) -> Callable[[Callable[[], bool]], list[str]]:
+    def exchange(stop: Callable[[], bool]) -> list[str]:
         from .peers import sync_peers  # peers builds on this module
 
-        return [str(r["peer"]) for r in sync_peers(branch) if "error" not in r]
+        # LAN peers answer fast or not at all: short timeouts keep the loop responsive.
+        results = sync_peers(branch, stop=stop, timeout=(2.0, 5.0))
+        return [str(r["peer"]) for r in results if "error" not in r]
 
     return exchange
 

@@ -148,9 +148,10 @@ def _ignore(_progress: Progress) -> None:
     return None
 
 
-# One exchange with every LAN peer (``core.services.peers.sync_peers``); returns the
-# addresses that answered. Injected: the protocol layer does not know the services.
-LanExchange = Callable[[], Sequence[str]]
+# One exchange with every LAN peer (``core.services.peers.sync_peers``), asking the given
+# callable before each whether to stop; returns the addresses that answered. Injected:
+# the protocol layer does not know the services.
+LanExchange = Callable[[Callable[[], bool]], Sequence[str]]
 
 
 class SyncAgent:
@@ -374,12 +375,12 @@ class SyncAgent:
     def sync_lan(self) -> tuple[str, ...]:
         """One exchange with the LAN peers (when the agent has a LAN hook); the status
         lists those that answered. Failures are logged: the LAN is a bonus path."""
-        if self.lan is None:
+        if self.lan is None or self._stop.is_set():
             return ()
         try:
-            answered = tuple(self.lan())
-        except (MotcuaError, OSError) as err:
-            log.warning("LAN exchange failed: %s", err)
+            answered = tuple(self.lan(self._stop.is_set))
+        except Exception:
+            log.exception("LAN exchange failed")
             answered = ()
         self._lan_at = time.monotonic()
         self._update(peers=answered)
@@ -400,7 +401,7 @@ class SyncAgent:
                 continue
             except MotcuaError:
                 wait = interval_s
-            if self._lan_due(interval_s):
+            if self._lan_due(interval_s) and not self._stop.is_set():
                 self.sync_lan()
             self._wake.wait(wait)
             self._wake.clear()

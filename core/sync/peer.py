@@ -92,7 +92,8 @@ class PeerRefusal(Exception):
     """A refused peer call: its problem detail is a catalogue message (``N_``), written in
     the caller's language (``Accept-Language``; Vietnamese by default)."""
 
-    def __init__(self, status: int, kind: str, message: str, **params: object) -> None:
+    def __init__(self, status: int, kind: str, message: str, /, **params: object) -> None:
+        # Positional-only: a message's own parameters may be named kind or status.
         super().__init__(message)
         self.status = status
         self.kind = kind

@@ -240,3 +240,38 @@ def test_peer_problem_detail_is_vietnamese_by_default(lan: Lan) -> None:
     assert en.json()["detail"] == "The request is not signed by an enrolled device"
     assert vi.json()["detail"] == "Yêu cầu không được ký bởi một máy đã đăng ký"
     assert vi.json()["title"] == "unsigned"
+
+
+def test_peer_refusal_keeps_a_message_parameter_named_kind() -> None:
+    """GIVEN a refused call whose message has a parameter named like the refusal's own
+    fields (kind, status)
+    WHEN it is written for the caller
+    THEN the parameter fills the message (no clash with the status and the kind)."""
+    from core.sync.peer import PeerRefusal
+
+    refusal = PeerRefusal(
+        409, "refused-events", "unsupported {kind} ({status})", kind="x", status=7
+    )
+    assert (refusal.status, refusal.kind) == (409, "refused-events")
+    assert refusal.detail("en") == "unsupported x (7)"
+
+
+def test_a_failing_lan_exchange_never_stops_the_agent(lan: Lan) -> None:
+    """GIVEN an agent whose LAN hook raises an unexpected error
+    WHEN it exchanges over the LAN, and is then stopped
+    THEN the error is contained (no peer listed), and a stopped agent does not start
+    another LAN round."""
+    from core.services.sync import agent_for
+
+    calls: list[int] = []
+
+    def broken(_stop: object) -> list[str]:
+        calls.append(1)
+        raise RuntimeError("zeroconf exploded")
+
+    agent = agent_for(lan.a)
+    agent.lan = broken
+    assert agent.sync_lan() == () and agent.status().peers == ()
+    agent.stop()
+    assert agent.sync_lan() == ()
+    assert len(calls) == 1
