@@ -40,6 +40,7 @@ from .branch import Branch, set_meta
 CATALOGUE_PUBLISHED = "catalogue.published"
 BLOBS_DIR = "blobs"
 _DEFER_MAX = 50_000  # events a pull holds in memory before folding what it has
+_DEFER_S = 5.0  # and how long screens may wait for a long pull's dossiers
 
 
 def _now_ms() -> int:
@@ -63,17 +64,20 @@ class LocalReplica:
         # During a pull: the events appended per dossier, folded once at its end.
         self._deferred: dict[str, list[Event]] | None = None
         self._deferred_count = 0
+        self._deferred_since = 0.0
 
     @contextmanager
     def pulling(self) -> Iterator[None]:
         """One pull: its pages are logged as they come, and each dossier they touch is
-        folded once, at the end (or every ``_DEFER_MAX`` events, to bound memory). A crash
-        before that leaves the dossiers marked stale; opening the store refolds them."""
+        folded once, at the end — or once ``_DEFER_MAX`` events or ``_DEFER_S`` seconds
+        are pending, to bound memory and how stale the screens get. A crash before that
+        leaves the dossiers marked stale; opening the store refolds them."""
         with self.b.store.read() as conn:
             stale = replication.has_stale(conn)
         if stale:  # an earlier pull could not fold: refold its dossiers from the log first
             self.b.store.write(lambda conn: replication.settle(conn, {}))
         self._deferred, self._deferred_count = {}, 0
+        self._deferred_since = time.monotonic()
         try:
             yield
         except BaseException:
@@ -91,6 +95,7 @@ class LocalReplica:
         if self._deferred is not None:
             self._deferred.clear()
         self._deferred_count = 0
+        self._deferred_since = time.monotonic()
 
     # --- events ------------------------------------------------------------------------
     def scopes(self) -> Sequence[str]:
@@ -124,7 +129,8 @@ class LocalReplica:
                 if event.dossier_id is not None:
                     deferred.setdefault(event.dossier_id, []).append(event)
             self._deferred_count += len(result.accepted)
-            if self._deferred_count >= _DEFER_MAX:
+            overdue = time.monotonic() - self._deferred_since >= _DEFER_S
+            if self._deferred_count >= _DEFER_MAX or overdue:
                 self._settle()
         if result.accepted:
             self.b._catalogue = None
