@@ -195,6 +195,31 @@ def test_blobs_go_up_then_down_and_resume_after_a_cut(net: Net, tmp_path: Path) 
     assert blob_path(replica_b.blob_root, sha).read_bytes() == scan.read_bytes()
 
 
+def test_a_download_cut_after_its_last_byte_completes(net: Net, tmp_path: Path) -> None:
+    """GIVEN a desktop whose download of a scan was cut after the last byte reached its
+    partial file, before the check (the server answers 416 to a range past the end)
+    WHEN it syncs again
+    THEN the partial is checked and kept as the blob, no byte downloaded again."""
+    branch = net.branch()
+    a, b = net.desktop(branch), net.desktop(branch)
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(bytes(range(256)) * 4096)
+    sha = LocalReplica(a).add_blob(scan)
+    view = receive(a)
+    a.record(view.id, "lan", "dossier.attach_file", {"sha256": sha, "name": "scan.pdf"})
+    net.agent(a).sync_once()
+    replica_b = LocalReplica(b)
+    partial = replica_b.partial_blob(sha)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    partial.write_bytes(scan.read_bytes())
+    summary = net.agent(b).sync_once()
+    assert (summary.blobs_down, summary.bytes_down) == (1, 0)
+    from core.sync.blobs import blob_path
+
+    assert blob_path(replica_b.blob_root, sha).read_bytes() == scan.read_bytes()
+    assert replica_b.wanted_blobs() == []
+
+
 def test_unenrolled_desktop_cannot_sync(net: Net) -> None:
     """GIVEN a desktop never enrolled
     WHEN it asks for its agent
