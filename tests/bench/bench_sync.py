@@ -489,7 +489,8 @@ def bench_blobs(report: Report, tmp: Path, rounds: int = 5) -> None:
     engine.dispose()
     best = {kind: size / (1024 * 1024) / min(seconds) for kind, seconds in times.items()}
     name = (
-        f"blob upload through the protocol (4 MiB signed chunks, SHA-256 checked; best of {rounds})"
+        "blob upload through the protocol (signed chunks of 4-16 MiB, SHA-256 checked; "
+        f"best of {rounds})"
     )
     report.figure(
         name,
