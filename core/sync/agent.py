@@ -280,10 +280,25 @@ class SyncAgent:
         todo = [b for b in pending if b.sha256 in missing]
         total = sum(b.size for b in todo)
         sent = uploaded = 0
+        damaged: list[str] = []
         for blob in todo:
-            sent += self._upload_resuming(blob, report, sent, total)
+            try:
+                sent += self._upload_resuming(blob, report, sent, total)
+            except ServerRefused as err:
+                if err.problem.get("title") != "hash-mismatch":
+                    raise
+                # The file here is not what its name says (a damaged disk): the others
+                # still go up; the desk is told which one, every sync, until it is fixed.
+                log.error("local blob %s does not match its SHA-256", blob.sha256)
+                damaged.append(blob.sha256[:12])
+                continue
             self.replica.mark_durable([blob.sha256])
             uploaded += 1
+        if damaged:
+            raise ProtocolError(
+                N_("Scans damaged on this desktop could not be sent: {files}"),
+                files=", ".join(damaged),
+            )
         return replace(summary, blobs_up=uploaded, bytes_up=sent)
 
     def _upload_resuming(

@@ -372,3 +372,26 @@ def test_a_pull_whose_fold_failed_is_refolded_by_the_next_pull(
     net.agent(b).sync_once()
     assert b.dossiers.get(view.code).state is State.PROCESSING
     assert snapshot(b) == rebuilt(b)
+
+
+def test_a_damaged_local_scan_is_named_and_the_others_still_go_up(net: Net, tmp_path: Path) -> None:
+    """GIVEN two scans held by a desktop, one of them damaged on its disk afterwards
+    WHEN it syncs
+    THEN the good scan reaches the server, the damaged one does not, and the sync says
+    which file is damaged (every sync, until it is fixed)."""
+    from core.sync.blobs import blob_path
+    from core.sync.errors import ProtocolError
+
+    branch = net.branch()
+    desk = net.desktop(branch)
+    good, bad = tmp_path / "good.pdf", tmp_path / "bad.pdf"
+    good.write_bytes(b"good" * 5000)
+    bad.write_bytes(b"bad!" * 5000)
+    replica = LocalReplica(desk)
+    good_sha, bad_sha = replica.add_blob(good), replica.add_blob(bad)
+    blob_path(replica.blob_root, bad_sha).write_bytes(b"rot!" * 5000)
+    with pytest.raises(ProtocolError, match=bad_sha[:12]):
+        net.agent(desk).sync_once()
+    client = net.client(desk)
+    assert client.missing([good_sha, bad_sha]) == [bad_sha]
+    assert [b.sha256 for b in replica.pending_blobs()] == [bad_sha]
