@@ -221,7 +221,9 @@ class _ChunkPipe:
 
     async def flush(self) -> None:
         for future in self.pending:
-            await future
+            # Shielded: if the handler is cancelled here, the thread's future stays
+            # awaitable, so ``settle`` can wait for it before the file is cut back.
+            await asyncio.shield(future)
         self.pending.clear()
         if self.batch:
             loop = asyncio.get_running_loop()
@@ -317,13 +319,13 @@ class Server:
                 early.append(piece)
                 held += len(piece)
                 if opening.done() or held >= _EARLY:
-                    signed, who, opened = await opening
+                    signed, who, opened = await asyncio.shield(opening)
                     if isinstance(opened, BlobStatus):
                         return opened  # complete already: the body is not needed
                     pipe = _ChunkPipe(opened, self._writers, self._hashers)
                     await pipe.feed(early)
             if pipe is None:
-                signed, who, opened = await opening
+                signed, who, opened = await asyncio.shield(opening)
                 if isinstance(opened, BlobStatus):
                     return opened
                 pipe = _ChunkPipe(opened, self._writers, self._hashers)
@@ -342,7 +344,8 @@ class Server:
                     400, "cut", N_("The connection was cut before the chunk ended")
                 ) from None
             raise
-        idle.stop()
+        finally:
+            idle.stop()  # also after an early return (a blob complete already)
         return await loop.run_in_executor(
             self._db, self.finish_chunk, signed, who, pipe.writer, prefix
         )
