@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,6 +58,7 @@ from . import schema as t
 from .db import Settings, make_engine, migrate
 from .errors import Refusal
 
+log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 _BATCH = 1 << 20
 _EARLY = 8 << 20
@@ -170,6 +172,7 @@ class _IdleWatch:
         self.limit_s = limit_s
         self.last = time.monotonic()
         self.fired = False
+        self.ours_depth = 0
         task = asyncio.current_task()
         assert task is not None
         self.task = task
@@ -179,13 +182,23 @@ class _IdleWatch:
     def note(self) -> None:
         self.last = time.monotonic()
 
+    @contextlib.contextmanager
+    def ours(self) -> Iterator[None]:
+        """Time spent on the server's own work (threads, database) is not the sender's."""
+        self.ours_depth += 1
+        try:
+            yield
+        finally:
+            self.ours_depth -= 1
+            self.last = time.monotonic()
+
     def _check(self) -> None:
         idle = time.monotonic() - self.last
-        if idle >= self.limit_s:
+        if idle >= self.limit_s and not self.ours_depth:
             self.fired = True
             self.task.cancel()
         else:
-            self.handle = self.loop.call_later(self.limit_s - idle, self._check)
+            self.handle = self.loop.call_later(max(self.limit_s - idle, 1.0), self._check)
 
     def stop(self) -> None:
         self.handle.cancel()
@@ -313,17 +326,19 @@ class Server:
         try:
             async for piece in request.stream():
                 idle.note()
-                if pipe is not None:
-                    await pipe.add(piece)
-                    continue
-                early.append(piece)
-                held += len(piece)
-                if opening.done() or held >= _EARLY:
-                    signed, who, opened = await asyncio.shield(opening)
-                    if isinstance(opened, BlobStatus):
-                        return opened  # complete already: the body is not needed
-                    pipe = _ChunkPipe(opened, self._writers, self._hashers)
-                    await pipe.feed(early)
+                with idle.ours():
+                    if pipe is not None:
+                        await pipe.add(piece)
+                        continue
+                    early.append(piece)
+                    held += len(piece)
+                    if opening.done() or held >= _EARLY:
+                        signed, who, opened = await asyncio.shield(opening)
+                        if isinstance(opened, BlobStatus):
+                            return opened  # complete already: the body is not needed
+                        pipe = _ChunkPipe(opened, self._writers, self._hashers)
+                        await pipe.feed(early)
+            idle.stop()  # the body is in: what follows is the server's own work
             if pipe is None:
                 signed, who, opened = await asyncio.shield(opening)
                 if isinstance(opened, BlobStatus):
@@ -334,8 +349,8 @@ class Server:
         except BaseException as err:
             idle.stop()
             await self._forget(opening, pipe)
-            if idle.fired:
-                idle.task.uncancel()
+            # The 408 only when the watch alone cancelled: a shutdown's cancel stays one.
+            if idle.fired and idle.task.uncancel() == 0:
                 raise Refusal(
                     408, "body-timeout", N_("The chunk stopped arriving: send it again")
                 ) from None
@@ -512,7 +527,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(SqlTimeout)
     @app.exception_handler(OperationalError)
     async def _database_busy(request: Request, err: Exception) -> JSONResponse:
-        # The pool is exhausted or the database does not answer: the client retries.
+        # The pool is exhausted or the database does not answer: the client retries; the
+        # operator sees why (a misconfiguration looks the same from the outside).
+        log.warning("database unavailable on %s %s", request.method, request.url.path, exc_info=err)
         refusal = Refusal(
             503,
             "unavailable",
@@ -560,11 +577,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/v1/events", response_model=PushResponse, openapi_extra=_json_body(PushRequest))
     def push(request: Request, raw: RawBody) -> Response:
-        # Authenticated inside the push's own transaction (one connection, one commit).
         # The body is parsed once, straight from its bytes, by the precompiled validator
         # (not json.loads, then the model), and the answer is written without a model.
-        signed = server.signed(request)
-        # Parsed before the transaction: on SQLite it holds the one write lock.
+        # The sender and its signature first (a read), then the body is parsed, outside
+        # the write transaction (on SQLite it holds the one write lock).
+        signed, who = server.identify(request)
+        server.check_signature(request, signed, who, raw)
         try:
             body = _PUSH.validate_json(raw)
         except PydanticValidationError as err:
@@ -578,9 +596,7 @@ def create_app(settings: Settings) -> FastAPI:
             )
 
         def admit(conn: Connection) -> tuple[ingest.Pusher, list[Event]]:
-            who = server.known_device(conn, signed)
-            server.check_signature(request, signed, who, raw)
-            server.note_nonce(conn, signed, who)
+            server.note_nonce(conn, signed, who)  # in the push's transaction: one commit
             return ingest.Pusher(who.device_id, who.branch, server.key.public_b64), events
 
         try:

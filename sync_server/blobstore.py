@@ -8,6 +8,7 @@ blob's own hash; ``commit`` makes the file durable and serves it from then on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -315,12 +316,16 @@ def commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
             _finish(root, partial, sha256)
             conn.execute(update(t.blobs).where(t.blobs.c.sha256 == sha256).values(complete=True))
     if mismatch:  # raised after the commit that forgot the bytes
+        # Every chunk matched the client's signed hashes, so the server's own copy went
+        # bad (a file damaged after a restart): the client sends the blob again.
         raise Refusal(
-            422,
-            "hash-mismatch",
-            N_("The blob's content does not match its SHA-256: it was discarded"),
+            409,
+            "stored-damaged",
+            N_("The server's copy of this file was damaged and discarded: send it again"),
+            extra={"received": 0},
         )
-    lock_path(root, sha256).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # Windows: still open in this process; it stays
+        lock_path(root, sha256).unlink(missing_ok=True)
     return _status(sha256, size, size, True)
 
 

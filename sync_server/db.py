@@ -28,7 +28,7 @@ class Settings:
     database_url: str
     enrol_ttl_s: int = 24 * 3600
     # Connections this process may open (a pool of half, as much again on overflow); the
-    # workers of ``serve`` share DB_CONNECTIONS between them (``pool_for_workers``).
+    # workers of ``serve`` share DB_CONNECTIONS between them (``connections_per_worker``).
     db_connections: int = 40
 
     @property

@@ -283,7 +283,7 @@ def _lan_exchange(branch: Branch) -> Callable[[Callable[[], bool]], list[str]]:
         from .peers import sync_peers  # peers builds on this module
 
         # LAN peers answer fast or not at all: short timeouts keep the loop responsive.
-        results = sync_peers(branch, stop=stop, timeout=(2.0, 5.0))
+        results = sync_peers(branch, stop=stop, timeout=(2.0, 15.0))
         return [str(r["peer"]) for r in results if "error" not in r]
 
     return exchange

@@ -110,6 +110,7 @@ class SyncSummary:
     bytes_up: int = 0
     bytes_down: int = 0
     dossiers: frozenset[str] = frozenset()
+    damaged: tuple[str, ...] = ()  # local blobs whose file does not match their hash
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -222,7 +223,13 @@ class SyncAgent:
         summary = self.push(report)
         summary = self.pull(report, summary)
         summary = self.upload_blobs(report, summary)
-        return self.download_blobs(report, summary)
+        summary = self.download_blobs(report, summary)
+        if summary.damaged:  # after the downloads: one bad local file must not stop them
+            raise ProtocolError(
+                N_("Scans damaged on this desktop could not be sent: {files}"),
+                files=", ".join(summary.damaged),
+            )
+        return summary
 
     def push(self, report: ProgressCallback = _ignore) -> SyncSummary:
         server = self.client.exchange(self.replica.branch, {}).vector
@@ -294,12 +301,7 @@ class SyncAgent:
                 continue
             self.replica.mark_durable([blob.sha256])
             uploaded += 1
-        if damaged:
-            raise ProtocolError(
-                N_("Scans damaged on this desktop could not be sent: {files}"),
-                files=", ".join(damaged),
-            )
-        return replace(summary, blobs_up=uploaded, bytes_up=sent)
+        return replace(summary, blobs_up=uploaded, bytes_up=sent, damaged=tuple(damaged))
 
     def _upload_resuming(
         self, blob: LocalBlob, report: ProgressCallback, before: int, total: int

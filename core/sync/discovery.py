@@ -16,7 +16,7 @@ from zeroconf import IPVersion, ServiceBrowser, ServiceInfo, ServiceListener, Ze
 
 from core.domain.signing import fingerprint
 
-from .wire import PROTOCOL_VERSION
+from .wire import PEER_PROTOCOL
 
 SERVICE_TYPE = "_motcua._tcp.local."
 
@@ -39,7 +39,7 @@ class PeerHint:
 
 def txt_record(device_id: str, branch: str, public_key: str) -> dict[str, str]:
     return {
-        "proto": str(PROTOCOL_VERSION),
+        "proto": str(PEER_PROTOCOL),
         "branch": branch,
         "device": device_id,
         "fp": fingerprint(public_key),
@@ -123,7 +123,7 @@ class Browser:
         hint = hint_of(info) if info is not None else None
         if hint is None or hint.device_id == self.own_device:
             return
-        if hint.branch != self.branch or hint.protocol != PROTOCOL_VERSION:
+        if hint.branch != self.branch or hint.protocol != PEER_PROTOCOL:
             return
         with self._lock:
             self._hints[name] = hint

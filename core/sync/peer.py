@@ -43,7 +43,7 @@ from .errors import ProtocolError, SyncError, Unreachable
 from .wire import (
     MAX_BODY,
     MAX_PULL_EVENTS,
-    PROTOCOL_VERSION,
+    PEER_PROTOCOL,
     PeerInfo,
     PushRequest,
     PushResponse,
@@ -125,7 +125,7 @@ class NonceCache:
 
 def info_of(replica: PeerReplica) -> PeerInfo:
     return PeerInfo(
-        protocol=PROTOCOL_VERSION,
+        protocol=PEER_PROTOCOL,
         branch=replica.branch,
         device_id=replica.device_id,
         public_key=replica.key.public_b64,

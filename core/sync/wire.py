@@ -16,6 +16,8 @@ from core.domain.events import Event
 
 # 2: blob chunks are signed over the blob's prefix hash (X-Motcua-Prefix-Sha256).
 PROTOCOL_VERSION = 2
+# The LAN exchange between desktops (unchanged by version 2: peers move events only).
+PEER_PROTOCOL = 1
 MAX_PUSH_EVENTS = 5000
 MAX_PULL_EVENTS = 5000
 MAX_BLOB_QUERY = 2000

@@ -525,3 +525,23 @@ def test_blob_chunk_of_an_older_desktop_asks_for_an_update(net: Net) -> None:
     old = send(net, desk, "PUT", path, data, content_type="application/octet-stream")
     refused(old, 426, "upgrade-required")
     assert blob_state(net, desk, sha, len(data)) == (0, False, 0)
+
+
+def test_a_copy_damaged_on_the_server_is_sent_again(net: Net) -> None:
+    """GIVEN a blob whose every byte arrived, then the server restarted (no running hash)
+    and its partial file was damaged on disk
+    WHEN the upload is committed
+    THEN 409 stored-damaged naming offset 0 (the client sends it again), nothing served;
+    the blob then goes up again and commits."""
+    desk = setup(net)
+    data = bytes(range(256)) * 8
+    sha = hashlib.sha256(data).hexdigest()
+    assert _upload(net, desk, sha, data, 0, len(data)).status_code == 200
+    blobstore._RUNNING.clear()
+    partial = net.server.settings.blobs_dir / "partial" / f"{sha}.part"
+    partial.write_bytes(b"\0" * len(data))
+    commit = f"/v1/blobs/{sha}/commit?size={len(data)}"
+    assert refused(send(net, desk, "POST", commit), 409, "stored-damaged")["received"] == 0
+    refused(send(net, desk, "GET", f"/v1/blobs/{sha}"), 404, "no-blob")
+    assert _upload(net, desk, sha, data, 0, len(data)).status_code == 200
+    assert send(net, desk, "POST", commit).json()["complete"]

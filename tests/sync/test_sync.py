@@ -375,15 +375,22 @@ def test_a_pull_whose_fold_failed_is_refolded_by_the_next_pull(
 
 
 def test_a_damaged_local_scan_is_named_and_the_others_still_go_up(net: Net, tmp_path: Path) -> None:
-    """GIVEN two scans held by a desktop, one of them damaged on its disk afterwards
+    """GIVEN two scans held by a desktop, one of them damaged on its disk afterwards, and
+    a colleague's scan waiting on the server
     WHEN it syncs
-    THEN the good scan reaches the server, the damaged one does not, and the sync says
-    which file is damaged (every sync, until it is fixed)."""
+    THEN the good scan reaches the server, the damaged one does not, the colleague's scan
+    still comes down, and the sync says which file is damaged (every sync, until fixed)."""
     from core.sync.blobs import blob_path
     from core.sync.errors import ProtocolError
 
     branch = net.branch()
-    desk = net.desktop(branch)
+    desk, colleague = net.desktop(branch), net.desktop(branch)
+    theirs = tmp_path / "theirs.pdf"
+    theirs.write_bytes(b"theirs" * 5000)
+    their_sha = LocalReplica(colleague).add_blob(theirs)
+    view = receive(colleague)
+    colleague.record(view.id, "lan", "dossier.attach_file", {"sha256": their_sha, "name": "t"})
+    net.agent(colleague).sync_once()
     good, bad = tmp_path / "good.pdf", tmp_path / "bad.pdf"
     good.write_bytes(b"good" * 5000)
     bad.write_bytes(b"bad!" * 5000)
@@ -395,3 +402,4 @@ def test_a_damaged_local_scan_is_named_and_the_others_still_go_up(net: Net, tmp_
     client = net.client(desk)
     assert client.missing([good_sha, bad_sha]) == [bad_sha]
     assert [b.sha256 for b in replica.pending_blobs()] == [bad_sha]
+    assert blob_path(replica.blob_root, their_sha).read_bytes() == theirs.read_bytes()
