@@ -37,6 +37,12 @@ def locale_dirs() -> list[Path]:
     return list(_locale_dirs)
 
 
+def language_of(accept: str | None) -> str:
+    """The language a request asks for (``Accept-Language``): English when it leads with
+    it, Vietnamese otherwise, the default."""
+    return "en" if (accept or "").lower().startswith("en") else "vi"
+
+
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     chain: gettext.NullTranslations | None = None

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
-from core.i18n import translations
+from core.i18n import language_of, translations
 from core.sync import auth
 from core.sync.blobs import PREFIX_HEADER
 from core.sync.wire import (
@@ -70,13 +70,8 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _language(request: Request) -> str:
-    accept = request.headers.get("accept-language", "")
-    return "en" if accept.lower().startswith("en") else "vi"
-
-
 def problem_response(request: Request, err: Refusal) -> JSONResponse:
-    text = translations(_language(request)).gettext(err.message)
+    text = translations(language_of(request.headers.get("accept-language"))).gettext(err.message)
     detail = text.format(**err.params) if err.params else text
     body = {
         "type": f"urn:motcua:problem:{err.kind}",

@@ -34,7 +34,7 @@ from pydantic import ValidationError as PydanticError
 from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
 from core.domain.signing import DeviceKey, fingerprint, verify_signature
-from core.i18n import translations
+from core.i18n import language_of, translations
 
 from . import auth
 from .agent import IngestSummary
@@ -253,10 +253,6 @@ class PeerServer:
         return answer.model_dump_json().encode()
 
 
-def _language(accept: str | None) -> str:
-    return "en" if (accept or "").lower().startswith("en") else "vi"
-
-
 def _parse(model: Any, body: bytes) -> Any:
     try:
         return model.model_validate_json(body)
@@ -309,7 +305,7 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
                     "type": f"urn:motcua:problem:{refusal.kind}",
                     "title": refusal.kind,
                     "status": refusal.status,
-                    "detail": refusal.detail(_language(self.headers.get("Accept-Language"))),
+                    "detail": refusal.detail(language_of(self.headers.get("Accept-Language"))),
                 },
                 ensure_ascii=False,
             ).encode()
