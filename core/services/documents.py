@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from core.documents.pdfa import DocumentInfo, content_address, page_count, pages_to_pdfa
+from core.documents.pdfa import DocumentInfo, page_count, pages_to_pdfa
 from core.domain.errors import N_, NotFoundError, ValidationError
 from core.domain.events import EventType
 from core.domain.timeutil import iso
@@ -55,7 +55,7 @@ def attach(
         raise ValidationError(N_("A scan must be a PDF file"))
     if pages < 1:
         raise ValidationError(N_("A scan needs at least one page"))
-    sha256 = content_address(pdf_bytes)
+    sha256, marks = blob_io.bytes_marks(pdf_bytes)
     _store(blob_root(branch), sha256, pdf_bytes)
 
     def work(conn: Connection) -> str:
@@ -67,7 +67,7 @@ def attach(
                 code=view.code,
                 component=component_key,
             )
-        replication.add_blob(conn, sha256, len(pdf_bytes), present=True, durable=False)
+        replication.add_blob(conn, sha256, len(pdf_bytes), present=True, durable=False, marks=marks)
         payload = {
             "at": iso(branch.clock()),
             "component": component_key,

@@ -158,10 +158,13 @@ class LocalReplica:
     def pending_blobs(self) -> list[LocalBlob]:
         with self.b.store.read() as conn:
             rows = replication.pending_blobs(conn)
-        return [LocalBlob(sha, size, blob_io.blob_path(self.blob_root, sha)) for sha, size in rows]
+        root = self.blob_root
+        return [LocalBlob(sha, n, blob_io.blob_path(root, sha), marks) for sha, n, marks in rows]
 
     def mark_durable(self, hashes: Sequence[str]) -> None:
-        self.b.store.write(lambda conn: replication.mark_blobs(conn, hashes, durable=True))
+        self.b.store.write(
+            lambda conn: replication.mark_blobs(conn, hashes, durable=True, marks=None)
+        )
 
     def wanted_blobs(self) -> list[str]:
         with self.b.store.read() as conn:
@@ -187,7 +190,7 @@ class LocalReplica:
 
     def add_blob(self, source: Path) -> str:
         """Keep a file (a scan, a result) as a content-addressed blob; returns its SHA-256."""
-        sha256 = blob_io.file_sha256(source)
+        sha256, marks = blob_io.file_marks(source)
         final = blob_io.blob_path(self.blob_root, sha256)
         if not final.exists():
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +199,9 @@ class LocalReplica:
             os.replace(tmp, final)
         size = final.stat().st_size
         self.b.store.write(
-            lambda conn: replication.add_blob(conn, sha256, size, present=True, durable=False)
+            lambda conn: replication.add_blob(
+                conn, sha256, size, present=True, durable=False, marks=marks
+            )
         )
         return sha256
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Integer,
+    LargeBinary,
     String,
     Table,
     delete,
@@ -73,6 +74,8 @@ blobs = Table(
     Column("size", Integer, nullable=False),
     Column("present", Boolean, nullable=False),
     Column("durable", Boolean, nullable=False),
+    # Prefix marks (``core.sync.blobs``) of a blob to upload; NULL once durable.
+    Column("marks", LargeBinary, nullable=True),
 )
 
 
@@ -354,25 +357,39 @@ def refold_reference(conn: Connection) -> None:
 # --- blobs -------------------------------------------------------------------------------------
 
 
-def add_blob(conn: Connection, sha256: str, size: int, *, present: bool, durable: bool) -> None:
-    row = conn.execute(select(blobs.c.present).where(blobs.c.sha256 == sha256)).first()
+def add_blob(
+    conn: Connection,
+    sha256: str,
+    size: int,
+    *,
+    present: bool,
+    durable: bool,
+    marks: bytes | None = None,
+) -> None:
+    row = conn.execute(
+        select(blobs.c.present, blobs.c.durable).where(blobs.c.sha256 == sha256)
+    ).first()
     if row is None:
         conn.execute(
-            insert(blobs).values(sha256=sha256, size=size, present=present, durable=durable)
+            insert(blobs).values(
+                sha256=sha256, size=size, present=present, durable=durable, marks=marks
+            )
         )
     elif present and not row.present:
-        conn.execute(update(blobs).where(blobs.c.sha256 == sha256).values(present=True))
+        kept = None if row.durable else marks
+        conn.execute(update(blobs).where(blobs.c.sha256 == sha256).values(present=True, marks=kept))
 
 
-def pending_blobs(conn: Connection) -> list[tuple[str, int]]:
-    """Blobs held here that the server has not confirmed durable, oldest first."""
+def pending_blobs(conn: Connection) -> list[tuple[str, int, bytes]]:
+    """Blobs held here that the server has not confirmed durable, oldest first, with their
+    prefix marks (empty when none were taken)."""
     rows = conn.execute(
-        select(blobs.c.sha256, blobs.c.size)
+        select(blobs.c.sha256, blobs.c.size, blobs.c.marks)
         .where(blobs.c.present.is_(True))
         .where(blobs.c.durable.is_(False))
         .order_by(blobs.c.num)
     )
-    return [(r.sha256, r.size) for r in rows]
+    return [(r.sha256, r.size, r.marks or b"") for r in rows]
 
 
 def wanted_blobs(conn: Connection) -> list[str]:

@@ -29,7 +29,7 @@ from typing import Protocol
 from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
 
-from .client import PrefixHasher, SyncClient
+from .client import MarkedCutter, PrefixHasher, SyncClient
 from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
 from .wire import CHUNK_SIZE, MAX_CHUNK, MIN_CHUNK
 
@@ -44,6 +44,7 @@ class LocalBlob:
     sha256: str
     size: int
     path: Path
+    marks: bytes = b""  # prefix marks taken when stored (``blobs.file_marks``), if any
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ class SyncAgent:
         self.client = client
         self.describe = describe
         self.lan = lan
+        # The size of the next blob chunk, adapted to the link (``next_chunk_size``).
+        self.chunk_size = CHUNK_SIZE
         self._lan_at: float | None = None
         self._status = SyncStatus()
         self._lock = threading.Lock()  # one sync at a time
@@ -309,36 +312,49 @@ class SyncAgent:
         """Upload; when the server holds another offset (a retried chunk, a chunk it found
         altered, an upload it discarded), resume from the offset it names."""
         sent = 0
+        marked = True
         for _attempt in range(3):
             try:
-                return sent + self._upload(blob, report, before + sent, total)
+                return sent + self._upload(blob, report, before + sent, total, marked)
             except ServerRefused as err:
                 if err.status not in (409, 422) or "received" not in err.problem:
                     raise
-        return sent + self._upload(blob, report, before + sent, total)
+                # A refused chunk may mean the file changed since its marks were taken:
+                # the retry hashes the file itself (a damaged one is then named).
+                marked = marked and err.problem.get("title") != "chunk-mismatch"
+        return sent + self._upload(blob, report, before + sent, total, marked)
 
-    def _upload(self, blob: LocalBlob, report: ProgressCallback, before: int, total: int) -> int:
+    def _upload(
+        self, blob: LocalBlob, report: ProgressCallback, before: int, total: int, marked: bool
+    ) -> int:
         status = self.client.blob_status(blob.sha256, blob.size)
         sent = 0
         if not status.complete:
-            # Each chunk streams from the file; the next chunk's prefix hash (which its
-            # request signature covers) is computed while the current one is on the wire.
-            size = CHUNK_SIZE
+            # Each chunk streams from the file. Its prefix hash (which the request
+            # signature covers) comes from the blob's marks, or else is computed for the
+            # next chunk while the current one is on the wire.
             with ThreadPoolExecutor(1) as hasher:
-                cutter = hasher.submit(PrefixHasher, blob.path, status.received).result()
-                ahead = hasher.submit(cutter.next_slice, size)
+                cutter = hasher.submit(self._cutter, blob, status.received, marked).result()
+                ahead = hasher.submit(cutter.next_slice, self.chunk_size)
                 while True:
                     piece = ahead.result()
                     if piece.length == 0:
                         break
                     started = time.monotonic()
-                    ahead = hasher.submit(cutter.next_slice, size)
+                    ahead = hasher.submit(cutter.next_slice, self.chunk_size)
                     self.client.upload_chunk(blob.sha256, blob.size, piece)
-                    size = next_chunk_size(size, time.monotonic() - started)
+                    # Kept for the next blob too: the link does not change between files.
+                    self.chunk_size = next_chunk_size(self.chunk_size, time.monotonic() - started)
                     sent += piece.length
                     report(Progress("upload", before + sent, total, "bytes"))
             self.client.commit_blob(blob.sha256, blob.size)
         return sent
+
+    @staticmethod
+    def _cutter(blob: LocalBlob, start: int, marked: bool) -> MarkedCutter | PrefixHasher:
+        if marked and MarkedCutter.fits(blob.size, blob.marks, start):
+            return MarkedCutter(blob.path, blob.sha256, blob.size, blob.marks, start)
+        return PrefixHasher(blob.path, start)
 
     def download_blobs(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:
         wanted = self.replica.wanted_blobs()

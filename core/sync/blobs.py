@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from core.domain.errors import N_
 
 from .errors import ProtocolError
+from .wire import MIN_CHUNK
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -23,6 +24,13 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # checks the chunk by continuing the blob's running hash (one pass over each byte), and
 # the last chunk's prefix hash is the blob's address itself.
 PREFIX_HEADER = "X-Motcua-Prefix-Sha256"
+
+# Prefix marks: the raw SHA-256 of a blob's first k * MARK_SPAN bytes, for every whole
+# span short of its end, taken in the pass that names the blob. Chunks are whole spans
+# (powers of two from MIN_CHUNK), so an upload reads their prefix hashes from the marks
+# instead of hashing the file a second time.
+MARK_SPAN = MIN_CHUNK
+_DIGEST = 32
 
 
 def check_hash(sha256: str) -> str:
@@ -48,6 +56,45 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_marks(path: Path) -> tuple[str, bytes]:
+    """The SHA-256 of `path` and its prefix marks, in one pass."""
+    with path.open("rb") as handle:
+        return digest_with_marks(iter(lambda: handle.read(MARK_SPAN), b""))
+
+
+def bytes_marks(data: bytes) -> tuple[str, bytes]:
+    """The SHA-256 of `data` and its prefix marks."""
+    view = memoryview(data)
+    return digest_with_marks(view[at : at + MARK_SPAN] for at in range(0, len(view), MARK_SPAN))
+
+
+def digest_with_marks(spans: Iterable[bytes | memoryview]) -> tuple[str, bytes]:
+    """The SHA-256 of the concatenated `spans` (each MARK_SPAN bytes but the last) and
+    the marks: the digest after each span that is followed by another."""
+    digest = hashlib.sha256()
+    marks: list[bytes] = []
+    for span in spans:
+        digest.update(span)
+        marks.append(digest.digest())
+    return digest.hexdigest(), b"".join(marks[:-1])
+
+
+def prefix_from_marks(marks: bytes, sha256: str, size: int, end: int) -> str | None:
+    """The hex SHA-256 of a blob's first `end` bytes, read from its marks; None when the
+    marks do not hold it (not a whole span, or marks of another length)."""
+    if end == size:
+        return sha256
+    spans, rest = divmod(end, MARK_SPAN)
+    if rest or not 0 < end < size or not marks_fit(marks, size):
+        return None
+    return marks[_DIGEST * (spans - 1) : _DIGEST * spans].hex()
+
+
+def marks_fit(marks: bytes, size: int) -> bool:
+    """`marks` has one digest per whole span short of the end of a blob of `size` bytes."""
+    return len(marks) == _DIGEST * max(0, (size - 1) // MARK_SPAN)
 
 
 def read_chunks(path: Path, offset: int, chunk_size: int) -> Iterator[tuple[int, bytes]]:

@@ -7,8 +7,11 @@ asks. Problems (4xx) are raised as :class:`ServerRefused` carrying the problem d
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import mmap
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -27,6 +30,7 @@ from core.domain.events import Event
 from core.domain.signing import DeviceKey
 
 from . import auth
+from . import blobs as blob_io
 from .blobs import PREFIX_HEADER
 from .errors import ProtocolError, Unreachable, refused
 from .wire import (
@@ -140,7 +144,6 @@ class SyncClient:
         timeout: tuple[float, float] | None,
     ) -> requests.Response:
         all_headers = dict(headers or {})
-        streamed = isinstance(body, FileSlice)
         if self.credentials is not None:
             all_headers.update(
                 auth.sign_request(
@@ -153,10 +156,20 @@ class SyncClient:
                     digest=body.prefix_sha256 if isinstance(body, FileSlice) else None,
                 )
             )
+        if isinstance(body, FileSlice):
+            with body.mapped() as view:
+                return self.session.request(
+                    method,
+                    self.base_url + target,
+                    data=view,  # type: ignore[arg-type]  # a buffer: sent as is (urllib3)
+                    headers=all_headers,
+                    stream=stream,
+                    timeout=timeout or self.timeout,
+                )
         return self.session.request(
             method,
             self.base_url + target,
-            data=body if streamed else (body or None),
+            data=body or None,
             headers=all_headers,
             stream=stream,
             timeout=timeout or self.timeout,
@@ -234,10 +247,10 @@ _PIECE = 1 << 20
 
 
 class FileSlice:
-    """`length` bytes of `path` from `offset`, sent as a streaming body with its length
-    known (``Content-Length``, not chunked); iterable again for a retry. ``prefix_sha256``
-    is the hex SHA-256 of the file's first ``offset + length`` bytes, which the request
-    signature covers (``blobs.PREFIX_HEADER``)."""
+    """`length` bytes of `path` from `offset`, sent as the body of one request with its
+    length known (``Content-Length``, not chunked). ``prefix_sha256`` is the hex SHA-256
+    of the file's first ``offset + length`` bytes, which the request signature covers
+    (``blobs.PREFIX_HEADER``)."""
 
     def __init__(self, path: Path, offset: int, length: int, prefix_sha256: str) -> None:
         self.path, self.offset, self.length = path, offset, length
@@ -246,13 +259,30 @@ class FileSlice:
     def __len__(self) -> int:
         return self.length
 
-    def __iter__(self) -> Iterator[bytes]:
+    @contextlib.contextmanager
+    def mapped(self) -> Iterator[memoryview]:
+        """The bytes as a view of the file mapped in memory: the socket sends them from
+        the page cache, with no copy through a buffer of ours."""
+        start = self.offset - self.offset % mmap.ALLOCATIONGRANULARITY
         with self.path.open("rb") as handle:
-            handle.seek(self.offset)
-            left = self.length
-            while left and (block := handle.read(min(left, _PIECE))):
-                left -= len(block)
-                yield block
+            # A file shorter than its marks say (damaged) sends what it has, and the
+            # server refuses the chunk; a page mapped past the end would be a crash.
+            length = min(self.length, os.fstat(handle.fileno()).st_size - self.offset)
+            if length <= 0:
+                yield memoryview(b"")
+                return
+            mapping = mmap.mmap(
+                handle.fileno(), self.offset - start + length, access=mmap.ACCESS_READ, offset=start
+            )
+        whole = memoryview(mapping)
+        view = whole[self.offset - start :]
+        try:
+            yield view
+        finally:
+            view.release()
+            whole.release()
+            with contextlib.suppress(BufferError):  # still exported: unmapped when freed
+                mapping.close()
 
 
 class PrefixHasher:
@@ -278,6 +308,30 @@ class PrefixHasher:
                 self.running.update(block)
                 left -= len(block)
                 self.at += len(block)
+
+
+class MarkedCutter:
+    """Cuts a blob into :class:`FileSlice` chunks from `start` whose prefix hashes come
+    from the marks taken when the blob was stored (``blobs.file_marks``): the file is read
+    once, by the socket. `start` and each length are whole ``MARK_SPAN``s (see ``fits``);
+    a file changed since its marks is caught by the server (``chunk-mismatch``)."""
+
+    def __init__(self, path: Path, sha256: str, size: int, marks: bytes, start: int) -> None:
+        self.path, self.sha256, self.size, self.marks = path, sha256, size, marks
+        self.at = start
+
+    @staticmethod
+    def fits(size: int, marks: bytes, start: int) -> bool:
+        """The marks are a whole set for `size` and `start` is on one of them."""
+        return blob_io.marks_fit(marks, size) and start % blob_io.MARK_SPAN == 0
+
+    def next_slice(self, length: int) -> FileSlice:
+        begin = self.at
+        self.at = end = min(begin + length, self.size)
+        prefix = blob_io.prefix_from_marks(self.marks, self.sha256, self.size, end)
+        if prefix is None:
+            raise ValueError(f"no prefix mark at {end}")  # a caller's bug: see ``fits``
+        return FileSlice(self.path, begin, end - begin, prefix)
 
 
 def _problem(response: requests.Response) -> dict[str, Any]:

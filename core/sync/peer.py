@@ -363,7 +363,8 @@ class PeerClient(SyncClient):
     ) -> requests.Response:
         assert self.credentials is not None
         if isinstance(body, FileSlice):  # peers move events only: no streamed bodies
-            body = b"".join(body)
+            with body.mapped() as view:
+                body = bytes(view)
         signed = auth.sign_request(
             self.credentials.key,
             self.credentials.device_id,

@@ -23,10 +23,12 @@ MAX_PULL_EVENTS = 5000
 MAX_BLOB_QUERY = 2000
 # Blob chunks: an upload starts at CHUNK_SIZE and adapts (``agent.next_chunk_size``) so a
 # chunk takes about a second on the link, within [MIN_CHUNK, MAX_CHUNK]: few requests on a
-# LAN, and a cut never costs more than one chunk, about a second of transfer.
+# LAN, and a cut never costs more than one chunk, about a second of transfer (a chunk
+# reaches 64 MiB only on a link of over 1 Gbit/s). Sizes are powers of two: whole MiBs,
+# so prefix hashes come from the blob's marks (``blobs.MARK_SPAN``).
 CHUNK_SIZE = 4 * 1024 * 1024
 MIN_CHUNK = 1024 * 1024
-MAX_CHUNK = 16 * 1024 * 1024
+MAX_CHUNK = 64 * 1024 * 1024
 MAX_BODY = 32 * 1024 * 1024
 
 Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]

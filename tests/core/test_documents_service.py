@@ -15,7 +15,7 @@ from core.domain.events import EventType
 from core.ports.scanner import ColorMode, PixelFormat, ScannedPage
 from core.services import documents
 from core.services.sync import LocalReplica
-from core.sync.blobs import referenced_blobs
+from core.sync.blobs import MARK_SPAN, file_marks, referenced_blobs
 
 from .conftest import World
 
@@ -56,6 +56,19 @@ def test_pages_become_one_pdfa_blob_and_an_attach_event(world: World) -> None:
     pending = LocalReplica(world.branch).pending_blobs()
     assert [b.sha256 for b in pending] == [sha]
     assert pending[0].path.read_bytes() == pdf
+
+
+def test_an_attached_scan_keeps_its_prefix_marks_for_the_upload(world: World) -> None:
+    """GIVEN a scan of two and a half MiB attached to a component
+    THEN the blob waiting for upload carries its prefix marks (one per whole MiB short of
+    the end), the same as marking the stored file, so the upload need not hash it again."""
+    view = world.receive()
+    key = view.components[0]["key"]
+    pdf = b"%PDF-1.7\n" + bytes(range(256)) * (MARK_SPAN * 5 // 2 // 256)
+    documents.attach(world.branch, world.users["lan"], view.code, key, pdf, 3)
+    [pending] = LocalReplica(world.branch).pending_blobs()
+    assert len(pending.marks) == 2 * 32
+    assert (pending.sha256, pending.marks) == file_marks(pending.path)
 
 
 def test_attach_survives_a_rebuild_of_the_projection(world: World) -> None:

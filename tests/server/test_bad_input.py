@@ -418,14 +418,27 @@ def test_blob_chunk_past_declared_size(net: Net) -> None:
 
 
 def test_blob_chunk_over_the_largest_chunk(net: Net) -> None:
-    """GIVEN a blob of 20 MiB
+    """GIVEN a blob larger than the largest chunk
     WHEN one chunk of MAX_CHUNK + 1 bytes is streamed
     THEN 413 chunk-too-large, and nothing kept (a cut must never cost more than a chunk)."""
     desk = setup(net)
-    data = bytes(20 * 1024 * 1024)
+    data = bytes(MAX_CHUNK + 4 * 1024 * 1024)
     sha = hashlib.sha256(data).hexdigest()
     refused(_upload(net, desk, sha, data, 0, MAX_CHUNK + 1), 413, "chunk-too-large")
     assert blob_state(net, desk, sha, len(data)) == (0, False, 0)
+
+
+def test_a_blob_chunk_may_exceed_the_body_limit_up_to_the_largest_chunk(net: Net) -> None:
+    """GIVEN a blob of 40 MiB (over the 32 MiB limit of other bodies, within MAX_CHUNK)
+    WHEN it is sent as one chunk
+    THEN the chunk is taken whole: a fast link sends few, large chunks."""
+    desk = setup(net)
+    data = bytes(range(256)) * (40 * 4096)
+    sha = hashlib.sha256(data).hexdigest()
+    assert len(data) <= MAX_CHUNK
+    response = _upload(net, desk, sha, data, 0, len(data))
+    assert response.status_code == 200, response.text
+    assert blob_state(net, desk, sha, len(data)) == (len(data), False, len(data))
 
 
 def test_huge_body(net: Net) -> None:

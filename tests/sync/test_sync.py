@@ -403,3 +403,105 @@ def test_a_damaged_local_scan_is_named_and_the_others_still_go_up(net: Net, tmp_
     assert client.missing([good_sha, bad_sha]) == [bad_sha]
     assert [b.sha256 for b in replica.pending_blobs()] == [bad_sha]
     assert blob_path(replica.blob_root, their_sha).read_bytes() == theirs.read_bytes()
+
+
+def _marks_row(desk: Branch, sha: str) -> bytes | None:
+    from sqlalchemy import select
+
+    from core.storage.replication import blobs
+
+    with desk.store.read() as conn:
+        value = conn.execute(select(blobs.c.marks).where(blobs.c.sha256 == sha)).scalar_one()
+    return None if value is None else bytes(value)
+
+
+def test_a_stored_scan_goes_up_on_its_marks_without_a_second_hash(
+    net: Net, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a scan of 5 MiB and a bit stored by a desktop (its prefix marks taken then)
+    WHEN it syncs, with hashing the file at upload made to fail
+    THEN the scan reaches the server whole, each byte sent once, in more than one chunk,
+    and its marks are dropped once the server holds it durably."""
+    from core.sync import agent as agent_module
+    from sync_server import blobstore
+
+    def no_hashing(*_args: object) -> None:
+        raise AssertionError("the upload hashed the file again")
+
+    monkeypatch.setattr(agent_module, "PrefixHasher", no_hashing)
+    desk = net.desktop(net.branch())
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(bytes(range(256)) * (5 * 1024 * 4 + 7))
+    sha = LocalReplica(desk).add_blob(scan)
+    assert len(_marks_row(desk, sha) or b"") == 5 * 32
+    agent = net.agent(desk)
+    agent.chunk_size = 2 * 1024 * 1024
+    summary = agent.sync_once()
+    assert (summary.blobs_up, summary.bytes_up) == (1, scan.stat().st_size)
+    assert blobstore.transferred(net.engine, sha) == scan.stat().st_size
+    assert net.client(desk).missing([sha]) == []
+    assert _marks_row(desk, sha) is None
+
+
+def test_a_resume_off_the_marks_hashes_the_file_and_sends_the_rest(
+    net: Net, tmp_path: Path
+) -> None:
+    """GIVEN a scan of which the server holds 1.5 MiB (an offset between two marks, as
+    after a power cut that kept part of a chunk)
+    WHEN the desktop syncs
+    THEN it hashes the file from there and sends the rest: each byte reaches the server
+    once and the blob is complete."""
+    from core.sync.client import PrefixHasher
+    from sync_server import blobstore
+
+    desk = net.desktop(net.branch())
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(bytes(range(251)) * 16_000)
+    size = scan.stat().st_size
+    sha = LocalReplica(desk).add_blob(scan)
+    first = PrefixHasher(scan, 0).next_slice(3 * 1024 * 1024 // 2)
+    net.client(desk).upload_chunk(sha, size, first)
+    summary = net.agent(desk).sync_once()
+    assert summary.bytes_up == size - first.length
+    assert blobstore.transferred(net.engine, sha) == size
+    assert net.client(desk).missing([sha]) == []
+
+
+def test_a_scan_changed_since_its_marks_is_named_damaged(net: Net, tmp_path: Path) -> None:
+    """GIVEN a scan of 3 MiB and a bit whose second MiB was altered on disk after it was
+    stored (its marks no longer match the file)
+    WHEN the desktop syncs
+    THEN the server refuses the altered chunk, the desktop hashes the file itself, finds
+    it does not match its name, and says which file is damaged; the server has no copy."""
+    from core.sync.blobs import blob_path
+    from core.sync.errors import ProtocolError
+
+    desk = net.desktop(net.branch())
+    scan = tmp_path / "scan.pdf"
+    data = bytearray(bytes(range(256)) * (3 * 4096 + 10))
+    scan.write_bytes(data)
+    replica = LocalReplica(desk)
+    sha = replica.add_blob(scan)
+    data[1_500_000] ^= 0xFF
+    blob_path(replica.blob_root, sha).write_bytes(data)
+    with pytest.raises(ProtocolError, match=sha[:12]):
+        net.agent(desk).sync_once()
+    assert net.client(desk).missing([sha]) == [sha]
+    assert [b.sha256 for b in replica.pending_blobs()] == [sha]
+
+
+def test_the_chunk_size_learnt_on_one_scan_carries_to_the_next(net: Net, tmp_path: Path) -> None:
+    """GIVEN a desktop on a fast link (loopback) with two scans to send, one per sync
+    WHEN both go up
+    THEN the chunk size grown on the first is where the second starts."""
+    desk = net.desktop(net.branch())
+    agent = net.agent(desk)
+    sizes = []
+    for name in ("a", "b"):
+        scan = tmp_path / f"{name}.pdf"
+        scan.write_bytes(name.encode() * (6 * 1024 * 1024))
+        LocalReplica(desk).add_blob(scan)
+        sizes.append(agent.chunk_size)
+        agent.sync_once()
+    assert sizes[0] == CHUNK_SIZE
+    assert sizes[1] > CHUNK_SIZE

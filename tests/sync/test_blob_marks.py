@@ -1,0 +1,94 @@
+"""Prefix marks (taken when a blob is stored, read when it is uploaded) and the chunk
+bodies a desktop sends from its files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from core.sync.blobs import (
+    MARK_SPAN,
+    bytes_marks,
+    file_marks,
+    marks_fit,
+    prefix_from_marks,
+)
+from core.sync.client import FileSlice, MarkedCutter, PrefixHasher
+
+SIZES = [0, 1, MARK_SPAN - 1, MARK_SPAN, MARK_SPAN + 1, 3 * MARK_SPAN, 3 * MARK_SPAN + 17]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_marks_hold_the_hash_of_every_whole_span(size: int, tmp_path: Path) -> None:
+    """GIVEN random bytes of a size on, around or between span boundaries
+    WHEN marked from memory and from a file
+    THEN both give the blob's SHA-256, one mark per whole span short of the end, and each
+    mark is the SHA-256 of that prefix."""
+    data = os.urandom(size)
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    sha, marks = bytes_marks(data)
+    assert (sha, marks) == file_marks(path)
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert len(marks) == 32 * max(0, (size - 1) // MARK_SPAN)
+    assert marks_fit(marks, size)
+    for end in range(MARK_SPAN, size, MARK_SPAN):
+        assert prefix_from_marks(marks, sha, size, end) == hashlib.sha256(data[:end]).hexdigest()
+    assert prefix_from_marks(marks, sha, size, size) == sha
+
+
+def test_marks_do_not_answer_what_they_do_not_hold() -> None:
+    """GIVEN the marks of a 3-span blob
+    THEN an end off a span boundary, the start, an end past the blob, or marks of another
+    length give None (the caller then hashes the file)."""
+    data = os.urandom(3 * MARK_SPAN + 5)
+    sha, marks = bytes_marks(data)
+    size = len(data)
+    assert prefix_from_marks(marks, sha, size, MARK_SPAN + 1) is None
+    assert prefix_from_marks(marks, sha, size, 0) is None
+    assert prefix_from_marks(marks, sha, size, 4 * MARK_SPAN) is None
+    assert prefix_from_marks(marks[:-32], sha, size, MARK_SPAN) is None
+    assert not marks_fit(marks + b"x", size)
+
+
+def test_a_marked_cutter_gives_the_same_slices_as_hashing_the_file(tmp_path: Path) -> None:
+    """GIVEN a file of 5 spans and a bit, and its marks
+    WHEN cut from an aligned offset in chunks of 2 spans, by marks and by hashing
+    THEN the slices (offset, length, prefix hash) are the same."""
+    data = os.urandom(5 * MARK_SPAN + 100)
+    path = tmp_path / "scan"
+    path.write_bytes(data)
+    sha, marks = file_marks(path)
+    assert MarkedCutter.fits(len(data), marks, MARK_SPAN)
+    assert not MarkedCutter.fits(len(data), marks, MARK_SPAN + 1)
+    assert not MarkedCutter.fits(len(data), b"", MARK_SPAN)
+    marked = MarkedCutter(path, sha, len(data), marks, MARK_SPAN)
+    hashed = PrefixHasher(path, MARK_SPAN)
+    while True:
+        a, b = marked.next_slice(2 * MARK_SPAN), hashed.next_slice(2 * MARK_SPAN)
+        assert (a.offset, a.length, a.prefix_sha256) == (b.offset, b.length, b.prefix_sha256)
+        if a.length == 0:
+            break
+
+
+def test_a_mapped_slice_sends_the_file_bytes_and_no_more_than_the_file_holds(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a file
+    WHEN slices are mapped: one at an unaligned offset, one of no bytes, one reaching past
+    the end of the file (a file shorter than its marks say)
+    THEN each view holds exactly the file's bytes there, the last one cut at the end."""
+    data = os.urandom(300_000)
+    path = tmp_path / "scan"
+    path.write_bytes(data)
+    with FileSlice(path, 12_345, 100_000, "").mapped() as view:
+        assert bytes(view) == data[12_345:112_345]
+    with FileSlice(path, 0, 0, "").mapped() as view:
+        assert bytes(view) == b""
+    with FileSlice(path, 250_000, 100_000, "").mapped() as view:
+        assert bytes(view) == data[250_000:]
+    with FileSlice(path, 400_000, 10, "").mapped() as view:
+        assert bytes(view) == b""
