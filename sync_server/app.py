@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import threading
@@ -65,6 +66,7 @@ _BATCH = 1 << 20
 _EARLY = 8 << 20
 _IDLE_S = 60.0  # a chunk's body silent this long is given up (a cut nobody reported)
 _LOCK_WAIT_S = 30.0
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}}
     for code in (400, 401, 403, 404, 408, 409, 410, 413, 422, 426, 429, 503)
@@ -531,6 +533,21 @@ def create_app(settings: Settings) -> FastAPI:
             "unavailable",
             N_("The server's database is busy or unreachable: retry shortly"),
             headers={"Retry-After": "5"},
+        )
+        return problem_response(request, refusal)
+
+    @app.exception_handler(OSError)
+    async def _storage(request: Request, err: Exception) -> JSONResponse:
+        # A full disk is the server's state, not a bad request: 507, and the desktop sends
+        # again at a later sync (what failed was cut back: nothing half-written is kept).
+        if not isinstance(err, OSError) or err.errno not in _DISK_FULL:
+            raise err
+        log.error("disk full on %s %s: %s", request.method, request.url.path, err)
+        refusal = Refusal(
+            507,
+            "disk-full",
+            N_("The server's disk is full: nothing of this was kept; it is sent again later"),
+            headers={"Retry-After": "60"},
         )
         return problem_response(request, refusal)
 

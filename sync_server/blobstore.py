@@ -74,19 +74,31 @@ def status(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
             N_("Blob {sha} is being uploaded with another size"),
             sha=sha256[:12],
         )
-    return _status(sha256, int(row.size), int(row.received), bool(row.complete))
+    if row.complete:
+        return _status(sha256, int(row.size), int(row.size), True)
+    # After a power cut (or a lost disk) the partial file may hold less than the row
+    # says: the file is the truth, and the next chunk corrects the row.
+    return _status(sha256, int(row.size), min(int(row.received), _held(root, sha256)), False)
+
+
+def _held(root: Path, sha256: str) -> int:
+    """Bytes in the blob's partial file (0 without one)."""
+    partial = addr.partial_path(root, sha256)
+    return partial.stat().st_size if partial.exists() else 0
 
 
 def open_chunk(engine: Engine, root: Path, sha256: str, offset: int, size: int) -> BlobStatus:
     """Check that a chunk may be written at `offset` (creating the upload's row); the
     status says where the upload stands (``complete``: nothing to write)."""
-    partial = addr.partial_path(root, sha256)
     with engine.connect() as conn:  # the usual case reads only: no write lock
         row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
-    if row is not None and not row.complete and row.size == size:
-        held = partial.stat().st_size if partial.exists() else 0
-        if held >= row.received == offset:
-            return _status(sha256, size, offset, False)
+    if (
+        row is not None
+        and not row.complete
+        and row.size == size
+        and _held(root, sha256) >= row.received == offset
+    ):
+        return _status(sha256, size, offset, False)
     with engine.begin() as conn:
         row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
         if row is None:
@@ -113,21 +125,22 @@ def open_chunk(engine: Engine, root: Path, sha256: str, offset: int, size: int) 
                 )
             received = int(row.received)
             # Chunks are not fsynced one by one: after a power cut the file may hold less
-            # than the row says. The file is the truth then; resume from its length.
-            held = partial.stat().st_size if partial.exists() else 0
+            # than the row says. The file is the truth then; resume from its length (the
+            # row is corrected in this transaction, committed even when refusing below).
+            held = _held(root, sha256)
             if held < received:
                 received = held
                 conn.execute(
                     update(t.blobs).where(t.blobs.c.sha256 == sha256).values(received=held)
                 )
-        if offset != received:
-            raise Refusal(
-                409,
-                "wrong-offset",
-                N_("The server holds {received} bytes of this blob: resume from there"),
-                extra={"received": received},
-                received=received,
-            )
+    if offset != received:
+        raise Refusal(
+            409,
+            "wrong-offset",
+            N_("The server holds {received} bytes of this blob: resume from there"),
+            extra={"received": received},
+            received=received,
+        )
     return _status(sha256, size, received, False)
 
 
