@@ -69,7 +69,7 @@ _LOCK_WAIT_S = 30.0
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {PROBLEM: {}}}
-    for code in (400, 401, 403, 404, 408, 409, 410, 413, 422, 426, 429, 503)
+    for code in (400, 401, 403, 404, 408, 409, 410, 413, 422, 426, 429, 503, 507)
 }
 
 
@@ -103,8 +103,8 @@ class BodyLimit:
             await self._refuse(send)
             return
         if scope["method"] == "PUT" and scope["path"].startswith("/v1/blobs/"):
-            # Streamed by the handler, which holds a chunk to MAX_CHUNK (chunk-too-large).
-            await self.app(scope, self._counted(receive, MAX_CHUNK + 1), send)
+            # Streamed by the handler, which holds a chunk to MAX_CHUNK.
+            await self.app(scope, self._counted(receive, MAX_CHUNK, _chunk_too_large), send)
             return
         if declared is not None and int(declared) > self.limit:
             await self._refuse(send)
@@ -136,7 +136,7 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     @staticmethod
-    def _counted(receive: Receive, limit: int) -> Receive:
+    def _counted(receive: Receive, limit: int, refusal: Callable[[], Refusal]) -> Receive:
         size = 0
 
         async def counted() -> Message:
@@ -144,7 +144,7 @@ class BodyLimit:
             message = await receive()
             size += len(message.get("body", b""))
             if size > limit:
-                raise Refusal(413, "too-large", N_("The request body is too large"))
+                raise refusal()
             return message
 
         return counted
@@ -165,6 +165,16 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def _chunk_too_large() -> Refusal:
+    return Refusal(
+        413,
+        "chunk-too-large",
+        N_("A blob chunk is at most {limit} bytes"),
+        extra={"limit": MAX_CHUNK},
+        limit=MAX_CHUNK,
+    )
 
 
 class _IdleWatch:

@@ -101,7 +101,7 @@ def open_chunk(engine: Engine, root: Path, sha256: str, offset: int, size: int) 
         return _status(sha256, size, offset, False)
     with engine.begin() as conn:
         row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
-        if row is None:
+        if row is None and offset == 0:  # an upload begins (a row only for a first chunk)
             conn.execute(
                 insert(t.blobs).values(
                     sha256=sha256,
@@ -112,6 +112,8 @@ def open_chunk(engine: Engine, root: Path, sha256: str, offset: int, size: int) 
                     created_at=now_iso(),
                 )
             )
+            received = 0
+        elif row is None:
             received = 0
         else:
             if row.complete:
@@ -219,6 +221,7 @@ class ChunkWriter:
                 413,
                 "chunk-too-large",
                 N_("A blob chunk is at most {limit} bytes"),
+                extra={"limit": MAX_CHUNK},
                 limit=MAX_CHUNK,
             )
         if self.offset + self.written > self.size:
@@ -276,8 +279,10 @@ class ChunkWriter:
         )
 
     def abort(self, engine: Engine) -> None:
-        """Forget the chunk (or the upload, ``cut_to`` 0): the file ends where it began."""
-        self.handle.close()
+        """Forget the chunk (or the upload, ``cut_to`` 0): the file ends where it began —
+        also when closing fails (a full disk refuses the buffered tail: it is dropped)."""
+        with contextlib.suppress(OSError):
+            self.handle.close()
         os.truncate(self.path, self.cut_to)
         if self.cut_to < self.offset:
             with _running_lock:

@@ -29,7 +29,7 @@ from typing import Protocol
 from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
 
-from .client import MarkedCutter, PrefixHasher, SyncClient
+from .client import FileSlice, MarkedCutter, PrefixHasher, SyncClient
 from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
 from .wire import CHUNK_SIZE, MAX_CHUNK, MIN_CHUNK
 
@@ -111,7 +111,7 @@ class SyncSummary:
     bytes_up: int = 0
     bytes_down: int = 0
     dossiers: frozenset[str] = frozenset()
-    damaged: tuple[str, ...] = ()  # local blobs whose file does not match their hash
+    damaged: tuple[str, ...] = ()  # local blobs whose file is missing, short or altered
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -169,8 +169,10 @@ class SyncAgent:
         self.client = client
         self.describe = describe
         self.lan = lan
-        # The size of the next blob chunk, adapted to the link (``next_chunk_size``).
+        # The size of the next blob chunk, adapted to the link (``next_chunk_size``), and
+        # the most the server takes (MAX_CHUNK unless it refused less).
         self.chunk_size = CHUNK_SIZE
+        self.chunk_limit = MAX_CHUNK
         self._lan_at: float | None = None
         self._status = SyncStatus()
         self._lock = threading.Lock()  # one sync at a time
@@ -292,6 +294,12 @@ class SyncAgent:
         sent = uploaded = 0
         damaged: list[str] = []
         for blob in todo:
+            if not _whole(blob):
+                # Missing or cut short on this disk: named like a damaged file below,
+                # and the others still go up.
+                log.error("local blob %s is missing or not %d bytes", blob.sha256, blob.size)
+                damaged.append(blob.sha256[:12])
+                continue
             try:
                 sent += self._upload_resuming(blob, report, sent, total)
             except ServerRefused as err:
@@ -317,6 +325,11 @@ class SyncAgent:
             try:
                 return sent + self._upload(blob, report, before + sent, total, marked)
             except ServerRefused as err:
+                if err.status == 413 and err.problem.get("title") == "chunk-too-large":
+                    # A server with a smaller limit (an older one): chunks stay under it
+                    # from now on, resumed from its offset.
+                    self._lower_chunk_limit(err.problem.get("limit"))
+                    continue
                 if err.status not in (409, 422) or "received" not in err.problem:
                     raise
                 # A refused chunk may mean the file changed since its marks were taken:
@@ -328,27 +341,56 @@ class SyncAgent:
         self, blob: LocalBlob, report: ProgressCallback, before: int, total: int, marked: bool
     ) -> int:
         status = self.client.blob_status(blob.sha256, blob.size)
-        sent = 0
-        if not status.complete:
-            # Each chunk streams from the file. Its prefix hash (which the request
-            # signature covers) comes from the blob's marks, or else is computed for the
-            # next chunk while the current one is on the wire.
-            with ThreadPoolExecutor(1) as hasher:
-                cutter = hasher.submit(self._cutter, blob, status.received, marked).result()
-                ahead = hasher.submit(cutter.next_slice, self.chunk_size)
-                while True:
-                    piece = ahead.result()
-                    if piece.length == 0:
-                        break
-                    started = time.monotonic()
-                    ahead = hasher.submit(cutter.next_slice, self.chunk_size)
-                    self.client.upload_chunk(blob.sha256, blob.size, piece)
-                    # Kept for the next blob too: the link does not change between files.
-                    self.chunk_size = next_chunk_size(self.chunk_size, time.monotonic() - started)
-                    sent += piece.length
-                    report(Progress("upload", before + sent, total, "bytes"))
-            self.client.commit_blob(blob.sha256, blob.size)
+        if status.complete:
+            return 0
+        if blob.size == 0:  # nothing to cut: one empty chunk opens the upload
+            self.client.upload_chunk(blob.sha256, 0, FileSlice(blob.path, 0, 0, blob.sha256))
+            sent = 0
+        else:
+            sent = self._send_chunks(blob, status.received, report, before, total, marked)
+        self.client.commit_blob(blob.sha256, blob.size)
         return sent
+
+    def _send_chunks(
+        self,
+        blob: LocalBlob,
+        start: int,
+        report: ProgressCallback,
+        before: int,
+        total: int,
+        marked: bool,
+    ) -> int:
+        """Each chunk streams from the file. Its prefix hash (which the request signature
+        covers) comes from the blob's marks, or else is computed for the next chunk while
+        the current one is on the wire. The chunk size adapts and is kept for the next
+        blob (the link does not change between files); a short last chunk can shrink it
+        but not grow it (a small scan says little of a link)."""
+        sent = 0
+        with ThreadPoolExecutor(1) as hasher:
+            cutter = hasher.submit(self._cutter, blob, start, marked).result()
+            asked = self.chunk_size
+            ahead = hasher.submit(cutter.next_slice, asked)
+            while (piece := ahead.result()).length:
+                this_asked, asked = asked, self.chunk_size
+                ahead = hasher.submit(cutter.next_slice, asked)
+                started = time.monotonic()
+                self.client.upload_chunk(blob.sha256, blob.size, piece)
+                adapted = next_chunk_size(self.chunk_size, time.monotonic() - started)
+                if adapted <= self.chunk_size or piece.length == this_asked:
+                    self.chunk_size = min(adapted, self.chunk_limit)
+                sent += piece.length
+                report(Progress("upload", before + sent, total, "bytes"))
+        return sent
+
+    def _lower_chunk_limit(self, limit: object) -> None:
+        """The server refused a chunk as too large: its `limit` when it says (rounded
+        down to a power of two, so chunks stay whole MiBs), else half the chunk sent."""
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit >= MIN_CHUNK:
+            ceiling = 1 << (limit.bit_length() - 1)
+        else:
+            ceiling = self.chunk_size // 2
+        self.chunk_limit = max(MIN_CHUNK, min(self.chunk_limit, ceiling))
+        self.chunk_size = min(self.chunk_size, self.chunk_limit)
 
     @staticmethod
     def _cutter(blob: LocalBlob, start: int, marked: bool) -> MarkedCutter | PrefixHasher:
@@ -458,6 +500,14 @@ class SyncAgent:
                 continue
             self._update(online=True)
             return
+
+
+def _whole(blob: LocalBlob) -> bool:
+    """The blob's file is there with its size (its bytes are checked by the server)."""
+    try:
+        return blob.path.stat().st_size == blob.size
+    except OSError:
+        return False
 
 
 def next_chunk_size(size: int, seconds: float) -> int:

@@ -7,11 +7,8 @@ asks. Problems (4xx) are raised as :class:`ServerRefused` carrying the problem d
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import mmap
-import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -156,20 +153,12 @@ class SyncClient:
                     digest=body.prefix_sha256 if isinstance(body, FileSlice) else None,
                 )
             )
-        if isinstance(body, FileSlice):
-            with body.mapped() as view:
-                return self.session.request(
-                    method,
-                    self.base_url + target,
-                    data=view,  # type: ignore[arg-type]  # a buffer: sent as is (urllib3)
-                    headers=all_headers,
-                    stream=stream,
-                    timeout=timeout or self.timeout,
-                )
         return self.session.request(
             method,
             self.base_url + target,
-            data=body or None,
+            # A FileSlice yields views of one buffer (sent as is by urllib3; the stubs
+            # want bytes).
+            data=body if isinstance(body, FileSlice) else (body or None),  # type: ignore[arg-type]
             headers=all_headers,
             stream=stream,
             timeout=timeout or self.timeout,
@@ -247,10 +236,11 @@ _PIECE = 1 << 20
 
 
 class FileSlice:
-    """`length` bytes of `path` from `offset`, sent as the body of one request with its
-    length known (``Content-Length``, not chunked). ``prefix_sha256`` is the hex SHA-256
-    of the file's first ``offset + length`` bytes, which the request signature covers
-    (``blobs.PREFIX_HEADER``)."""
+    """`length` bytes of `path` from `offset`, sent as a streaming body with its length
+    known (``Content-Length``, not chunked); iterable again for a retry. ``prefix_sha256``
+    is the hex SHA-256 of the file's first ``offset + length`` bytes, which the request
+    signature covers (``blobs.PREFIX_HEADER``). Read with plain reads, not a memory map: a
+    file cut short while mapped (a failing or network disk) would kill the process."""
 
     def __init__(self, path: Path, offset: int, length: int, prefix_sha256: str) -> None:
         self.path, self.offset, self.length = path, offset, length
@@ -259,30 +249,16 @@ class FileSlice:
     def __len__(self) -> int:
         return self.length
 
-    @contextlib.contextmanager
-    def mapped(self) -> Iterator[memoryview]:
-        """The bytes as a view of the file mapped in memory: the socket sends them from
-        the page cache, with no copy through a buffer of ours."""
-        start = self.offset - self.offset % mmap.ALLOCATIONGRANULARITY
-        with self.path.open("rb") as handle:
-            # A file shorter than its marks say (damaged) sends what it has, and the
-            # server refuses the chunk; a page mapped past the end would be a crash.
-            length = min(self.length, os.fstat(handle.fileno()).st_size - self.offset)
-            if length <= 0:
-                yield memoryview(b"")
-                return
-            mapping = mmap.mmap(
-                handle.fileno(), self.offset - start + length, access=mmap.ACCESS_READ, offset=start
-            )
-        whole = memoryview(mapping)
-        view = whole[self.offset - start :]
-        try:
-            yield view
-        finally:
-            view.release()
-            whole.release()
-            with contextlib.suppress(BufferError):  # still exported: unmapped when freed
-                mapping.close()
+    def __iter__(self) -> Iterator[memoryview]:
+        # One buffer, refilled: the sender is done with a piece before asking for the
+        # next, and fresh 1 MiB objects would cost their page faults every time.
+        buffer = memoryview(bytearray(min(self.length, _PIECE) or 1))
+        with self.path.open("rb", buffering=0) as handle:
+            handle.seek(self.offset)
+            left = self.length
+            while left and (got := handle.readinto(buffer[: min(left, len(buffer))])):
+                left -= got
+                yield buffer[:got]
 
 
 class PrefixHasher:

@@ -363,8 +363,7 @@ class PeerClient(SyncClient):
     ) -> requests.Response:
         assert self.credentials is not None
         if isinstance(body, FileSlice):  # peers move events only: no streamed bodies
-            with body.mapped() as view:
-                body = bytes(view)
+            body = b"".join(bytes(piece) for piece in body)
         signed = auth.sign_request(
             self.credentials.key,
             self.credentials.device_id,

@@ -441,6 +441,19 @@ def test_a_blob_chunk_may_exceed_the_body_limit_up_to_the_largest_chunk(net: Net
     assert blob_state(net, desk, sha, len(data)) == (len(data), False, len(data))
 
 
+def test_a_chunk_past_the_start_of_an_unknown_blob_leaves_nothing(net: Net) -> None:
+    """GIVEN a blob the server has never seen
+    WHEN a chunk at offset 5 is sent, claiming some size
+    THEN 409 wrong-offset with received 0, and no upload is recorded: the blob's status
+    with its real size is a fresh one (no size-mismatch)."""
+    desk = setup(net)
+    data = b"w" * 100
+    sha = hashlib.sha256(data).hexdigest()
+    problem = refused(_upload(net, desk, sha, data + b"x" * 900, 5, 50), 409, "wrong-offset")
+    assert problem["received"] == 0
+    assert blob_state(net, desk, sha, len(data)) == (0, False, 0)
+
+
 def test_huge_body(net: Net) -> None:
     """GIVEN a body over the 32 MiB limit
     WHEN pushed

@@ -4,6 +4,7 @@ mounted over the server's blob folder (needs root, as the suite has under make t
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 from collections.abc import Iterator
@@ -62,3 +63,37 @@ def test_a_full_disk_answers_507_keeps_nothing_half_written_and_the_upload_resum
     assert summary.blobs_up == 1
     assert net.client(desk).missing([sha]) == []
     assert blobstore.addr.blob_path(blobs_dir, sha).read_bytes() == scan.read_bytes()
+
+
+def test_a_chunk_refused_by_a_full_disk_is_cut_back_even_when_closing_fails(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a blob's partial file holding 64 KiB on a 1 MiB disk, and a chunk written in
+    small pieces (as a slow network delivers them) until the disk is full
+    WHEN the chunk is forgotten (closing the file fails too: its buffered tail cannot be
+    written)
+    THEN the file ends where the chunk began."""
+    from sqlalchemy import create_engine
+
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    sha = "ef" + "0" * 62
+    with small_disk(folder, "1m"):
+        partial = blobstore.addr.partial_path(folder, sha)
+        partial.parent.mkdir(parents=True)
+        partial.write_bytes(b"k" * 65_536)
+        writer = blobstore.ChunkWriter(folder, sha, 65_536, 4 * 1024 * 1024)
+        assert fill_up(writer) == errno.ENOSPC
+        writer.abort(create_engine("sqlite://"))
+        assert partial.stat().st_size == 65_536
+
+
+def fill_up(writer: blobstore.ChunkWriter) -> int | None:
+    """Write 1500-byte pieces until the disk refuses; the error number."""
+    for _ in range(2000):
+        writer.take(1500)
+        try:
+            writer.write([b"z" * 1500])
+        except OSError as err:
+            return err.errno
+    return None

@@ -74,21 +74,22 @@ def test_a_marked_cutter_gives_the_same_slices_as_hashing_the_file(tmp_path: Pat
             break
 
 
-def test_a_mapped_slice_sends_the_file_bytes_and_no_more_than_the_file_holds(
-    tmp_path: Path,
-) -> None:
-    """GIVEN a file
-    WHEN slices are mapped: one at an unaligned offset, one of no bytes, one reaching past
-    the end of the file (a file shorter than its marks say)
-    THEN each view holds exactly the file's bytes there, the last one cut at the end."""
-    data = os.urandom(300_000)
+def test_a_slice_sends_the_file_bytes_and_no_more_than_the_file_holds(tmp_path: Path) -> None:
+    """GIVEN a file of 2.5 MiB
+    WHEN slices are read as a request body: one at an unaligned offset across pieces, one
+    of no bytes, one reaching past the end of the file (a file shorter than its marks say)
+    THEN each gives exactly the file's bytes there, the last one cut at the end, and reading
+    a slice again (a retry) gives the same bytes."""
+    data = os.urandom(5 * MARK_SPAN // 2)
     path = tmp_path / "scan"
     path.write_bytes(data)
-    with FileSlice(path, 12_345, 100_000, "").mapped() as view:
-        assert bytes(view) == data[12_345:112_345]
-    with FileSlice(path, 0, 0, "").mapped() as view:
-        assert bytes(view) == b""
-    with FileSlice(path, 250_000, 100_000, "").mapped() as view:
-        assert bytes(view) == data[250_000:]
-    with FileSlice(path, 400_000, 10, "").mapped() as view:
-        assert bytes(view) == b""
+
+    def body(piece: FileSlice) -> bytes:
+        return b"".join(bytes(view) for view in piece)
+
+    unaligned = FileSlice(path, 12_345, 2 * MARK_SPAN, "")
+    assert body(unaligned) == data[12_345 : 12_345 + 2 * MARK_SPAN]
+    assert body(unaligned) == body(unaligned)
+    assert body(FileSlice(path, 0, 0, "")) == b""
+    assert body(FileSlice(path, 2 * MARK_SPAN, MARK_SPAN, "")) == data[2 * MARK_SPAN :]
+    assert body(FileSlice(path, 3 * MARK_SPAN, 10, "")) == b""

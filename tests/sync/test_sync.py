@@ -491,11 +491,19 @@ def test_a_scan_changed_since_its_marks_is_named_damaged(net: Net, tmp_path: Pat
 
 
 def test_the_chunk_size_learnt_on_one_scan_carries_to_the_next(net: Net, tmp_path: Path) -> None:
-    """GIVEN a desktop on a fast link (loopback) with two scans to send, one per sync
-    WHEN both go up
-    THEN the chunk size grown on the first is where the second starts."""
+    """GIVEN a desktop on a fast link (loopback) with small scans, then two of 6 MiB, to
+    send one per sync
+    WHEN they go up
+    THEN small scans (one short chunk each) leave the chunk size where it was, and the
+    size grown on the first large scan is where the second starts."""
     desk = net.desktop(net.branch())
     agent = net.agent(desk)
+    for n in range(4):
+        small = tmp_path / f"small{n}.pdf"
+        small.write_bytes(bytes([n]) * 300_000)
+        LocalReplica(desk).add_blob(small)
+        assert agent.sync_once().blobs_up == 1
+    assert agent.chunk_size == CHUNK_SIZE
     sizes = []
     for name in ("a", "b"):
         scan = tmp_path / f"{name}.pdf"
@@ -505,3 +513,60 @@ def test_the_chunk_size_learnt_on_one_scan_carries_to_the_next(net: Net, tmp_pat
         agent.sync_once()
     assert sizes[0] == CHUNK_SIZE
     assert sizes[1] > CHUNK_SIZE
+
+
+def test_a_server_with_smaller_chunks_gets_smaller_chunks(
+    net: Net, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a server that takes chunks of at most 16 MiB (an older one) and a desktop
+    whose chunks have grown to 64 MiB
+    WHEN it sends a 40 MiB scan
+    THEN the refused chunk (413 chunk-too-large) is sent again in smaller chunks, from the
+    server's offset, and the scan arrives whole."""
+    from sync_server import blobstore
+
+    monkeypatch.setattr(blobstore, "MAX_CHUNK", 16 * 1024 * 1024)
+    desk = net.desktop(net.branch())
+    scan = tmp_path / "big.pdf"
+    scan.write_bytes(bytes(range(256)) * (40 * 4096))
+    sha = LocalReplica(desk).add_blob(scan)
+    agent = net.agent(desk)
+    agent.chunk_size = 64 * 1024 * 1024
+    assert agent.sync_once().blobs_up == 1
+    assert agent.chunk_limit == agent.chunk_size == 16 * 1024 * 1024
+    assert blobstore.transferred(net.engine, sha) == scan.stat().st_size
+    # A server that does not name its limit: half the refused chunk, never under MIN_CHUNK.
+    agent._lower_chunk_limit(None)
+    assert agent.chunk_limit == 8 * 1024 * 1024
+    agent._lower_chunk_limit(3 * 1024 * 1024)  # a limit of 3 MiB: chunks of 2 MiB
+    assert agent.chunk_limit == agent.chunk_size == 2 * 1024 * 1024
+    agent._lower_chunk_limit(10)
+    assert agent.chunk_limit == 1024 * 1024
+
+
+def test_a_missing_or_cut_short_scan_is_named_and_the_others_go_up(
+    net: Net, tmp_path: Path
+) -> None:
+    """GIVEN three scans held by a desktop: one cut short on its disk, one deleted, and
+    one empty file
+    WHEN it syncs
+    THEN the sync names the two damaged scans, and the empty one reaches the server."""
+    from core.sync.blobs import blob_path
+    from core.sync.errors import ProtocolError
+
+    desk = net.desktop(net.branch())
+    replica = LocalReplica(desk)
+    shas = []
+    for name, content in (("short", b"s" * 3_000_000), ("gone", b"g" * 10_000), ("empty", b"")):
+        scan = tmp_path / f"{name}.pdf"
+        scan.write_bytes(content)
+        shas.append(replica.add_blob(scan))
+    short, gone, empty = shas
+    blob_path(replica.blob_root, short).write_bytes(b"s" * 1_000_000)
+    blob_path(replica.blob_root, gone).unlink()
+    with pytest.raises(ProtocolError) as damaged:
+        net.agent(desk).sync_once()
+    assert short[:12] in str(damaged.value) and gone[:12] in str(damaged.value)
+    client = net.client(desk)
+    assert client.missing(shas) == [short, gone]
+    assert client.blob_status(empty, 0).complete
