@@ -115,8 +115,8 @@ def files(branch: Branch, code: str) -> list[tuple[str, dict[str, object]]]:
 
 def _store(root: Path, sha256: str, data: bytes) -> None:
     final = blob_io.blob_path(root, sha256)
-    if final.exists():
-        return
+    if final.exists() and blob_io.file_sha256(final) == sha256:
+        return  # kept already (a damaged copy is replaced)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(data)

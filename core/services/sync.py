@@ -192,7 +192,8 @@ class LocalReplica:
         """Keep a file (a scan, a result) as a content-addressed blob; returns its SHA-256."""
         sha256, marks = blob_io.file_marks(source)
         final = blob_io.blob_path(self.blob_root, sha256)
-        if not final.exists():
+        # Kept already, unless damaged: storing the same file again repairs it.
+        if not final.exists() or blob_io.file_sha256(final) != sha256:
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = final.with_suffix(".tmp")
             shutil.copyfile(source, tmp)

@@ -30,7 +30,7 @@ from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
 
 from .client import FileSlice, MarkedCutter, PrefixHasher, SyncClient
-from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
+from .errors import LocalFileShort, ProtocolError, ServerRefused, SyncError, Unreachable
 from .wire import CHUNK_SIZE, MAX_CHUNK, MIN_CHUNK
 
 log = logging.getLogger(__name__)
@@ -302,6 +302,10 @@ class SyncAgent:
                 continue
             try:
                 sent += self._upload_resuming(blob, report, sent, total)
+            except LocalFileShort:
+                log.error("local blob %s was cut short while it was sent", blob.sha256)
+                damaged.append(blob.sha256[:12])
+                continue
             except ServerRefused as err:
                 if err.problem.get("title") != "hash-mismatch":
                     raise
@@ -325,10 +329,7 @@ class SyncAgent:
             try:
                 return sent + self._upload(blob, report, before + sent, total, marked)
             except ServerRefused as err:
-                if err.status == 413 and err.problem.get("title") == "chunk-too-large":
-                    # A server with a smaller limit (an older one): chunks stay under it
-                    # from now on, resumed from its offset.
-                    self._lower_chunk_limit(err.problem.get("limit"))
+                if _too_large(err):  # the ceiling was lowered: resume from the offset
                     continue
                 if err.status not in (409, 422) or "received" not in err.problem:
                     raise
@@ -374,7 +375,14 @@ class SyncAgent:
                 this_asked, asked = asked, self.chunk_size
                 ahead = hasher.submit(cutter.next_slice, asked)
                 started = time.monotonic()
-                self.client.upload_chunk(blob.sha256, blob.size, piece)
+                try:
+                    self.client.upload_chunk(blob.sha256, blob.size, piece)
+                except ServerRefused as err:
+                    if _too_large(err):
+                        # A server (an older one) or a proxy with a smaller limit: chunks
+                        # stay under it from now on, in this session.
+                        self._lower_chunk_limit(err.problem.get("limit"), piece.length)
+                    raise
                 adapted = next_chunk_size(self.chunk_size, time.monotonic() - started)
                 if adapted <= self.chunk_size or piece.length == this_asked:
                     self.chunk_size = min(adapted, self.chunk_limit)
@@ -382,13 +390,15 @@ class SyncAgent:
                 report(Progress("upload", before + sent, total, "bytes"))
         return sent
 
-    def _lower_chunk_limit(self, limit: object) -> None:
-        """The server refused a chunk as too large: its `limit` when it says (rounded
-        down to a power of two, so chunks stay whole MiBs), else half the chunk sent."""
+    def _lower_chunk_limit(self, limit: object, refused: int) -> None:
+        """The server refused a chunk of `refused` bytes as too large: the chunk ceiling
+        becomes its `limit` when it names one, else half the refused chunk — rounded
+        down to a power of two, so chunks stay whole MiBs."""
         if isinstance(limit, int) and not isinstance(limit, bool) and limit >= MIN_CHUNK:
-            ceiling = 1 << (limit.bit_length() - 1)
+            ceiling = limit
         else:
-            ceiling = self.chunk_size // 2
+            ceiling = refused // 2
+        ceiling = 1 << (max(ceiling, MIN_CHUNK).bit_length() - 1)
         self.chunk_limit = max(MIN_CHUNK, min(self.chunk_limit, ceiling))
         self.chunk_size = min(self.chunk_size, self.chunk_limit)
 
@@ -500,6 +510,12 @@ class SyncAgent:
                 continue
             self._update(online=True)
             return
+
+
+def _too_large(err: ServerRefused) -> bool:
+    """A chunk refused for its size (``chunk-too-large``, or a bare 413 from an older
+    server's or a proxy's body limit) — not one past the blob's declared end."""
+    return err.status == 413 and err.problem.get("title") != "beyond-size"
 
 
 def _whole(blob: LocalBlob) -> bool:

@@ -29,7 +29,7 @@ from core.domain.signing import DeviceKey
 from . import auth
 from . import blobs as blob_io
 from .blobs import PREFIX_HEADER
-from .errors import ProtocolError, Unreachable, refused
+from .errors import LocalFileShort, ProtocolError, Unreachable, refused
 from .wire import (
     BlobStatus,
     EnrolRequest,
@@ -158,7 +158,7 @@ class SyncClient:
             self.base_url + target,
             # A FileSlice yields views of one buffer (sent as is by urllib3; the stubs
             # want bytes).
-            data=body if isinstance(body, FileSlice) else (body or None),  # type: ignore[arg-type]
+            data=_payload(body),
             headers=all_headers,
             stream=stream,
             timeout=timeout or self.timeout,
@@ -256,7 +256,10 @@ class FileSlice:
         with self.path.open("rb", buffering=0) as handle:
             handle.seek(self.offset)
             left = self.length
-            while left and (got := handle.readinto(buffer[: min(left, len(buffer))])):
+            while left:
+                got = handle.readinto(buffer[: min(left, len(buffer))])
+                if not got:  # the declared length would never arrive: fail, not stall
+                    raise LocalFileShort(self.path.name, self.offset + self.length - left)
                 left -= got
                 yield buffer[:got]
 
@@ -308,6 +311,15 @@ class MarkedCutter:
         if prefix is None:
             raise ValueError(f"no prefix mark at {end}")  # a caller's bug: see ``fits``
         return FileSlice(self.path, begin, end - begin, prefix)
+
+
+def _payload(body: bytes | FileSlice) -> Any:
+    """What requests sends: a FileSlice streams (views of one buffer, sent as is by
+    urllib3) with its Content-Length; an empty one is no body, so Content-Length: 0 (an
+    empty iterable would go out chunked)."""
+    if isinstance(body, FileSlice):
+        return body if body.length else None
+    return body or None
 
 
 def _problem(response: requests.Response) -> dict[str, Any]:

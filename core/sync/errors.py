@@ -5,6 +5,7 @@ SyncError                 the exchange with the server or a peer did not complet
 ├── ServerRefused         the server answered with a problem (4xx/5xx); carries status, problem
 │   └── Unauthorised      401: unknown or revoked device, bad or replayed request signature
 ├── ProtocolError         the answer breaks the protocol (malformed, wrong hash, broken chain)
+│   └── LocalFileShort    a local blob's file ended before its recorded size, mid-send
 └── NotEnrolled           this desktop is not enrolled with a server yet
 """
 
@@ -55,3 +56,13 @@ def refused(status: int, problem: Mapping[str, Any]) -> ServerRefused:
     if status == 401:
         return Unauthorised(status, problem)
     return ServerRefused(status, problem)
+
+
+class LocalFileShort(ProtocolError):
+    """A local blob's file ended before the bytes a chunk declared (cut short on disk while
+    it was being sent): the blob is named damaged, the others still go up."""
+
+    def __init__(self, path: str, offset: int) -> None:
+        super().__init__(
+            N_("The local file {path} ended early, at byte {offset}"), path=path, offset=offset
+        )

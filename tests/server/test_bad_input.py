@@ -424,8 +424,10 @@ def test_blob_chunk_over_the_largest_chunk(net: Net) -> None:
     desk = setup(net)
     data = bytes(MAX_CHUNK + 4 * 1024 * 1024)
     sha = hashlib.sha256(data).hexdigest()
-    refused(_upload(net, desk, sha, data, 0, MAX_CHUNK + 1), 413, "chunk-too-large")
-    assert blob_state(net, desk, sha, len(data)) == (0, False, 0)
+    for end in (MAX_CHUNK + 1, len(data)):  # one byte over, and far over
+        problem = refused(_upload(net, desk, sha, data, 0, end), 413, "chunk-too-large")
+        assert problem["limit"] == MAX_CHUNK  # so a desktop can size its chunks under it
+        assert blob_state(net, desk, sha, len(data)) == (0, False, 0)
 
 
 def test_a_blob_chunk_may_exceed_the_body_limit_up_to_the_largest_chunk(net: Net) -> None:

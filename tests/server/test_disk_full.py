@@ -97,3 +97,15 @@ def fill_up(writer: blobstore.ChunkWriter) -> int | None:
         except OSError as err:
             return err.errno
     return None
+
+
+def test_the_disk_full_answer_is_published(net: Net) -> None:
+    """GIVEN the server's OpenAPI
+    THEN the chunk and commit operations document 507 as a problem, as they may answer."""
+    import requests
+
+    spec = requests.get(net.server.url + "/openapi.json", timeout=10).json()
+    blob = spec["paths"]["/v1/blobs/{sha256}"]["put"]["responses"]
+    commit = spec["paths"]["/v1/blobs/{sha256}/commit"]["post"]["responses"]
+    for responses in (blob, commit):
+        assert "application/problem+json" in responses["507"]["content"]

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+import requests
 
 from core.sync.blobs import (
     MARK_SPAN,
@@ -16,7 +17,8 @@ from core.sync.blobs import (
     marks_fit,
     prefix_from_marks,
 )
-from core.sync.client import FileSlice, MarkedCutter, PrefixHasher
+from core.sync.client import FileSlice, MarkedCutter, PrefixHasher, _payload
+from core.sync.errors import LocalFileShort
 
 SIZES = [0, 1, MARK_SPAN - 1, MARK_SPAN, MARK_SPAN + 1, 3 * MARK_SPAN, 3 * MARK_SPAN + 17]
 
@@ -78,8 +80,9 @@ def test_a_slice_sends_the_file_bytes_and_no_more_than_the_file_holds(tmp_path: 
     """GIVEN a file of 2.5 MiB
     WHEN slices are read as a request body: one at an unaligned offset across pieces, one
     of no bytes, one reaching past the end of the file (a file shorter than its marks say)
-    THEN each gives exactly the file's bytes there, the last one cut at the end, and reading
-    a slice again (a retry) gives the same bytes."""
+    THEN each gives exactly the file's bytes there, reading a slice again (a retry) gives
+    the same bytes, an empty slice goes as no body (Content-Length 0, not chunked), and
+    the one past the end fails on its short read, naming where the file ended."""
     data = os.urandom(5 * MARK_SPAN // 2)
     path = tmp_path / "scan"
     path.write_bytes(data)
@@ -91,5 +94,7 @@ def test_a_slice_sends_the_file_bytes_and_no_more_than_the_file_holds(tmp_path: 
     assert body(unaligned) == data[12_345 : 12_345 + 2 * MARK_SPAN]
     assert body(unaligned) == body(unaligned)
     assert body(FileSlice(path, 0, 0, "")) == b""
-    assert body(FileSlice(path, 2 * MARK_SPAN, MARK_SPAN, "")) == data[2 * MARK_SPAN :]
-    assert body(FileSlice(path, 3 * MARK_SPAN, 10, "")) == b""
+    empty = requests.Request("PUT", "http://x/", data=_payload(FileSlice(path, 0, 0, "")))
+    assert empty.prepare().headers["Content-Length"] == "0"
+    with pytest.raises(LocalFileShort, match=str(len(data))):
+        body(FileSlice(path, 2 * MARK_SPAN, MARK_SPAN, ""))

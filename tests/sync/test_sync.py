@@ -518,30 +518,73 @@ def test_the_chunk_size_learnt_on_one_scan_carries_to_the_next(net: Net, tmp_pat
 def test_a_server_with_smaller_chunks_gets_smaller_chunks(
     net: Net, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GIVEN a server that takes chunks of at most 16 MiB (an older one) and a desktop
+    """GIVEN a server that takes chunks of at most 8 MiB and names that limit, and a desktop
     whose chunks have grown to 64 MiB
     WHEN it sends a 40 MiB scan
-    THEN the refused chunk (413 chunk-too-large) is sent again in smaller chunks, from the
-    server's offset, and the scan arrives whole."""
+    THEN one chunk is refused (413 chunk-too-large), the rest go in chunks under the named
+    limit from the server's offset, and the scan arrives whole."""
     from sync_server import blobstore
 
-    monkeypatch.setattr(blobstore, "MAX_CHUNK", 16 * 1024 * 1024)
+    monkeypatch.setattr(blobstore, "MAX_CHUNK", 8 * 1024 * 1024)
     desk = net.desktop(net.branch())
     scan = tmp_path / "big.pdf"
     scan.write_bytes(bytes(range(256)) * (40 * 4096))
     sha = LocalReplica(desk).add_blob(scan)
     agent = net.agent(desk)
     agent.chunk_size = 64 * 1024 * 1024
+    refusals = _count_refusals(agent, monkeypatch)
     assert agent.sync_once().blobs_up == 1
-    assert agent.chunk_limit == agent.chunk_size == 16 * 1024 * 1024
+    assert refusals == [413]
+    assert agent.chunk_limit == agent.chunk_size == 8 * 1024 * 1024
     assert blobstore.transferred(net.engine, sha) == scan.stat().st_size
-    # A server that does not name its limit: half the refused chunk, never under MIN_CHUNK.
-    agent._lower_chunk_limit(None)
-    assert agent.chunk_limit == 8 * 1024 * 1024
-    agent._lower_chunk_limit(3 * 1024 * 1024)  # a limit of 3 MiB: chunks of 2 MiB
-    assert agent.chunk_limit == agent.chunk_size == 2 * 1024 * 1024
-    agent._lower_chunk_limit(10)
-    assert agent.chunk_limit == 1024 * 1024
+
+
+def test_a_bare_413_from_an_older_server_or_a_proxy_lowers_the_chunks(
+    net: Net, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a server whose body limit refuses a chunk over 16 MiB with a bare 413
+    too-large naming no limit (an older server, or a proxy), and a desktop whose chunks
+    have grown to 64 MiB
+    WHEN it sends a 40 MiB scan
+    THEN the refused chunk is halved (to 16 MiB, a power of two) and the scan arrives."""
+    from sync_server import app as server_app
+    from sync_server import blobstore
+    from sync_server.errors import Refusal
+
+    monkeypatch.setattr(server_app, "MAX_CHUNK", 16 * 1024 * 1024)
+    monkeypatch.setattr(
+        server_app, "_chunk_too_large", lambda: Refusal(413, "too-large", "too large")
+    )
+    desk = net.desktop(net.branch())
+    scan = tmp_path / "big.pdf"
+    scan.write_bytes(bytes(range(256)) * (40 * 4096))
+    sha = LocalReplica(desk).add_blob(scan)
+    agent = net.agent(desk)
+    agent.chunk_size = 64 * 1024 * 1024
+    refusals = _count_refusals(agent, monkeypatch)
+    assert agent.sync_once().blobs_up == 1
+    assert refusals == [413]
+    assert agent.chunk_limit == 16 * 1024 * 1024
+    assert blobstore.transferred(net.engine, sha) == scan.stat().st_size
+
+
+def _count_refusals(agent: object, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The statuses of the chunks `agent`'s server refuses, as they happen."""
+    from core.sync.errors import ServerRefused
+
+    client = agent.client  # type: ignore[attr-defined]
+    real = client.upload_chunk
+    statuses: list[int] = []
+
+    def counted(*args: object) -> object:
+        try:
+            return real(*args)
+        except ServerRefused as err:
+            statuses.append(err.status)
+            raise
+
+    monkeypatch.setattr(client, "upload_chunk", counted)
+    return statuses
 
 
 def test_a_missing_or_cut_short_scan_is_named_and_the_others_go_up(
@@ -550,7 +593,8 @@ def test_a_missing_or_cut_short_scan_is_named_and_the_others_go_up(
     """GIVEN three scans held by a desktop: one cut short on its disk, one deleted, and
     one empty file
     WHEN it syncs
-    THEN the sync names the two damaged scans, and the empty one reaches the server."""
+    THEN the sync names the two damaged scans, and the empty one reaches the server; once
+    the cut-short scan is stored again from its original, it goes up too."""
     from core.sync.blobs import blob_path
     from core.sync.errors import ProtocolError
 
@@ -570,3 +614,33 @@ def test_a_missing_or_cut_short_scan_is_named_and_the_others_go_up(
     client = net.client(desk)
     assert client.missing(shas) == [short, gone]
     assert client.blob_status(empty, 0).complete
+    assert replica.add_blob(tmp_path / "short.pdf") == short
+    with pytest.raises(ProtocolError, match=gone[:12]):
+        net.agent(desk).sync_once()
+    assert client.missing(shas) == [gone]
+
+
+def test_a_scan_cut_short_while_it_is_sent_is_named_at_once(
+    net: Net, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a 3 MiB scan that passes the size check, then is cut to 1 MiB on disk before
+    its bytes are read (a disk failing mid-send)
+    WHEN the desktop syncs
+    THEN the chunk fails on the short read — the sync names the scan as damaged at once,
+    instead of the server waiting for bytes that never come."""
+    from core.sync import agent as agent_module
+    from core.sync.blobs import blob_path
+    from core.sync.errors import ProtocolError
+
+    desk = net.desktop(net.branch())
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"c" * 3 * 1024 * 1024)
+    replica = LocalReplica(desk)
+    sha = replica.add_blob(scan)
+    monkeypatch.setattr(agent_module, "_whole", lambda _blob: True)
+    blob_path(replica.blob_root, sha).write_bytes(b"c" * 1024 * 1024)
+    agent = net.agent(desk)
+    agent.client.timeout = (3.0, 10.0)
+    with pytest.raises(ProtocolError, match=sha[:12]):
+        agent.sync_once()
+    assert net.client(desk).missing([sha]) == [sha]
