@@ -104,7 +104,8 @@ class BodyLimit:
             return
         if scope["method"] == "PUT" and scope["path"].startswith("/v1/blobs/"):
             # Streamed by the handler, which holds a chunk to MAX_CHUNK.
-            await self.app(scope, self._counted(receive, MAX_CHUNK, _chunk_too_large), send)
+            too_large = blobstore.chunk_too_large
+            await self.app(scope, self._counted(receive, MAX_CHUNK, too_large), send)
             return
         if declared is not None and int(declared) > self.limit:
             await self._refuse(send)
@@ -165,16 +166,6 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": payload})
-
-
-def _chunk_too_large() -> Refusal:
-    return Refusal(
-        413,
-        "chunk-too-large",
-        N_("A blob chunk is at most {limit} bytes"),
-        extra={"limit": MAX_CHUNK},
-        limit=MAX_CHUNK,
-    )
 
 
 class _IdleWatch:

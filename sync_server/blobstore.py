@@ -178,6 +178,17 @@ class ChunkLock:
         self.handle.close()
 
 
+def chunk_too_large() -> Refusal:
+    """413 naming the limit, so a desktop sizes its chunks under it."""
+    return Refusal(
+        413,
+        "chunk-too-large",
+        N_("A blob chunk is at most {limit} bytes"),
+        extra={"limit": MAX_CHUNK},
+        limit=MAX_CHUNK,
+    )
+
+
 def lock_path(root: Path, sha256: str) -> Path:
     return addr.partial_path(root, sha256).with_suffix(".lock")
 
@@ -217,13 +228,7 @@ class ChunkWriter:
         over ``MAX_CHUNK`` (a cut must never cost more)."""
         self.written += length
         if self.written > MAX_CHUNK:
-            raise Refusal(
-                413,
-                "chunk-too-large",
-                N_("A blob chunk is at most {limit} bytes"),
-                extra={"limit": MAX_CHUNK},
-                limit=MAX_CHUNK,
-            )
+            raise chunk_too_large()
         if self.offset + self.written > self.size:
             raise Refusal(
                 413, "beyond-size", N_("The chunk goes past the declared size of the blob")

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -118,6 +118,16 @@ def fresh_db(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+def _wait_answering(probe: Callable[[], object]) -> None:
+    """Until a process just started answers `probe` (15 s at most)."""
+    for _ in range(300):
+        try:
+            probe()
+            return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+
+
 @contextmanager
 def server_process(data_dir: Path, database_url: str, workers: int | None = 1) -> Iterator[str]:
     """``motcua-server serve`` in its own process; `workers` None: its default."""
@@ -137,12 +147,7 @@ def server_process(data_dir: Path, database_url: str, workers: int | None = 1) -
     proc = subprocess.Popen(cmd, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                requests.get(url + "/v1/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+        _wait_answering(lambda: requests.get(url + "/v1/health", timeout=1))
         yield url
     finally:
         proc.terminate()
@@ -421,12 +426,7 @@ def plain_sink(kind: str, folder: Path) -> Iterator[str]:
     try:
         assert proc.stdout is not None
         url = f"http://127.0.0.1:{int(proc.stdout.readline())}/upload"
-        for _ in range(300):
-            try:
-                requests.put(url, data=b"", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+        _wait_answering(lambda: requests.put(url, data=b"", timeout=1))
         yield url
     finally:
         proc.terminate()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -526,12 +527,7 @@ def test_a_server_with_smaller_chunks_gets_smaller_chunks(
     from sync_server import blobstore
 
     monkeypatch.setattr(blobstore, "MAX_CHUNK", 8 * 1024 * 1024)
-    desk = net.desktop(net.branch())
-    scan = tmp_path / "big.pdf"
-    scan.write_bytes(bytes(range(256)) * (40 * 4096))
-    sha = LocalReplica(desk).add_blob(scan)
-    agent = net.agent(desk)
-    agent.chunk_size = 64 * 1024 * 1024
+    scan, sha, agent = _big_scan_on_grown_chunks(net, tmp_path)
     refusals = _count_refusals(agent, monkeypatch)
     assert agent.sync_once().blobs_up == 1
     assert refusals == [413]
@@ -553,19 +549,25 @@ def test_a_bare_413_from_an_older_server_or_a_proxy_lowers_the_chunks(
 
     monkeypatch.setattr(server_app, "MAX_CHUNK", 16 * 1024 * 1024)
     monkeypatch.setattr(
-        server_app, "_chunk_too_large", lambda: Refusal(413, "too-large", "too large")
+        blobstore, "chunk_too_large", lambda: Refusal(413, "too-large", "too large")
     )
+    scan, sha, agent = _big_scan_on_grown_chunks(net, tmp_path)
+    refusals = _count_refusals(agent, monkeypatch)
+    assert agent.sync_once().blobs_up == 1
+    assert refusals == [413]
+    assert agent.chunk_limit == 16 * 1024 * 1024
+    assert blobstore.transferred(net.engine, sha) == scan.stat().st_size
+
+
+def _big_scan_on_grown_chunks(net: Net, tmp_path: Path) -> tuple[Path, str, Any]:
+    """A desktop holding a 40 MiB scan, its agent's chunks grown to 64 MiB."""
     desk = net.desktop(net.branch())
     scan = tmp_path / "big.pdf"
     scan.write_bytes(bytes(range(256)) * (40 * 4096))
     sha = LocalReplica(desk).add_blob(scan)
     agent = net.agent(desk)
     agent.chunk_size = 64 * 1024 * 1024
-    refusals = _count_refusals(agent, monkeypatch)
-    assert agent.sync_once().blobs_up == 1
-    assert refusals == [413]
-    assert agent.chunk_limit == 16 * 1024 * 1024
-    assert blobstore.transferred(net.engine, sha) == scan.stat().st_size
+    return scan, sha, agent
 
 
 def _count_refusals(agent: object, monkeypatch: pytest.MonkeyPatch) -> list[int]:
