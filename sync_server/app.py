@@ -264,7 +264,7 @@ class Server:
         self.settings = settings
         self.engine: Engine = make_engine(settings.database_url, settings.db_connections)
         migrate(self.engine)
-        self.key = identity.ensure_identity(self.engine)
+        self.key = identity.ensure_identity(self.engine, settings.key_file)
         settings.blobs_dir.mkdir(parents=True, exist_ok=True)
         self.pushes = threading.BoundedSemaphore(settings.max_concurrent_pushes)
         self._writers = ThreadPoolExecutor(4, thread_name_prefix="blob-write")
@@ -597,6 +597,14 @@ def create_app(settings: Settings) -> FastAPI:
         # the write transaction (on SQLite it holds the one write lock).
         signed, who = server.identify(request)
         server.check_signature(request, signed, who, raw)
+        if who.flagged:
+            raise Refusal(
+                403,
+                "flagged",
+                N_("Device {device} is flagged ({reason}): the centre must clear it first"),
+                device=who.device_id,
+                reason=who.flagged,
+            )
         try:
             body = _PUSH.validate_json(raw)
         except PydanticValidationError as err:

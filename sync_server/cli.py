@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = device.add_parser("revoke")
     p.add_argument("device_id")
     p.set_defaults(handler=cmd_device_revoke)
+    p = device.add_parser("clear", help="take a flagged device's pushes again")
+    p.add_argument("device_id")
+    p.set_defaults(handler=cmd_device_clear)
     user = sub.add_parser("user", help="branch users, authored centrally").add_subparsers(
         dest="verb", required=True
     )
@@ -127,7 +130,7 @@ class Ctx:
 
     @property
     def key(self) -> Any:
-        return identity.ensure_identity(self.engine)
+        return identity.ensure_identity(self.engine, self.settings.key_file)
 
 
 def default_workers(database_url: str) -> int:
@@ -167,7 +170,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Ctx) -> None:
 def cmd_migrate(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     engine = make_engine(ctx.settings.database_url)
     revision = migrate(engine)
-    identity.ensure_identity(engine)
+    identity.ensure_identity(engine, ctx.settings.key_file)
     return {"database": engine.url.render_as_string(hide_password=True), "revision": revision}
 
 
@@ -191,6 +194,10 @@ def cmd_device_list(args: argparse.Namespace, ctx: Ctx) -> list[dict[str, Any]]:
 
 def cmd_device_revoke(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return identity.revoke(ctx.engine, ctx.key, args.device_id)
+
+
+def cmd_device_clear(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
+    return identity.clear_flag(ctx.engine, args.device_id)
 
 
 def cmd_user_add(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:

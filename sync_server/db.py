@@ -20,6 +20,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 DB_FILE = "server.db"
+KEY_FILE = "server.key"
+ENV_KEY_FILE = "MOTCUA_SERVER_KEY_FILE"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,12 @@ class Settings:
     @property
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def key_file(self) -> Path:
+        """The server's private key (0600): ``MOTCUA_SERVER_KEY_FILE``, else in the data
+        dir. Kept out of the database, so no dump of it holds the key."""
+        return Path(os.environ.get(ENV_KEY_FILE) or self.data_dir / KEY_FILE)
 
     @classmethod
     def from_env(cls, data_dir: Path, database_url: str | None = None) -> Settings:

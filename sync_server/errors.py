@@ -13,11 +13,13 @@ from core.domain.errors import MotcuaError
 
 
 class Refusal(MotcuaError):
+    # Positional-only: a message's own parameters may be named ``kind`` or ``status``.
     def __init__(
         self,
         status: int,
         kind: str,
         message: str,
+        /,
         *,
         extra: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,

@@ -4,18 +4,22 @@ the reference events the centre authors (signed with the server key, one chain p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import secrets
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import rfc8785
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from core.domain import hlc
+from core.domain.authority import AuthorityRefused, check_device_id
 from core.domain.codes import DEFAULT_BLOCK_WIDTH, MAX_NUMBER, check_unit_code
 from core.domain.errors import N_, MotcuaError, ValidationError
 from core.domain.events import Event
@@ -37,22 +41,63 @@ def server_origin(scope: str) -> str:
     return f"server:{scope}"
 
 
-def ensure_identity(engine: Engine) -> DeviceKey:
-    """The server's Ed25519 key (created once, shared by every instance) and the global scope."""
+def ensure_identity(engine: Engine, key_file: Path) -> DeviceKey:
+    """The server's Ed25519 key and the global scope.
+
+    The key lives in `key_file` (0600), never in the database, so a dump of the database
+    holds no secret: every instance reads the same file (copy it to each machine, or mount
+    it). A key an older version kept in the database moves to the file once, and is then
+    deleted from the database.
+    """
     with engine.begin() as conn:
         row = conn.execute(select(t.server_meta.c.value).where(t.server_meta.c.key == SERVER_KEY))
-        found = row.first()
-        if found is None:
-            key = DeviceKey.generate()
-            conn.execute(insert(t.server_meta).values(key=SERVER_KEY, value=key.to_pem().decode()))
-        else:
-            key = DeviceKey.from_pem(found.value.encode())
+        legacy = row.first()
         if (
             conn.execute(select(t.scopes).where(t.scopes.c.branch == t.GLOBAL_SCOPE)).first()
             is None
         ):
             conn.execute(insert(t.scopes).values(branch=t.GLOBAL_SCOPE, last_seq=0))
+    if not key_file.exists():
+        pem = legacy.value.encode() if legacy else DeviceKey.generate().to_pem()
+        _write_private(key_file, pem)  # a concurrent process may win: its file is the key
+    key = _read_key(key_file)
+    if legacy is not None:
+        if DeviceKey.from_pem(legacy.value.encode()).public_b64 != key.public_b64:
+            raise ValidationError(
+                N_("The server key file {path} does not match the key in the database"),
+                path=str(key_file),
+            )
+        with engine.begin() as conn:
+            conn.execute(delete(t.server_meta).where(t.server_meta.c.key == SERVER_KEY))
     return key
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Write `path` once, 0600 whatever the umask, atomically: never half a key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _read_key(path: Path) -> DeviceKey:
+    try:
+        return DeviceKey.from_pem(path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise ValidationError(
+            N_("The server key file {path} cannot be read: {detail}"),
+            path=str(path),
+            detail=getattr(err, "strerror", None) or str(err),
+        ) from None
 
 
 # --- branches -------------------------------------------------------------------------------
@@ -161,6 +206,12 @@ def enrol(
     engine: Engine, key: DeviceKey, request: EnrolRequest, now_ms: int | None = None
 ) -> EnrolResponse:
     now = now_ms if now_ms is not None else int(time.time() * 1000)
+    try:
+        check_device_id(request.device_id)
+    except AuthorityRefused as err:
+        raise Refusal(
+            403, "authority", err.message, extra={"rule": err.rule}, **err.params
+        ) from None
     with engine.begin() as conn:
         _take_code(conn, request.code, request, now)
         if conn.execute(
@@ -271,6 +322,7 @@ def author(
         hlc=hlc.tick(previous, now_ms).encode(),
         prev_hash=head.hash,
     ).sealed(key)
+    ingest.check_authority(event)  # the centre's own events follow the table too
     ingest.append(conn, scope, last, [event], heads)
     return event
 
@@ -296,11 +348,30 @@ class DeviceRow:
     branch: str
     public_key: str
     revoked: bool
+    flagged: str = ""
 
 
 def find_device(conn: Connection, device_id: str) -> DeviceRow | None:
     row = conn.execute(select(t.devices).where(t.devices.c.device_id == device_id)).first()
-    return DeviceRow(row.device_id, row.branch, row.public_key, bool(row.revoked)) if row else None
+    if row is None:
+        return None
+    return DeviceRow(row.device_id, row.branch, row.public_key, bool(row.revoked), row.flagged)
+
+
+def clear_flag(engine: Engine, device_id: str) -> dict[str, Any]:
+    """The centre clears a flagged device (after looking into it): its pushes are taken
+    again. The incident log keeps the flag and the clearing."""
+    with engine.begin() as conn:
+        row = conn.execute(select(t.devices).where(t.devices.c.device_id == device_id)).first()
+        if row is None:
+            raise Refusal(404, "unknown-device", N_("Unknown device {device}"), device=device_id)
+        conn.execute(update(t.devices).where(t.devices.c.device_id == device_id).values(flagged=""))
+        conn.execute(
+            insert(t.incidents).values(
+                device_id=device_id, kind="cleared", detail=row.flagged, at=ingest.now_iso()
+            )
+        )
+    return {"device_id": device_id, "flagged": ""}
 
 
 def refusal_of(err: MotcuaError) -> Refusal:

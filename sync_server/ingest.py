@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from core.domain.errors import N_
-from core.domain.events import GENESIS_HASH, Event, canonical_json
+from core.domain import authority
+from core.domain.errors import N_, ValidationError
+from core.domain.events import GENESIS_HASH, Event, canonical_json, check_json_subset
 
 from . import schema as t
 from .errors import Refusal
@@ -86,8 +87,10 @@ def append(
     events: Sequence[Event],
     heads: dict[str, Head],
     bodies: dict[str, str] | None = None,
+    sealed: set[str] | None = None,
 ) -> int:
-    """Insert checked events with the next server_seqs; move heads and the scope."""
+    """Insert checked events with the next server_seqs; move heads and the scope.
+    `sealed`: the events whose own signature was verified (``None``: all of them)."""
     rows: list[dict[str, Any]] = []
     bodies = bodies or {}
     for offset, event in enumerate(events, start=1):
@@ -103,6 +106,7 @@ def append(
                 "hlc": event.hlc,
                 "hash": event.hash,
                 "body": bodies.get(event.event_id) or event_body(event),
+                "sealed": sealed is None or event.event_id in sealed,
             }
         )
         heads[event.origin_device] = Head(
@@ -153,8 +157,31 @@ class Pusher:
     server_key: str = ""  # relayed events of the centre's chain for this branch verify with it
 
 
+def authority_refusal(err: authority.AuthorityRefused | authority.MalformedEvent) -> Refusal:
+    """The problem for an event the authority table refuses: 403 naming the rule for an
+    author who may not write it, 422 for a malformed one."""
+    if isinstance(err, authority.AuthorityRefused):
+        status, kind = 403, "authority"
+    else:
+        status, kind = 422, "malformed-event"
+    return Refusal(status, kind, err.message, extra={"rule": err.rule}, **err.params)
+
+
+def check_authority(event: Event) -> None:
+    """The authority table's stateless rules, and the payload subset the hash covers."""
+    try:
+        check_json_subset(event.payload)
+        authority.check(event)
+    except (authority.AuthorityRefused, authority.MalformedEvent) as err:
+        raise authority_refusal(err) from None
+    except ValidationError as err:
+        raise Refusal(
+            422, "malformed-event", err.message, extra={"rule": "payload-subset"}, **err.params
+        ) from None
+
+
 def _precheck(pusher: Pusher, events: Sequence[Event]) -> dict[str, str]:
-    """Branch and hash of every event; returns their stored wire bodies by event id."""
+    """Branch, authority and hash of every event; returns their stored wire bodies."""
     bodies: dict[str, str] = {}
     for event in events:
         if event.branch != pusher.branch:
@@ -165,6 +192,7 @@ def _precheck(pusher: Pusher, events: Sequence[Event]) -> dict[str, str]:
                 event=event.event_id,
                 branch=event.branch,
             )
+        check_authority(event)
         canonical = canonical_json(event.hashed_fields())
         if hashlib.sha256(canonical).hexdigest() != event.hash:
             raise Refusal(
@@ -225,7 +253,11 @@ def _stored_hashes(conn: Connection, branch: str, pairs: set[tuple[str, int]]) -
 
 
 def _classify(
-    conn: Connection, branch: str, events: Sequence[Event], heads: dict[str, Head]
+    conn: Connection,
+    branch: str,
+    events: Sequence[Event],
+    heads: dict[str, Head],
+    keys: dict[str, str],
 ) -> tuple[list[Event], list[dict[str, Any]], dict[str, Event]]:
     tips = {o: (h.seq, h.hash) for o, h in heads.items()}
     old = {
@@ -239,6 +271,9 @@ def _classify(
         origin, seq = event.origin_device, event.origin_seq
         if (origin, seq) in old:
             if stored.get((origin, seq)) != event.hash:
+                # Only the origin can equivocate: a forged copy is a bad signature, and
+                # never gets an innocent device flagged.
+                _require_signature(event, keys[origin])
                 raise Equivocation(origin, seq)
             results.append(_result(event, "duplicate"))
             continue
@@ -309,17 +344,22 @@ def _append_checked(
     keys = _origin_keys(conn, pusher, origins)
     last = lock_scope(conn, pusher.branch)
     heads = load_heads(conn, pusher.branch, origins)
-    fresh, results, newest = _classify(conn, pusher.branch, ordered, heads)
+    fresh, results, newest = _classify(conn, pusher.branch, ordered, heads, keys)
     for origin, event in newest.items():
-        if not event.signature_ok(keys[origin]):
-            raise Refusal(
-                422,
-                "bad-signature",
-                N_("Event {event}: the signature does not verify"),
-                event=event.event_id,
-            )
-    append(conn, pusher.branch, last, fresh, heads, bodies)
+        _require_signature(event, keys[origin])
+    sealed = {event.event_id for event in newest.values()}
+    append(conn, pusher.branch, last, fresh, heads, bodies, sealed)
     return results, fresh
+
+
+def _require_signature(event: Event, public_key: str) -> None:
+    if not event.signature_ok(public_key):
+        raise Refusal(
+            422,
+            "bad-signature",
+            N_("Event {event}: the signature does not verify"),
+            event=event.event_id,
+        )
 
 
 def answer(outcome: PushOutcome) -> bytes:

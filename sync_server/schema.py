@@ -93,6 +93,8 @@ events = Table(
     Column("hlc", String(24), nullable=False),
     Column("hash", String(64), nullable=False),
     Column("body", Text, nullable=False),
+    # Its own signature verified at ingest (``sync_server.reads`` cuts pages after these).
+    Column("sealed", Boolean, nullable=True),
     PrimaryKeyConstraint("branch", "server_seq"),
     UniqueConstraint("branch", "origin_device", "origin_seq", name="uq_events_origin"),
     UniqueConstraint("branch", "event_id", name="uq_events_id"),

@@ -46,3 +46,22 @@ def test_documented_actions_are_the_workflow_actions() -> None:
         )
     )
     assert documented == {a.value for a in Action if a is not Action.RECEIVE}
+
+
+def test_security_doc_lists_the_authority_table() -> None:
+    """docs/security.md shows every rule of core.domain.authority.RULES, as it is."""
+    from core.domain import authority
+
+    doc = (ROOT / "docs/security.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| `([a-z_.-]+)` \| ([a-z-]+) \| ([^|]+) \| (yes|no) \| `(\w+)` \| `([a-z-]+)` \|$",
+        doc,
+        re.MULTILINE,
+    )
+    documented = {row[0]: row[1:] for row in rows}
+    expected = {}
+    for type_, rule in authority.RULES.items():
+        scopes = " or ".join(sorted("`*`" if s == "global" else "branch" for s in rule.scopes))
+        dossier = "yes" if rule.dossier else "no"
+        expected[type_] = (rule.author.value, scopes, dossier, rule.payload.__name__, rule.name)
+    assert documented == expected

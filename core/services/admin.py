@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.domain.calendar import DayKind
 from core.domain.errors import N_, ValidationError
 from core.domain.events import EventType
 from core.domain.workflow import Role
+from core.storage import quarantine
 
 from . import users
 from .changes import Changes
@@ -59,6 +60,13 @@ class AdminService:
             EventType.USER_DISABLED,
             {"username": username.lower(), "disabled": True},
         )
+
+    def quarantine(self, actor: users.User) -> list[dict[str, Any]]:
+        """Events this desk holds but does not apply, with the rule each broke (oldest
+        first): what a hostile or broken desk tried, for the admin to take up."""
+        actor.require(Role.ADMIN)
+        with self.branch.store.read() as conn:
+            return quarantine.entries(conn)
 
     def list_users(self) -> list[dict[str, object]]:
         with self.branch.store.read() as conn:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.domain import authority
 from core.domain.calendar import DayKind, Override, WorkCalendar
 from core.domain.catalogue import Procedure
 from core.domain.codes import DEFAULT_BLOCK_WIDTH, CodeSpace, check_unit_code
@@ -82,7 +83,7 @@ class Branch:
         admin_hash = users.hash_password(admin[1])
         if not branch_name.strip():
             raise ValidationError(N_("Branch name is required"))
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if (data_dir / DB_NAME).exists():
             raise ValidationError(N_("A store already exists in {path}"), path=str(data_dir))
         key = DeviceKey.generate()
@@ -182,6 +183,10 @@ class Branch:
         event = event_store.append_local(
             conn, self.device_id, self.key, epoch_ms(self.clock()), draft
         )
+        # What this desk writes, every other replica will check: refuse it here first (the
+        # transaction rolls back), so a bug can never put an event in the chain that the
+        # centre refuses.
+        authority.check(event, self.branch_code)
         return event, projection.apply_event(conn, event)
 
     def record(

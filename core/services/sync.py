@@ -26,7 +26,7 @@ from core.domain.errors import N_, ValidationError
 from core.domain.events import Event
 from core.domain.signing import verify_signature
 from core.i18n import describe
-from core.storage import replication
+from core.storage import quarantine, replication
 from core.storage import schema as t
 from core.sync import blobs as blob_io
 from core.sync.agent import IngestSummary, LocalBlob, SyncAgent
@@ -135,7 +135,9 @@ class LocalReplica:
         if result.accepted:
             self.b._catalogue = None
             self.b._calendar = None
-        return IngestSummary(len(result.accepted), result.duplicates, frozenset(result.dossiers))
+        taken = len(result.accepted) + len(result.quarantined)  # both are logged
+        held = len(result.quarantined)
+        return IngestSummary(taken, result.duplicates, frozenset(result.dossiers), held)
 
     def server_vector(self) -> dict[str, int]:
         return dict(json.loads(meta(self.b, "sync_server_vector", "{}")))
@@ -208,10 +210,15 @@ class LocalReplica:
 
 
 def _after_ingest(conn: Connection, event: Event) -> None:
-    """Reference data that lives outside the projections, and blobs to fetch."""
+    """Reference data that lives outside the projections, and blobs to fetch. A catalogue
+    that cannot be parsed is quarantined: the one in force stays, the sync goes on."""
     if event.type == CATALOGUE_PUBLISHED:
-        procedures = catalogue.parse_catalogue(dict(event.payload))
-        catalogue.store_procedures(conn, procedures)
+        try:
+            procedures = catalogue.parse_catalogue(dict(event.payload))
+        except ValidationError as err:
+            quarantine.record(conn, event, "catalogue-entry", err)
+        else:
+            catalogue.store_procedures(conn, procedures)
     for sha256 in blob_io.referenced_blobs(event.payload):
         replication.add_blob(conn, sha256, 0, present=False, durable=True)
 

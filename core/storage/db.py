@@ -7,6 +7,8 @@ behind the busy timeout instead.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -77,11 +79,28 @@ def raw(conn: Connection) -> sqlite3.Connection:
     return driver
 
 
+def private_file(path: Path) -> None:
+    """Create `path` readable by its owner only, whatever the umask; tighten an existing
+    one. SQLite gives its WAL and shared-memory files the main file's permissions, so a
+    0600 store keeps its citizens' data private to the user that runs the app."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    if os.name != "posix":
+        return  # Windows: the user's profile folder already keeps others out
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if each.exists() and each.stat().st_mode & 0o077:
+                os.chmod(each, 0o600)  # O_CREAT's mode is masked by the umask: set it outright
+        except OSError:  # not ours to change (a read-only copy): SQLite reports what matters
+            continue
+
+
 class Store:
     """The two engines over one database file: a write engine and a read engine."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        private_file(path)
         self.writer = make_engine(path, immediate=True)
         self.reader = make_engine(path, immediate=False)
         self._write_lock = threading.Lock()  # one writer inside this process

@@ -14,13 +14,15 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, text, update
 
+from core.domain import authority
 from core.domain import dossier as fold
 from core.domain.dossier import DossierView, Handover
+from core.domain.errors import N_, IntegrityError
 from core.domain.events import Event, EventType, fold_order, sort_for_fold
 from core.domain.text import fold as fold_text
 from core.domain.workflow import State
 
-from . import event_store
+from . import event_store, quarantine
 from . import schema as t
 from .db import raw
 
@@ -121,11 +123,34 @@ def apply_dossier_event(conn: Connection, event: Event) -> DossierView:
     if view is None or _is_next(view, event):
         new_view = fold.apply(view, event)
     else:
-        refolded = fold.fold(event_store.dossier_events(conn, event.dossier_id))
+        skipped = quarantine.ids(conn)
+        logged = event_store.dossier_events(conn, event.dossier_id)
+        refolded = fold_guarded(conn, [e for e in logged if e.event_id not in skipped])
         assert refolded is not None
         new_view = refolded
     save_view(conn, new_view, is_new=view is None)
     return new_view
+
+
+def fold_guarded(
+    conn: Connection, events: Sequence[Event], view: DossierView | None = None
+) -> DossierView | None:
+    """Fold `events` (in fold order) onto `view`, quarantining any event the fold cannot
+    apply instead of failing: one bad event never stops a dossier, nor a sync."""
+    for event in sort_for_fold(events):
+        if view is None and "code" not in event.payload:
+            continue  # the dossier cannot start from this event: its creation is missing
+        try:
+            view = fold.apply(view, event)
+        except Exception as err:  # any failure of one event is contained, and named
+            problem = IntegrityError(
+                N_("Event {event} ({type}) could not be applied: {detail}"),
+                event=event.event_id,
+                type=event.type,
+                detail=f"{type(err).__name__}: {err}",
+            )
+            quarantine.record(conn, event, "fold-failed", problem)
+    return view
 
 
 # --- batches of other replicas' events -------------------------------------------------------
@@ -224,9 +249,8 @@ def apply_dossier_batch(
             continue
         ordered = sort_for_fold(events)
         if ordered[0].hlc > view.last_event_hlc:
-            new_view = view
-            for event in ordered:
-                new_view = fold.apply(new_view, event)
+            new_view = fold_guarded(conn, ordered, view)
+            assert new_view is not None
             refresh_view(conn, view, new_view)
             changed.add(dossier_id)
         else:
@@ -234,15 +258,17 @@ def apply_dossier_batch(
     counts = logged_counts(conn, refold) if refold else {}
     unread = [d for d in refold if counts.get(d, 0) > (len(added[d]) if logged else 0)]
     stored_events = stored_dossier_events(conn, unread)
+    skipped = quarantine.ids(conn) if refold else frozenset()
     for dossier_id in refold:
         every = {e.event_id: e for e in stored_events.get(dossier_id, ())}
         for event in added[dossier_id]:
             every.setdefault(event.event_id, event)
-        ordered = sort_for_fold(list(every.values()))
-        if "code" not in ordered[0].payload:
+        ordered = sort_for_fold([e for e in every.values() if e.event_id not in skipped])
+        if not ordered or "code" not in ordered[0].payload:
             continue
-        refolded = fold.fold(ordered)
-        assert refolded is not None
+        refolded = fold_guarded(conn, ordered)
+        if refolded is None:
+            continue
         old = views.get(dossier_id)
         if old is None or old.code != refolded.code:
             save_view(conn, refolded, is_new=old is None)
@@ -264,8 +290,40 @@ def refresh_view(conn: Connection, old: DossierView, view: DossierView) -> None:
         db.execute(_UPDATE_SEARCH, (search_body(view), num))
 
 
+def _users_now(conn: Connection) -> tuple[dict[str, str], set[str]]:
+    rows = conn.execute(text("SELECT username, role, disabled FROM users")).all()
+    return {r[0]: r[1] for r in rows}, {r[0] for r in rows if r[2]}
+
+
+def _admitted(conn: Connection, event: Event) -> bool:
+    """The fold-time half of the authority table: a branch-admin event is honoured only
+    if its actor was an enabled admin (or it is the centre's, or a desk's own first admin)
+    when it is folded; otherwise it is quarantined (until a refold says otherwise)."""
+    rule = authority.RULES.get(event.type)
+    if rule is None or rule.author is not authority.Author.BRANCH_ADMIN:
+        return True
+    roles, disabled = _users_now(conn)
+    if authority.admin_may(event, roles, disabled):
+        return True
+    if event.actor == authority.BOOTSTRAP_ACTOR and event.origin_seq == 1:
+        return False  # every desk creates its first admin; the first in fold order stays
+    refusal = authority.AuthorityRefused(
+        quarantine.FOLD_RULE,
+        N_("Event {event} ({type}) by {actor} is not applied: {summary}"),
+        event=event.event_id,
+        type=event.type,
+        actor=event.actor,
+        summary=rule.summary,
+    )
+    quarantine.record(conn, event, quarantine.FOLD_RULE, refusal)
+    return False
+
+
 def apply_reference_event(conn: Connection, event: Event) -> None:
-    """Users and calendar overrides: last writer in fold order wins per key."""
+    """Users and calendar overrides: last writer in fold order wins per key, among the
+    events the authority table admits when folded."""
+    if not _admitted(conn, event):
+        return
     p = event.payload
     if event.type == EventType.USER_ADDED:
         conn.execute(delete(t.users).where(t.users.c.username == p["username"]))
@@ -311,8 +369,12 @@ def rebuild(conn: Connection) -> int:
     by_dossier: dict[str, list[Event]] = {}
     reference: list[Event] = []
     replayed = 0
+    quarantine.forget_fold_verdicts(conn)
+    skipped = quarantine.ids(conn)
     for event in event_store.all_events(conn):
         replayed += 1
+        if event.event_id in skipped:
+            continue
         if event.dossier_id is None:
             reference.append(event)
         else:
@@ -321,7 +383,7 @@ def rebuild(conn: Connection) -> int:
         apply_reference_event(conn, event)
     firsts = sorted(by_dossier.values(), key=lambda evs: min(fold_order(e) for e in evs))
     for events in firsts:
-        view = fold.fold(events)
-        assert view is not None
-        save_view(conn, view, is_new=True)
+        view = fold_guarded(conn, events)
+        if view is not None:
+            save_view(conn, view, is_new=True)
     return replayed

@@ -32,11 +32,11 @@ from sqlalchemy import (
     update,
 )
 
-from core.domain import hlc
+from core.domain import authority, hlc
 from core.domain.errors import N_, IntegrityError
 from core.domain.events import Event, fold_order
 
-from . import event_store, projection
+from . import event_store, projection, quarantine
 from . import schema as t
 from .db import raw
 
@@ -81,9 +81,15 @@ blobs = Table(
 
 @dataclass
 class IngestResult:
+    """``accepted``: the new events applied; ``quarantined``: new events logged (their chain
+    goes on through them) but refused by the authority table, never applied."""
+
     accepted: list[Event] = field(default_factory=list)
     duplicates: int = 0
     dossiers: set[str] = field(default_factory=set)
+    quarantined: list[tuple[Event, authority.AuthorityRefused | authority.MalformedEvent]] = field(
+        default_factory=list
+    )
 
 
 # --- vectors and cursors -----------------------------------------------------------------
@@ -143,11 +149,37 @@ def events_for_scopes(
             .order_by(t.events.c.origin_seq)
             .limit(limit - len(found) + 1)
         ).all()
-        if len(rows) > limit - len(found):
-            rows = rows[: limit - len(found)]
+        events = [event_store._row_to_event(r) for r in rows]
+        if len(events) > limit - len(found):
+            events = _signed_end(conn, events[: limit - len(found)], scopes)
             more = True
-        found.extend(event_store._row_to_event(r) for r in rows)
+        found.extend(events)
     return found, more
+
+
+def _signed_end(conn: Connection, events: list[Event], scopes: Sequence[str]) -> list[Event]:
+    """An origin's events cut by a page limit, ending on one whose own signature verifies:
+    the receiver checks the newest of each origin's run in its page, and a run taken from
+    the centre may hold inner events vouched for only by the hash chain. Cut back to the
+    last that verifies or, when none does, read on to the next (the origin's head, checked
+    when it came in, always does)."""
+    key = device_keys(conn).get(events[0].origin_device, "")
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].signature_ok(key):
+            return events[: index + 1]
+    origin, start = events[-1].origin_device, events[-1].origin_seq
+    rows = conn.execute(
+        select(t.events)
+        .where(t.events.c.origin_device == origin)
+        .where(t.events.c.origin_seq > start)
+        .where(t.events.c.branch.in_(list(scopes)))
+        .order_by(t.events.c.origin_seq)
+    )
+    for row in rows:
+        events.append(event_store._row_to_event(row))
+        if events[-1].signature_ok(key):
+            break
+    return events
 
 
 def cursor(conn: Connection, scope: str) -> int:
@@ -169,6 +201,11 @@ def set_cursor(conn: Connection, scope: str, value: int) -> None:
 def device_keys(conn: Connection) -> dict[str, str]:
     rows = conn.execute(select(t.devices.c.device_id, t.devices.c.public_key))
     return {r.device_id: r.public_key for r in rows}
+
+
+def device_branches(conn: Connection) -> dict[str, str]:
+    rows = conn.execute(select(t.devices.c.device_id, t.devices.c.branch))
+    return {r.device_id: r.branch for r in rows}
 
 
 def add_device(
@@ -195,6 +232,7 @@ def add_device(
 
 
 def _apply_device_event(conn: Connection, event: Event) -> None:
+    """A device enrolled or revoked by the centre (the authority table admitted it)."""
     p = event.payload
     if event.type == DEVICE_ENROLLED:
         add_device(conn, p["device_id"], p["branch"], p["public_key"], p.get("label", ""))
@@ -243,10 +281,26 @@ def _check_signature(event: Event, keys: dict[str, str]) -> None:
         )
 
 
+def _refusal(
+    event: Event, branches: dict[str, str]
+) -> authority.AuthorityRefused | authority.MalformedEvent | None:
+    """Why the authority table refuses `event` (``None``: it may be applied)."""
+    origin_branch = None if authority.is_centre_origin(event.origin_device) else ""
+    if origin_branch is not None:
+        origin_branch = branches.get(event.origin_device, "")
+    try:
+        authority.check(event, origin_branch)
+    except (authority.AuthorityRefused, authority.MalformedEvent) as err:
+        return err
+    return None
+
+
 def _classify(conn: Connection, events: Sequence[Event], result: IngestResult) -> list[Event]:
-    """The new events, checked link by link; duplicates counted; device events applied."""
+    """The new events, checked link by link; duplicates counted; device events applied;
+    those the authority table refuses set aside in ``result.quarantined``."""
     heads: dict[str, tuple[int, str]] = {}
     keys = device_keys(conn)
+    branches = device_branches(conn)
     newest: dict[str, Event] = {}
     fresh: list[Event] = []
     for event in events:
@@ -266,9 +320,12 @@ def _classify(conn: Connection, events: Sequence[Event], result: IngestResult) -
         heads[origin] = (event.origin_seq, event.hash)
         newest[origin] = event
         fresh.append(event)
-        if event.type in (DEVICE_ENROLLED, DEVICE_REVOKED):
+        refusal = _refusal(event, branches)
+        if refusal is not None:
+            result.quarantined.append((event, refusal))
+        elif event.type in (DEVICE_ENROLLED, DEVICE_REVOKED):
             _apply_device_event(conn, event)
-            keys = device_keys(conn)
+            keys, branches = device_keys(conn), device_branches(conn)
     for event in newest.values():
         _check_signature(event, keys)
     for origin, (seq, digest) in heads.items():
@@ -296,9 +353,13 @@ def ingest(
     every page's events, in ``settle`` (a pull of many pages touches a dossier on many).
     """
     result = IngestResult()
-    fresh = _classify(conn, events, result)
-    if not fresh:
+    logged = _classify(conn, events, result)
+    if not logged:
         return result
+    for event, refusal in result.quarantined:
+        quarantine.record(conn, event, refusal.rule, refusal)
+    refused = {e.event_id for e, _ in result.quarantined}
+    fresh = [e for e in logged if e.event_id not in refused]
     by_dossier: dict[str, list[Event]] = defaultdict(list)
     for event in fresh:
         if event.dossier_id is not None:
@@ -309,8 +370,8 @@ def ingest(
         result.dossiers = set(by_dossier)
     else:
         result.dossiers = projection.apply_dossier_batch(conn, by_dossier)
-    db.executemany(_INSERT_EVENT, [event_store.event_row(e) for e in fresh])
-    _observe(conn, fresh, now_ms)
+    db.executemany(_INSERT_EVENT, [event_store.event_row(e) for e in logged])
+    _observe(conn, logged, now_ms)
     result.accepted = fresh
     if any(e.dossier_id is None and e.type.startswith(REFERENCE_PREFIXES) for e in fresh):
         refold_reference(conn)
@@ -342,15 +403,20 @@ def settle(conn: Connection, deferred: Mapping[str, Sequence[Event]]) -> set[str
 
 
 def refold_reference(conn: Connection) -> None:
-    """Replay every reference event (users, calendar) in fold order, as ``rebuild`` does."""
+    """Replay every reference event (users, calendar) in fold order, as ``rebuild`` does;
+    the fold-time verdicts of the authority table (is the actor an admin then?) are made
+    again from scratch, so a late event that changes them is honoured."""
     conn.execute(delete(t.users))
     conn.execute(delete(t.calendar_overrides))
+    quarantine.forget_fold_verdicts(conn)
+    skipped = quarantine.ids(conn)
     rows = conn.execute(
         select(t.events)
         .where(t.events.c.dossier_id.is_(None))
         .where(t.events.c.type.like("user.%") | t.events.c.type.like("calendar.%"))
     )
-    for event in sorted((event_store._row_to_event(r) for r in rows), key=fold_order):
+    events = (event_store._row_to_event(r) for r in rows)
+    for event in sorted((e for e in events if e.event_id not in skipped), key=fold_order):
         projection.apply_reference_event(conn, event)
 
 

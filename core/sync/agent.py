@@ -49,9 +49,10 @@ class LocalBlob:
 
 @dataclass(frozen=True)
 class IngestSummary:
-    accepted: int = 0
+    accepted: int = 0  # new events logged (``quarantined`` of them not applied)
     duplicates: int = 0
     dossiers: frozenset[str] = frozenset()
+    quarantined: int = 0  # refused by the authority table: logged, never applied
 
 
 class Replica(Protocol):
@@ -112,6 +113,7 @@ class SyncSummary:
     bytes_down: int = 0
     dossiers: frozenset[str] = frozenset()
     damaged: tuple[str, ...] = ()  # local blobs whose file is missing, short or altered
+    quarantined: int = 0  # pulled events the authority table refused (``motcua quarantine``)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -119,6 +121,7 @@ class SyncSummary:
             "push_duplicates": self.push_duplicates,
             "pulled": self.pulled,
             "applied": self.applied,
+            "quarantined": self.quarantined,
             "blobs_up": self.blobs_up,
             "blobs_down": self.blobs_down,
             "bytes_up": self.bytes_up,
@@ -261,7 +264,7 @@ class SyncAgent:
             return self._pull(report, summary)
 
     def _pull(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:
-        pulled = applied = 0
+        pulled = applied = held = 0
         dossiers: set[str] = set(summary.dossiers)
         for scope in self.replica.scopes():
             start = cursor = self.replica.cursor(scope)
@@ -272,13 +275,16 @@ class SyncAgent:
                 events = [e.to_event() for e in page.events]
                 result = self.replica.ingest(scope, events, page.next)
                 pulled += len(events)
-                applied += result.accepted
+                applied += result.accepted - result.quarantined
+                held += result.quarantined
                 dossiers |= result.dossiers
                 cursor = page.next
                 report(Progress("pull", cursor - start, max(page.head - start, 1), "events"))
                 if not page.more:
                     break
-        return replace(summary, pulled=pulled, applied=applied, dossiers=frozenset(dossiers))
+        return replace(
+            summary, pulled=pulled, applied=applied, quarantined=held, dossiers=frozenset(dossiers)
+        )
 
     # --- blobs -----------------------------------------------------------------------------
     def upload_blobs(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:

@@ -8,6 +8,7 @@ from typing import Any
 
 from core.domain.errors import N_, IntegrityError, ValidationError
 from core.domain.workflow import Role
+from core.i18n import tr
 from core.services import audit
 from core.services.branch import Branch
 from core.storage import projection
@@ -44,6 +45,10 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_verify)
     p = sub.add_parser("rebuild", help="rebuild every projection from the event log")
     p.set_defaults(handler=cmd_rebuild)
+    p = sub.add_parser(
+        "quarantine", help="events held back: refused by the authority table or failing to apply"
+    )
+    p.set_defaults(handler=cmd_quarantine)
 
 
 def cmd_init(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
@@ -100,3 +105,19 @@ def cmd_rebuild(args: argparse.Namespace, ctx: Context) -> dict[str, int]:
     ctx.services.login(*ctx.acting_user()).require(Role.ADMIN)
     replayed = ctx.services.store.write(projection.rebuild)
     return {"events_replayed": replayed}
+
+
+def cmd_quarantine(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:
+    actor = ctx.services.login(*ctx.acting_user())
+    return [
+        {
+            "event_id": e["event_id"],
+            "origin_device": e["origin_device"],
+            "origin_seq": e["origin_seq"],
+            "type": e["type"],
+            "rule": e["rule"],
+            "problem": tr(e["message"], **e["params"]),
+            "at": e["at"],
+        }
+        for e in ctx.services.admin.quarantine(actor)
+    ]

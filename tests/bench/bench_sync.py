@@ -40,7 +40,7 @@ from core.sync.client import Credentials, SyncClient
 from sync_server import identity
 from sync_server import schema as st
 from sync_server.cli import default_workers
-from sync_server.db import make_engine, migrate
+from sync_server.db import KEY_FILE, make_engine, migrate
 from tests.sync.fixtures import LEADER, OFFICER, SPECIALIST
 
 from .harness import Report, stopwatch
@@ -335,7 +335,7 @@ def bench_ingest(report: Report, pg_admin: str, tmp: Path, workers: int | None) 
     with fresh_db(pg_admin) as url:
         engine = make_engine(url)
         migrate(engine)
-        identity.ensure_identity(engine)
+        identity.ensure_identity(engine, tmp / f"ingest-server-{workers}" / KEY_FILE)
         desks: list[Branch] = []
         for b in range(8):
             identity.add_branch(engine, f"B{b}", f"Chi nhánh {b}")
@@ -463,7 +463,7 @@ def bench_blobs(report: Report, tmp: Path, rounds: int = 5) -> None:
     url = f"sqlite:///{tmp / 'blob-server.db'}"
     engine = make_engine(url)
     migrate(engine)
-    identity.ensure_identity(engine)
+    identity.ensure_identity(engine, tmp / "blob-server" / KEY_FILE)
     identity.add_branch(engine, "BLOB", "x")
     times: dict[str, list[float]] = {"protocol": [], "uvicorn": [], "stdlib": []}
     session = requests.Session()

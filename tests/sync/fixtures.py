@@ -60,7 +60,7 @@ class Net:
 
     @property
     def key(self) -> DeviceKey:
-        return identity.ensure_identity(self.engine)
+        return identity.ensure_identity(self.engine, self.server.settings.key_file)
 
     def branch(self, code: str | None = None) -> str:
         code = code or f"U{next(_units)}"
@@ -112,6 +112,13 @@ def receive(desk: Branch, **intake: Any) -> DossierView:
         Intake(procedure_code=procedure.code, applicant=APPLICANT, components=mandatory, **intake),
     )
     return view
+
+
+def attach_blob(desk: Branch, dossier_id: str, sha256: str, name: str = "scan.pdf") -> None:
+    """Attach a stored blob to a dossier's first document, as the document service does."""
+    file = {"sha256": sha256, "pages": 1, "size": 0, "media_type": "application/pdf", "name": name}
+    payload = {"at": "2026-11-23T09:30:00+07:00", "component": "to-khai", "file": file}
+    desk.record(dossier_id, "lan", "dossier.attach", payload)
 
 
 def act(

@@ -20,7 +20,7 @@ from core.sync.wire import CHUNK_SIZE
 from sync_server import blobstore
 from sync_server import schema as st
 
-from .fixtures import OFFICER, Net, receive, snapshot
+from .fixtures import OFFICER, Net, attach_blob, receive, snapshot
 
 CHILD = Path(__file__).with_name("sync_child.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,11 +62,11 @@ def scan(tmp: Path, name: str, mib: int) -> Path:
 
 def busy_desktop(net: Net, branch: str, tmp: Path) -> tuple[Branch, str]:
     desk = net.desktop(branch)
-    codes = [receive(desk).code for _ in range(20)]
+    views = [receive(desk) for _ in range(20)]
     for n in range(180):
-        desk.dossiers.note(OFFICER, codes[n % len(codes)], f"ghi chú {n}")
+        desk.dossiers.note(OFFICER, views[n % len(views)].code, f"ghi chú {n}")
     sha = LocalReplica(desk).add_blob(scan(tmp, "big.pdf", 20))
-    desk.record(None, "lan", "branch.file_added", {"sha256": sha})
+    attach_blob(desk, views[0].id, sha)
     return desk, sha
 
 
@@ -142,7 +142,7 @@ def test_cut_download_resumes_from_the_partial_file(net: Net, tmp_path: Path) ->
     branch = net.branch()
     a = net.desktop(branch)
     sha = LocalReplica(a).add_blob(scan(tmp_path, "result.pdf", 48))
-    a.record(None, "lan", "branch.file_added", {"sha256": sha})
+    attach_blob(a, receive(a).id, sha, "result.pdf")
     finish(a)
     b = net.desktop(branch)
     partial = LocalReplica(b).partial_blob(sha)

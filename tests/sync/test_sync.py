@@ -16,7 +16,17 @@ from core.sync.errors import NotEnrolled, Unauthorised
 from core.sync.wire import CHUNK_SIZE
 from sync_server import identity
 
-from .fixtures import LEADER, OFFICER, SPECIALIST, Net, act, rebuilt, receive, snapshot
+from .fixtures import (
+    LEADER,
+    OFFICER,
+    SPECIALIST,
+    Net,
+    act,
+    attach_blob,
+    rebuilt,
+    receive,
+    snapshot,
+)
 
 
 def sync_all(net: Net, rounds: int = 2) -> None:
@@ -175,7 +185,7 @@ def test_blobs_go_up_then_down_and_resume_after_a_cut(net: Net, tmp_path: Path) 
     scan.write_bytes(bytes(range(256)) * (CHUNK_SIZE // 256 * 2 + 100))
     sha = LocalReplica(a).add_blob(scan)
     view = receive(a)
-    a.record(view.id, "lan", "dossier.attach_file", {"sha256": sha, "name": "scan.pdf"})
+    attach_blob(a, view.id, sha)
     net.agent(a).sync_once()
     assert LocalReplica(a).pending_blobs() == []
     from sync_server import blobstore
@@ -207,7 +217,7 @@ def test_a_download_cut_after_its_last_byte_completes(net: Net, tmp_path: Path) 
     scan.write_bytes(bytes(range(256)) * 4096)
     sha = LocalReplica(a).add_blob(scan)
     view = receive(a)
-    a.record(view.id, "lan", "dossier.attach_file", {"sha256": sha, "name": "scan.pdf"})
+    attach_blob(a, view.id, sha)
     net.agent(a).sync_once()
     replica_b = LocalReplica(b)
     partial = replica_b.partial_blob(sha)
@@ -390,7 +400,7 @@ def test_a_damaged_local_scan_is_named_and_the_others_still_go_up(net: Net, tmp_
     theirs.write_bytes(b"theirs" * 5000)
     their_sha = LocalReplica(colleague).add_blob(theirs)
     view = receive(colleague)
-    colleague.record(view.id, "lan", "dossier.attach_file", {"sha256": their_sha, "name": "t"})
+    attach_blob(colleague, view.id, their_sha, "t")
     net.agent(colleague).sync_once()
     good, bad = tmp_path / "good.pdf", tmp_path / "bad.pdf"
     good.write_bytes(b"good" * 5000)

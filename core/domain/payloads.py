@@ -1,0 +1,201 @@
+"""The payload of every event type, as a typed model: the one schema the server checks at
+ingest and every desktop checks before applying (``core.domain.authority`` names which
+model goes with which type).
+
+Each model lists the fields the folds and services read, with their types; a payload that
+lacks one or holds the wrong type is refused before it can reach a fold. Unknown extra
+fields are kept (a newer desktop may add one) but never read. Types are strict: ``"5"`` is
+not a score and ``true`` is not a number.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from .workflow import State
+
+# Identifiers that name things across replicas: no spaces, no control characters, no ':'
+# (``server:<scope>`` is the centre's own origin and can never be a device).
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+MOMENT_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)$"
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
+Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]
+Moment = Annotated[str, StringConstraints(pattern=MOMENT_PATTERN)]
+Day = Annotated[str, StringConstraints(pattern=DAY_PATTERN)]
+PublicKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+Line = Annotated[str, StringConstraints(max_length=500)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+Count = Annotated[int, Field(ge=0, le=10_000)]
+Role = Literal["officer", "specialist", "leader", "admin"]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+
+# --- dossier steps ---------------------------------------------------------------------------
+
+
+class ProcedureRef(Payload):
+    code: Line
+    version: Annotated[int, Field(ge=1)]
+    name: Line
+    field: Line
+    unit: Line = "working_days"
+
+
+class DueMoment(Payload):
+    due_at: Moment
+    counting_from: Moment | None = None
+    steps: list[dict[str, Any]]
+
+
+class ComponentEntry(Payload):
+    key: Line
+    name: Line
+    mandatory: bool
+    supplied: bool
+    originals: Count = 0
+    certified_copies: Count = 0
+    copies: Count = 0
+
+
+class Receipt(Payload):
+    """``dossier.receive``: the record the fold starts a dossier from."""
+
+    at: Moment
+    code: Line
+    procedure: ProcedureRef
+    applicant: dict[str, Line]
+    channel: Literal["counter", "online", "postal"] = "counter"
+    components: list[ComponentEntry]
+    fees_vnd: Annotated[int, Field(ge=0)] = 0
+    return_method: Literal["counter", "postal"] = "counter"
+    postal_address: Line = ""
+    due: DueMoment
+    lookup_token: Line
+    override_incomplete: Line = ""
+
+
+class Step(Payload):
+    """Every other workflow action (``dossier.<action>``)."""
+
+    at: Moment
+    note: LongText = ""
+    to: Line = ""
+    postal_address: Line = ""
+    order_number: Line = ""
+    due_at: Moment | None = None
+    previous_due_at: Moment | None = None
+
+
+class Reappointment(Step):
+    """``dossier.reappoint``: the new appointment is required."""
+
+    due_at: Moment
+
+
+class Note(Payload):
+    at: Moment
+    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+class AttachedFile(Payload):
+    sha256: Sha256
+    pages: Count
+    size: Annotated[int, Field(ge=0)]
+    media_type: Line
+    name: Line
+
+
+class Attachment(Payload):
+    at: Moment
+    component: Line
+    file: AttachedFile
+
+
+class Rating(Payload):
+    at: Moment
+    score: Annotated[int, Field(ge=1, le=5)]
+    complaint: bool = False
+
+
+StateName = Annotated[str, StringConstraints(pattern=f"^({'|'.join(s.value for s in State)})?$")]
+
+
+class Resolution(Payload):
+    at: Moment
+    note: LongText
+    keep: Line = ""
+    state: StateName = ""
+    fields: dict[str, Line] = Field(default_factory=dict)
+
+
+class FieldEdit(Payload):
+    at: Moment | None = None
+    field: Line
+    value: Line
+
+
+# --- branch reference data -------------------------------------------------------------------
+
+
+class UserAdded(Payload):
+    username: Username
+    full_name: Line = ""
+    role: Role
+    password_hash: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class UserPassword(Payload):
+    username: Username
+    password_hash: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class UserRole(Payload):
+    username: Username
+    role: Role
+
+
+class UserDisabled(Payload):
+    username: Username
+    disabled: bool = True
+
+
+class CalendarOverride(Payload):
+    day: Day
+    kind: Literal["holiday", "workday", "none"]
+    reason: Line = ""
+
+
+class Setting(Payload):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    value: LongText
+
+
+# --- the centre's reference data -----------------------------------------------------------
+
+
+class DeviceEnrolled(Payload):
+    device_id: DeviceId
+    branch: Line
+    public_key: PublicKey
+    label: Line = ""
+
+
+class DeviceRevoked(Payload):
+    device_id: DeviceId
+
+
+class CataloguePublished(Payload):
+    """The procedures in force; each is parsed strictly when applied (a malformed entry is
+    named there)."""
+
+    procedures: Annotated[list[dict[str, Any]], Field(min_length=1)]
