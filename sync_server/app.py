@@ -1,6 +1,7 @@
 """The HTTP API (``/v1``): enrolment, push, pull, vector exchange, blobs. OpenAPI at
 ``/openapi.json``. Every request after enrolment is signed by the device key
-(``core.sync.auth``); every refusal is ``application/problem+json`` with a specific 4xx.
+(``core.sync.auth``), and its device is known before its body is read (``Gate``); every
+refusal is ``application/problem+json`` with a specific 4xx.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeout
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,7 +57,7 @@ from core.sync.wire import (
     VectorResponse,
 )
 
-from . import blobstore, identity, ingest, reads
+from . import blobstore, identity, ingest, limits, reads
 from . import schema as t
 from .db import Settings, make_engine, migrate
 from .errors import Refusal
@@ -64,7 +66,16 @@ log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 _BATCH = 1 << 20
 _EARLY = 8 << 20
-_IDLE_S = 60.0  # a chunk's body silent this long is given up (a cut nobody reported)
+_IDLE_S = 60.0  # a body silent this long is given up, 408 (a cut nobody reported, or a hold)
+_ANONYMOUS_BODY = 16 * 1024  # the body of a request no device signs (enrolment) at most
+_OPEN_PATHS = frozenset({"/v1/health", "/v1/enroll"})  # the routes no device signs
+_WHO = "motcua.who"  # in the scope: the (signed headers, device) the gate identified
+_GUESSES = frozenset({"bad-code", "expired-code"})  # enrolment failures that count
+_PRUNE_EVERY_S = 60.0
+# A request is fresh while its signed moment is within auth.WINDOW_MS of the server's
+# clock, either side: its nonce, recorded at the server's moment, can be replayed for up
+# to twice the window after that. Older nonces can never be replayed: they are pruned.
+NONCE_KEEP_MS = 2 * auth.WINDOW_MS
 _LOCK_WAIT_S = 30.0
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -86,55 +97,146 @@ def problem_response(request: Request, err: Refusal) -> JSONResponse:
     return JSONResponse(body, status_code=err.status, media_type=PROBLEM, headers=err.headers)
 
 
-class BodyLimit:
-    """Refuse bodies over `limit` bytes with 413 before any handler reads them."""
+def too_large(limit: int) -> Refusal:
+    return Refusal(413, "too-large", N_("The request body is too large"), extra={"limit": limit})
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+def busy(retry_after_s: int = 1) -> Refusal:
+    return Refusal(
+        429,
+        "busy",
+        N_("The server is busy: retry shortly"),
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
+def database_unavailable() -> Refusal:
+    return Refusal(
+        503,
+        "unavailable",
+        N_("The server's database is busy or unreachable: retry shortly"),
+        headers={"Retry-After": "5"},
+    )
+
+
+class _Gone(Exception):
+    """The client went away while its body was read: there is nobody to answer."""
+
+
+def signed_route(scope: Scope) -> bool:
+    """Every route of the API but the health check and enrolment is signed by a device."""
+    path: str = scope["path"]
+    return path.startswith("/v1/") and path not in _OPEN_PATHS
+
+
+class Gate:
+    """In front of every handler, before a byte of the body is read.
+
+    A signed route's signature headers are checked first, from the headers alone: present,
+    at a fresh moment, from a device known and not revoked (``Server.identify``); a
+    stranger is answered 401 and its body is never read. Then the body is read, and held
+    for the handler (which checks the signature over it and the nonce): at most `limit`
+    bytes (16 KiB for anonymous clients), else 413; while a slot among the bodies this
+    process holds is free (``limits.Slots``: per process, per device, anonymous clients
+    together), else 429; given up when silent for ``_IDLE_S``, 408. A blob chunk is
+    streamed to its handler instead (held to ``MAX_CHUNK``; the handler keeps its own
+    idle limit). What the gate refuses it answers itself, as a problem."""
+
+    def __init__(self, app: ASGIApp, server: Server, limit: int) -> None:
         self.app = app
+        self.server = server
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        declared = headers.get(b"content-length")
-        if declared is not None and not declared.isdigit():
-            await self._refuse(send)
+        try:
+            passed, slot = await self._admit(scope, receive)
+        except _Gone:
             return
-        if scope["method"] == "PUT" and scope["path"].startswith("/v1/blobs/"):
-            # Streamed by the handler, which holds a chunk to MAX_CHUNK.
-            too_large = blobstore.chunk_too_large
-            await self.app(scope, self._counted(receive, MAX_CHUNK, too_large), send)
+        except Refusal as err:
+            await self._refuse(scope, receive, send, err)
             return
-        if declared is not None and int(declared) > self.limit:
-            await self._refuse(send)
+        except (OperationalError, SqlTimeout) as err:
+            where = scope["method"], scope["path"]
+            log.warning("database unavailable on %s %s", *where, exc_info=err)
+            await self._refuse(scope, receive, send, database_unavailable())
             return
-        chunks: list[bytes] = []
+        try:
+            await self.app(scope, passed, send)
+        finally:
+            if slot is not None:
+                self.server.bodies.give(slot)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, err: Refusal) -> None:
+        """Answer, and close the connection: a body the gate did not read is not drained."""
+        response = problem_response(Request(scope), err)
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)
+
+    async def _admit(self, scope: Scope, receive: Receive) -> tuple[Receive, str | None]:
+        """The receive the handler gets (the body held, or counted), and the slot held."""
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is not None and not (declared.isascii() and declared.isdigit()):
+            raise too_large(self.limit)
+        key = ""  # anonymous clients share one key
+        if signed_route(scope):
+            signed = self.server.signed(headers)
+            who = await run_in_threadpool(self.server.known, signed)
+            scope[_WHO] = (signed, who)
+            key = who.device_id
+            if scope["method"] == "PUT" and scope["path"].startswith("/v1/blobs/"):
+                # Streamed by the handler, which holds a chunk to MAX_CHUNK.
+                return self._counted(receive, MAX_CHUNK, blobstore.chunk_too_large), None
+        limit = self.limit if key else _ANONYMOUS_BODY
+        if declared is not None and int(declared) > limit:
+            raise too_large(limit)
+        if not int(declared or 0) and "transfer-encoding" not in headers:
+            return receive, None  # no body
+        if not self.server.bodies.take(key):
+            raise busy(2)
+        try:
+            pieces = await self._read(receive, limit)
+        except BaseException:
+            self.server.bodies.give(key)
+            raise
+        pieces.reverse()
+
+        async def replay() -> Message:
+            # The pieces as they came (no join here: the handler's read joins).
+            if pieces:
+                piece = pieces.pop()
+                return {"type": "http.request", "body": piece, "more_body": bool(pieces)}
+            return await receive()
+
+        return replay, key
+
+    @staticmethod
+    async def _read(receive: Receive, limit: int) -> list[bytes]:
+        """The whole body, at most `limit` bytes, none of its pieces later than ``_IDLE_S``."""
+        pieces: list[bytes] = []
         size = 0
         more = True
         while more:
-            message = await receive()
+            try:
+                async with asyncio.timeout(_IDLE_S):
+                    message = await receive()
+            except TimeoutError:
+                raise Refusal(
+                    408, "body-timeout", N_("The request body stopped arriving: send it again")
+                ) from None
             if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await self._refuse(send)
-                return
-            chunks.append(chunk)
+                raise _Gone
+            piece = message.get("body", b"")
+            size += len(piece)
+            if size > limit:
+                raise too_large(limit)
+            pieces.append(piece)
             more = message.get("more_body", False)
-        pending = chunks or [b""]
-        pending.reverse()
-
-        async def replay() -> Message:
-            # The buffered pieces as they came (no join here: the handler's read joins).
-            if pending:
-                piece = pending.pop()
-                return {"type": "http.request", "body": piece, "more_body": bool(pending)}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        return pieces or [b""]
 
     @staticmethod
     def _counted(receive: Receive, limit: int, refusal: Callable[[], Refusal]) -> Receive:
@@ -149,23 +251,6 @@ class BodyLimit:
             return message
 
         return counted
-
-    async def _refuse(self, send: Send) -> None:
-        payload = (
-            b'{"type":"urn:motcua:problem:too-large","title":"too-large","status":413,'
-            b'"detail":"The request body is too large"}'
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM.encode()),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
 
 
 class _IdleWatch:
@@ -267,6 +352,11 @@ class Server:
         self.key = identity.ensure_identity(self.engine, settings.key_file)
         settings.blobs_dir.mkdir(parents=True, exist_ok=True)
         self.pushes = threading.BoundedSemaphore(settings.max_concurrent_pushes)
+        self.bodies = limits.Slots()
+        self.polls = reads.Polls()
+        self.enrolments = limits.Attempts()
+        self._prune_lock = threading.Lock()
+        self._prune_next = 0.0  # monotonic moment of the next pruning of old nonces
         self._writers = ThreadPoolExecutor(4, thread_name_prefix="blob-write")
         self._db = ThreadPoolExecutor(8, thread_name_prefix="blob-db")
         self._blob_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
@@ -279,7 +369,7 @@ class Server:
         """Who sends the chunk (its signature covers the `prefix` hash it claims, so it is
         checked before the body is read), and a writer at `offset` — or the status of a
         blob already complete. The caller holds the blob's locks."""
-        signed, who = self.identify(request)
+        signed, who = self.identified(request)
         if not auth.verify_request(
             signed, who.public_key, request.method, _target(request), b"", digest=prefix
         ):
@@ -406,13 +496,13 @@ class Server:
         return lock
 
     def authenticate(self, request: Request, body: bytes) -> identity.DeviceRow:
-        signed, device = self.identify(request)
+        signed, device = self.identified(request)
         self.confirm(request, signed, device, body=body)
         return device
 
-    def signed(self, request: Request) -> auth.SignedRequest:
+    def signed(self, headers: Mapping[str, str]) -> auth.SignedRequest:
         """The signature headers, present and at a fresh moment (nothing verified yet)."""
-        signed = auth.read_headers(dict(request.headers))
+        signed = auth.read_headers(headers)
         if signed is None:
             raise Refusal(401, "unsigned", N_("The request is not signed by an enrolled device"))
         now = int(time.time() * 1000)
@@ -431,11 +521,19 @@ class Server:
             raise Refusal(401, "revoked", N_("Device {device} is revoked"), device=device.device_id)
         return device
 
+    def known(self, signed: auth.SignedRequest) -> identity.DeviceRow:
+        with self.engine.connect() as conn:
+            return self.known_device(conn, signed)
+
     def identify(self, request: Request) -> tuple[auth.SignedRequest, identity.DeviceRow]:
         """The signing device, known and unrevoked, at a fresh moment (body not checked)."""
-        signed = self.signed(request)
-        with self.engine.connect() as conn:
-            return signed, self.known_device(conn, signed)
+        signed = self.signed(request.headers)
+        return signed, self.known(signed)
+
+    def identified(self, request: Request) -> tuple[auth.SignedRequest, identity.DeviceRow]:
+        """The device the gate identified from the headers, before the body was read."""
+        who: tuple[auth.SignedRequest, identity.DeviceRow] | None = request.scope.get(_WHO)
+        return who if who is not None else self.identify(request)
 
     def check_signature(
         self,
@@ -471,6 +569,7 @@ class Server:
             self.note_nonce(conn, signed, device)
             if then is not None:
                 then(conn)
+        self.prune_nonces_when_due()
 
     @staticmethod
     def note_nonce(
@@ -484,6 +583,30 @@ class Server:
         )
         if inserted.rowcount != 1:
             raise Refusal(401, "replayed", N_("This request was already received (replayed)"))
+
+    def prune_nonces_when_due(self) -> None:
+        """Forget the nonces no request can replay any more, at most every
+        ``_PRUNE_EVERY_S`` per process (in the request path, after its own commit). A
+        failure is logged, not answered: the request it follows went through."""
+        now = time.monotonic()
+        with self._prune_lock:
+            if now < self._prune_next:
+                return
+            self._prune_next = now + _PRUNE_EVERY_S
+        try:
+            pruned = self.prune_nonces()
+        except (OperationalError, SqlTimeout) as err:
+            log.warning("old nonces not pruned: %s", err)
+            return
+        if pruned:
+            log.info("pruned %d old nonces", pruned)
+
+    def prune_nonces(self, now_ms: int | None = None) -> int:
+        """Delete the nonces recorded more than ``NONCE_KEEP_MS`` ago; how many."""
+        now = now_ms if now_ms is not None else int(time.time() * 1000)
+        with self.engine.begin() as conn:
+            deleted = conn.execute(t.nonces.delete().where(t.nonces.c.at_ms < now - NONCE_KEEP_MS))
+        return int(deleted.rowcount)
 
 
 _INSERT_NONCE = text(
@@ -529,13 +652,7 @@ def create_app(settings: Settings) -> FastAPI:
         # The pool is exhausted or the database does not answer: the client retries; the
         # operator sees why (a misconfiguration looks the same from the outside).
         log.warning("database unavailable on %s %s", request.method, request.url.path, exc_info=err)
-        refusal = Refusal(
-            503,
-            "unavailable",
-            N_("The server's database is busy or unreachable: retry shortly"),
-            headers={"Retry-After": "5"},
-        )
-        return problem_response(request, refusal)
+        return problem_response(request, database_unavailable())
 
     @app.exception_handler(OSError)
     async def _storage(request: Request, err: Exception) -> JSONResponse:
@@ -580,14 +697,38 @@ def create_app(settings: Settings) -> FastAPI:
         return problem_response(request, refusal)
 
     @app.get("/v1/health", response_model=Health)
-    def health() -> Health:
+    async def health() -> Health:  # on the event loop: answered even when every thread is busy
         return Health(
             status="ok", protocol=PROTOCOL_VERSION, server_time_ms=int(time.time() * 1000)
         )
 
     @app.post("/v1/enroll", response_model=EnrolResponse)
-    def enroll(request: EnrolRequest) -> EnrolResponse:
-        return identity.enrol(server.engine, server.key, request)
+    async def enroll(request: Request, body: EnrolRequest) -> EnrolResponse:
+        # Failed attempts are counted per client address and per branch (in this
+        # process's memory): past the limit, even a good code waits, so none is guessed.
+        address = request.client.host if request.client else "unknown"
+        keys = (f"address {address}", f"branch {body.branch}")
+        wait = server.enrolments.wait_s(keys)
+        if wait:
+            raise Refusal(
+                429,
+                "too-many-attempts",
+                N_("Too many failed enrolment attempts: try again in {minutes} min"),
+                headers={"Retry-After": str(wait)},
+                minutes=-(-wait // 60),
+            )
+        try:
+            return await run_in_threadpool(identity.enrol, server.engine, server.key, body)
+        except Refusal as err:
+            if err.kind in _GUESSES:
+                for key in server.enrolments.failed(keys):
+                    log.warning(
+                        "enrolment refused for %d s to %s: %d failed attempts",
+                        server.enrolments.window_s,
+                        key,
+                        server.enrolments.limit,
+                    )
+            raise
 
     @app.post("/v1/events", response_model=PushResponse, openapi_extra=_json_body(PushRequest))
     def push(request: Request, raw: RawBody) -> Response:
@@ -595,7 +736,7 @@ def create_app(settings: Settings) -> FastAPI:
         # (not json.loads, then the model), and the answer is written without a model.
         # The sender and its signature first (a read), then the body is parsed, outside
         # the write transaction (on SQLite it holds the one write lock).
-        signed, who = server.identify(request)
+        signed, who = server.identified(request)  # by the gate, before the body was read
         server.check_signature(request, signed, who, raw)
         if who.flagged:
             raise Refusal(
@@ -613,9 +754,7 @@ def create_app(settings: Settings) -> FastAPI:
             ) from None
         events = [e.to_event() for e in body.events]
         if not server.pushes.acquire(blocking=False):
-            raise Refusal(
-                429, "busy", N_("The server is busy: retry shortly"), headers={"Retry-After": "1"}
-            )
+            raise busy()
 
         def admit(conn: Connection) -> tuple[ingest.Pusher, list[Event]]:
             server.note_nonce(conn, signed, who)  # in the push's transaction: one commit
@@ -625,6 +764,7 @@ def create_app(settings: Settings) -> FastAPI:
             outcome = ingest.push(server.engine, admit)
         finally:
             server.pushes.release()
+        server.prune_nonces_when_due()
         return Response(ingest.answer(outcome), media_type="application/json")
 
     def _readable(who: identity.DeviceRow, scope: str) -> None:
@@ -634,7 +774,8 @@ def create_app(settings: Settings) -> FastAPI:
             )
 
     @app.get("/v1/events", response_model=PullResponse)
-    def pull(
+    async def pull(
+        request: Request,
         who: Device,
         scope: Annotated[str, Query(pattern=r"^(\*|[A-Z0-9][A-Z0-9.]{0,30})$")],
         after: Annotated[int, Query(ge=0, le=2**53)] = 0,
@@ -642,7 +783,18 @@ def create_app(settings: Settings) -> FastAPI:
         wait: Annotated[float, Query(ge=0, le=25)] = 0,
     ) -> Response:
         _readable(who, scope)
-        content = reads.pull(server.engine, scope, after, limit, wait, who.device_id)
+        # A long-poll waits on the event loop, each read in the thread pool: it holds no
+        # thread while it waits, and stops reading when its client has gone.
+        content = await reads.pull(
+            server.engine,
+            scope,
+            after,
+            limit,
+            wait,
+            who.device_id,
+            polls=server.polls,
+            gone=request.is_disconnected,
+        )
         return Response(content, media_type="application/json")
 
     @app.post("/v1/vector", response_model=VectorResponse)
@@ -710,7 +862,7 @@ def create_app(settings: Settings) -> FastAPI:
             media_type="application/octet-stream",
         )
 
-    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(Gate, server=server, limit=MAX_BODY)
     _with_schemas(app, [PushRequest])
     return app
 

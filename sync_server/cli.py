@@ -206,7 +206,7 @@ def cmd_user_add(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
         "username": name,
         "full_name": args.full_name.strip() or name,
         "role": args.role,
-        "password_hash": users.hash_password(os.environ.get("MOTCUA_NEW_PASSWORD", "")),
+        **users.credentials(os.environ.get("MOTCUA_NEW_PASSWORD", "")),
     }
     return identity.author_one(ctx.engine, ctx.key, args.branch, "user.added", payload)
 

@@ -161,21 +161,15 @@ def new_enrol_code(
 
 
 def _take_code(conn: Connection, code: str, request: EnrolRequest, now_ms: int) -> None:
+    """Take a one-time code. A code of another branch is answered exactly like an unknown
+    one (and before its expiry is looked at): a failed attempt learns nothing about it."""
     row = conn.execute(
         select(t.enrol_codes).where(t.enrol_codes.c.code_hash == _code_hash(code))
     ).first()
-    if row is None or row.used_by:
+    if row is None or row.used_by or row.branch != request.branch:
         raise Refusal(403, "bad-code", N_("This enrolment code is unknown or was already used"))
     if row.expires_ms < now_ms:
         raise Refusal(410, "expired-code", N_("This enrolment code has expired: ask for a new one"))
-    if row.branch != request.branch:
-        raise Refusal(
-            409,
-            "branch-mismatch",
-            N_("This code enrols into branch {code_branch}, but this desktop belongs to {branch}"),
-            code_branch=row.branch,
-            branch=request.branch,
-        )
     taken = conn.execute(
         update(t.enrol_codes)
         .where(t.enrol_codes.c.code_hash == row.code_hash)
@@ -251,6 +245,8 @@ def enrol(
             "public_key": record.public_key,
             "label": record.label,
         }
+        if request.admin_username and request.admin_key:  # vouch for the desk's first admin
+            payload |= {"admin_username": request.admin_username, "admin_key": request.admin_key}
         author(conn, key, request.branch, DEVICE_ENROLLED, payload, now)
     return EnrolResponse(
         device=record,

@@ -1,5 +1,8 @@
 """Reading the central log: pull by cursor (paged, long-poll) and the vector exchange.
 
+A long-poll waits on the event loop and reads in the thread pool, one short read at a
+time: however many devices wait, they hold no thread.
+
 Pull answers are assembled from the stored wire JSON of each event, without re-encoding.
 
 Pages end only where a verified signature covers every event before it. A receiver checks
@@ -14,10 +17,13 @@ page that an honest receiver refuses.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Connection, Engine, select
+from starlette.concurrency import run_in_threadpool
 
 from core.sync.wire import MAX_PULL_EVENTS, MAX_PUSH_EVENTS
 
@@ -76,24 +82,65 @@ def _aligned(conn: Connection, scope: str, rows: list[Row], limit: int) -> list[
     return rows
 
 
-def pull(engine: Engine, scope: str, after: int, limit: int, wait_s: float, me: str) -> bytes:
-    """The JSON of a PullResponse; the requester's own events are left out."""
+def read_page(engine: Engine, scope: str, after: int, limit: int) -> tuple[list[Row], int]:
+    """One read: the rows above `after` (a page ending on a sealed boundary) and the head."""
     limit = max(1, min(limit, MAX_PULL_EVENTS))
-    deadline = time.monotonic() + wait_s
-    while True:
-        with engine.connect() as conn:
-            rows = _page(conn, scope, after, limit)
-            if len(rows) == limit:
-                rows = _aligned(conn, scope, rows, limit)
-            head = scope_head(conn, scope)
-        if rows or time.monotonic() >= deadline:
-            break
-        time.sleep(POLL_S)
+    with engine.connect() as conn:
+        rows = _page(conn, scope, after, limit)
+        if len(rows) == limit:
+            rows = _aligned(conn, scope, rows, limit)
+        head = scope_head(conn, scope)
+    return rows, head
+
+
+def answer(scope: str, after: int, rows: list[Row], head: int, me: str) -> bytes:
+    """The JSON of a PullResponse; the requester's own events are left out."""
     bodies = [body for _seq, origin, body, _sealed in rows if origin != me]
     last = rows[-1][0] if rows else after
     more = last < head
     head_json = json.dumps({"scope": scope, "next": last, "more": more, "head": head})
     return (head_json[:-1] + ',"events":[' + ",".join(bodies) + "]}").encode()
+
+
+class Polls:
+    """The long-polls of this process waiting for an event (read on the event loop)."""
+
+    def __init__(self) -> None:
+        self.waiting = 0
+
+
+async def pull(
+    engine: Engine,
+    scope: str,
+    after: int,
+    limit: int,
+    wait_s: float,
+    me: str,
+    *,
+    polls: Polls | None = None,
+    gone: Callable[[], Awaitable[bool]] | None = None,
+) -> bytes:
+    """The JSON of a PullResponse, waiting up to `wait_s` for an event (a long-poll).
+
+    Each read runs in the thread pool; between reads the wait is on the event loop, so a
+    waiting poll holds no thread and any number of them leave the pool to the pushes. A
+    poll whose client went away (`gone`) stops reading."""
+    deadline = time.monotonic() + wait_s
+    rows, head = await run_in_threadpool(read_page, engine, scope, after, limit)
+    if rows or wait_s <= 0:
+        return answer(scope, after, rows, head, me)
+    if polls is not None:
+        polls.waiting += 1
+    try:
+        while not rows and (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(POLL_S, left))
+            if gone is not None and await gone():
+                break
+            rows, head = await run_in_threadpool(read_page, engine, scope, after, limit)
+    finally:
+        if polls is not None:
+            polls.waiting -= 1
+    return answer(scope, after, rows, head, me)
 
 
 def vector(conn: Connection, scope: str) -> dict[str, int]:

@@ -54,7 +54,8 @@ def test_security_doc_lists_the_authority_table() -> None:
 
     doc = (ROOT / "docs/security.md").read_text(encoding="utf-8")
     rows = re.findall(
-        r"^\| `([a-z_.-]+)` \| ([a-z-]+) \| ([^|]+) \| (yes|no) \| `(\w+)` \| `([a-z-]+)` \|$",
+        r"^\| `([a-z_.-]+)` \| ([a-z-]+) \| ([^|]+) \| (yes|no) \| `(\w+)` \| `([a-z-]+)` "
+        r"\| (yes|no) \|$",
         doc,
         re.MULTILINE,
     )
@@ -63,5 +64,13 @@ def test_security_doc_lists_the_authority_table() -> None:
     for type_, rule in authority.RULES.items():
         scopes = " or ".join(sorted("`*`" if s == "global" else "branch" for s in rule.scopes))
         dossier = "yes" if rule.dossier else "no"
-        expected[type_] = (rule.author.value, scopes, dossier, rule.payload.__name__, rule.name)
+        proof = "yes" if rule.proof else "no"
+        expected[type_] = (
+            rule.author.value,
+            scopes,
+            dossier,
+            rule.payload.__name__,
+            rule.name,
+            proof,
+        )
     assert documented == expected

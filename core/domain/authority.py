@@ -62,6 +62,7 @@ class Rule:
     payload: type[p.Payload]
     dossier: bool
     summary: str
+    proof: bool = False  # carries the acting user's own signature (``core.domain.userkeys``)
 
 
 class AuthorityRefused(PermissionDenied):
@@ -96,12 +97,16 @@ def _centre(name: str, scopes: frozenset[ScopeKind], payload: type[p.Payload]) -
 
 def _admin(payload: type[p.Payload]) -> Rule:
     summary = N_("only a branch admin on a desk of the branch, or the centre, may write this")
-    return Rule("branch-admin", Author.BRANCH_ADMIN, _BRANCH, payload, False, summary)
+    return Rule("branch-admin", Author.BRANCH_ADMIN, _BRANCH, payload, False, summary, True)
 
 
-def _step(payload: type[p.Payload]) -> Rule:
+def _step(payload: type[p.Payload], proof: bool = False) -> Rule:
     summary = N_("only a desk of the dossier's branch may write a dossier step")
-    return Rule("dossier-step", Author.BRANCH_DESK, _BRANCH, payload, True, summary)
+    return Rule("dossier-step", Author.BRANCH_DESK, _BRANCH, payload, True, summary, proof)
+
+
+# Steps whose role is a decision: they carry the deciding user's own signature.
+PROVEN_ACTIONS = frozenset({Action.APPROVE, Action.REJECT, Action.REAPPOINT, Action.STOP})
 
 
 _STEP_PAYLOADS: dict[Action, type[p.Payload]] = {
@@ -120,6 +125,7 @@ RULES: dict[str, Rule] = {
         p.CalendarOverride,
         False,
         N_("national days off only by the centre; a branch's only by its admin or the centre"),
+        True,
     ),
     "user.added": _admin(p.UserAdded),
     "user.password_set": _admin(p.UserPassword),
@@ -129,9 +135,12 @@ RULES: dict[str, Rule] = {
     "dossier.note": _step(p.Note),
     "dossier.attach": _step(p.Attachment),
     "dossier.rate": _step(p.Rating),
-    "dossier.resolve": _step(p.Resolution),
+    "dossier.resolve": _step(p.Resolution, proof=True),
     "dossier.edit": _step(p.FieldEdit),
-    **{f"dossier.{a.value}": _step(_STEP_PAYLOADS.get(a, p.Step)) for a in Action},
+    **{
+        f"dossier.{a.value}": _step(_STEP_PAYLOADS.get(a, p.Step), a in PROVEN_ACTIONS)
+        for a in Action
+    },
 }
 
 
@@ -250,6 +259,15 @@ def check_payload(event: Event, rule: Rule | None = None) -> None:
             field=where,
             problem=first["msg"],
         ) from None
+
+
+def needs_proof(event: Event) -> bool:
+    """Whether `event` must carry its actor's proof: a step that needs a role, written on
+    a desk (the centre's key vouches for its own; a desk's first admin has no one above)."""
+    rule = RULES.get(event.type)
+    if rule is None or not rule.proof or is_centre_origin(event.origin_device):
+        return False
+    return not (event.actor == BOOTSTRAP_ACTOR and event.origin_seq == 1)
 
 
 def admin_may(event: Event, roles: dict[str, str], disabled: set[str]) -> bool:

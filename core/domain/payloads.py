@@ -36,8 +36,15 @@ Count = Annotated[int, Field(ge=0, le=10_000)]
 Role = Literal["officer", "specialist", "leader", "admin"]
 
 
+Proof = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+SealedKey = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
 class Payload(BaseModel):
     model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    # The acting user's signature, on the steps that need a role (``core.domain.userkeys``).
+    proof: Proof | None = None
 
 
 # --- dossier steps ---------------------------------------------------------------------------
@@ -148,15 +155,25 @@ class FieldEdit(Payload):
 
 
 class UserAdded(Payload):
+    """A user, her password verifier and her key: the public half, and the private half
+    sealed under her password (absent from users created before keys existed)."""
+
     username: Username
     full_name: Line = ""
     role: Role
     password_hash: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    public_key: PublicKey | None = None
+    sealed_key: SealedKey | None = None
 
 
 class UserPassword(Payload):
+    """A new password: its verifier, and the user's key sealed under it (a new key when an
+    admin resets it: the admin cannot open the old one)."""
+
     username: Username
     password_hash: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    public_key: PublicKey | None = None
+    sealed_key: SealedKey | None = None
 
 
 class UserRole(Payload):
@@ -184,10 +201,15 @@ class Setting(Payload):
 
 
 class DeviceEnrolled(Payload):
+    """A device the centre enrolled, with the first admin its ``init`` created (whose key
+    the centre thereby vouches for across the branch)."""
+
     device_id: DeviceId
     branch: Line
     public_key: PublicKey
     label: Line = ""
+    admin_username: Username | None = None
+    admin_key: PublicKey | None = None
 
 
 class DeviceRevoked(Payload):

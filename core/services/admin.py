@@ -38,15 +38,21 @@ class AdminService:
             "username": name,
             "full_name": full_name.strip() or name,
             "role": role,
-            "password_hash": users.hash_password(password),
+            **users.credentials(password),
         }
-        return self.branch.record(None, actor.username, EventType.USER_ADDED, payload)
+        return self.branch.record(None, actor.username, EventType.USER_ADDED, payload, actor.signer)
 
     def set_password(self, actor: users.User, username: str, password: str) -> Changes:
-        if actor.username != username.lower():
+        """A user's own new password keeps her key (re-sealed); an admin's reset gives the
+        user a new one (the admin cannot open the old)."""
+        own = actor.username == username.lower()
+        if not own:
             actor.require(Role.ADMIN)
-        payload = {"username": username.lower(), "password_hash": users.hash_password(password)}
-        return self.branch.record(None, actor.username, EventType.USER_PASSWORD, payload)
+        key = actor.signer if own else None
+        payload = {"username": username.lower(), **users.credentials(password, key)}
+        return self.branch.record(
+            None, actor.username, EventType.USER_PASSWORD, payload, actor.signer
+        )
 
     def disable_user(self, actor: users.User, username: str) -> Changes:
         actor.require(Role.ADMIN)
@@ -59,6 +65,7 @@ class AdminService:
             actor.username,
             EventType.USER_DISABLED,
             {"username": username.lower(), "disabled": True},
+            actor.signer,
         )
 
     def quarantine(self, actor: users.User) -> list[dict[str, Any]]:
@@ -80,4 +87,6 @@ class AdminService:
         if not reason.strip():
             raise ValidationError(N_("An override needs its reason (the decision)"))
         payload = {"day": day.isoformat(), "kind": kind, "reason": reason.strip()}
-        return self.branch.record(None, actor.username, EventType.CALENDAR_OVERRIDE, payload)
+        return self.branch.record(
+            None, actor.username, EventType.CALENDAR_OVERRIDE, payload, actor.signer
+        )

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, select
 
+from core.domain import authority
 from core.domain.errors import N_
 from core.domain.events import GENESIS_HASH, Event
-from core.storage import event_store
+from core.storage import actors, event_store, quarantine
 from core.storage import schema as t
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ BROKEN_LINK = N_(
 ALTERED = N_("hash mismatch: the stored event was altered")
 BAD_SIGNATURE = N_("signature invalid or device key unknown")
 TRUNCATED = N_("chain truncated: the device head is at {head} but the log ends at {last}")
+UNPROVEN = N_("applied without a valid proof of its actor (the quarantine was altered)")
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,21 @@ def check_chain(
     return checked, None
 
 
+def unproven_steps(conn: Connection) -> list[Problem]:
+    """Steps that need their actor's proof, applied (not quarantined) without a valid one:
+    only an edited store gets there, since every fold refuses them."""
+    held = {r[0] for r in conn.execute(select(quarantine.quarantine.c.event_id))}
+    found: list[Problem] = []
+    for event in event_store.all_events(conn):
+        if event.event_id in held or not authority.needs_proof(event):
+            continue
+        if not actors.proven(conn, event):
+            found.append(Problem(event.origin_device, event.origin_seq, event.event_id, UNPROVEN))
+    return found
+
+
 def verify(branch: Branch) -> AuditReport:
+    """Every chain, hash and signature; then every actor's proof."""
     report = AuditReport()
     with branch.store.read() as conn:
         devices = select(t.devices.c.device_id, t.devices.c.public_key)
@@ -105,4 +121,5 @@ def verify(branch: Branch) -> AuditReport:
             report.events_checked += checked
             if problem:
                 report.problems.append(problem)
+        report.problems.extend(unproven_steps(conn))
     return report

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.domain import authority
+from core.domain import authority, userkeys
 from core.domain.calendar import DayKind, Override, WorkCalendar
 from core.domain.catalogue import Procedure
 from core.domain.codes import DEFAULT_BLOCK_WIDTH, CodeSpace, check_unit_code
@@ -28,6 +28,7 @@ from core.domain.errors import (
     N_,
     AuthenticationFailed,
     MotcuaError,
+    PermissionDenied,
     StoreError,
     ValidationError,
 )
@@ -36,7 +37,7 @@ from core.domain.ids import new_uuid7
 from core.domain.signing import DeviceKey
 from core.domain.timeutil import VIETNAM, epoch_ms
 from core.domain.workflow import Role
-from core.storage import event_store, projection, replication
+from core.storage import actors, event_store, projection, replication
 from core.storage import schema as t
 from core.storage.db import Store, migrate
 
@@ -80,7 +81,7 @@ class Branch:
         """Create the store, the device key, the catalogue and the first branch admin."""
         check_unit_code(unit_code)
         admin_name = users.check_username(admin[0])
-        admin_hash = users.hash_password(admin[1])
+        admin_credentials = users.credentials(admin[1])
         if not branch_name.strip():
             raise ValidationError(N_("Branch name is required"))
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -108,7 +109,7 @@ class Branch:
                 "username": admin_name,
                 "full_name": admin_name,
                 "role": Role.ADMIN.value,
-                "password_hash": admin_hash,
+                **admin_credentials,
             },
         )
         return branch
@@ -161,9 +162,17 @@ class Branch:
         type_: str,
         payload: dict[str, Any],
         parents: tuple[str, ...] = (),
+        signer: DeviceKey | None = None,
     ) -> tuple[Event, DossierView | None]:
         """Append one local event and update the projections, in the caller's transaction.
-        Returns the event and, for a dossier event, the dossier as it now stands."""
+        Returns the event and, for a dossier event, the dossier as it now stands. A step
+        that needs a role carries the proof of its actor, made with `signer` (her key)."""
+        rule = authority.rule_for(type_)
+        if rule.proof and signer is not None and actor != authority.BOOTSTRAP_ACTOR:
+            proof = userkeys.prove(
+                signer, type_, self.branch_code, dossier_id, actor, parents, payload
+            )
+            payload = {**payload, userkeys.PROOF: proof}
 
         def draft(seq: int, prev: str, stamp: str) -> Event:
             return Event(
@@ -187,10 +196,20 @@ class Branch:
         # transaction rolls back), so a bug can never put an event in the chain that the
         # centre refuses.
         authority.check(event, self.branch_code)
+        if not actors.proven(conn, event):
+            raise PermissionDenied(
+                N_("{user} must log in again: this step needs the proof of her own key"),
+                user=actor,
+            )
         return event, projection.apply_event(conn, event)
 
     def record(
-        self, dossier_id: str | None, actor: str, type_: str, payload: dict[str, Any]
+        self,
+        dossier_id: str | None,
+        actor: str,
+        type_: str,
+        payload: dict[str, Any],
+        signer: DeviceKey | None = None,
     ) -> Changes:
         """Append a single event in its own transaction; a dossier event names the dossier's
         current heads as its parents, read in that same transaction."""
@@ -198,7 +217,7 @@ class Branch:
         def work(conn: Connection) -> None:
             view = projection.load_view(conn, dossier_id) if dossier_id else None
             parents = view.heads if view else ()
-            self.append(conn, dossier_id, actor, type_, payload, parents)
+            self.append(conn, dossier_id, actor, type_, payload, parents, signer)
 
         self.store.write(work)
         self._calendar = None

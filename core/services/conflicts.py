@@ -100,7 +100,9 @@ def resolve(
             raise ValidationError(N_("Dossier {code} has no conflict to resolve"), code=view.code)
         choice = _kept(view, conn, keep) if keep else {"state": state}
         payload = {"at": iso(branch.clock()), "note": note.strip(), "keep": keep, **choice}
-        branch.append(conn, view.id, user.username, EventType.RESOLVE, payload, view.heads)
+        branch.append(
+            conn, view.id, user.username, EventType.RESOLVE, payload, view.heads, user.signer
+        )
         new_view = projection.load_view(conn, view.id)
         assert new_view is not None
         return new_view

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from core.domain import authority
 from core.domain.applicant import applicant_from
 from core.domain.catalogue import Procedure, ProcessingUnit
 from core.domain.codes import format_code
@@ -172,6 +173,7 @@ class DossierService(DossierQueries):
                 EventType.for_action(action.value),
                 payload,
                 view.heads,
+                user.signer if _proven_action(action) else None,
             )
             assert new_view is not None
             return new_view
@@ -229,6 +231,11 @@ class DossierService(DossierQueries):
             raise ValidationError(N_("A rating is from 1 to 5"))
         payload = {"at": iso(self.branch.clock()), "score": score, "complaint": complaint}
         return self.branch.record(view.id, "citizen", EventType.RATE, payload)
+
+
+def _proven_action(action: Action) -> bool:
+    """A decision that carries its user's proof (opening her key costs a derivation)."""
+    return action in authority.PROVEN_ACTIONS
 
 
 def _keys(procedure: Procedure) -> list[str]:

@@ -26,7 +26,7 @@ from core.domain.errors import N_, ValidationError
 from core.domain.events import Event
 from core.domain.signing import verify_signature
 from core.i18n import describe
-from core.storage import quarantine, replication
+from core.storage import event_store, quarantine, replication
 from core.storage import schema as t
 from core.sync import blobs as blob_io
 from core.sync.agent import IngestSummary, LocalBlob, SyncAgent
@@ -229,12 +229,15 @@ def _after_ingest(conn: Connection, event: Event) -> None:
 def enroll(branch: Branch, server_url: str, code: str, label: str = "") -> dict[str, Any]:
     """Bind this desktop to its branch on the server; store the server and the number blocks."""
     client = SyncClient(server_url)
+    admin_username, admin_key = _first_admin(branch)
     request = EnrolRequest(
         code=code.strip(),
         device_id=branch.device_id,
         public_key=branch.key.public_b64,
         branch=branch.branch_code,
         label=label[:200],
+        admin_username=admin_username,
+        admin_key=admin_key,
     )
     answer = client.enrol(request)
     record = answer.device
@@ -266,6 +269,16 @@ def enroll(branch: Branch, server_url: str, code: str, label: str = "") -> dict[
         "server": settings["sync_server_url"],
         "code_blocks": record.code_blocks,
     }
+
+
+def _first_admin(branch: Branch) -> tuple[str | None, str | None]:
+    """The admin this desk's ``init`` created (its first event), for the centre to vouch
+    for; none for a store made before users had keys."""
+    with branch.store.read() as conn:
+        first = next(iter(event_store.chain(conn, branch.device_id)), None)
+    if first is None or first.type != "user.added" or "public_key" not in first.payload:
+        return None, None
+    return str(first.payload["username"]), str(first.payload["public_key"])
 
 
 def server_url(branch: Branch, override: str | None = None) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, delete, insert, select, update
 
+from core.domain import userkeys
 from core.domain.errors import (
     N_,
     AuthenticationFailed,
@@ -16,6 +19,7 @@ from core.domain.errors import (
     PermissionDenied,
     ValidationError,
 )
+from core.domain.signing import DeviceKey
 from core.domain.timeutil import iso, parse_moment
 from core.domain.workflow import Role
 from core.storage import schema as t
@@ -28,19 +32,52 @@ _hasher = PasswordHasher()
 
 @dataclass(frozen=True)
 class User:
+    """A logged-in user. ``signer`` opens her key (sealed under her password) the first
+    time a step needs her proof; ``None`` for a user made before keys existed."""
+
     username: str
     full_name: str
     role: Role
+    _unseal: Callable[[], DeviceKey] | None = field(default=None, compare=False, repr=False)
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:
             raise PermissionDenied(N_("Role '{role}' may not do this"), role=self.role.value)
+
+    @property
+    def signer(self) -> DeviceKey | None:
+        return self._unseal() if self._unseal is not None else None
 
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise ValidationError(N_("Password must have at least {n} characters"), n=MIN_PASSWORD)
     return _hasher.hash(password)
+
+
+def credentials(password: str, key: DeviceKey | None = None) -> dict[str, Any]:
+    """What a user event carries for a (new) password: the verifier, and the user's key —
+    `key` (her own, re-sealed) or a new one — public, and sealed under the password."""
+    verifier = hash_password(password)
+    key = key or DeviceKey.generate()
+    return {
+        "password_hash": verifier,
+        "public_key": key.public_b64,
+        "sealed_key": userkeys.seal(key, password),
+    }
+
+
+def _unsealer(sealed: str | None, password: str) -> Callable[[], DeviceKey] | None:
+    if not sealed:
+        return None
+    opened: list[DeviceKey] = []
+
+    def unseal() -> DeviceKey:
+        if not opened:
+            opened.append(userkeys.unseal(sealed, password))
+        return opened[0]
+
+    return unseal
 
 
 def check_username(name: str) -> str:
@@ -83,7 +120,9 @@ def authenticate(
     row = conn.execute(select(t.users).where(t.users.c.username == name)).first()
     if row is not None and not row.disabled and _verify(row.password_hash, password):
         conn.execute(delete(t.login_attempts).where(t.login_attempts.c.username == name))
-        return User(row.username, row.full_name, Role(row.role))
+        return User(
+            row.username, row.full_name, Role(row.role), _unsealer(row.sealed_key, password)
+        )
     _record_failure(conn, name, attempt.failures if attempt else 0, now)
     return AuthenticationFailed(N_("Wrong user name or password"))
 

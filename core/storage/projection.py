@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, text, update
 
-from core.domain import authority
 from core.domain import dossier as fold
 from core.domain.dossier import DossierView, Handover
 from core.domain.errors import N_, IntegrityError
@@ -22,7 +21,7 @@ from core.domain.events import Event, EventType, fold_order, sort_for_fold
 from core.domain.text import fold as fold_text
 from core.domain.workflow import State
 
-from . import event_store, quarantine
+from . import actors, event_store, quarantine
 from . import schema as t
 from .db import raw
 
@@ -140,6 +139,9 @@ def fold_guarded(
     for event in sort_for_fold(events):
         if view is None and "code" not in event.payload:
             continue  # the dossier cannot start from this event: its creation is missing
+        if not actors.proven(conn, event):
+            actors.refuse_unproven(conn, event)
+            continue
         try:
             view = fold.apply(view, event)
         except Exception as err:  # any failure of one event is contained, and named
@@ -278,6 +280,25 @@ def apply_dossier_batch(
     return changed
 
 
+def refold_dossiers(conn: Connection, dossier_ids: Sequence[str]) -> set[str]:
+    """Fold `dossier_ids` again from the log (their verdicts may have changed)."""
+    skipped = quarantine.ids(conn)
+    stored = stored_dossier_events(conn, list(dossier_ids))
+    views = load_views(conn, list(dossier_ids))
+    changed: set[str] = set()
+    for dossier_id, events in stored.items():
+        refolded = fold_guarded(conn, [e for e in events if e.event_id not in skipped])
+        if refolded is None:
+            continue
+        old = views.get(dossier_id)
+        if old is None or old.code != refolded.code:
+            save_view(conn, refolded, is_new=old is None)
+        else:
+            refresh_view(conn, old, refolded)
+        changed.add(dossier_id)
+    return changed
+
+
 def refresh_view(conn: Connection, old: DossierView, view: DossierView) -> None:
     """``save_view`` of a stored dossier; its search entry is rewritten only if it changed."""
     db = raw(conn)
@@ -290,39 +311,10 @@ def refresh_view(conn: Connection, old: DossierView, view: DossierView) -> None:
         db.execute(_UPDATE_SEARCH, (search_body(view), num))
 
 
-def _users_now(conn: Connection) -> tuple[dict[str, str], set[str]]:
-    rows = conn.execute(text("SELECT username, role, disabled FROM users")).all()
-    return {r[0]: r[1] for r in rows}, {r[0] for r in rows if r[2]}
-
-
-def _admitted(conn: Connection, event: Event) -> bool:
-    """The fold-time half of the authority table: a branch-admin event is honoured only
-    if its actor was an enabled admin (or it is the centre's, or a desk's own first admin)
-    when it is folded; otherwise it is quarantined (until a refold says otherwise)."""
-    rule = authority.RULES.get(event.type)
-    if rule is None or rule.author is not authority.Author.BRANCH_ADMIN:
-        return True
-    roles, disabled = _users_now(conn)
-    if authority.admin_may(event, roles, disabled):
-        return True
-    if event.actor == authority.BOOTSTRAP_ACTOR and event.origin_seq == 1:
-        return False  # every desk creates its first admin; the first in fold order stays
-    refusal = authority.AuthorityRefused(
-        quarantine.FOLD_RULE,
-        N_("Event {event} ({type}) by {actor} is not applied: {summary}"),
-        event=event.event_id,
-        type=event.type,
-        actor=event.actor,
-        summary=rule.summary,
-    )
-    quarantine.record(conn, event, quarantine.FOLD_RULE, refusal)
-    return False
-
-
 def apply_reference_event(conn: Connection, event: Event) -> None:
     """Users and calendar overrides: last writer in fold order wins per key, among the
     events the authority table admits when folded."""
-    if not _admitted(conn, event):
+    if not actors.admitted(conn, event):
         return
     p = event.payload
     if event.type == EventType.USER_ADDED:
@@ -334,11 +326,19 @@ def apply_reference_event(conn: Connection, event: Event) -> None:
                 role=p["role"],
                 password_hash=p["password_hash"],
                 disabled=False,
+                public_key=p.get("public_key"),
+                sealed_key=p.get("sealed_key"),
             )
         )
+        if p.get("public_key"):
+            actors.add_key(conn, p["username"], p["public_key"])
     elif event.type in (EventType.USER_PASSWORD, EventType.USER_ROLE, EventType.USER_DISABLED):
+        password = {"password_hash": p.get("password_hash")}
+        if p.get("public_key"):
+            password |= {"public_key": p["public_key"], "sealed_key": p.get("sealed_key")}
+            actors.add_key(conn, p["username"], p["public_key"])
         changes: dict[str, dict[str, Any]] = {
-            EventType.USER_PASSWORD: {"password_hash": p.get("password_hash")},
+            EventType.USER_PASSWORD: password,
             EventType.USER_ROLE: {"role": p.get("role")},
             EventType.USER_DISABLED: {"disabled": bool(p.get("disabled", True))},
         }
@@ -363,13 +363,16 @@ def apply_event(conn: Connection, event: Event) -> DossierView | None:
 
 def rebuild(conn: Connection) -> int:
     """Drop every projection and replay the log; returns the number of events replayed."""
-    for table in (t.dossiers, t.users, t.calendar_overrides):
+    for table in (t.dossiers, t.users, t.user_keys, t.calendar_overrides):
         conn.execute(delete(table))
     conn.execute(text("DELETE FROM dossier_search"))
     by_dossier: dict[str, list[Event]] = {}
     reference: list[Event] = []
     replayed = 0
-    quarantine.forget_fold_verdicts(conn)
+    conn.execute(
+        text("DELETE FROM quarantine WHERE rule IN (:a, :b)"),
+        dict(zip("ab", quarantine.REJUDGED, strict=True)),
+    )
     skipped = quarantine.ids(conn)
     for event in event_store.all_events(conn):
         replayed += 1

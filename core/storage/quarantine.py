@@ -48,20 +48,29 @@ def record(conn: Connection, event: Event, rule: str, err: MotcuaError) -> None:
     raw(conn).execute(_RECORD, (*row, err.message, params, at))
 
 
-# Verdicts made while folding, from the users folded before the event (``admin_may``):
-# made again at every refold, so an event that arrives late can change them.
+# Verdicts made while folding, from the users folded before the event (``core.storage.
+# actors``): made again at every refold, so an event that arrives late can change them.
 FOLD_RULE = "branch-admin-role"
+UNPROVEN = "unproven-actor"
+REJUDGED = (FOLD_RULE, UNPROVEN)
 
 
 def ids(conn: Connection) -> frozenset[str]:
     """The event ids every fold skips: refused for good (the table is empty on an honest
     branch: one cheap read)."""
-    rows = raw(conn).execute("SELECT event_id FROM quarantine WHERE rule != ?", (FOLD_RULE,))
+    rows = raw(conn).execute("SELECT event_id FROM quarantine WHERE rule NOT IN (?, ?)", REJUDGED)
     return frozenset(r[0] for r in rows)
 
 
-def forget_fold_verdicts(conn: Connection) -> None:
-    raw(conn).execute("DELETE FROM quarantine WHERE rule = ?", (FOLD_RULE,))
+def forget_fold_verdicts(conn: Connection, rules: tuple[str, ...] = REJUDGED) -> None:
+    """Forget the verdicts a refold of the users makes again: on reference events (those
+    on dossier steps are forgotten as their dossiers are refolded, ``actors``)."""
+    for rule in rules:
+        raw(conn).execute(
+            "DELETE FROM quarantine WHERE rule = ? AND event_id IN "
+            "(SELECT event_id FROM events WHERE dossier_id IS NULL)",
+            (rule,),
+        )
 
 
 def entries(conn: Connection) -> list[dict[str, Any]]:

@@ -36,13 +36,15 @@ from core.domain import authority, hlc
 from core.domain.errors import N_, IntegrityError
 from core.domain.events import Event, fold_order
 
-from . import event_store, projection, quarantine
+from . import actors, event_store, projection, quarantine
 from . import schema as t
 from .db import raw
 
 DEVICE_ENROLLED = "device.enrolled"
 DEVICE_REVOKED = "device.revoked"
-REFERENCE_PREFIXES = ("user.", "calendar.")  # the reference events with projections
+# The reference events with projections, and the centre's device events that vouch for a
+# desk's first admin: any of them refolds the users (``refold_reference``).
+REFERENCE_PREFIXES = ("user.", "calendar.", "device.")
 
 _EVENT_COLUMNS = [c.name for c in t.events.columns if c.name != "seq"]
 _INSERT_EVENT = (
@@ -407,6 +409,7 @@ def refold_reference(conn: Connection) -> None:
     the fold-time verdicts of the authority table (is the actor an admin then?) are made
     again from scratch, so a late event that changes them is honoured."""
     conn.execute(delete(t.users))
+    conn.execute(delete(t.user_keys))
     conn.execute(delete(t.calendar_overrides))
     quarantine.forget_fold_verdicts(conn)
     skipped = quarantine.ids(conn)
@@ -418,6 +421,9 @@ def refold_reference(conn: Connection) -> None:
     events = (event_store._row_to_event(r) for r in rows)
     for event in sorted((e for e in events if e.event_id not in skipped), key=fold_order):
         projection.apply_reference_event(conn, event)
+    unproven = actors.unproven_dossiers(conn)
+    if unproven:  # the keys may have changed: judge their steps again
+        projection.refold_dossiers(conn, unproven)
 
 
 # --- blobs -------------------------------------------------------------------------------------

@@ -97,6 +97,17 @@ users = Table(
     Column("role", String, nullable=False),
     Column("password_hash", String, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
+    # The user's key (``core.domain.userkeys``): NULL for users made before keys existed.
+    Column("public_key", String, nullable=True),
+    Column("sealed_key", Text, nullable=True),
+)
+
+# Every key each user has had, in the users' fold: proofs made before a reset still verify.
+user_keys = Table(
+    "user_keys",
+    metadata,
+    Column("username", String, primary_key=True),
+    Column("public_key", String, primary_key=True),
 )
 
 login_attempts = Table(

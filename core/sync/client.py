@@ -44,6 +44,9 @@ from .wire import (
 
 M = TypeVar("M", bound=BaseModel)
 RETRY_STATUS = frozenset({429, 502, 503, 504})
+# A refusal that asks to wait longer (a rate limit on failed enrolments: minutes) is named
+# to the user at once, not slept through; the background loop tries again later anyway.
+MAX_RETRY_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,12 @@ class SyncClient:
                 continue
             if response.status_code < 400:
                 return response
-            if response.status_code in RETRY_STATUS and attempt + 1 < self.retry.attempts:
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            if (
+                response.status_code in RETRY_STATUS
+                and attempt + 1 < self.retry.attempts
+                and (wait or 0.0) <= MAX_RETRY_WAIT_S
+            ):
                 response.close()
                 self.retry.sleep(self.retry.delay(attempt, wait))
                 attempt += 1

@@ -140,11 +140,18 @@ class VectorResponse(WireModel):
 
 
 class EnrolRequest(WireModel):
+    """A desk asking to join its branch; it names the first admin its ``init`` created, so
+    the centre's enrolment event vouches for that admin's key across the branch."""
+
     code: Annotated[str, StringConstraints(min_length=4, max_length=64)]
     device_id: Ident
     public_key: PublicKey
     branch: Scope
     label: Text = ""
+    admin_username: (
+        Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] | None
+    ) = None
+    admin_key: PublicKey | None = None
 
 
 class DeviceRecord(WireModel):

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from core.domain.timeutil import VIETNAM, parse_moment
-from core.domain.workflow import Role
 from core.services.branch import Branch
 from core.services.dossiers import Intake
 from core.services.users import User
@@ -90,16 +89,29 @@ class World:
 
 
 @pytest.fixture
-def world(template_store: Path, tmp_path: Path) -> Iterator[World]:
+def world(template_store: Path, template_users: dict[str, User], tmp_path: Path) -> Iterator[World]:
     folder = tmp_path / "store"
     shutil.copytree(template_store, folder)
     clock = FrozenClock()
     branch = Branch.open(folder, clock=clock)
-    # Logging in costs an Argon2 verification each; the login path has its own tests.
-    roles = {"admin": "admin", **ROLES}
-    users = {name: User(name, name, Role(role)) for name, role in roles.items()}
-    yield World(branch, clock, users)
+    yield World(branch, clock, dict(template_users))
     branch.close()
+
+
+@pytest.fixture(scope="session")
+def template_users(
+    template_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, User]:
+    """The template's users, logged in once per session: logging in costs an Argon2
+    verification, opening a user's key (for the steps that need her proof) another, and
+    every copy of the template holds the same sealed keys. The login path has its own
+    tests."""
+    folder = tmp_path_factory.mktemp("login") / "store"
+    shutil.copytree(template_store, folder)
+    branch = Branch.open(folder)
+    users = {name: branch.login(name, PASSWORDS[name]) for name in ("admin", *ROLES)}
+    branch.close()
+    return users
 
 
 def at(text: str) -> datetime:

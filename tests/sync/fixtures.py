@@ -18,19 +18,42 @@ from core.domain.workflow import Action, Role
 from core.services.branch import Branch
 from core.services.dossiers import Intake
 from core.services.sync import agent_for, enroll
-from core.services.users import User
+from core.services.users import User, credentials
 from core.storage import projection, replication
 from core.storage import schema as t
-from core.sync.agent import SyncAgent
+from core.sync.agent import SyncAgent, SyncSummary
 from core.sync.client import Credentials, RetryPolicy, SyncClient
 from sync_server import identity
 from sync_server import schema as st
 
 from .live import BACKENDS, LiveServer, live_server
 
-OFFICER = User("lan", "Lan", Role.OFFICER)
-SPECIALIST = User("minh", "Minh", Role.SPECIALIST)
-LEADER = User("hung", "Hùng", Role.LEADER)
+# The branch's clerks, created at the centre for every branch (``Net.branch``) with keys
+# made once per session: the fixtures act as them without logging in (an Argon2
+# verification each), and sign the steps that need their proof with their keys.
+KEYS = {name: DeviceKey.generate() for name in ("lan", "minh", "hung")}
+PASSWORDS = {"lan": "officer-pass", "minh": "specialist-pass", "hung": "leader-pass"}
+OFFICER = User("lan", "Lan", Role.OFFICER, lambda: KEYS["lan"])
+SPECIALIST = User("minh", "Minh", Role.SPECIALIST, lambda: KEYS["minh"])
+LEADER = User("hung", "Hùng", Role.LEADER, lambda: KEYS["hung"])
+CLERKS = (OFFICER, SPECIALIST, LEADER)
+_credentials: dict[str, dict[str, Any]] = {}
+
+
+def clerk_payload(user: User) -> dict[str, Any]:
+    """The centre's user.added payload of a fixture clerk (verifier and sealed key made
+    once per session)."""
+    if user.username not in _credentials:
+        password = PASSWORDS[user.username]
+        _credentials[user.username] = credentials(password, KEYS[user.username])
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role.value,
+        **_credentials[user.username],
+    }
+
+
 APPLICANT = {
     "full_name": "Nguyễn Văn An",
     "id_number": "001090012345",
@@ -63,8 +86,11 @@ class Net:
         return identity.ensure_identity(self.engine, self.server.settings.key_file)
 
     def branch(self, code: str | None = None) -> str:
+        """A new branch with its clerks (lan, minh, hung) created at the centre."""
         code = code or f"U{next(_units)}"
         identity.add_branch(self.engine, code, f"Chi nhánh {code}")
+        for clerk in CLERKS:
+            identity.author_one(self.engine, self.key, code, "user.added", clerk_payload(clerk))
         return code
 
     def code(self, branch: str, ttl: int = 600) -> str:
@@ -75,6 +101,7 @@ class Net:
         desk = Branch.init(folder, branch, f"Chi nhánh {branch}", ("admin", "admin-pass-1"))
         if enrolled:
             enroll(desk, self.server.url, self.code(branch), label=folder.name)
+            self.agent(desk).pull(lambda _p: None, SyncSummary())  # the branch's clerks
         self.desktops.append(desk)
         return desk
 
@@ -112,6 +139,13 @@ def receive(desk: Branch, **intake: Any) -> DossierView:
         Intake(procedure_code=procedure.code, applicant=APPLICANT, components=mandatory, **intake),
     )
     return view
+
+
+def add_clerks(desk: Branch) -> None:
+    """The fixture clerks added on `desk` by its admin (a desk without a centre)."""
+    admin = desk.login("admin", "admin-pass-1")
+    for clerk in CLERKS:
+        desk.record(None, "admin", "user.added", clerk_payload(clerk), admin.signer)
 
 
 def attach_blob(desk: Branch, dossier_id: str, sha256: str, name: str = "scan.pdf") -> None:

@@ -1,0 +1,170 @@
+"""Fold-time verdicts on actors: the half of the authority table that needs the users.
+
+Made while folding, from the users folded before the event, so every replica reaches the
+same verdict; recorded in the quarantine under a rule that is judged again at every
+refold (an event that arrives late — the admin's own creation, the centre's enrolment of
+a desk — can change them):
+
+- ``branch-admin-role``: a user, calendar or setting event whose actor was not an enabled
+  admin then (the centre's chain and a user changing her own password excepted);
+- ``unproven-actor``: a step that needs a role (``authority.Rule.proof``) without a valid
+  signature of its actor's own key (``core.domain.userkeys``).
+
+A desk's first admin (its first event, written by ``init``) is honoured on that desk, and
+across the branch once the centre's enrolment of the desk names the same user and key.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Connection, text
+
+from core.domain import authority, userkeys
+from core.domain.errors import N_
+from core.domain.events import Event
+
+from . import quarantine
+from .db import raw
+
+UNPROVEN = quarantine.UNPROVEN
+
+
+def users_now(conn: Connection) -> tuple[dict[str, str], set[str]]:
+    rows = conn.execute(text("SELECT username, role, disabled FROM users")).all()
+    return {r[0]: r[1] for r in rows}, {r[0] for r in rows if r[2]}
+
+
+def keys_of(conn: Connection, username: str) -> tuple[list[str], bool]:
+    """Every key `username` has had, and whether she is a user made before keys existed
+    (her steps are taken as claimed, as they were then)."""
+    db = raw(conn)
+    found = db.execute("SELECT public_key FROM user_keys WHERE username = ?", (username,))
+    keys = [r[0] for r in found]
+    row = db.execute("SELECT public_key FROM users WHERE username = ?", (username,)).fetchone()
+    return keys, row is not None and row[0] is None and not keys
+
+
+def add_key(conn: Connection, username: str, public_key: str) -> None:
+    raw(conn).execute(
+        "INSERT OR IGNORE INTO user_keys (username, public_key) VALUES (?, ?)",
+        (username, public_key),
+    )
+
+
+def proven(conn: Connection, event: Event) -> bool:
+    """Whether `event` carries a valid proof of its actor (or needs none)."""
+    if not authority.needs_proof(event):
+        return True
+    keys, legacy = keys_of(conn, event.actor)
+    if legacy:
+        return True
+    return userkeys.proof_ok(
+        keys,
+        event.type,
+        event.branch,
+        event.dossier_id,
+        event.actor,
+        event.parents,
+        event.payload,
+    )
+
+
+def refuse_unproven(conn: Connection, event: Event) -> None:
+    refusal = authority.AuthorityRefused(
+        UNPROVEN,
+        N_("Event {event} ({type}) is not applied: it does not carry the proof of {actor}"),
+        event=event.event_id,
+        type=event.type,
+        actor=event.actor,
+    )
+    quarantine.record(conn, event, UNPROVEN, refusal)
+
+
+def admitted(conn: Connection, event: Event) -> bool:
+    """Whether a reference event is honoured now (else it is quarantined, or — a desk's
+    first admin that another desk's already named — silently left)."""
+    rule = authority.RULES.get(event.type)
+    if rule is None or rule.author is not authority.Author.BRANCH_ADMIN:
+        return True
+    roles, disabled = users_now(conn)
+    if event.actor == authority.BOOTSTRAP_ACTOR and event.origin_seq == 1:
+        return _first_admin(conn, event, roles)
+    if not authority.admin_may(event, roles, disabled):
+        _refuse(conn, event, rule.summary)
+        return False
+    if not proven(conn, event):
+        refuse_unproven(conn, event)
+        return False
+    return True
+
+
+def _refuse(conn: Connection, event: Event, summary: str) -> None:
+    refusal = authority.AuthorityRefused(
+        quarantine.FOLD_RULE,
+        N_("Event {event} ({type}) by {actor} is not applied: {summary}"),
+        event=event.event_id,
+        type=event.type,
+        actor=event.actor,
+        summary=summary,
+    )
+    quarantine.record(conn, event, quarantine.FOLD_RULE, refusal)
+
+
+def _first_admin(conn: Connection, event: Event, roles: dict[str, str]) -> bool:
+    if event.type != "user.added":
+        _refuse(conn, event, N_("a desk's first event may only create its first admin"))
+        return False
+    username = str(event.payload.get("username"))
+    key = event.payload.get("public_key")
+    if key is None:  # a store from before keys: as then, the first of a name stays
+        return username not in roles
+    if event.origin_device != _local_device(conn) and not _vouched(conn, event, str(key)):
+        _refuse(conn, event, N_("the centre has not enrolled this desk with this first admin"))
+        return False
+    if username in roles:
+        if roles[username] == "admin":
+            add_key(conn, username, str(key))  # the same admin, vouched on one more desk
+        return False
+    return True
+
+
+def _local_device(conn: Connection) -> str:
+    row = raw(conn).execute("SELECT value FROM meta WHERE key = 'device_id'").fetchone()
+    return str(row[0]) if row else ""
+
+
+def _vouched(conn: Connection, event: Event, key: str) -> bool:
+    """Whether the centre enrolled the event's desk naming this first admin and key."""
+    rows = raw(conn).execute(
+        "SELECT event_id, origin_device, payload FROM events WHERE type = 'device.enrolled'"
+    )
+    skipped = quarantine.ids(conn)
+    for event_id, origin, payload in rows:
+        if event_id in skipped or not authority.is_centre_origin(origin):
+            continue
+        body = json.loads(payload)
+        if body.get("device_id") == event.origin_device and (
+            body.get("admin_username"),
+            body.get("admin_key"),
+        ) == (event.payload.get("username"), key):
+            return True
+    return False
+
+
+def unproven_dossiers(conn: Connection) -> list[str]:
+    """The dossiers holding steps refused as unproven; their verdicts are forgotten, so a
+    refold judges them again (with the keys the users' fold holds now)."""
+    db = raw(conn)
+    rows = db.execute(
+        "SELECT DISTINCT e.dossier_id FROM quarantine q JOIN events e ON e.event_id = q.event_id "
+        "WHERE q.rule = ? AND e.dossier_id IS NOT NULL",
+        (UNPROVEN,),
+    )
+    found = [r[0] for r in rows]
+    db.execute(
+        "DELETE FROM quarantine WHERE rule = ? AND event_id IN "
+        "(SELECT event_id FROM events WHERE dossier_id IS NOT NULL)",
+        (UNPROVEN,),
+    )
+    return found

@@ -1,0 +1,158 @@
+"""Actors proved, not claimed: a step that needs a role carries its user's own signature,
+made with her key (sealed under her password). A hostile desk of the branch cannot write
+a leader's approval, nor reset the admin's password, under their names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from core.domain import userkeys
+from core.domain.signing import DeviceKey
+from core.domain.workflow import Action, State
+from core.services import audit
+from core.services.branch import Branch
+from core.services.sync import LocalReplica
+from core.services.users import credentials
+from core.storage import event_store, projection, quarantine
+from core.storage import schema as t
+from tests.sync.fixtures import LEADER, SPECIALIST, Net, act, rebuilt, receive, snapshot
+from tests.sync.test_quarantine import held_back, hostile_write
+
+MOMENT = "2026-11-23T09:00:00+07:00"
+
+
+def branch_of_three(net: Net) -> tuple[Branch, Branch]:
+    branch = net.branch()
+    honest, hostile = net.desktop(branch), net.desktop(branch)
+    for desk in (honest, hostile, honest):
+        net.agent(desk).sync_once()
+    return honest, hostile
+
+
+def awaiting_approval(desk: Branch) -> Any:
+    view = receive(desk)
+    for action, user in [
+        (Action.TRANSFER, None),
+        (Action.START, SPECIALIST),
+        (Action.SUBMIT, SPECIALIST),
+    ]:
+        act(desk, view.code, action, *([user] if user else []))
+    return view
+
+
+def test_a_forged_approval_under_a_leaders_name_is_not_applied(net: Net) -> None:
+    """GIVEN a dossier awaiting approval, known to both desks
+    WHEN the hostile desk writes an approval under the leader's name, without her proof or
+    with a proof made by a key of its own, and syncs
+    THEN the honest desk's sync succeeds, both approvals are quarantined as unproven, the
+    dossier still awaits approval; the leader's own approval then applies everywhere."""
+    honest, hostile = branch_of_three(net)
+    view = awaiting_approval(honest)
+    for desk in (honest, hostile):
+        net.agent(desk).sync_once()
+    heads = hostile.dossiers.get(view.code).heads
+    step = {"at": MOMENT, "note": ""}
+    bare = hostile_write(hostile, "dossier.approve", step, dossier=view.id, actor="hung")
+    proof = userkeys.prove(
+        DeviceKey.generate(), "dossier.approve", hostile.branch_code, view.id, "hung", heads, step
+    )
+    signed = hostile_write(
+        hostile, "dossier.approve", {**step, "proof": proof}, dossier=view.id, actor="hung"
+    )
+    net.agent(hostile).sync_once()
+    net.agent(honest).sync_once()
+    rules = held_back(honest)
+    assert rules[bare.event_id] == rules[signed.event_id] == quarantine.UNPROVEN
+    assert honest.dossiers.get(view.code).state is State.AWAITING_APPROVAL
+    assert audit.verify(honest).ok  # the chains hold; nothing unproven was applied
+    honest.store.write(lambda conn: conn.execute(delete(quarantine.quarantine)))
+    edited = audit.verify(honest)  # as if someone emptied the quarantine by hand
+    assert {p.event_id for p in edited.problems} == {bare.event_id, signed.event_id}
+    honest.store.write(projection.rebuild)  # a rebuild judges them again
+    assert set(held_back(honest).values()) == {quarantine.UNPROVEN}
+    approved = act(honest, view.code, Action.APPROVE, LEADER)
+    assert approved.state is State.APPROVED
+    net.agent(honest).sync_once()
+    net.agent(hostile).sync_once()
+    assert snapshot(honest)["dossiers"] == rebuilt(honest)["dossiers"]
+
+
+def test_a_desk_cannot_reset_the_admins_password_by_claiming_to_be_the_admin(net: Net) -> None:
+    """GIVEN the branch's admin (the first admin, vouched for by the centre)
+    WHEN a hostile desk writes password resets and a new admin under the admin's name,
+    without the admin's proof
+    THEN the honest desk quarantines them as unproven; the admin's password still works
+    there; and the honest admin's own changes apply."""
+    honest, hostile = branch_of_three(net)
+    fresh = credentials("mat-khau-moi-1", DeviceKey.generate())
+    hostile_write(hostile, "user.password_set", {"username": "admin", **fresh})
+    mallory = {"username": "mallory", "role": "admin", **fresh}
+    hostile_write(hostile, "user.added", mallory)
+    net.agent(hostile).sync_once()
+    net.agent(honest).sync_once()
+    assert sorted(held_back(honest).values()) == [quarantine.UNPROVEN] * 2
+    with honest.store.read() as conn:
+        names = {r.username for r in conn.execute(select(t.users))}
+    assert "mallory" not in names
+    admin = honest.login("admin", "admin-pass-1")
+    honest.admin.add_user(admin, "thu", "officer", "officer-pass-2")
+    net.agent(honest).sync_once()
+    net.agent(hostile).sync_once()
+    hostile.login("thu", "officer-pass-2")  # the proven change reached the other desk
+
+
+def test_a_proof_made_before_a_password_reset_still_verifies(net: Net) -> None:
+    """GIVEN an approval the leader signed with her key
+    WHEN the admin resets her password (a new key) and every desk rebuilds
+    THEN the approval still applies (every key a user had is kept)."""
+    honest, other = branch_of_three(net)
+    view = awaiting_approval(honest)
+    act(honest, view.code, Action.APPROVE, LEADER)
+    admin = honest.login("admin", "admin-pass-1")
+    honest.admin.set_password(admin, "hung", "leader-pass-2")
+    for desk in (honest, other, honest):
+        net.agent(desk).sync_once()
+    for desk in (honest, other):
+        assert rebuilt(desk)["dossiers"] == snapshot(desk)["dossiers"]
+        assert desk.dossiers.get(view.code).state is State.APPROVED
+        assert quarantine.UNPROVEN not in held_back(desk).values()
+    hung = other.login("hung", "leader-pass-2")
+    assert hung.signer is not None and hung.signer.public_b64 != LEADER.signer.public_b64  # type: ignore[union-attr]
+
+
+def test_an_approval_that_arrives_before_its_leader_applies_once_she_does(
+    net: Net,
+) -> None:
+    """GIVEN a leader created by the admin on desk C, who then approves on desk A
+    WHEN desk B is handed A's chain (with the approval) before C's (with her creation), as
+    LAN peers may
+    THEN B first holds the approval back as unproven, and applies it once she is known;
+    B's projections then equal a rebuild."""
+    branch = net.branch()
+    a, b, c = net.desktop(branch), net.desktop(branch), net.desktop(branch)
+    for desk in (a, b, c):
+        net.agent(desk).sync_once()
+    view = awaiting_approval(a)
+    admin = c.login("admin", "admin-pass-1")
+    c.admin.add_user(admin, "nga", "leader", "leader-pass-9")
+    net.agent(c).sync_once()
+    net.agent(a).sync_once()
+    act(a, view.code, Action.APPROVE, a.login("nga", "leader-pass-9"))
+    replica = LocalReplica(b)
+    replica.ingest(branch, chain_above(a, b), None)
+    assert held_back(b) and set(held_back(b).values()) == {quarantine.UNPROVEN}
+    assert b.dossiers.get(view.code).state is State.AWAITING_APPROVAL
+    replica.ingest(branch, chain_above(c, b), None)
+    assert held_back(b) == {}
+    assert b.dossiers.get(view.code).state is State.APPROVED
+    assert snapshot(b) == rebuilt(b)
+
+
+def chain_above(source: Branch, target: Branch) -> list[Any]:
+    """`source`'s own events that `target` lacks, in chain order."""
+    with target.store.read() as conn:
+        held = event_store.device_head(conn, source.device_id)[0]
+    with source.store.read() as conn:
+        return [e for e in event_store.chain(conn, source.device_id) if e.origin_seq > held]
