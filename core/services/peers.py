@@ -63,7 +63,7 @@ class LocalPeerReplica:
             return replication.events_for_scopes(conn, vector, limit, [self.branch, "*"])
 
     def ingest_from_peer(self, events: Sequence[Event]) -> IngestSummary:
-        return self._local.ingest(self.branch, events, None)
+        return self._local.ingest(self.branch, events, None, from_peer=True)
 
     def peer_seen(self, address: str, device_id: str, error: str) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")

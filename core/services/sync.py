@@ -109,14 +109,23 @@ class LocalReplica:
         with self.b.store.read() as conn:
             return replication.events_above(conn, vector, limit, branch=self.branch)
 
-    def ingest(self, scope: str, events: Sequence[Event], cursor: int | None) -> IngestSummary:
-        """Check and apply events (a pulled page, or a peer's); save the scope's cursor in
-        the same transaction when one is given."""
+    def ingest(
+        self,
+        scope: str,
+        events: Sequence[Event],
+        cursor: int | None,
+        *,
+        from_peer: bool = False,
+    ) -> IngestSummary:
+        """Check and apply events (a pulled page, or a LAN peer's: `from_peer`); save the
+        scope's cursor in the same transaction when one is given."""
 
         deferred = self._deferred
 
         def work(conn: Connection) -> replication.IngestResult:
-            result = replication.ingest(conn, events, _now_ms(), defer=deferred is not None)
+            result = replication.ingest(
+                conn, events, _now_ms(), defer=deferred is not None, from_peer=from_peer
+            )
             for event in result.accepted:
                 _after_ingest(conn, event)
             if cursor is not None:
@@ -136,8 +145,8 @@ class LocalReplica:
             self.b._catalogue = None
             self.b._calendar = None
         taken = len(result.accepted) + len(result.quarantined)  # both are logged
-        held = len(result.quarantined)
-        return IngestSummary(taken, result.duplicates, frozenset(result.dossiers), held)
+        held, refused = len(result.quarantined), len(result.refused)
+        return IngestSummary(taken, result.duplicates, frozenset(result.dossiers), held, refused)
 
     def server_vector(self) -> dict[str, int]:
         return dict(json.loads(meta(self.b, "sync_server_vector", "{}")))

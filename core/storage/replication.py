@@ -92,6 +92,11 @@ class IngestResult:
     quarantined: list[tuple[Event, authority.AuthorityRefused | authority.MalformedEvent]] = field(
         default_factory=list
     )
+    # From a LAN peer: the first event of each origin the table refuses (it and the rest of
+    # its origin's events in the batch are not taken, as the server would not take them).
+    refused: list[tuple[Event, authority.AuthorityRefused | authority.MalformedEvent]] = field(
+        default_factory=list
+    )
 
 
 # --- vectors and cursors -----------------------------------------------------------------
@@ -297,16 +302,27 @@ def _refusal(
     return None
 
 
-def _classify(conn: Connection, events: Sequence[Event], result: IngestResult) -> list[Event]:
-    """The new events, checked link by link; duplicates counted; device events applied;
-    those the authority table refuses set aside in ``result.quarantined``."""
+def _classify(
+    conn: Connection, events: Sequence[Event], result: IngestResult, from_peer: bool = False
+) -> list[Event]:
+    """The new events, checked link by link; duplicates counted; device events applied.
+
+    What the authority table refuses is, from the centre, logged but set aside in
+    ``result.quarantined`` (the centre stored it: an older server did); from a LAN peer,
+    not taken at all, with the rest of its origin's events in the batch
+    (``result.refused``): the centre refuses it too, so this desk must never hold, nor
+    relay, what its own pushes would then carry to a refusal.
+    """
     heads: dict[str, tuple[int, str]] = {}
     keys = device_keys(conn)
     branches = device_branches(conn)
     newest: dict[str, Event] = {}
     fresh: list[Event] = []
+    cut: set[str] = set()
     for event in events:
         origin = event.origin_device
+        if origin in cut:
+            continue
         if origin not in heads:
             heads[origin] = event_store.device_head(conn, origin)
         if event.origin_seq <= heads[origin][0]:
@@ -319,10 +335,14 @@ def _classify(conn: Connection, events: Sequence[Event], result: IngestResult) -
             result.duplicates += 1
             continue
         _check_link(event, heads[origin])
+        refusal = _refusal(event, branches)
+        if refusal is not None and from_peer:
+            result.refused.append((event, refusal))
+            cut.add(origin)
+            continue
         heads[origin] = (event.origin_seq, event.hash)
         newest[origin] = event
         fresh.append(event)
-        refusal = _refusal(event, branches)
         if refusal is not None:
             result.quarantined.append((event, refusal))
         elif event.type in (DEVICE_ENROLLED, DEVICE_REVOKED):
@@ -344,7 +364,12 @@ def _observe(conn: Connection, events: Iterable[Event], now_ms: int) -> None:
 
 
 def ingest(
-    conn: Connection, events: Sequence[Event], now_ms: int, *, defer: bool = False
+    conn: Connection,
+    events: Sequence[Event],
+    now_ms: int,
+    *,
+    defer: bool = False,
+    from_peer: bool = False,
 ) -> IngestResult:
     """Check and append events from another replica, then refresh projections.
 
@@ -355,7 +380,7 @@ def ingest(
     every page's events, in ``settle`` (a pull of many pages touches a dossier on many).
     """
     result = IngestResult()
-    logged = _classify(conn, events, result)
+    logged = _classify(conn, events, result, from_peer)
     if not logged:
         return result
     for event, refusal in result.quarantined:

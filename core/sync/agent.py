@@ -53,6 +53,7 @@ class IngestSummary:
     duplicates: int = 0
     dossiers: frozenset[str] = frozenset()
     quarantined: int = 0  # refused by the authority table: logged, never applied
+    refused: int = 0  # from a LAN peer, refused by the table: not taken (nor what follows)
 
 
 class Replica(Protocol):

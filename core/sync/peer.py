@@ -13,6 +13,16 @@ only from a known, unrevoked device of this branch (the device list comes from t
 centre); stale or replayed requests are refused. Every answer is signed too, over the
 request's nonce, so the caller knows it speaks with the peer it meant to.
 
+The server is a bounded pool: one thread accepts connections and queues them for
+``POOL_SIZE`` worker threads; it holds at most ``POOL_SIZE + QUEUE_SIZE`` connections
+(served or waiting), and answers any other ``503`` at once (unsigned: nothing of it was
+read) and closes it. Every connection has ``TIMEOUT_S`` for a request's headers and body,
+counted from its accept (its wait in the queue included), and again for writing each
+answer; a kept-alive connection waits at most ``KEEP_ALIVE_S`` for its next request. A
+watchdog in the accepting loop shuts down connections past their deadline, so a client
+that sends a request byte by byte cannot hold a worker either: many slow clients cost a
+bounded number of threads, and nothing once the timeout has passed.
+
 This module knows the protocol, not the store: it talks to a :class:`PeerReplica`
 (implemented by ``core.services.peers`` over the local store).
 """
@@ -20,26 +30,34 @@ This module knows the protocol, not the store: it talks to a :class:`PeerReplica
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
+import math
+import queue
+import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Protocol
 
 import requests
 from pydantic import ValidationError as PydanticError
 
-from core.domain.errors import N_, MotcuaError
-from core.domain.events import Event
+from core.domain import authority
+from core.domain.errors import N_, MotcuaError, ValidationError
+from core.domain.events import Event, check_json_subset
 from core.domain.signing import DeviceKey, fingerprint, verify_signature
 from core.i18n import language_of, translations
 
 from . import auth
 from .agent import IngestSummary
-from .client import Credentials, FileSlice, RetryPolicy, SyncClient
-from .errors import ProtocolError, SyncError, Unreachable
+from .client import Credentials, FileSlice, RetryPolicy, SyncClient, retry_after_seconds
+from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
 from .wire import (
     MAX_BODY,
     MAX_PULL_EVENTS,
@@ -48,12 +66,25 @@ from .wire import (
     PushRequest,
     PushResponse,
     PushResult,
+    PushStatus,
     VectorRequest,
     VectorResponse,
 )
 
 HEADER_REPLY = "X-Motcua-Reply-Signature"
 PEER_PAGE = 2000
+
+# The bounded pool (read when a server starts, or at each use: tests may lower them).
+POOL_SIZE = 8  # worker threads serving connections
+QUEUE_SIZE = 16  # accepted connections waiting for a worker; beyond: 503 at once
+TIMEOUT_S = 15.0  # a request's headers and body; writing an answer
+KEEP_ALIVE_S = 5.0  # a kept-alive connection's wait for its next request
+BUSY_RETRY_S = 1  # the Retry-After of the 503 of a full queue
+BUSY_WAIT_S = 5.0  # the most a client waits on a busy peer's (unsigned) Retry-After
+LISTEN_BACKLOG = 128
+WATCH_S = 0.25  # how often the accepting thread looks for connections past their deadline
+
+log = logging.getLogger(__name__)
 
 
 def reply_message(status: int, nonce: str, body: bytes) -> bytes:
@@ -147,8 +178,10 @@ class PeerServer:
         self.replica = replica
         self.clock_ms = clock_ms
         self.nonces = NonceCache()
-        self.httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self.httpd.daemon_threads = True
+        busy = PeerRefusal(
+            503, "busy", N_("This desktop is busy serving other peers: try again shortly")
+        )
+        self.httpd = PooledHTTPServer((host, port), _handler_for(self), _busy_answer(busy))
         self._thread: threading.Thread | None = None
 
     @property
@@ -156,14 +189,16 @@ class PeerServer:
         return int(self.httpd.server_address[1])
 
     def start(self) -> PeerServer:
+        self.httpd.start_workers()
         self._thread = threading.Thread(
-            target=self.httpd.serve_forever, name="motcua-peer", daemon=True
+            target=self.httpd.serve_forever, args=(WATCH_S,), name="motcua-peer", daemon=True
         )
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        if self._thread is not None:
+            self.httpd.shutdown()
         self.httpd.server_close()
         if self._thread is not None:
             self._thread.join(5)
@@ -225,7 +260,7 @@ class PeerServer:
         request = _parse(PushRequest, body)
         events = [e.to_event() for e in request.events]
         for event in events:
-            if event.branch not in (self.replica.branch, "*"):
+            if not in_scope(event, self.replica.branch):
                 raise PeerRefusal(
                     403,
                     "wrong-branch",
@@ -233,24 +268,32 @@ class PeerServer:
                     event=event.event_id,
                     branch=event.branch,
                 )
+            try:
+                check_json_subset(event.payload)
+            except ValidationError as err:
+                raise PeerRefusal(422, "malformed-event", err.message, **err.params) from None
         before = self.replica.vector()
         try:
             summary = self.replica.ingest_from_peer(events)
         except MotcuaError as err:
             raise PeerRefusal(409, "refused-events", err.message, **err.params) from None
-        results = [
-            PushResult(
-                event_id=e.event_id,
-                origin_device=e.origin_device,
-                origin_seq=e.origin_seq,
-                status="accepted" if e.origin_seq > before.get(e.origin_device, 0) else "duplicate",
-            )
-            for e in events
-        ]
+        after = self.replica.vector()
+        results = [_result(e, before, after) for e in events]
         answer = PushResponse(
-            accepted=summary.accepted, duplicates=len(events) - summary.accepted, results=results
+            accepted=summary.accepted, duplicates=summary.duplicates, results=results
         )
         return answer.model_dump_json().encode()
+
+
+NATIONAL_CHAIN = authority.CENTRE_PREFIX + authority.GLOBAL_SCOPE
+
+
+def in_scope(event: Event, branch: str) -> bool:
+    """Whether a LAN page may carry `event`: one of this branch, or of the centre's national
+    chain. A desk's event of another scope is refused at the wire, as the server would:
+    logged here, it could never reach the centre nor the branch's other desks but over
+    the LAN, and the next events of its chain could not be relayed past it."""
+    return event.branch == branch or event.origin_device == NATIONAL_CHAIN
 
 
 def _parse(model: Any, body: bytes) -> Any:
@@ -262,13 +305,225 @@ def _parse(model: Any, body: bytes) -> Any:
         ) from None
 
 
+def problem_body(refusal: PeerRefusal, language: str) -> bytes:
+    return json.dumps(
+        {
+            "type": f"urn:motcua:problem:{refusal.kind}",
+            "title": refusal.kind,
+            "status": refusal.status,
+            "detail": refusal.detail(language),
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def _busy_answer(refusal: PeerRefusal) -> bytes:
+    """The whole answer to a connection turned away (nothing of it read: Vietnamese)."""
+    body = problem_body(refusal, language_of(None))
+    head = (
+        f"HTTP/1.1 {refusal.status} Service Unavailable\r\n"
+        "Content-Type: application/problem+json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"Retry-After: {BUSY_RETRY_S}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class PooledHTTPServer(HTTPServer):
+    """``http.server`` served by a fixed pool of workers from a bounded queue, with a
+    deadline on every connection (see the module's docstring).
+
+    The accepting thread (``serve_forever``) queues each connection with its deadline, or
+    answers ``busy`` and closes it when ``capacity`` connections are held already (served
+    or waiting, until their worker closes them); after each accept and every
+    ``poll_interval`` it shuts down the connections past their deadline, which wakes the
+    worker blocked on one. A worker's handler moves its connection's deadline: ``arm`` at
+    each phase that waits for the client (the next request, the answer), ``disarm`` while
+    the request is processed (the store's time is not the client's).
+    """
+
+    request_queue_size = LISTEN_BACKLOG
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], busy: bytes
+    ) -> None:
+        super().__init__(address, handler)
+        self.busy = busy
+        self.pool_size = POOL_SIZE
+        self.capacity = POOL_SIZE + QUEUE_SIZE  # connections held: being served or waiting
+        self.pending: queue.Queue[tuple[socket.socket, Any] | None] = queue.Queue()
+        self.workers: list[threading.Thread] = []
+        self._deadlines: dict[socket.socket, float] = {}  # every connection held
+        self._expired: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def start_workers(self) -> None:
+        for n in range(self.pool_size):
+            worker = threading.Thread(target=self._work, name=f"motcua-peer-{n}", daemon=True)
+            worker.start()
+            self.workers.append(worker)
+
+    # --- the accepting thread ---------------------------------------------------------
+    def process_request(self, request: Any, client_address: Any) -> None:
+        connection: socket.socket = request
+        with self._lock:
+            taken = len(self._deadlines) + len(self._expired) < self.capacity
+            if taken:  # its deadline runs from the accept: the wait in the queue counts
+                self._deadlines[connection] = time.monotonic() + TIMEOUT_S
+        if taken:
+            self.pending.put((connection, client_address))
+        else:
+            self._turn_away(connection)
+
+    def _turn_away(self, connection: socket.socket) -> None:
+        """Answer ``busy`` without waiting for anything, and close."""
+        try:
+            connection.setblocking(False)
+            with suppress(OSError):  # read what came already: fewer resets before the answer
+                for _ in range(4):
+                    if not connection.recv(65536):
+                        break
+            connection.send(self.busy)
+        except OSError:
+            pass
+        finally:
+            self.shutdown_request(connection)
+
+    def service_actions(self) -> None:
+        """Shut down every connection past its deadline (its worker wakes on EOF)."""
+        now = time.monotonic()
+        with self._lock:
+            late = [c for c, deadline in self._deadlines.items() if deadline <= now]
+            for connection in late:
+                del self._deadlines[connection]
+                self._expired.add(connection)
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
+    # --- the workers ------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            item = self.pending.get()
+            if item is None:
+                return
+            connection, address = item
+            try:
+                if not self.expired(connection):
+                    self.finish_request(connection, address)
+            except Exception:
+                self.handle_error(connection, address)
+            finally:
+                self.forget(connection)
+                self.shutdown_request(connection)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):  # a client gone, a connection cut
+            log.debug("peer connection from %s ended", client_address, exc_info=True)
+        else:
+            log.exception("peer request from %s failed", client_address)
+
+    # --- deadlines --------------------------------------------------------------------
+    def arm(self, connection: socket.socket, seconds: float) -> None:
+        with self._lock:
+            if connection not in self._expired:
+                self._deadlines[connection] = time.monotonic() + seconds
+
+    def disarm(self, connection: socket.socket) -> None:
+        with self._lock:
+            if connection in self._deadlines:
+                self._deadlines[connection] = math.inf
+
+    def expired(self, connection: socket.socket) -> bool:
+        with self._lock:
+            return connection in self._expired
+
+    def forget(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._deadlines.pop(connection, None)
+            self._expired.discard(connection)
+
+    def held(self) -> int:
+        """Connections queued or being served (for tests and diagnostics)."""
+        with self._lock:
+            return len(self._deadlines) + len(self._expired)
+
+    def server_close(self) -> None:
+        """Close the listening socket, every connection held, and stop the workers."""
+        super().server_close()
+        with self._lock:
+            for connection in self._deadlines:
+                self._expired.add(connection)
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._deadlines.clear()
+        while True:  # the connections still queued
+            try:
+                item = self.pending.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self.forget(item[0])
+                self.shutdown_request(item[0])
+        workers, self.workers = self.workers, []
+        for _ in workers:
+            self.pending.put(None)
+        for worker in workers:
+            worker.join(5)
+
+
 def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "motcua-peer"
+        served = False  # a request was answered on this connection
+
+        @property
+        def pool(self) -> PooledHTTPServer:
+            assert isinstance(self.server, PooledHTTPServer)
+            return self.server
 
         def log_message(self, format: str, *args: Any) -> None:
             return None
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.settimeout(TIMEOUT_S)
+
+        def handle_one_request(self) -> None:
+            if self.served and not self._next_request_comes():
+                self.close_connection = True
+                return
+            self.served = True
+            super().handle_one_request()
+
+        def _next_request_comes(self) -> bool:
+            """A kept-alive connection: wait up to KEEP_ALIVE_S for a next request's first
+            byte; then it has TIMEOUT_S for its headers and body."""
+            wait = min(KEEP_ALIVE_S, TIMEOUT_S)
+            self.pool.arm(self.connection, wait)
+            self.connection.settimeout(wait)
+            reader = self.rfile
+            try:
+                waiting = reader.peek(1) if isinstance(reader, io.BufferedReader) else b"-"
+            except OSError:
+                return False
+            if not waiting or self.pool.expired(self.connection):
+                return False
+            self.connection.settimeout(TIMEOUT_S)
+            self.pool.arm(self.connection, TIMEOUT_S)
+            return True
+
+        def _body(self, length: int) -> bytes | None:
+            """The request's body, or ``None`` when it did not arrive whole in time."""
+            try:
+                body = self.rfile.read(length)
+            except OSError:
+                return None
+            if len(body) != length or self.pool.expired(self.connection):
+                return None
+            self.pool.disarm(self.connection)  # processing: not the client's time
+            return body
 
         def do_GET(self) -> None:
             if self.path == "/v1/peer":
@@ -283,7 +538,10 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
                 if not length.isdigit() or int(length) > MAX_BODY:
                     self.close_connection = True
                     raise PeerRefusal(413, "too-large", N_("The request body is too large"))
-                body = self.rfile.read(int(length))
+                body = self._body(int(length))
+                if body is None:
+                    self.close_connection = True
+                    return
                 headers = dict(self.headers.items())
                 signed = auth.read_headers(headers)
                 nonce = signed.nonce if signed else ""
@@ -300,20 +558,15 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
             self._answer(200, answer, nonce)
 
         def _refuse(self, refusal: PeerRefusal, nonce: str) -> None:
-            body = json.dumps(
-                {
-                    "type": f"urn:motcua:problem:{refusal.kind}",
-                    "title": refusal.kind,
-                    "status": refusal.status,
-                    "detail": refusal.detail(language_of(self.headers.get("Accept-Language"))),
-                },
-                ensure_ascii=False,
-            ).encode()
-            self._answer(refusal.status, body, nonce, "application/problem+json")
+            language = language_of(self.headers.get("Accept-Language"))
+            self._answer(
+                refusal.status, problem_body(refusal, language), nonce, "application/problem+json"
+            )
 
         def _answer(
             self, status: int, body: bytes, nonce: str, kind: str = "application/json"
         ) -> None:
+            self.pool.arm(self.connection, TIMEOUT_S)  # the client's time again: to read it
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
@@ -329,6 +582,15 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
 # --- the client side ------------------------------------------------------------------------
 
 
+class PeerBusy(Unreachable):
+    """A peer turned the connection away: it serves as many peers as it can already."""
+
+    def __init__(self, url: str) -> None:
+        SyncError.__init__(
+            self, N_("The peer {url} is busy serving other desktops: try again shortly"), url=url
+        )
+
+
 class PeerClient(SyncClient):
     """A SyncClient that checks every signed answer against the peer's known key."""
 
@@ -338,11 +600,28 @@ class PeerClient(SyncClient):
         super().__init__(base_url, credentials, **options)
         self.peer_key = peer_key
 
-    def info(self) -> PeerInfo:
+    def request(self, method: str, path: str, **options: Any) -> requests.Response:
         try:
-            response = self.session.get(self.base_url + "/v1/peer", timeout=self.timeout)
-        except (requests.ConnectionError, requests.Timeout) as err:
-            raise Unreachable(self.base_url, type(err).__name__) from None
+            return super().request(method, path, **options)
+        except ServerRefused as err:
+            if err.status == 503:  # its detail is not signed: not shown
+                raise PeerBusy(self.base_url) from None
+            raise
+
+    def info(self) -> PeerInfo:
+        attempt = 0
+        while True:
+            try:
+                response = self.session.get(self.base_url + "/v1/peer", timeout=self.timeout)
+            except (requests.ConnectionError, requests.Timeout) as err:
+                raise Unreachable(self.base_url, type(err).__name__) from None
+            if response.status_code != 503:
+                break
+            response.close()
+            if attempt + 1 >= self.retry.attempts:
+                raise PeerBusy(self.base_url)
+            self.retry.sleep(self.retry.delay(attempt, _busy_wait(response)))
+            attempt += 1
         if response.status_code != 200:
             raise ProtocolError(N_("The address {url} is not a Một Cửa peer"), url=self.base_url)
         try:
@@ -380,6 +659,11 @@ class PeerClient(SyncClient):
             timeout=timeout or self.timeout,
         )
         reply = response.headers.get(HEADER_REPLY, "")
+        if response.status_code == 503 and not reply:
+            # Turned away before the request was read (its queue was full): nothing to
+            # sign over. Retried like any 503, after at most BUSY_WAIT_S whatever it asks.
+            response.headers["Retry-After"] = str(_busy_wait(response))
+            return response
         message = reply_message(response.status_code, signed[auth.HEADER_NONCE], response.content)
         if not reply or not verify_signature(self.peer_key, reply, message):
             response.close()
@@ -388,6 +672,12 @@ class PeerClient(SyncClient):
                 url=self.base_url,
             )
         return response
+
+
+def _busy_wait(response: requests.Response) -> float:
+    """How long to wait on a busy peer: its Retry-After, unsigned, so at most BUSY_WAIT_S."""
+    asked = retry_after_seconds(response.headers.get("Retry-After"))
+    return min(BUSY_RETRY_S if asked is None else asked, BUSY_WAIT_S)
 
 
 @dataclass(frozen=True)
@@ -424,6 +714,24 @@ def peer_url(address: str) -> str:
     return f"http://{host}:{port}"
 
 
+def _result(event: Event, before: Mapping[str, int], after: Mapping[str, int]) -> PushResult:
+    """What became of one pushed event: taken, already held, or refused by the authority
+    table (with the rest of its origin's events after it)."""
+    seq = event.origin_seq
+    if seq <= before.get(event.origin_device, 0):
+        status: PushStatus = "duplicate"
+    elif seq <= after.get(event.origin_device, 0):
+        status = "accepted"
+    else:
+        status = "rejected"
+    return PushResult(
+        event_id=event.event_id,
+        origin_device=event.origin_device,
+        origin_seq=seq,
+        status=status,
+    )
+
+
 def exchange_with_peer(
     replica: PeerReplica,
     address: str,
@@ -457,6 +765,19 @@ def _exchange(
     credentials = Credentials(replica.device_id, replica.key)
     retry = RetryPolicy(attempts=2, base_s=0.2)
     client = PeerClient(url, credentials, timeout=timeout, retry=retry)
+    try:
+        return _exchange_through(client, replica, url, expected_device, expected_fingerprint)
+    finally:
+        client.session.close()  # the kept-alive connection holds one of the peer's workers
+
+
+def _exchange_through(
+    client: PeerClient,
+    replica: PeerReplica,
+    url: str,
+    expected_device: str,
+    expected_fingerprint: str,
+) -> PeerSummary:
     info = client.info() if not expected_device else None
     device_id = expected_device or (info.device_id if info else "")
     known = replica.known_device(device_id)
@@ -482,14 +803,28 @@ def _exchange(
     dossiers: set[str] = set()
     while True:  # pull: what it has above my vector
         answer: VectorResponse = client.exchange(replica.branch, replica.vector(), PEER_PAGE)
-        events = [e.to_event() for e in answer.events]
-        if events:
-            result = replica.ingest_from_peer(events)
+        try:
+            events = [e.to_event() for e in answer.events]
+            for event in events:
+                if not in_scope(event, replica.branch):
+                    raise ProtocolError(
+                        N_("Event {event} is of branch {branch}"),
+                        event=event.event_id,
+                        branch=event.branch,
+                    )
+                check_json_subset(event.payload)  # as the server's wire checks it
+            result = replica.ingest_from_peer(events) if events else None
+        except SyncError:
+            raise
+        except MotcuaError as err:  # a page this desk refuses: this exchange fails, not
+            # the round (``sync_peers`` goes on to the next peer on a SyncError only)
+            raise ProtocolError(err.message, **err.params) from err
+        if result is not None:
             received += len(events)
             applied += result.accepted
             dossiers |= result.dossiers
-        if not answer.more or not events:
-            break
+        if not answer.more or not events or result is None or result.accepted == 0:
+            break  # nothing new taken (what the table refuses comes again): stop here
     theirs = dict(answer.vector)
     sent = accepted = 0
     while True:  # push: what I have above its vector

@@ -94,24 +94,44 @@ def still_honest(victim: Branch, hostile: Branch) -> None:
 
 
 def test_a_hostile_lan_peer_cannot_rekey_revoke_publish_or_take_over(lan: Lan) -> None:
-    """GIVEN a hostile desk of the branch whose chain carries every forbidden event,
-    followed by an honest dossier
-    WHEN an honest desk exchanges with it over the LAN
-    THEN the exchange succeeds; each forbidden event is logged but quarantined with its
-    rule; nothing of them is applied; the dossier after them is; the projections equal a
-    rebuild; and a second exchange is quiet."""
+    """GIVEN a hostile desk of the branch whose chain carries a user takeover the table
+    judges when folding, an honest dossier, then every event the table refuses outright
+    WHEN an honest desk exchanges with it over the LAN, then syncs with the centre
+    THEN the exchange succeeds; the takeovers are logged but quarantined; the dossier
+    applies; the hostile chain is not taken from the first refused event on (the centre
+    refuses it too, so the honest desk never holds what its pushes would carry to a
+    refusal); its own sync with the centre still succeeds; the projections equal a
+    rebuild; a second exchange is quiet."""
     honest, hostile = lan.a, lan.b
-    rules = attacks(hostile, honest)
+    takeovers = {
+        k: v for k, v in attacks_folded(hostile).items() if v == quarantine.FOLD_RULE
+    }
     after = receive(hostile)
+    refused = attacks(hostile, honest)
     summary = sync_with_peer(honest, lan.serve(hostile))
-    assert summary.received == summary.applied == len(rules) + 1
-    assert held_back(honest) == rules
+    assert summary.applied == len(takeovers) + 1
+    assert held_back(honest) == takeovers
     assert honest.dossiers.get(after.code).code == after.code
+    with honest.store.read() as conn:
+        assert not set(refused) & {e.event_id for e in event_store.chain(conn, hostile.device_id)}
     still_honest(honest, hostile)
+    receive(honest)
+    assert lan.net.agent(honest).sync_once().pushed >= 1  # nothing it holds is refused
     assert snapshot(honest) == rebuilt(honest)
-    assert held_back(honest) == rules  # a rebuild reaches the same verdicts
+    assert held_back(honest) == takeovers  # a rebuild reaches the same verdicts
     again = sync_with_peer(honest, lan.serve(hostile))
-    assert (again.received, again.sent) == (0, 0)
+    assert again.applied == 0
+
+
+def attacks_folded(hostile: Branch) -> dict[str, str]:
+    """The takeovers the table lets through its stateless rules and refuses when folded."""
+    rules: dict[str, str] = {}
+    takeover = {"username": "admin", "role": "admin", "password_hash": "x"}
+    rules[hostile_write(hostile, "user.added", takeover).event_id] = quarantine.FOLD_RULE
+    intruder = {"username": "mallory", "role": "admin", "password_hash": "x"}
+    event = hostile_write(hostile, "user.added", intruder, actor="ghost")
+    rules[event.event_id] = quarantine.FOLD_RULE
+    return rules
 
 
 def test_events_a_server_stored_before_the_table_never_stop_a_pull(net: Net) -> None:
