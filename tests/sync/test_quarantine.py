@@ -103,9 +103,7 @@ def test_a_hostile_lan_peer_cannot_rekey_revoke_publish_or_take_over(lan: Lan) -
     refusal); its own sync with the centre still succeeds; the projections equal a
     rebuild; a second exchange is quiet."""
     honest, hostile = lan.a, lan.b
-    takeovers = {
-        k: v for k, v in attacks_folded(hostile).items() if v == quarantine.FOLD_RULE
-    }
+    takeovers = {k: v for k, v in attacks_folded(hostile).items() if v == quarantine.FOLD_RULE}
     after = receive(hostile)
     refused = attacks(hostile, honest)
     summary = sync_with_peer(honest, lan.serve(hostile))
