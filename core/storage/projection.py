@@ -268,16 +268,20 @@ def apply_dossier_batch(
         ordered = sort_for_fold([e for e in every.values() if e.event_id not in skipped])
         if not ordered or "code" not in ordered[0].payload:
             continue
-        refolded = fold_guarded(conn, ordered)
-        if refolded is None:
-            continue
-        old = views.get(dossier_id)
-        if old is None or old.code != refolded.code:
-            save_view(conn, refolded, is_new=old is None)
-        else:
-            refresh_view(conn, old, refolded)
-        changed.add(dossier_id)
+        if _keep_refold(conn, views.get(dossier_id), fold_guarded(conn, ordered)):
+            changed.add(dossier_id)
     return changed
+
+
+def _keep_refold(conn: Connection, old: DossierView | None, refolded: DossierView | None) -> bool:
+    """Store a dossier folded again from its log; False when it cannot start yet."""
+    if refolded is None:
+        return False
+    if old is None or old.code != refolded.code:
+        save_view(conn, refolded, is_new=old is None)
+    else:
+        refresh_view(conn, old, refolded)
+    return True
 
 
 def refold_dossiers(conn: Connection, dossier_ids: Sequence[str]) -> set[str]:
@@ -288,14 +292,8 @@ def refold_dossiers(conn: Connection, dossier_ids: Sequence[str]) -> set[str]:
     changed: set[str] = set()
     for dossier_id, events in stored.items():
         refolded = fold_guarded(conn, [e for e in events if e.event_id not in skipped])
-        if refolded is None:
-            continue
-        old = views.get(dossier_id)
-        if old is None or old.code != refolded.code:
-            save_view(conn, refolded, is_new=old is None)
-        else:
-            refresh_view(conn, old, refolded)
-        changed.add(dossier_id)
+        if _keep_refold(conn, views.get(dossier_id), refolded):
+            changed.add(dossier_id)
     return changed
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     LargeBinary,
+    Select,
     String,
     Table,
     delete,
@@ -148,20 +149,24 @@ def events_for_scopes(
         if len(found) >= limit:
             more = True
             break
-        rows = conn.execute(
-            select(t.events)
-            .where(t.events.c.origin_device == origin)
-            .where(t.events.c.origin_seq > start)
-            .where(t.events.c.branch.in_(list(scopes)))
-            .order_by(t.events.c.origin_seq)
-            .limit(limit - len(found) + 1)
-        ).all()
+        rows = conn.execute(_origin_query(origin, start, scopes).limit(limit - len(found) + 1))
         events = [event_store._row_to_event(r) for r in rows]
         if len(events) > limit - len(found):
             events = _signed_end(conn, events[: limit - len(found)], scopes)
             more = True
         found.extend(events)
     return found, more
+
+
+def _origin_query(origin: str, after: int, scopes: Sequence[str]) -> Select[Any]:
+    """`origin`'s events of `scopes` above sequence `after`, in chain order."""
+    return (
+        select(t.events)
+        .where(t.events.c.origin_device == origin)
+        .where(t.events.c.origin_seq > after)
+        .where(t.events.c.branch.in_(list(scopes)))
+        .order_by(t.events.c.origin_seq)
+    )
 
 
 def _signed_end(conn: Connection, events: list[Event], scopes: Sequence[str]) -> list[Event]:
@@ -175,14 +180,7 @@ def _signed_end(conn: Connection, events: list[Event], scopes: Sequence[str]) ->
         if events[index].signature_ok(key):
             return events[: index + 1]
     origin, start = events[-1].origin_device, events[-1].origin_seq
-    rows = conn.execute(
-        select(t.events)
-        .where(t.events.c.origin_device == origin)
-        .where(t.events.c.origin_seq > start)
-        .where(t.events.c.branch.in_(list(scopes)))
-        .order_by(t.events.c.origin_seq)
-    )
-    for row in rows:
+    for row in conn.execute(_origin_query(origin, start, scopes)):
         events.append(event_store._row_to_event(row))
         if events[-1].signature_ok(key):
             break
