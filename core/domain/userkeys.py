@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import N_, AuthenticationFailed
-from .events import canonical_json
+from .events import Event, canonical_json
 from .signing import DeviceKey, verify_signature
 
 PROOF = "proof"
@@ -98,17 +98,12 @@ def prove(
     return key.sign(_digest(type_, branch, dossier_id, actor, parents, payload))
 
 
-def proof_ok(
-    public_keys: Sequence[str],
-    type_: str,
-    branch: str,
-    dossier_id: str | None,
-    actor: str,
-    parents: Sequence[str],
-    payload: Mapping[str, Any],
-) -> bool:
-    proof = payload.get(PROOF)
+def proof_ok(public_keys: Sequence[str], event: Event) -> bool:
+    """Whether `event` carries a proof made with one of `public_keys`."""
+    proof = event.payload.get(PROOF)
     if not isinstance(proof, str) or not public_keys:
         return False
-    digest = _digest(type_, branch, dossier_id, actor, parents, payload)
+    digest = _digest(
+        event.type, event.branch, event.dossier_id, event.actor, event.parents, event.payload
+    )
     return any(verify_signature(key, proof, digest) for key in public_keys)

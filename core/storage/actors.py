@@ -59,15 +59,7 @@ def proven(conn: Connection, event: Event) -> bool:
     keys, legacy = keys_of(conn, event.actor)
     if legacy:
         return True
-    return userkeys.proof_ok(
-        keys,
-        event.type,
-        event.branch,
-        event.dossier_id,
-        event.actor,
-        event.parents,
-        event.payload,
-    )
+    return userkeys.proof_ok(keys, event)
 
 
 def refuse_unproven(conn: Connection, event: Event) -> None:

@@ -379,14 +379,14 @@ class PooledHTTPServer(HTTPServer):
     def _turn_away(self, connection: socket.socket) -> None:
         """Answer ``busy`` without waiting for anything, and close."""
         try:
-            connection.setblocking(False)
-            with suppress(OSError):  # read what came already: fewer resets before the answer
-                for _ in range(4):
-                    if not connection.recv(65536):
-                        break
-            connection.send(self.busy)
-        except OSError:
-            pass
+            # A client already gone needs no answer: any socket error ends it quietly.
+            with suppress(OSError):
+                connection.setblocking(False)
+                with suppress(OSError):  # read what came already: fewer resets first
+                    for _ in range(4):
+                        if not connection.recv(65536):
+                            break
+                connection.send(self.busy)
         finally:
             self.shutdown_request(connection)
 
