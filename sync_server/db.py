@@ -18,6 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from core.storage.db import private_file
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 DB_FILE = "server.db"
 KEY_FILE = "server.key"
@@ -76,6 +78,9 @@ def make_engine(url: str, connections: int = 40) -> Engine:
         half = max(2, connections // 2)
         return create_engine(url, pool_size=half, max_overflow=half, pool_pre_ping=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    database = engine.url.database
+    if database and database != ":memory:":
+        private_file(Path(database))  # the log holds citizens' data: owner only (0600)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -67,3 +67,15 @@ def test_a_damaged_key_file_is_named(tmp_path: Path) -> None:
     (tmp_path / KEY_FILE).write_bytes(b"not a key")
     with pytest.raises(ValidationError, match="cannot be read"):
         identity.ensure_identity(engine, tmp_path / KEY_FILE)
+
+
+def test_the_sqlite_store_is_private(tmp_path: Path) -> None:
+    """The central SQLite log (citizens' data) is 0600 whatever the umask."""
+    import os
+
+    previous = os.umask(0)
+    try:
+        fresh_engine(tmp_path)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "server.db").stat().st_mode) == 0o600
