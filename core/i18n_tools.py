@@ -9,11 +9,14 @@ check    fail if any msgid of a package is missing or untranslated in its catalo
 
 from __future__ import annotations
 
+import ast
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_python
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
@@ -24,10 +27,35 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "hardware", "desktop/cli", "desktop", "sync_server")
 NESTED = {"desktop": ["cli/**.py"]}
 KEYWORDS = {"N_": None, "_": None, "tr": None}
+# Command-line modules: their parsers' help texts and descriptions are msgids too,
+# translated when printed (core.cli.parser), so argparse calls need no N_() wrapping.
+CLI_FILES = {"desktop/cli": ["**.py"], "sync_server": ["cli.py", "cli_*.py"]}
+CLI_KEYWORDS = ("help", "description")
+CLI_METHOD = "core.i18n_tools:extract_cli"
 
 
 def _methods(package: str) -> list[tuple[str, str]]:
-    return [(pattern, "ignore") for pattern in NESTED.get(package, [])] + [("**.py", "python")]
+    ignored = [(pattern, "ignore") for pattern in NESTED.get(package, [])]
+    cli = [(pattern, CLI_METHOD) for pattern in CLI_FILES.get(package, [])]
+    return ignored + cli + [("**.py", "python")]
+
+
+def extract_cli(
+    fileobj: Any, keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, Any, Any, Any]]:
+    """Babel extractor for CLI modules: the usual keywords, plus the string constants
+    given as ``help=`` or ``description=`` to any call."""
+    source = fileobj.read()
+    fileobj.seek(0)
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        for keyword in node.keywords:
+            value = keyword.value
+            text = value.value if isinstance(value, ast.Constant) else None
+            if keyword.arg in CLI_KEYWORDS and isinstance(text, str) and text:
+                yield value.lineno, "", text, []
 
 
 def extract(package: str) -> Catalog:

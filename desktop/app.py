@@ -17,7 +17,10 @@ from typing import Any
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    from core import __version__
+
     parser = argparse.ArgumentParser(prog="motcua-desktop", description="Một Cửa counter desktop")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--data-dir", type=Path, default=None, help="store location")
     parser.add_argument("--kiosk", action="store_true", help="citizen lookup kiosk, full screen")
     parser.add_argument("--lang", choices=["vi", "en"], default=None, help="interface language")
@@ -27,6 +30,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         metavar="OUT_DIR",
         help="headless: drive the main flows, save a PNG of each screen, exit",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="open the window, draw the first screen once, exit 0 (display, GL and fonts work)",
     )
     return parser.parse_args(argv)
 
@@ -114,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MotcuaError as err:
         print(describe(err), file=sys.stderr)
         return err.exit_code
+    if args.check:
+        from kivy.clock import Clock
+
+        Clock.schedule_once(lambda _dt: app.stop(), 0)  # the first frame is drawn, then stop
     app.run()
     return 0
 

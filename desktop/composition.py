@@ -1,7 +1,8 @@
 """The composition root: wires the core services, the hardware and the sync agent.
 
 Only this module picks hardware implementations and the sync agent; screens receive the
-assembled :class:`Services` and talk to core services and ports. Three workers keep the
+assembled :class:`~desktop.services.Services` and talk to core services and ports (they
+never import this module, so no driver is reachable from a screen). Three workers keep the
 UI thread free: one writer for the store (all writes, in order), one reader, one for
 devices (drivers are not thread-safe).
 """
@@ -11,45 +12,76 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.domain.errors import N_, ValidationError
+from core.ports import DocumentPrinter, NoBackendAvailable, PrinterInfo, ReceiptPrinter, Scanner
 from core.ports.codes import CitizenIdentity, CodeReader
 from core.services.branch import Branch
 
 from .codes import CodeInput
 from .devices import Devices
+from .services import Services
 from .settings import DesktopSettings
 from .sync_status import AgentSource, NotConfigured, SyncSource
 from .worker import Post, Worker, run_now
 
+__all__ = ["Services", "compose"]
+
 log = logging.getLogger(__name__)
 
-# (module, class, settings → constructor arguments) of each backend the hardware package
-# may provide; a backend whose module is absent is simply not offered.
-Factory = tuple[str, str, Callable[[DesktopSettings], dict[str, Any]]]
-SCANNER_BACKENDS: tuple[Factory, ...] = (
-    ("hardware.scanners.sane_scanner", "SaneScanner", lambda s: {}),
-    (
-        "hardware.scanners.escl",
-        "EsclScanner",
-        lambda s: {
-            "discover": False,
-            "addresses": [a for a in s.extra.get("escl_addresses", "").split(",") if a],
-        },
-    ),
-    (
-        "hardware.scanners.folder",
-        "FolderScanner",
-        lambda s: {"folders": [Path(f) for f in s.extra.get("scan_folders", "").split(",") if f]},
-    ),
-)
-PRINTER_BACKENDS: tuple[Factory, ...] = (
-    ("hardware.printers.cups", "CupsPrinter", lambda s: {}),
-    ("hardware.printers.system", "SystemPrinter", lambda s: {}),
-)
+# --- scanners and printers ------------------------------------------------------------------
+# Found by the hardware package, which asks each backend whether it is usable here and
+# fails loudly when none is (``NoBackendAvailable``, shown where the devices are used).
+
+
+def find_scanners(settings: DesktopSettings) -> Scanner:
+    """SANE (Linux), WIA and TWAIN (Windows), eSCL at the addresses set, watched folders.
+    Network scanners are not searched by mDNS here (seconds on every Settings visit):
+    `motcua devices` finds them and Settings adds them by address."""
+    from hardware.scanners import available_scanners
+
+    folders = [Path(f) for f in settings.scan_folders]
+    return available_scanners(settings.escl_addresses, folders, discover=False)
+
+
+def find_printers(settings: DesktopSettings) -> DocumentPrinter:
+    """CUPS (the scheduler in ``CUPS_SERVER`` when set), or the Windows spooler."""
+    from hardware.printers import available_printers
+
+    return available_printers()
+
+
+def find_receipt_printers() -> list[PrinterInfo]:
+    """ESC/POS printers on the USB bus (serial and network ones are typed in Settings)."""
+    found: list[PrinterInfo] = _receipt_printers().receipt_printers()
+    return found
+
+
+def open_receipt_printer(device_id: str, paper_mm: int) -> ReceiptPrinter:
+    """The ESC/POS printer ``escpos:usb:…``, ``escpos:serial:…`` or ``escpos:net:…``."""
+    printer: ReceiptPrinter = _receipt_printers().open_receipt_printer(device_id, paper_mm=paper_mm)
+    return printer
+
+
+def _receipt_printers() -> Any:
+    try:
+        from hardware.printers import receipt
+    except ImportError as err:  # python-escpos or pyusb missing: said, not hidden
+        raise NoBackendAvailable("receipt printer", err.name or "python-escpos") from err
+    return receipt
+
+
+def _devices(settings: DesktopSettings) -> Devices:
+    return Devices(
+        settings=settings,
+        find_scanners=find_scanners,
+        find_printers=find_printers,
+        find_receipt_printers=find_receipt_printers,
+        open_receipt_printer=open_receipt_printer,
+        code_reader_ports=code_reader_ports,
+    )
 
 
 SERIAL_READER = "hardware.codes.serial_reader"
@@ -111,47 +143,6 @@ def _wedge() -> Any:
         return None
 
 
-@dataclass
-class Services:
-    data_dir: Path
-    branch: Branch
-    settings: DesktopSettings
-    writer: Worker
-    reader: Worker
-    device_worker: Worker
-    devices: Devices
-    sync: SyncSource
-    codes: CodeInput
-    citizen_card: Callable[[str], CitizenIdentity]
-    peers: Any = None  # the LAN peer service while it serves (core.services.peers)
-
-    def save_settings(self) -> None:
-        self.settings.save(self.data_dir)
-
-    def close(self) -> None:
-        if self.peers is not None:
-            self.peers.stop()
-        self.sync.stop()
-        self.codes.stop()
-        for worker in (self.writer, self.reader, self.device_worker):
-            worker.stop()
-        self.branch.close()
-
-
-def _load(candidates: tuple[Factory, ...], settings: DesktopSettings) -> list[Any]:
-    found = []
-    for module_name, class_name, arguments in candidates:
-        try:
-            cls = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError):
-            continue
-        try:
-            found.append(cls(**arguments(settings)))
-        except Exception:  # a backend that fails to construct is reported, not fatal
-            log.exception("device backend %s failed to start", module_name)
-    return found
-
-
 def _sync_source(branch: Branch, data_dir: Path, lan: bool) -> SyncSource:
     """The sync agent when this desktop is enrolled with a central server."""
     from core.domain.errors import MotcuaError
@@ -161,7 +152,7 @@ def _sync_source(branch: Branch, data_dir: Path, lan: bool) -> SyncSource:
     except ImportError:
         return NotConfigured()
     try:
-        return AgentSource(agent_for(branch, lan=lan))
+        return AgentSource(agent_for(branch, lan=lan), branch)
     except MotcuaError:  # not enrolled yet: the branch works alone
         log.info("sync not configured for %s", data_dir)
         return NotConfigured()
@@ -172,12 +163,8 @@ def compose(
 ) -> Services:
     branch = Branch.open(data_dir)
     settings = DesktopSettings.load(data_dir)
-    devices = Devices(settings=settings)
+    devices = _devices(settings) if with_devices else Devices(settings=settings)
     codes = CodeInput(open_code_reader, _wedge(), post)
-    if with_devices:
-        devices.scanners = _load(SCANNER_BACKENDS, settings)
-        devices.document_printers = _load(PRINTER_BACKENDS, settings)
-        devices.code_reader_ports = code_reader_ports
     services = Services(
         data_dir=data_dir,
         branch=branch,

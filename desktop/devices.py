@@ -1,8 +1,10 @@
-"""The devices this desktop uses, behind the core ports, and their one worker thread.
+"""The devices this desktop uses, behind the core ports; every call runs on the device thread.
 
-The composition root decides which backends exist (``desktop.composition``); this module
-only asks them questions. A device that is not configured gives a clear message: no fake
-device is ever chosen silently.
+The composition root hands over how to find them (``desktop.composition``: the
+hardware package's ``available_scanners``, ``available_printers``, the receipt-printer
+opener); this module only asks questions of what was found. A backend that is missing
+says so (``NoBackendAvailable``, shown in Settings and when scanning or printing); a
+device that is not chosen gives a clear message. No fake device is ever chosen silently.
 """
 
 from __future__ import annotations
@@ -12,9 +14,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.domain.errors import N_, MotcuaError
-from core.ports import DocumentPrinter, ReceiptPrinter, Scanner, ScanResult, ScanSettings
+from core.i18n import describe
+from core.ports import (
+    DocumentPrinter,
+    PageCallback,
+    PrinterInfo,
+    ReceiptPrinter,
+    Scanner,
+    ScanResult,
+    Source,
+    Ticket,
+)
 
 from .settings import DesktopSettings
+
+FindScanners = Callable[[DesktopSettings], Scanner]
+FindPrinters = Callable[[DesktopSettings], DocumentPrinter]
+FindReceiptPrinters = Callable[[], list[PrinterInfo]]
+OpenReceiptPrinter = Callable[[str, int], ReceiptPrinter]
 
 
 class DeviceNotConfigured(MotcuaError):
@@ -23,7 +40,7 @@ class DeviceNotConfigured(MotcuaError):
 
 @dataclass(frozen=True)
 class DeviceEntry:
-    kind: str  # scanner, printer
+    kind: str  # scanner, printer, receipt
     backend: str
     device_id: str
     name: str
@@ -33,56 +50,87 @@ class DeviceEntry:
 
 @dataclass
 class Devices:
-    scanners: list[Scanner] = field(default_factory=list)
-    document_printers: list[DocumentPrinter] = field(default_factory=list)
-    receipt_printer: ReceiptPrinter | None = None
     settings: DesktopSettings = field(default_factory=DesktopSettings)
+    find_scanners: FindScanners | None = None
+    find_printers: FindPrinters | None = None
+    find_receipt_printers: FindReceiptPrinters | None = None
+    open_receipt_printer: OpenReceiptPrinter | None = None
     code_reader_ports: Callable[[], list[str]] = list  # "serial:<port>" ids seen now
+    _found: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # --- finding -----------------------------------------------------------------------
+    def scanners(self) -> Scanner:
+        """Every usable scanner backend, as one (raises when none is usable here)."""
+        found: Scanner = self._find("scanners", self.find_scanners)
+        return found
+
+    def printers(self) -> DocumentPrinter:
+        """Every usable office-printer backend, as one (raises when none is usable here)."""
+        found: DocumentPrinter = self._find("printers", self.find_printers)
+        return found
+
+    def _find(self, kind: str, finder: Callable[[DesktopSettings], Any] | None) -> Any:
+        if finder is None:
+            raise DeviceNotConfigured(N_("No device drivers were loaded on this desktop"))
+        if kind not in self._found:
+            self._found[kind] = finder(self.settings)
+        return self._found[kind]
+
+    def forget(self) -> None:
+        """Find the backends again (after the settings changed what they look at)."""
+        self._found.clear()
 
     def inventory(self) -> list[DeviceEntry]:
-        """Every backend and the devices it sees now (runs on the device thread)."""
-        entries: list[DeviceEntry] = []
-        for scanner in self.scanners:
-            entries.extend(_ask(scanner, "scanner", lambda s: s.devices()))
-        for printer in self.document_printers:
-            entries.extend(_ask(printer, "printer", lambda p: p.printers()))
+        """Every device each backend sees now, and why a kind has none."""
+        entries = _ask("scanner", lambda: self.scanners().devices(), self.scanners)
+        entries += _ask("printer", lambda: self.printers().printers(), self.printers)
+        finder = self.find_receipt_printers
+        if finder is not None:
+            entries += _ask("receipt", finder, lambda: None)
         return entries
 
+    # --- scanning ----------------------------------------------------------------------
     def scanner(self) -> tuple[Scanner, str]:
         chosen = self.settings.scanner
         if not chosen:
             raise DeviceNotConfigured(N_("No scanner configured: choose one in Settings → Devices"))
-        backend = chosen.split(":", 1)[0]
-        for scanner in self.scanners:
-            if scanner.backend == backend:
-                return scanner, chosen
-        raise DeviceNotConfigured(
-            N_("The configured scanner {device} has no driver on this computer"), device=chosen
-        )
+        return self.scanners(), chosen
 
-    def scan(self, settings: ScanSettings | None = None) -> ScanResult:
+    def scan(
+        self,
+        source: Source | None = None,
+        duplex: bool | None = None,
+        on_page: PageCallback | None = None,
+    ) -> ScanResult:
+        """Scan with the chosen defaults; ``source`` and ``duplex`` for this document."""
         scanner, device_id = self.scanner()
-        return scanner.scan(device_id, settings or ScanSettings())
+        return scanner.scan(device_id, self.settings.scan_settings(source, duplex), on_page)
 
+    # --- printing ----------------------------------------------------------------------
     def print_pdf(self, pdf: bytes, title: str) -> str:
         chosen = self.settings.document_printer
         if not chosen:
             raise DeviceNotConfigured(N_("No printer configured: the slip was saved as a PDF file"))
-        backend = chosen.split(":", 1)[0]
-        for printer in self.document_printers:
-            if printer.backend == backend:
-                return printer.print_pdf(chosen, pdf, title=title)
-        raise DeviceNotConfigured(
-            N_("The configured printer {device} has no driver on this computer"), device=chosen
-        )
+        return self.printers().print_pdf(chosen, pdf, title=title)
+
+    def print_ticket(self, ticket: Ticket) -> None:
+        chosen = self.settings.receipt_printer
+        if not chosen:
+            raise DeviceNotConfigured(N_("No receipt printer configured"))
+        if self.open_receipt_printer is None:
+            raise DeviceNotConfigured(N_("No device drivers were loaded on this desktop"))
+        self.open_receipt_printer(chosen, self.settings.receipt_paper_mm).print_ticket(ticket)
 
 
-def _ask(backend: Any, kind: str, listing: Any) -> list[DeviceEntry]:
-    name = str(getattr(backend, "backend", type(backend).__name__))
+def _ask(kind: str, listing: Callable[[], Any], backends: Callable[[], Any]) -> list[DeviceEntry]:
     try:
-        if not backend.usable():
-            return [DeviceEntry(kind, name, "", "", False, N_("driver not installed"))]
-        found = listing(backend)
+        found = listing()
+    except MotcuaError as err:  # no backend, no libusb, …: said where the devices are listed
+        return [DeviceEntry(kind, "", "", "", False, describe(err))]
     except Exception as err:  # a broken driver must not take the settings screen down
-        return [DeviceEntry(kind, name, "", "", False, str(err))]
-    return [DeviceEntry(kind, name, d.id, d.name, True) for d in found]
+        return [DeviceEntry(kind, "", "", "", False, f"{type(err).__name__}: {err}")]
+    entries = [DeviceEntry(kind, d.backend, d.id, d.name, True) for d in found]
+    hub = backends()
+    for backend in getattr(hub, "unusable", ()):
+        entries.append(DeviceEntry(kind, backend, "", "", False, N_("driver not installed")))
+    return entries

@@ -14,9 +14,10 @@ from core.domain.applicant import FIELDS, applicant_from
 from core.domain.catalogue import Procedure
 from core.domain.due import DueMoment, compute_due
 from core.domain.errors import N_, ValidationError
+from core.domain.ids import new_uuid7
 from core.domain.text import fold
 from core.ports.codes import CitizenIdentity
-from core.ports.scanner import ScannedPage
+from core.ports.scanner import ScannedPage, Source
 from core.services.dossiers import Intake
 
 from .pages import Page
@@ -68,12 +69,19 @@ def applicant_from_card(person: CitizenIdentity) -> dict[str, str]:
 
 @dataclass
 class IntakeDraft:
+    """One intake form, from opening to receipt. ``key`` is made when the form opens and
+    goes with the receipt: a second click or a retry can never record a second dossier."""
+
+    key: str = field(default_factory=new_uuid7)
     procedure: Procedure | None = None
     applicant: dict[str, str] = field(default_factory=lambda: dict.fromkeys(FIELDS, ""))
     supplied: set[str] = field(default_factory=set)
     pages: dict[str, list[Page]] = field(default_factory=dict)  # scanned or imported, in order
     return_method: str = "counter"
     postal_address: str = ""
+    # How the next document is scanned (None: the defaults chosen in Settings).
+    scan_source: Source | None = None
+    scan_duplex: bool | None = None
 
     def choose(self, procedure: Procedure) -> None:
         if self.procedure is None or procedure.code != self.procedure.code:
@@ -137,6 +145,7 @@ class IntakeDraft:
             components=sorted(self.supplied),
             return_method=self.return_method,
             postal_address=self.postal_address if self.return_method == "postal" else "",
+            key=self.key,
         )
 
 

@@ -17,7 +17,7 @@ from core.i18n import describe, tr
 from core.services.branch import Branch
 from core.services.changes import Changes
 
-from .composition import Services
+from .services import Services
 
 log = logging.getLogger(__name__)
 Listener = Callable[[Changes], None]

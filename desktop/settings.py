@@ -1,6 +1,8 @@
-"""This desktop's own settings (language, chosen devices), declared once.
+"""This desktop's own settings (language, chosen devices and their defaults), declared once.
 
 Kept in ``desktop.json`` beside the store; branch-wide settings live in the event log.
+Device ids carry their backend (``sane:…``, ``escl:…``, ``wia:…``, ``cups:…``,
+``escpos:usb:…``); an empty id means "none chosen".
 """
 
 from __future__ import annotations
@@ -9,15 +11,30 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from core.ports.scanner import ColorMode, ScanSettings, Source
+
 FILE_NAME = "desktop.json"
+RESOLUTIONS = (150, 200, 300, 400, 600)  # dpi offered in Settings
+RECEIPT_PAPER_MM = (80, 58)
 
 
 @dataclass
 class DesktopSettings:
     language: str = "vi"
-    scanner: str = ""  # a scanner device id ("sane:…", "escl:…") or "" for none
+    # The scanner and the defaults of every scan (the intake changes source and duplex
+    # per document).
+    scanner: str = ""
+    scan_source: str = Source.FLATBED.value
+    scan_duplex: bool = False
+    scan_resolution: int = 300
+    scan_mode: str = ColorMode.GRAY.value
+    escl_addresses: list[str] = field(default_factory=list)  # network scanners by address
+    scan_folders: list[str] = field(default_factory=list)  # scan-to-folder folders
+    # The office printer (CUPS queue, Windows printer) for the national forms, and the
+    # counter's ESC/POS receipt printer (USB, serial or network) for receipt tickets.
     document_printer: str = ""
     receipt_printer: str = ""
+    receipt_paper_mm: int = 80
     code_reader: str = ""
     unit_parent: str = ""  # printed above the unit name on slips
     hotline: str = ""
@@ -37,10 +54,37 @@ class DesktopSettings:
         except (OSError, ValueError):
             return cls()
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        settings = cls(**{k: v for k, v in raw.items() if k in known})
+        settings._adopt_old_extras()
+        return settings
+
+    def _adopt_old_extras(self) -> None:
+        """Scanner addresses and folders were once comma lists in ``extra``."""
+        for name in ("escl_addresses", "scan_folders"):
+            old = self.extra.pop(name, "")
+            values: list[str] = getattr(self, name)
+            values += [v for v in old.split(",") if v and v not in values]
 
     def save(self, data_dir: Path) -> None:
         path = data_dir / FILE_NAME
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2), encoding="utf-8")
         tmp.replace(path)
+
+    def scan_settings(
+        self, source: Source | None = None, duplex: bool | None = None
+    ) -> ScanSettings:
+        """The chosen defaults, with this document's source and duplex when given; a value
+        the file holds that no scanner knows falls back to the default."""
+        default = ScanSettings()
+        try:
+            mode = ColorMode(self.scan_mode)
+        except ValueError:
+            mode = default.mode
+        try:
+            chosen = source or Source(self.scan_source)
+        except ValueError:
+            chosen = default.source
+        resolution = self.scan_resolution if self.scan_resolution > 0 else default.resolution
+        both = self.scan_duplex if duplex is None else duplex
+        return ScanSettings(resolution, mode, chosen, both and chosen is Source.FEEDER)

@@ -24,14 +24,14 @@ from core.services.changes import Changes
 from desktop import theme
 from desktop.operations import Operations, message_for
 from desktop.sync_status import SyncState
-from desktop.ui.widgets import Cell, McButton, paint
+from desktop.ui.widgets import Cell, McButton, Text, paint
 
 from . import labels
 
 if TYPE_CHECKING:
     from core.ports.codes import Decoded
     from core.services.users import User
-    from desktop.composition import Services
+    from desktop.services import Services
     from desktop.screens.base import BaseScreen
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,8 @@ class Shell(BoxLayout):
             spacing=4,
         )
         self.status = Cell("", 1.0, font_size=theme.FONT_SMALL)
+        # Under the top bar, on every screen, while the centre has revoked this desk.
+        self.banner = BoxLayout(size_hint_y=None, height=0, padding=(theme.PAD, 4))
         self._layout()
         self._bind_keys()
         codes = services.codes
@@ -98,6 +100,8 @@ class Shell(BoxLayout):
         paint(self.top_bar, theme.NAV)
         paint(self.nav, theme.NAV)
         self.add_widget(self.top_bar)
+        paint(self.banner, theme.DANGER)
+        self.add_widget(self.banner)
         middle = BoxLayout()
         middle.add_widget(self.nav)
         middle.add_widget(self.manager)
@@ -127,6 +131,8 @@ class Shell(BoxLayout):
             halign="right",
         )
         self.top_bar.add_widget(self.sync_label)
+        if self.sync_state.revoked:
+            self.show_revoked()  # again, in the language now chosen
         self._redraw_nav()
 
     def _redraw_nav(self) -> None:
@@ -225,11 +231,31 @@ class Shell(BoxLayout):
         )
 
     def _show_sync(self, state: SyncState) -> None:
+        revoked_now = state.revoked and not self.sync_state.revoked
         self.sync_state = state
         self.sync_label.text = self._sync_text()
+        if revoked_now:
+            self.show_revoked()
         dashboard = self.screens.get("dashboard")
         if dashboard is not None and dashboard.showing:
             dashboard.show_sync(state)  # live: the dashboard's panel follows the agent
+
+    def show_revoked(self) -> None:
+        """The banner every screen shows once the centre has revoked this desk."""
+        self.banner.clear_widgets()
+        text = Text(
+            _(
+                "This desk has been revoked by the central server: new receipts and steps "
+                "are refused; dossiers can still be read. Branch IT: Settings (F8) exports "
+                "the events the server never received."
+            ),
+            size=theme.FONT_SMALL,
+            color=theme.ON_PRIMARY,
+            bold=True,
+        )
+        self.banner.add_widget(text)
+        text.bind(height=lambda *_: setattr(self.banner, "height", text.height + 8))
+        self.banner.height = text.height + 8
 
     # --- codes from a reader ---------------------------------------------------------
     def on_code(self, decoded: Decoded) -> None:

@@ -4,12 +4,28 @@ The dashboard and the top bar read a :class:`SyncState`. A :class:`SyncSource` p
 it: :class:`NotConfigured` when this desktop has no sync agent (yet), or
 :class:`AgentSource`, which reads the status record of ``core.sync``'s ``SyncAgent``
 and tolerates fields it does not know, so the UI keeps working while the agent grows.
+
+Revocation: when the server answers that this desk is revoked (401 ``revoked``), the
+:class:`AgentSource` records it in the store (``Branch.mark_revoked``); from then on the
+state says ``revoked``, the shell shows it on every screen, the core refuses new events,
+and :func:`export_unsent` gives branch IT the events the server never received.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
+
+from core.domain.errors import MotcuaError
+from core.sync.errors import ServerRefused
+
+log = logging.getLogger(__name__)
 
 SYNC_INTERVAL_S = 60.0
 
@@ -23,6 +39,7 @@ class SyncState:
     peers: int = 0
     online: bool = False
     problem: str = ""
+    revoked: bool = False  # the centre revoked this desk: reads only
 
 
 class SyncSource(Protocol):
@@ -74,16 +91,33 @@ def _count(value: Any) -> int:
 
 
 class AgentSource:
-    """Reads ``agent.status()`` (a record or a dict) into a :class:`SyncState`."""
+    """Reads ``agent.status()`` (a record or a dict) into a :class:`SyncState`; with the
+    branch, notices the server's answer that this desk is revoked and keeps it."""
 
-    def __init__(self, agent: Any) -> None:
+    def __init__(self, agent: Any, branch: Any = None) -> None:
         self.agent = agent
+        self.branch = branch
+        describe = getattr(agent, "describe", None)
+        if branch is not None and callable(describe):
+            # Every failed exchange passes through the agent's describe, in its own
+            # thread or in sync_now: the one place to see what the server answered.
+            agent.describe = _watching(describe, self._refused)
+
+    def _refused(self, err: MotcuaError) -> None:
+        if revoked_answer(err):
+            try:
+                self.branch.mark_revoked()
+            except Exception:  # the next refusal tries again; the exchange's error stands
+                log.exception("could not record that this desk is revoked")
 
     def status(self) -> SyncState:
         refresh = getattr(self.agent, "refresh_pending", None)
         if callable(refresh):
             refresh()
-        return state_from_record(self.agent.status())
+        state = state_from_record(self.agent.status())
+        if self.branch is not None and self.branch.revoked:
+            return replace(state, revoked=True)
+        return state
 
     def sync_now(self) -> SyncState:
         for name in ("sync_once", "sync_now", "run_once"):
@@ -123,3 +157,44 @@ def state_from_record(record: Any) -> SyncState:
         online=bool(_first(record, "online", "connected", "server_reachable", default=False)),
         problem=str(_first(record, "problem", "last_error", "error", default="") or ""),
     )
+
+
+def revoked_answer(err: BaseException) -> bool:
+    """The server's answer that the signing device (this desk) is revoked."""
+    return (
+        isinstance(err, ServerRefused)
+        and err.status == 401
+        and (err.problem.get("title") == "revoked")
+    )
+
+
+def _watching(
+    describe: Callable[[MotcuaError], str], observe: Callable[[MotcuaError], None]
+) -> Callable[[MotcuaError], str]:
+    def watched(err: MotcuaError) -> str:
+        observe(err)
+        return describe(err)
+
+    return watched
+
+
+EXPORT_DIR = "exports"
+
+
+def export_unsent(branch: Any, folder: Path | None = None) -> tuple[Path, int]:
+    """The events of this branch the server never received (above what it last said it
+    has), one wire-format event a line — what the desk would have pushed, signed as it
+    is — in a file readable by its owner only (it holds citizens' data)."""
+    from core.services.sync import LocalReplica
+
+    replica = LocalReplica(branch)
+    events = replica.events_above(replica.server_vector(), limit=2**62)
+    target = folder or branch.data_dir / EXPORT_DIR
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = target / f"unsent-{branch.branch_code}-{branch.device_id}-{stamp}.jsonl"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        for event in events:
+            handle.write(json.dumps(event.to_wire(), ensure_ascii=False, sort_keys=True) + "\n")
+    return path, len(events)

@@ -57,7 +57,7 @@ from core.sync.wire import (
     VectorResponse,
 )
 
-from . import blobstore, identity, ingest, limits, reads
+from . import blobstore, console, identity, ingest, limits, logs, projections, reads
 from . import schema as t
 from .db import Settings, make_engine, migrate
 from .errors import Refusal
@@ -85,6 +85,8 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 def problem_response(request: Request, err: Refusal) -> JSONResponse:
+    if logs.is_security(err.status, err.kind):
+        _log_security(request, err)
     text = translations(language_of(request.headers.get("accept-language"))).gettext(err.message)
     detail = text.format(**err.params) if err.params else text
     body = {
@@ -95,6 +97,20 @@ def problem_response(request: Request, err: Refusal) -> JSONResponse:
         **err.extra,
     }
     return JSONResponse(body, status_code=err.status, media_type=PROBLEM, headers=err.headers)
+
+
+def _log_security(request: Request, err: Refusal) -> None:
+    who = request.scope.get(_WHO)
+    logs.security(
+        err.kind,
+        err.status,
+        method=request.method,
+        path=request.url.path,
+        client=request.client.host if request.client else None,
+        device=who[1].device_id if who else None,
+        rule=err.extra.get("rule"),
+        detail=err.render(err.message),
+    )
 
 
 def too_large(limit: int) -> Refusal:
@@ -639,7 +655,13 @@ Size = Annotated[int, Query(ge=0, le=2**53)]
 
 def create_app(settings: Settings) -> FastAPI:
     server = Server(settings)
-    app = FastAPI(title="Một Cửa sync server", version=str(PROTOCOL_VERSION), responses=_PROBLEMS)
+    app = FastAPI(
+        title="Một Cửa sync server",
+        version=str(PROTOCOL_VERSION),
+        responses=_PROBLEMS,
+        docs_url=None,  # served by the console from vendored files (closed networks)
+        redoc_url=None,
+    )
     app.state.server = server
 
     @app.exception_handler(Refusal)
@@ -764,6 +786,7 @@ def create_app(settings: Settings) -> FastAPI:
             outcome = ingest.push(server.engine, admit)
         finally:
             server.pushes.release()
+        projections.after_push(server.engine, who.branch, outcome.accepted)  # after the commit
         server.prune_nonces_when_due()
         return Response(ingest.answer(outcome), media_type="application/json")
 
@@ -862,6 +885,7 @@ def create_app(settings: Settings) -> FastAPI:
             media_type="application/octet-stream",
         )
 
+    console.mount(app, server.engine, settings.data_dir, who_key=_WHO)
     app.add_middleware(Gate, server=server, limit=MAX_BODY)
     _with_schemas(app, [PushRequest])
     return app

@@ -1,59 +1,114 @@
 """``motcua-server``: run and administer the central sync server.
 
-motcua-server [--data-dir DIR] [--json] COMMAND
+motcua-server [--data-dir DIR] [--env-file FILE] [--json] [--lang vi|en] COMMAND
   serve [--host H] [--port P] [--workers N]   migrate, then serve the HTTP API
   migrate                            bring the database schema up to date
+  config                             the settings in force and where each came from
   branch add CODE --name NAME | branch list
   enroll-code --branch CODE [--ttl SECONDS]    print a one-time enrolment code
-  device list [--branch CODE] | device revoke ID
-  user add NAME --branch CODE --role ROLE      (password from MOTCUA_NEW_PASSWORD)
-  calendar set DAY --kind holiday|workday|none --reason TEXT
-  catalogue publish FILE.json
+  device list [--branch CODE] | device revoke ID | device clear ID
+  user list|add|role|disable|enable|reset-password|unlock --branch CODE ...
+  calendar list|set|remove [--branch CODE] ...
+  catalogue show | catalogue publish FILE.json [--allow-removals] [--dry-run]
   verify                             check every chain, hash and signature
+  rebuild [--branch CODE]            fold the dossiers' projection again from the log
+  admin add NAME --role ROLE [--branch CODE ...] | admin list
+                                     web console accounts (password from MOTCUA_NEW_PASSWORD)
 
-The SQLite database and the blobs live in DIR (default ./motcua-server-data);
-``DATABASE_URL`` points the database elsewhere (PostgreSQL in production).
+Settings come from the command line, the environment and the env file
+(``/etc/motcua/server.env``), in that order (``sync_server.config``). The SQLite database
+and the blobs live in the data dir (default ./motcua-server-data); ``DATABASE_URL``
+points the database elsewhere (PostgreSQL in production).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core.domain.errors import N_, MotcuaError, ValidationError
-from core.domain.workflow import Role
-from core.i18n import describe, set_language
-from core.services import catalogue, users
+from core import __version__
+from core.cli import failures, output
+from core.cli.parser import Parser, choose_language, root_parser
+from core.domain.errors import N_, StoreError, ValidationError
 
-from . import identity
+from . import cli_branch, identity, logs
 from .audit import verify
-from .db import ENV_DB_CONNECTIONS, Settings, connections_per_worker, make_engine, migrate
+from .config import Config, load
+from .db import ENV_DB_CONNECTIONS, connections_per_worker, current_revision, make_engine, migrate
 
-DEFAULT_DIR = Path("motcua-server-data")
+LABELS = {
+    "code": N_("Code"),
+    "name": N_("Name"),
+    "events": N_("Events"),
+    "device_id": N_("Device"),
+    "branch": N_("Branch"),
+    "label": N_("Label"),
+    "revoked": N_("Revoked"),
+    "flagged": N_("Flagged"),
+    "enrolled_at": N_("Enrolled"),
+    "expires_at": N_("Expires"),
+    "username": N_("User"),
+    "full_name": N_("Full name"),
+    "role": N_("Role"),
+    "disabled": N_("Disabled"),
+    "day": N_("Day"),
+    "kind": N_("Kind"),
+    "reason": N_("Reason"),
+    "event_id": N_("Event"),
+    "scope": N_("Scope"),
+    "type": N_("Type"),
+    "origin_seq": N_("Sequence"),
+    "ok": N_("Verified"),
+    "problems": N_("Problems"),
+    "data_dir": N_("Data folder"),
+    "database": N_("Database"),
+    "key_file": N_("Key file"),
+    "env_file": N_("Env file"),
+    "sources": N_("Sources"),
+    "revision": N_("Schema revision"),
+    "added": N_("Added"),
+    "removed": N_("Removed"),
+    "changed": N_("Changed"),
+    "published": N_("Published"),
+    "procedures": N_("Procedures"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="motcua-server", description="Một Cửa central sync server"
-    )
+def global_options(parser: argparse.ArgumentParser, repeated: bool) -> None:
+    unset = argparse.SUPPRESS if repeated else None
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=None,
-        help="database and blobs (default ./motcua-server-data)",
+        default=unset,
+        help="database and blobs (default: MOTCUA_SERVER_DATA_DIR, else ./motcua-server-data)",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--lang", choices=["vi", "en"], default=None)
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=unset,
+        help="settings file (default: MOTCUA_SERVER_ENV_FILE, else /etc/motcua/server.env)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if repeated else False,
+        help="print one JSON document",
+    )
+    parser.add_argument("--lang", choices=["vi", "en"], default=unset, help="message language")
+
+
+def build_parser() -> Parser:
+    parser = root_parser("motcua-server", "Một Cửa central sync server", global_options)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("serve", help="migrate, then serve the HTTP API")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8470)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8470, help="port to listen on")
     p.add_argument(
         "--workers",
         type=int,
@@ -61,76 +116,88 @@ def build_parser() -> argparse.ArgumentParser:
         help="server processes sharing the port (default: one per CPU, at most 8, on "
         "PostgreSQL; one on SQLite)",
     )
-    p.set_defaults(handler=cmd_serve)
-    sub.add_parser("migrate", help="bring the schema up to date").set_defaults(handler=cmd_migrate)
+    p.set_defaults(handler=cmd_serve, creates=True)
+    p = sub.add_parser("migrate", help="bring the schema up to date")
+    p.set_defaults(handler=cmd_migrate, creates=True)
+    p = sub.add_parser("config", help="the settings in force and where each came from")
+    p.set_defaults(handler=cmd_config, creates=True)
     branch = sub.add_parser("branch", help="branches").add_subparsers(dest="verb", required=True)
-    p = branch.add_parser("add")
-    p.add_argument("code")
-    p.add_argument("--name", required=True)
-    p.set_defaults(handler=cmd_branch_add)
-    branch.add_parser("list").set_defaults(handler=cmd_branch_list)
+    p = branch.add_parser("add", help="register a branch")
+    p.add_argument("code", help="the branch's unit code")
+    p.add_argument("--name", required=True, help="the branch's name")
+    p.set_defaults(handler=cmd_branch_add, creates=True)
+    branch.add_parser("list", help="every branch").set_defaults(handler=cmd_branch_list)
     p = sub.add_parser("enroll-code", help="a one-time enrolment code for a new desktop")
-    p.add_argument("--branch", required=True)
+    p.add_argument("--branch", required=True, help="the branch's unit code")
     p.add_argument("--ttl", type=int, default=24 * 3600, help="seconds before the code expires")
     p.set_defaults(handler=cmd_enroll_code)
     device = sub.add_parser("device", help="enrolled devices").add_subparsers(
         dest="verb", required=True
     )
-    p = device.add_parser("list")
-    p.add_argument("--branch", default=None)
+    p = device.add_parser("list", help="enrolled devices")
+    p.add_argument("--branch", default=None, help="only this branch")
     p.set_defaults(handler=cmd_device_list)
-    p = device.add_parser("revoke")
+    p = device.add_parser("revoke", help="refuse this device from now on")
     p.add_argument("device_id")
     p.set_defaults(handler=cmd_device_revoke)
     p = device.add_parser("clear", help="take a flagged device's pushes again")
     p.add_argument("device_id")
     p.set_defaults(handler=cmd_device_clear)
-    user = sub.add_parser("user", help="branch users, authored centrally").add_subparsers(
-        dest="verb", required=True
-    )
-    p = user.add_parser("add")
-    p.add_argument("name")
-    p.add_argument("--branch", required=True)
-    p.add_argument("--role", required=True, choices=[r.value for r in Role])
-    p.add_argument("--full-name", default="")
-    p.set_defaults(handler=cmd_user_add)
-    cal = sub.add_parser("calendar", help="holiday calendar overrides").add_subparsers(
-        dest="verb", required=True
-    )
-    p = cal.add_parser("set")
-    p.add_argument("day", type=date.fromisoformat)
-    p.add_argument("--kind", required=True, choices=["holiday", "workday", "none"])
-    p.add_argument("--reason", required=True)
-    p.set_defaults(handler=cmd_calendar_set)
-    cat = sub.add_parser("catalogue", help="procedure catalogue").add_subparsers(
-        dest="verb", required=True
-    )
-    p = cat.add_parser("publish")
-    p.add_argument("file", type=Path)
-    p.set_defaults(handler=cmd_catalogue_publish)
+    cli_branch.register(sub)
     sub.add_parser("verify", help="check every chain and signature").set_defaults(
         handler=cmd_verify
     )
+    add_console_commands(sub)
     return parser
 
 
 class Ctx:
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.data_dir: Path = args.data_dir or DEFAULT_DIR
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.settings = Settings.from_env(self.data_dir)
+    """The configuration, and the database opened on first use. Only `serve`, `migrate`
+    and the commands that create something may create a new store; the others refuse a
+    missing one rather than answer from an empty store made on the spot."""
+
+    def __init__(self, config: Config, creates: bool) -> None:
+        self.config = config
+        self.settings = config.settings
+        self.creates = creates
         self._engine: Any = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
 
     @property
     def engine(self) -> Any:
         if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-            migrate(self._engine)
+            self._engine = self._open()
         return self._engine
+
+    def _open(self) -> Any:
+        url = self.settings.database_url
+        sqlite_file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+        if not self.creates and sqlite_file and not Path(sqlite_file).exists():
+            raise StoreError(
+                N_("No server store in {path}: run 'motcua-server migrate' (or serve) first"),
+                path=str(self.data_dir),
+            )
+        if sqlite_file:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(url)
+        if not self.creates and current_revision(engine) is None:
+            engine.dispose()
+            raise StoreError(
+                N_("The database holds no server store: run 'motcua-server migrate' first")
+            )
+        migrate(engine)
+        return engine
 
     @property
     def key(self) -> Any:
         return identity.ensure_identity(self.engine, self.settings.key_file)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 def default_workers(database_url: str) -> int:
@@ -146,14 +213,22 @@ def cmd_serve(args: argparse.Namespace, ctx: Ctx) -> None:
 
     from .app import ENV_DATA_DIR, create_app
 
+    logs.setup(logging.INFO)
     workers = args.workers or default_workers(ctx.settings.database_url)
-    if workers <= 1:
-        app = create_app(ctx.settings)
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    if workers < 1:
+        raise ValidationError(N_("--workers must be at least 1"))
+    app = create_app(ctx.settings)  # migrates and makes the server key, once, here
+    logs.started(
+        version=__version__,
+        address=f"{args.host}:{args.port}",
+        workers=workers,
+        **ctx.config.describe(),
+    )
+    if workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", log_config=None)
         return
-    # Migrate and make the server key once, here, before the workers start; each worker
-    # then builds its app from the environment (uvicorn spawns them).
-    create_app(ctx.settings).state.server.engine.dispose()
+    # Each worker builds its app from the environment (uvicorn spawns them).
+    app.state.server.engine.dispose()
     os.environ[ENV_DATA_DIR] = str(ctx.settings.data_dir.resolve())
     os.environ["DATABASE_URL"] = ctx.settings.database_url
     os.environ.setdefault(ENV_DB_CONNECTIONS, str(connections_per_worker(workers)))
@@ -164,14 +239,21 @@ def cmd_serve(args: argparse.Namespace, ctx: Ctx) -> None:
         host=args.host,
         port=args.port,
         log_level="warning",
+        log_config=None,
     )
 
 
 def cmd_migrate(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
-    engine = make_engine(ctx.settings.database_url)
-    revision = migrate(engine)
+    engine = ctx.engine
     identity.ensure_identity(engine, ctx.settings.key_file)
-    return {"database": engine.url.render_as_string(hide_password=True), "revision": revision}
+    return {
+        "database": engine.url.render_as_string(hide_password=True),
+        "revision": current_revision(engine),
+    }
+
+
+def cmd_config(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
+    return ctx.config.describe()
 
 
 def cmd_branch_add(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
@@ -193,48 +275,22 @@ def cmd_device_list(args: argparse.Namespace, ctx: Ctx) -> list[dict[str, Any]]:
 
 
 def cmd_device_revoke(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
-    return identity.revoke(ctx.engine, ctx.key, args.device_id)
+    result = identity.revoke(ctx.engine, ctx.key, args.device_id)
+    logs.security("revoked", 0, device=args.device_id, by="motcua-server device revoke")
+    return result
 
 
 def cmd_device_clear(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return identity.clear_flag(ctx.engine, args.device_id)
 
 
-def cmd_user_add(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
-    name = users.check_username(args.name)
-    payload = {
-        "username": name,
-        "full_name": args.full_name.strip() or name,
-        "role": args.role,
-        **users.credentials(os.environ.get("MOTCUA_NEW_PASSWORD", "")),
-    }
-    return identity.author_one(ctx.engine, ctx.key, args.branch, "user.added", payload)
-
-
-def cmd_calendar_set(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
-    if not args.reason.strip():
-        raise ValidationError(N_("An override needs its reason (the decision)"))
-    payload = {"day": args.day.isoformat(), "kind": args.kind, "reason": args.reason.strip()}
-    return identity.author_one(ctx.engine, ctx.key, "*", "calendar.override_set", payload)
-
-
-def cmd_catalogue_publish(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
-    try:
-        doc = json.loads(args.file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ValidationError(
-            N_("Cannot read the catalogue file: {detail}"), detail=str(err)
-        ) from None
-    procedures = catalogue.parse_catalogue(doc)
-    payload = {"procedures": [catalogue.procedure_to_dict(p) for p in procedures]}
-    return identity.author_one(ctx.engine, ctx.key, "*", "catalogue.published", payload)
-
-
 def cmd_verify(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
+    from core.domain.errors import IntegrityError
+
     report = verify(ctx.engine, ctx.key.public_b64)
     if not report["ok"]:
         first = report["problems"][0]
-        raise ValidationError(
+        raise IntegrityError(
             N_("Audit failed for device {device} at sequence {seq}: {problem}"),
             device=first["device"],
             seq=first["origin_seq"],
@@ -243,31 +299,73 @@ def cmd_verify(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return report
 
 
-def emit(result: Any, as_json: bool) -> None:
-    if result is None:
-        return
-    if as_json:
-        json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
-    elif isinstance(result, list):
-        for item in result:
-            print("  ".join(f"{k}={v}" for k, v in item.items()))
-    elif isinstance(result, dict):
-        for key, value in result.items():
-            print(f"{key}: {value}")
-    else:
-        print(result)
+# --- projections and the web console's accounts ------------------------------------------------
+
+
+def add_console_commands(sub: Any) -> None:
+    """``rebuild`` and ``admin``: the server's projections and the console's accounts."""
+    from .console.accounts import ROLES
+
+    p = sub.add_parser("rebuild", help="fold the dossiers' projection again from the log")
+    p.add_argument("--branch", default=None, help="only this branch (default: every branch)")
+    p.set_defaults(handler=cmd_rebuild)
+    admin = sub.add_parser("admin", help="web console accounts").add_subparsers(
+        dest="verb", required=True
+    )
+    p = admin.add_parser("add", help="a console account (password from MOTCUA_NEW_PASSWORD)")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--branch", action="append", default=[], help="a branch manager's branch")
+    p.add_argument("--full-name", default="")
+    p.set_defaults(handler=cmd_admin_add)
+    admin.add_parser("list").set_defaults(handler=cmd_admin_list)
+
+
+def cmd_rebuild(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
+    from . import projections
+
+    if args.branch is not None and args.branch not in {
+        b["code"] for b in identity.list_branches(ctx.engine)
+    }:
+        raise ValidationError(N_("Unknown branch {branch}"), branch=args.branch)
+    folded = projections.rebuild(ctx.engine, args.branch)
+    return {"branches": len(folded), "events_read": sum(folded.values())}
+
+
+def cmd_admin_add(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
+    from .console import accounts
+
+    password = os.environ.get("MOTCUA_NEW_PASSWORD", "")
+    return accounts.add_account(
+        ctx.engine, args.name, args.role, password, tuple(args.branch), args.full_name
+    )
+
+
+def cmd_admin_list(args: argparse.Namespace, ctx: Ctx) -> list[dict[str, Any]]:
+    from .console import accounts
+
+    return accounts.list_accounts(ctx.engine)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    set_language(args.lang)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    choose_language(arguments)
+    args = build_parser().parse_args(arguments)
+    logs.setup(logging.WARNING)  # `serve` logs its start and requests at INFO
+    ctx: Ctx | None = None
+
+    def work() -> Any:
+        nonlocal ctx
+        ctx = Ctx(load(args.data_dir, args.env_file), getattr(args, "creates", False))
+        return args.handler(args, ctx)
+
     try:
-        emit(args.handler(args, Ctx(args)), args.json)
-    except MotcuaError as err:
-        print(f"motcua-server: {describe(err)}", file=sys.stderr)
-        return err.exit_code if err.exit_code != 2 else 2
-    return 0
+        return failures.run(
+            "motcua-server", work, lambda result: output.emit(result, args.json, LABELS), None
+        )
+    finally:
+        if ctx is not None:
+            ctx.close()
 
 
 if __name__ == "__main__":

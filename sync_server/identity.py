@@ -133,6 +133,9 @@ def _require_branch(conn: Connection, code: str) -> None:
         raise Refusal(404, "unknown-branch", N_("Unknown branch {branch}"), branch=code)
 
 
+require_branch = _require_branch
+
+
 # --- enrolment --------------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from core.domain import authority
 from core.domain.errors import N_, ValidationError
 from core.domain.events import GENESIS_HASH, Event, canonical_json, check_json_subset
 
+from . import logs
 from . import schema as t
 from .errors import Refusal
 
@@ -385,3 +386,4 @@ def flag(engine: Engine, device_id: str, kind: str, detail: str) -> None:
         conn.execute(
             insert(t.incidents).values(device_id=device_id, kind=kind, detail=detail, at=now_iso())
         )
+    logs.security(kind, 403, device=device_id, detail=detail, flagged=True)

@@ -131,6 +131,7 @@ RULES: dict[str, Rule] = {
     "user.password_set": _admin(p.UserPassword),
     "user.role_set": _admin(p.UserRole),
     "user.disabled": _admin(p.UserDisabled),
+    "user.unlocked": _admin(p.UserUnlocked),
     "branch.setting_set": _admin(p.Setting),
     "dossier.note": _step(p.Note),
     "dossier.attach": _step(p.Attachment),

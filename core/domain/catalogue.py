@@ -20,6 +20,10 @@ class ProcessingUnit(StrEnum):
     WORKING_DAYS = "working_days"
     WORKING_HOURS = "working_hours"
     CALENDAR_DAYS = "calendar_days"
+    # Settled within the working day of receipt; received after the cut-off (15:00 unless
+    # the procedure says otherwise), by the next working day's closing. Civil status and
+    # certification procedures (Decision 1872/QĐ-BTP 2020, Decree 23/2015/NĐ-CP Art. 7).
+    WITHIN_DAY = "within_day"
 
 
 class Field(StrEnum):

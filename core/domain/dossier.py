@@ -17,6 +17,11 @@ whose past lacks some earlier write of the same register was made concurrently:
 
 Events with no parents (written before parents were recorded for them) are taken to have
 seen everything folded before them.
+
+Appointments (docs/statistics.md): ``due_at`` is the appointment shown to the citizen
+(moved by waits and by re-appointments, form 04); ``deadline_at`` is the one the dossier
+is judged on (the appointment given at receipt, moved only by the waits for the
+citizen, statuses 5 and 6). Each move adds its lines to ``due_explanation``.
 """
 
 from __future__ import annotations
@@ -24,10 +29,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any
 
+from .errors import N_, TransitionRefused, ValidationError
 from .events import Event, EventType, sort_for_fold
-from .workflow import END_STATES, NATIONAL_STATUS, TRANSITIONS, Action, State
+from .hlc import Timestamp
+from .timeutil import from_epoch_ms, iso, parse_moment, to_vietnam
+from .workflow import END_STATES, NATIONAL_STATUS, TRANSITIONS, WAIT_ENDS, WAITS, Action, State
+
+# An attachment to this component key is the electronic result (Circular 01/2023/TT-VPCP).
+RESULT_COMPONENT = "result"
 
 
 @dataclass(frozen=True)
@@ -78,11 +90,35 @@ class DossierView:
     last_event_hlc: str = ""
     last_actor: str = ""
     override_reason: str = ""
+    deadline_at: str = ""  # judged on: the receipt's appointment moved only by the waits
+    reappointments: int = 0  # form 04 letters: each moved due_at, never deadline_at
+    withdrawn_at: str = ""  # the citizen asked to withdraw (status 7)
+    last_at: str = ""  # the latest moment of any folded event (payload ``at``)
+    result_files: int = 0  # electronic result files attached
+    payment: str = ""  # how fees or the financial obligation were paid, where recorded
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def national_status(self) -> int:
         return int(NATIONAL_STATUS[self.state])
+
+    @property
+    def deadline(self) -> str:
+        """The moment the dossier is judged on (a record folded before deadlines were kept:
+        the shown appointment, or the receipt's when it was re-appointed)."""
+        if self.deadline_at:
+            return self.deadline_at
+        reappointed = any(h.action == Action.REAPPOINT.value for h in self.handovers)
+        return self.due_original if reappointed or self.reappointments else self.due_at
+
+    @property
+    def withdrawn(self) -> bool:
+        """Withdrawn at the citizen's request (status 7, then stopped): neither on time nor
+        late (docs/statistics.md)."""
+        return bool(self.withdrawn_at) and self.state in (
+            State.WITHDRAWAL_REQUESTED,
+            State.STOPPED,
+        )
 
 
 _VIEW_FIELDS = frozenset(f.name for f in fields(DossierView))
@@ -120,6 +156,9 @@ def start(event: Event) -> DossierView:
         received_by=event.actor,
         due_at=p["due"]["due_at"],
         due_original=p["due"]["due_at"],
+        deadline_at=p["due"]["due_at"],
+        last_at=_moment_text(event),
+        payment="online" if p.get("fees_paid_online") else "",
         due_explanation=tuple(p["due"]["steps"]),
         lookup_token=p["lookup_token"],
         state=State.RECEIVED if event.type == EventType.for_action("receive") else State.SUBMITTED,
@@ -132,8 +171,35 @@ def start(event: Event) -> DossierView:
             "unit": p["procedure"].get("unit", "working_days"),
             REGS: {STATE_REG: 1},
             PAST: {event.event_id: {STATE_REG: 1}},
+            **({NOMINAL: p["due"]["nominal_at"]} if p["due"].get("nominal_at") else {}),
         },
     )
+
+
+# --- moments --------------------------------------------------------------------------
+
+NOMINAL = "nominal"  # calendar days: the promised day before a move off a day off
+
+
+def event_moment(event: Event) -> datetime:
+    """When an event happened: its payload's ``at``, else its clock's wall time. Reports
+    are computed as of a moment from the events dated up to it (docs/statistics.md)."""
+    at = event.payload.get("at")
+    if isinstance(at, str):
+        try:
+            return to_vietnam(datetime.fromisoformat(at))
+        except ValueError:
+            pass
+    return from_epoch_ms(Timestamp.decode(event.hlc).wall_ms)
+
+
+def _moment_text(event: Event) -> str:
+    """The event's moment as text that compares as the moment does: Vietnam time, in the
+    form ``iso`` writes (which every desk's ``at`` already has: kept as it is)."""
+    at = event.payload.get("at")
+    if isinstance(at, str) and len(at) == 25 and at.endswith("+07:00") and at[10] == "T":
+        return at
+    return event_moment(event).isoformat()
 
 
 # --- causality ------------------------------------------------------------------------
@@ -190,7 +256,13 @@ def _flag(view: DossierView, *entries: dict[str, str]) -> DossierView:
 
 def _after(view: DossierView, event: Event) -> DossierView:
     heads = tuple(sorted((set(view.heads) - set(event.parents)) | {event.event_id}))
-    return replace(view, heads=heads, last_event_hlc=event.hlc, last_actor=event.actor)
+    # A record folded before ``last_at`` was kept leaves it unknown ("") until it is
+    # folded again from all its events: its earlier events' moments are not known here.
+    moment = _moment_text(event)
+    last_at = moment if view.last_at and moment > view.last_at else view.last_at
+    return replace(
+        view, heads=heads, last_event_hlc=event.hlc, last_actor=event.actor, last_at=last_at
+    )
 
 
 def _handover(view: DossierView, event: Event, action: str) -> DossierView:
@@ -216,14 +288,27 @@ def _transition(view: DossierView, event: Event, action: Action, concurrent: boo
     p = event.payload
     view = _handover(view, event, action.value)
     target = transition.target
-    if action is Action.REQUEST_SUPPLEMENT:
-        view = replace(view, supplement_count=view.supplement_count + 1, paused_since=p["at"])
-        view = replace(view, extra={**view.extra, "resume_state": view.state.value})
-    elif action is Action.SUPPLEMENT:
-        target = State(view.extra.get("resume_state", State.RECEIVED.value))
-        view = replace(view, paused_since="", due_at=p.get("due_at", view.due_at))
+    if action in WAITS:
+        view = replace(view, paused_since=p["at"])
+        if action is Action.REQUEST_SUPPLEMENT:
+            view = replace(view, supplement_count=view.supplement_count + 1)
+            view = replace(view, extra={**view.extra, "resume_state": view.state.value})
+    elif action in WAIT_ENDS:
+        view = _resume(view, p)
+        if action is Action.SUPPLEMENT:
+            target = State(view.extra.get("resume_state", State.RECEIVED.value))
+        elif p.get("payment_method"):
+            view = replace(view, payment=str(p["payment_method"]))
     elif action is Action.REAPPOINT:
-        view = replace(view, due_at=p["due_at"])
+        steps = tuple(p.get("due_steps") or ())
+        view = replace(
+            view,
+            due_at=p["due_at"],
+            reappointments=view.reappointments + 1,
+            due_explanation=(*view.due_explanation, *steps),
+        )
+    elif action is Action.WITHDRAW:
+        view = replace(view, withdrawn_at=p["at"])
     if action is Action.REGISTER_POSTAL:
         view = replace(view, postal_address=p.get("postal_address") or view.postal_address)
     if target is not None:
@@ -235,11 +320,42 @@ def _transition(view: DossierView, event: Event, action: Action, concurrent: boo
     return view
 
 
+def _resume(view: DossierView, p: Any) -> DossierView:
+    """The end of a wait for the citizen: the clock runs again, both appointments moved
+    (the service computed them; an event from before deadlines were recorded moved the
+    shown appointment only, and the deadline follows it)."""
+    due = str(p.get("due_at") or view.due_at)
+    deadline = str(p.get("deadline_at") or _legacy_deadline(view, due))
+    extra = dict(view.extra)
+    if p.get("nominal_at"):
+        extra[NOMINAL] = p["nominal_at"]
+    return replace(
+        view,
+        paused_since="",
+        due_at=due,
+        deadline_at=deadline,
+        due_explanation=(*view.due_explanation, *tuple(p.get("due_steps") or ())),
+        extra=extra,
+    )
+
+
+def _legacy_deadline(view: DossierView, due: str) -> str:
+    deadline = view.deadline
+    if due == view.due_at:
+        return deadline
+    if not view.reappointments:
+        return due
+    moved = parse_moment(due) - parse_moment(view.due_at)
+    return iso(parse_moment(deadline) + moved)
+
+
 def _commutative(view: DossierView, event: Event) -> DossierView:
     p = event.payload
     if event.type == EventType.NOTE:
         note = {"at": p["at"], "actor": event.actor, "text": p["text"]}
         return replace(view, notes=(*view.notes, note))
+    if event.type == EventType.ATTACH and p["component"] == RESULT_COMPONENT:
+        return replace(view, result_files=view.result_files + 1)
     if event.type == EventType.ATTACH:
         comps = tuple(
             {**c, "files": [*c.get("files", []), p["file"]]} if c["key"] == p["component"] else c
@@ -328,6 +444,29 @@ def apply(view: DossierView | None, event: Event) -> DossierView:
     else:
         view = _commutative(view, event)
     return _after(_record(view, event, past, reg), event)
+
+
+def check_reappointment(
+    view: DossierView, moment: datetime, new_due: datetime, repeat_reason: str = ""
+) -> None:
+    """The rules of a new appointment (form 04, Decree 61/2018/NĐ-CP Art. 19 as amended):
+    set before the appointment it replaces passes, later than it, and a second one only
+    with the leader's reason for it."""
+    current = parse_moment(view.due_at)
+    if moment >= current:
+        raise TransitionRefused(
+            N_("A new appointment can only be set before the current one ({due}) passes"),
+            due=current.strftime("%H:%M %d/%m/%Y"),
+        )
+    if new_due <= current:
+        raise ValidationError(N_("The new appointment must be later than the current one"))
+    if view.reappointments >= 1 and not repeat_reason.strip():
+        raise ValidationError(
+            N_(
+                "The dossier was re-appointed already: "
+                "a second new appointment needs the leader's reason"
+            )
+        )
 
 
 def fold(events: Iterable[Event]) -> DossierView | None:

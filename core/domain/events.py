@@ -37,6 +37,7 @@ class EventType:
     USER_PASSWORD = "user.password_set"
     USER_ROLE = "user.role_set"
     USER_DISABLED = "user.disabled"
+    USER_UNLOCKED = "user.unlocked"
     CALENDAR_OVERRIDE = "calendar.override_set"
     SETTING = "branch.setting_set"
 

@@ -62,6 +62,7 @@ class DueMoment(Payload):
     due_at: Moment
     counting_from: Moment | None = None
     steps: list[dict[str, Any]]
+    nominal_at: Moment | None = None
 
 
 class ComponentEntry(Payload):
@@ -89,10 +90,16 @@ class Receipt(Payload):
     due: DueMoment
     lookup_token: Line
     override_incomplete: Line = ""
+    fees_paid_online: bool = False
 
 
 class Step(Payload):
-    """Every other workflow action (``dossier.<action>``)."""
+    """Every other workflow action (``dossier.<action>``).
+
+    The end of a wait for the citizen (``supplement``, ``pay``) carries both appointments
+    as moved (``due_at`` shown, ``deadline_at`` judged on) and the explanation lines to
+    add; a re-appointment carries its lines too (``core.domain.due``).
+    """
 
     at: Moment
     note: LongText = ""
@@ -101,6 +108,11 @@ class Step(Payload):
     order_number: Line = ""
     due_at: Moment | None = None
     previous_due_at: Moment | None = None
+    deadline_at: Moment | None = None
+    nominal_at: Moment | None = None
+    due_steps: list[dict[str, Any]] | None = None
+    repeat_reason: LongText = ""
+    payment_method: Line = ""
 
 
 class Reappointment(Step):
@@ -184,6 +196,12 @@ class UserRole(Payload):
 class UserDisabled(Payload):
     username: Username
     disabled: bool = True
+
+
+class UserUnlocked(Payload):
+    """Clears the failed logins that locked an account, on every desk."""
+
+    username: Username
 
 
 class CalendarOverride(Payload):

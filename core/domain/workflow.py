@@ -166,6 +166,15 @@ TRANSITIONS: dict[Action, Transition] = {
 }
 
 
+# Waits for the citizen (statuses 5 and 6): the clock stops at the action that starts one
+# and runs again, with the appointment moved by the time taken, at the one that ends it.
+WAITS: dict[Action, Action] = {
+    Action.REQUEST_SUPPLEMENT: Action.SUPPLEMENT,
+    Action.REQUEST_PAYMENT: Action.PAY,
+}
+WAIT_ENDS: dict[Action, Action] = {end: begin for begin, end in WAITS.items()}
+
+
 def transition_for(action: Action, state: State, role: Role) -> Transition:
     """The transition `role` may take from `state`, or a specific refusal."""
     transition = TRANSITIONS[action]

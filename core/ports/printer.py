@@ -3,6 +3,10 @@
 A :class:`Ticket` is what a receipt printer prints at the counter: short Vietnamese
 lines (drivers print them as a raster image, because printer code pages mangle
 Vietnamese) and an optional QR code (printed natively by the printer).
+
+Printer ids carry their backend as a prefix, as scanner ids do: ``cups:<queue>``,
+``windows:<printer name>`` for office printers; ``escpos:usb:<vendor>:<product>``,
+``escpos:serial:<port>``, ``escpos:net:<host>[:<port>]`` for receipt printers.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ class DocumentPrinter(Protocol):
 
 @runtime_checkable
 class ReceiptPrinter(Protocol):
-    """A receipt (ESC/POS) printer at the counter."""
+    """A receipt (ESC/POS) printer at the counter, on USB, a serial port or the network."""
 
     id: str
 

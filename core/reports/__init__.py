@@ -1,5 +1,37 @@
-"""Reports: on-time statistics by the Decision 766 rules, the same code on desktop and server."""
+"""Reports: on-time statistics by the Decision 766 rules, the same code on desktop and server.
 
-from .ontime import Bucket, OnTimeRules, Stats, judge, summarise
+A replica with the events calls ``ontime_report(histories, start, end, now, group_by)``;
+docs/statistics.md states each rule with its legal source.
+"""
 
-__all__ = ["Bucket", "OnTimeRules", "Stats", "judge", "summarise"]
+from .facts import DossierFacts, complete_as_of, facts_as_of, facts_from_view, view_as_of
+from .ontime import (
+    GROUPS,
+    Bucket,
+    OnTimeReport,
+    OnTimeRules,
+    Stats,
+    as_of_moment,
+    check_period,
+    judge,
+    ontime_report,
+    report_from_facts,
+)
+
+__all__ = [
+    "GROUPS",
+    "Bucket",
+    "DossierFacts",
+    "OnTimeReport",
+    "OnTimeRules",
+    "Stats",
+    "as_of_moment",
+    "check_period",
+    "complete_as_of",
+    "facts_as_of",
+    "facts_from_view",
+    "judge",
+    "ontime_report",
+    "report_from_facts",
+    "view_as_of",
+]

@@ -1,14 +1,23 @@
-"""On-time counting by Decision 766/QĐ-TTg (reference/one-stop-vn.md, "On-time counting").
+"""On-time statistics by Decision 766/QĐ-TTg (docs/statistics.md states each rule).
 
-- Late when the end moment is after the appointment; early when it ends on a day before
-  the appointment's day (or, configurably, at any moment before it); otherwise on time.
-- The end moment is the first of finished, returned, stopped (refused dossiers were never
-  received and are not counted).
-- Time waiting for the citizen's supplement is excluded: the appointment was already
-  moved by it when the supplement arrived.
+- A dossier is judged on its **deadline**: the appointment given at receipt, moved only by
+  the time waiting for the citizen (a supplement, the financial obligation). A
+  re-appointment (form 04) moves the date shown to the citizen, never the deadline: a
+  re-appointed dossier finished after its deadline is late.
+- Late when the end moment is after the deadline; early when it ends on a day before the
+  deadline's day (or, configurably, at any moment before it); otherwise on time. The end
+  moment is the first of finished, returned, stopped; a dossier stopped while it waited
+  for the citizen is judged at the moment the wait began (the clock had stopped).
 - A second supplement request counts the dossier as late.
-- A dossier still open at the period's end is judged then: within or past the deadline,
-  or paused while it waits for the citizen.
+- Withdrawn at the citizen's request (status 7, then stopped): neither on time nor late,
+  counted in its own column, outside the rates. Refused dossiers were never received.
+- A report is computed as of the period's end, or now when the period ends later, from the
+  events dated up to that moment (``core.reports.facts``). A dossier still open then is
+  in progress within or past its deadline, or paused while it waits for the citizen.
+
+``ontime_report`` takes per-dossier event histories (what any replica holds: a desktop
+its branch's, the centre every branch's); ``report_from_facts`` takes dossiers already
+reduced to ``DossierFacts``.
 """
 
 from __future__ import annotations
@@ -18,9 +27,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
-from core.domain.timeutil import parse_moment
+from core.domain.errors import N_, ValidationError
+from core.domain.events import Event
+from core.domain.timeutil import iso, to_vietnam
+
+from .facts import DossierFacts, facts_as_of
 
 
 class Bucket(StrEnum):
@@ -30,24 +42,14 @@ class Bucket(StrEnum):
     IN_PROGRESS_WITHIN = "in_progress_within"
     IN_PROGRESS_LATE = "in_progress_late"
     PAUSED = "paused"
+    WITHDRAWN = "withdrawn"
 
 
-ON_TIME_BUCKETS = frozenset(
-    {Bucket.EARLY, Bucket.ON_TIME, Bucket.IN_PROGRESS_WITHIN, Bucket.PAUSED}
-)
-
-
-class Judged(Protocol):
-    """What a report needs of a dossier (a projection row or a DossierView)."""
-
-    received_at: str
-    due_at: str
-    end_at: str
-    supplement_count: int
-    paused_since: str
-    state: str
-    rating: int
-    complaint: bool
+FINISHED_ON_TIME = frozenset({Bucket.EARLY, Bucket.ON_TIME})
+IN_PROGRESS_ON_TIME = frozenset({Bucket.IN_PROGRESS_WITHIN, Bucket.PAUSED})
+ON_TIME_BUCKETS = FINISHED_ON_TIME | IN_PROGRESS_ON_TIME
+LATE_BUCKETS = frozenset({Bucket.LATE, Bucket.IN_PROGRESS_LATE})
+CHANNELS = ("counter", "online", "postal")
 
 
 @dataclass(frozen=True)
@@ -57,76 +59,231 @@ class OnTimeRules:
     negative_rating_max: int = 2
 
 
-def judge(d: Judged, period_end: datetime, rules: OnTimeRules = OnTimeRules()) -> Bucket:
-    due = parse_moment(d.due_at)
-    ended = parse_moment(d.end_at) if d.end_at else None
-    if ended is not None and ended <= period_end:
-        if d.supplement_count >= 2 or ended > due:
+def judge(d: DossierFacts, as_of: datetime, rules: OnTimeRules = OnTimeRules()) -> Bucket:
+    """The column of one dossier in a report as of `as_of`."""
+    if d.withdrawn:
+        return Bucket.WITHDRAWN
+    if d.ended_at is not None and d.ended_at <= as_of:
+        clock_stopped = d.paused_since or d.ended_at
+        if d.supplement_count >= 2 or clock_stopped > d.deadline:
             return Bucket.LATE
-        before = ended < due if rules.early_by_moment else ended.date() < due.date()
-        return Bucket.EARLY if before else Bucket.ON_TIME
+        if rules.early_by_moment:
+            early = clock_stopped < d.deadline
+        else:
+            early = clock_stopped.date() < d.deadline.date()
+        return Bucket.EARLY if early else Bucket.ON_TIME
     if d.supplement_count >= 2:
         return Bucket.IN_PROGRESS_LATE
-    if d.paused_since and parse_moment(d.paused_since) <= period_end:
-        return Bucket.PAUSED
-    return Bucket.IN_PROGRESS_WITHIN if period_end <= due else Bucket.IN_PROGRESS_LATE
+    if d.paused_since is not None and d.paused_since <= as_of:
+        return Bucket.PAUSED if d.paused_since <= d.deadline else Bucket.IN_PROGRESS_LATE
+    return Bucket.IN_PROGRESS_WITHIN if as_of <= d.deadline else Bucket.IN_PROGRESS_LATE
 
 
-def in_period(d: Judged, start: datetime, end: datetime) -> bool:
-    """Received or processed in the period: received before its end and not ended before it."""
-    if d.state == "refused" or parse_moment(d.received_at) > end:
+def in_period(d: DossierFacts, start: datetime, as_of: datetime) -> bool:
+    """Received or processed in the period: received by its moment and not ended before it
+    began. A refused dossier was never received."""
+    if d.refused or d.received_at > as_of:
         return False
-    return not d.end_at or parse_moment(d.end_at) >= start
+    return d.ended_at is None or d.ended_at >= start
+
+
+def _rate(part: int, whole: int, empty: float = 0.0) -> float:
+    return 100.0 * part / whole if whole else empty
 
 
 @dataclass
 class Stats:
+    """The figures of one group of dossiers."""
+
     buckets: Counter[Bucket] = field(default_factory=Counter)
+    received: int = 0  # received within the period (the others were carried over)
+    channels: Counter[str] = field(default_factory=Counter)  # of those received
     rated_negative: int = 0
+    with_result: int = 0
+    digitised: int = 0
+    payable: int = 0
+    paid_online: int = 0
+
+    def add(self, d: DossierFacts, bucket: Bucket, received: bool, rules: OnTimeRules) -> None:
+        self.buckets[bucket] += 1
+        if received:
+            self.received += 1
+            self.channels[d.channel] += 1
+        self.rated_negative += int(d.complaint or 0 < d.rating <= rules.negative_rating_max)
+        self.with_result += int(d.has_result)
+        self.digitised += int(d.has_result and d.digitised)
+        self.payable += int(d.payable)
+        self.paid_online += int(d.payable and d.paid_online)
 
     @property
     def total(self) -> int:
+        """Every dossier received or processed in the period, withdrawn ones included."""
         return sum(self.buckets.values())
 
     @property
+    def withdrawn(self) -> int:
+        return self.buckets[Bucket.WITHDRAWN]
+
+    @property
+    def judged(self) -> int:
+        """The dossiers the rates are over: all but the withdrawn."""
+        return self.total - self.withdrawn
+
+    @property
+    def carried_over(self) -> int:
+        return self.total - self.received
+
+    def _sum(self, buckets: frozenset[Bucket]) -> int:
+        return sum(self.buckets[b] for b in buckets)
+
+    @property
+    def finished_on_time(self) -> int:
+        return self._sum(FINISHED_ON_TIME)
+
+    @property
+    def finished_late(self) -> int:
+        return self.buckets[Bucket.LATE]
+
+    @property
+    def in_progress_on_time(self) -> int:
+        return self._sum(IN_PROGRESS_ON_TIME)
+
+    @property
+    def in_progress_overdue(self) -> int:
+        return self.buckets[Bucket.IN_PROGRESS_LATE]
+
+    @property
     def on_time_rate(self) -> float:
-        good = sum(n for b, n in self.buckets.items() if b in ON_TIME_BUCKETS)
-        return 100.0 * good / self.total if self.total else 100.0
+        return _rate(self._sum(ON_TIME_BUCKETS), self.judged, empty=100.0)
 
     @property
     def late_rate(self) -> float:
-        late = self.buckets[Bucket.LATE] + self.buckets[Bucket.IN_PROGRESS_LATE]
-        return 100.0 * late / self.total if self.total else 0.0
+        return _rate(self._sum(LATE_BUCKETS), self.judged)
 
     @property
     def satisfaction(self) -> float:
-        negative = 100.0 * self.rated_negative / self.total if self.total else 0.0
-        return max(0.0, 100.0 - (self.late_rate + negative))
+        """100 % − (late rate + share of dossiers with a complaint or a negative rating)."""
+        return max(0.0, 100.0 - (self.late_rate + _rate(self.rated_negative, self.total)))
+
+    @property
+    def online_rate(self) -> float:
+        return _rate(self.channels["online"], self.received)
+
+    @property
+    def digitisation_rate(self) -> float:
+        return _rate(self.digitised, self.with_result)
+
+    @property
+    def paid_online_rate(self) -> float:
+        return _rate(self.paid_online, self.payable)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "total": self.total,
+            "received": self.received,
+            "carried_over": self.carried_over,
             **{b.value: self.buckets[b] for b in Bucket},
+            "judged": self.judged,
+            "finished_on_time": self.finished_on_time,
+            "finished_late": self.finished_late,
+            "in_progress_on_time": self.in_progress_on_time,
+            "in_progress_overdue": self.in_progress_overdue,
             "on_time_rate": round(self.on_time_rate, 2),
             "late_rate": round(self.late_rate, 2),
             "satisfaction": round(self.satisfaction, 2),
+            "channels": {c: self.channels[c] for c in (*CHANNELS, *sorted(self.channels))},
+            "online_rate": round(self.online_rate, 2),
+            "with_result": self.with_result,
+            "digitised": self.digitised,
+            "digitisation_rate": round(self.digitisation_rate, 2),
+            "payable": self.payable,
+            "paid_online": self.paid_online,
+            "paid_online_rate": round(self.paid_online_rate, 2),
         }
 
 
-def summarise(
-    dossiers: Iterable[Judged],
+GROUPS: dict[str, Callable[[DossierFacts], str]] = {
+    "all": lambda d: "all",
+    "field": lambda d: d.field,
+    "procedure": lambda d: d.procedure_code,
+    "clerk": lambda d: d.clerk,
+    "branch": lambda d: d.branch,
+    "month": lambda d: d.month,
+    "channel": lambda d: d.channel,
+}
+
+
+@dataclass(frozen=True)
+class OnTimeReport:
+    period_start: datetime
+    period_end: datetime
+    as_of: datetime  # the period's end, or the present when it ends later
+    group_by: str
+    overall: Stats
+    groups: dict[str, Stats]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "from": iso(self.period_start),
+            "to": iso(self.period_end),
+            "as_of": iso(self.as_of),
+            "by": self.group_by,
+            "overall": self.overall.as_dict(),
+            "groups": {name: s.as_dict() for name, s in sorted(self.groups.items())},
+        }
+
+
+def check_period(start: datetime, end: datetime, group_by: str) -> None:
+    if group_by not in GROUPS:
+        raise ValidationError(
+            N_("Cannot group by {by}: use {choices}"), by=group_by, choices=", ".join(GROUPS)
+        )
+    if end < start:
+        raise ValidationError(N_("The period ends before it starts"))
+
+
+def as_of_moment(period_end: datetime, now: datetime) -> datetime:
+    """A period is judged at its end; one that ends in the future, at the present."""
+    return to_vietnam(min(period_end, now))
+
+
+def report_from_facts(
+    dossiers: Iterable[DossierFacts],
     start: datetime,
     end: datetime,
-    group: Callable[[Judged], str] = lambda _: "all",
+    now: datetime,
+    group_by: str = "all",
     rules: OnTimeRules = OnTimeRules(),
-) -> dict[str, Stats]:
-    """Statistics per group over the dossiers received or processed in [start, end]."""
+) -> OnTimeReport:
+    """The report over dossiers reduced to their facts as of ``as_of_moment(end, now)``."""
+    check_period(start, end, group_by)
+    as_of = as_of_moment(end, now)
+    group = GROUPS[group_by]
+    overall = Stats()
     groups: dict[str, Stats] = {}
     for d in dossiers:
-        if not in_period(d, start, end):
+        if as_of < start or not in_period(d, start, as_of):
             continue
-        stats = groups.setdefault(group(d), Stats())
-        stats.buckets[judge(d, end, rules)] += 1
-        negative = 0 < d.rating <= rules.negative_rating_max
-        stats.rated_negative += int(d.complaint or negative)
-    return groups
+        bucket = judge(d, as_of, rules)
+        received = d.received_at >= start
+        overall.add(d, bucket, received, rules)
+        groups.setdefault(group(d), Stats()).add(d, bucket, received, rules)
+    return OnTimeReport(to_vietnam(start), to_vietnam(end), as_of, group_by, overall, groups)
+
+
+def ontime_report(
+    histories: Iterable[Iterable[Event]],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    group_by: str = "all",
+    rules: OnTimeRules = OnTimeRules(),
+) -> OnTimeReport:
+    """The report over per-dossier event histories (each one dossier's events, any order).
+
+    Only the events dated up to ``as_of_moment(end, now)`` are read: the report for a
+    period never changes once the period has ended."""
+    check_period(start, end, group_by)
+    as_of = as_of_moment(end, now)
+    facts = (facts_as_of(events, as_of) for events in histories)
+    return report_from_facts((f for f in facts if f is not None), start, end, now, group_by, rules)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 
 from core.domain import authority, userkeys
 from core.domain.calendar import DayKind, Override, WorkCalendar
@@ -39,7 +39,7 @@ from core.domain.timeutil import VIETNAM, epoch_ms
 from core.domain.workflow import Role
 from core.storage import actors, event_store, projection, replication
 from core.storage import schema as t
-from core.storage.db import Store, migrate
+from core.storage.db import Store, check_store_file, diagnose, migrate, raw
 
 from . import catalogue, users
 from .changes import Changes
@@ -49,6 +49,12 @@ log = logging.getLogger(__name__)
 DB_NAME = "motcua.db"
 KEY_NAME = "device.key"
 Clock = Callable[[], datetime]
+REVOKED = N_(
+    "This desk has been revoked by the central server: it records no new receipts or "
+    "steps. Dossiers can still be read, and branch IT can export the events the server "
+    "never received."
+)
+_REVOKED = "SELECT revoked FROM devices WHERE device_id = ?"
 
 
 def _now() -> datetime:
@@ -87,6 +93,34 @@ class Branch:
         data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if (data_dir / DB_NAME).exists():
             raise ValidationError(N_("A store already exists in {path}"), path=str(data_dir))
+        if (data_dir / KEY_NAME).exists():
+            raise ValidationError(
+                N_(
+                    "A device key is already in {path} without a store: move it away first "
+                    "(it may be an enrolled desk's)"
+                ),
+                path=str(data_dir),
+            )
+        try:
+            return cls._create(
+                data_dir, unit_code, branch_name.strip(), admin_name, admin_credentials, clock
+            )
+        except BaseException:
+            # Half a store is worse than none: the next `init` would refuse it.
+            for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", KEY_NAME):
+                (data_dir / name).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def _create(
+        cls,
+        data_dir: Path,
+        unit_code: str,
+        branch_name: str,
+        admin_name: str,
+        admin_credentials: dict[str, Any],
+        clock: Clock,
+    ) -> Branch:
         key = DeviceKey.generate()
         _write_key(data_dir / KEY_NAME, key)
         store = Store(data_dir / DB_NAME)
@@ -94,48 +128,62 @@ class Branch:
         device_id = new_uuid7()
         settings = {
             "branch_code": unit_code,
-            "branch_name": branch_name.strip(),
+            "branch_name": branch_name,
             "device_id": device_id,
             "code_blocks": json.dumps([0]),
             "block_width": str(DEFAULT_BLOCK_WIDTH),
         }
-        store.write(lambda conn: _initialise(conn, settings, key, device_id))
-        branch = cls._from_store(data_dir, store, key, clock)
-        branch.record(
-            None,
-            "system",
-            "user.added",
-            {
-                "username": admin_name,
-                "full_name": admin_name,
-                "role": Role.ADMIN.value,
-                **admin_credentials,
-            },
-        )
+        try:
+            store.write(lambda conn: _initialise(conn, settings, key, device_id))
+            branch = cls._from_store(data_dir, store, key, clock)
+            branch.record(
+                None,
+                "system",
+                "user.added",
+                {
+                    "username": admin_name,
+                    "full_name": admin_name,
+                    "role": Role.ADMIN.value,
+                    **admin_credentials,
+                },
+            )
+        except BaseException:
+            store.close()
+            raise
         return branch
 
     @classmethod
     def open(cls, data_dir: Path, clock: Clock = _now) -> Branch:
-        if not (data_dir / DB_NAME).exists():
-            raise StoreError(
-                N_("No Một Cửa store in {path}: run 'motcua init' first"), path=str(data_dir)
-            )
-        key = DeviceKey.from_pem((data_dir / KEY_NAME).read_bytes())
+        check_store_file(data_dir / DB_NAME)
+        key = load_key(data_dir / KEY_NAME)
         store = Store(data_dir / DB_NAME)
-        migrate(store.writer)
-        with store.read() as conn:
-            stale = replication.has_stale(conn)
-        if stale:  # a pull was cut before it folded what it logged
-            try:
-                store.write(lambda conn: replication.settle(conn, {}))
-            except (MotcuaError, SQLAlchemyError) as err:  # the desk opens; the next pull retries
-                log.warning("dossiers left stale by a cut pull were not refolded: %s", err)
-        return cls._from_store(data_dir, store, key, clock)
+        try:
+            migrate(store.writer)
+            with store.read() as conn:
+                stale = replication.has_stale(conn)
+            if stale:  # a pull was cut before it folded what it logged
+                try:
+                    store.write(lambda conn: replication.settle(conn, {}))
+                except (MotcuaError, SQLAlchemyError) as err:  # the next pull retries
+                    log.warning("dossiers left stale by a cut pull were not refolded: %s", err)
+            return cls._from_store(data_dir, store, key, clock)
+        except DatabaseError as err:
+            store.close()
+            log.error("store %s could not be opened: %s", data_dir / DB_NAME, err)
+            raise diagnose(data_dir / DB_NAME, err) from err
+        except BaseException:
+            store.close()
+            raise
 
     @classmethod
     def _from_store(cls, data_dir: Path, store: Store, key: DeviceKey, clock: Clock) -> Branch:
         with store.read() as conn:
             meta = {r.key: r.value for r in conn.execute(select(t.meta))}
+        if not {"branch_code", "branch_name", "device_id", "code_blocks"} <= meta.keys():
+            raise StoreError(
+                N_("The store {path} holds no branch: it is damaged or was never initialised"),
+                path=str(store.path),
+            )
         space = CodeSpace(
             meta["branch_code"], tuple(json.loads(meta["code_blocks"])), int(meta["block_width"])
         )
@@ -167,6 +215,8 @@ class Branch:
         """Append one local event and update the projections, in the caller's transaction.
         Returns the event and, for a dossier event, the dossier as it now stands. A step
         that needs a role carries the proof of its actor, made with `signer` (her key)."""
+        if _revoked(conn, self.device_id):
+            raise PermissionDenied(REVOKED)
         rule = authority.rule_for(type_)
         if rule.proof and signer is not None and actor != authority.BOOTSTRAP_ACTOR:
             proof = userkeys.prove(
@@ -228,6 +278,22 @@ class Branch:
             events_added=1,
         )
 
+    # --- revocation ------------------------------------------------------------------
+    @property
+    def revoked(self) -> bool:
+        """Whether the centre revoked this desk: its server said so, or its own
+        ``device.revoked`` event reached this desk (from a LAN peer). A revoked desk keeps
+        reading and refuses every new event (``append``); it is never un-revoked."""
+        with self.store.read() as conn:
+            return _revoked(conn, self.device_id)
+
+    def mark_revoked(self) -> None:
+        """The server answered that this desk is revoked: remember it in the store."""
+        mine = t.devices.c.device_id == self.device_id
+        self.store.write(
+            lambda conn: conn.execute(update(t.devices).where(mine).values(revoked=True))
+        )
+
     # --- reference data ----------------------------------------------------------------
     def procedures(self) -> dict[str, Procedure]:
         if self._catalogue is None:
@@ -282,6 +348,27 @@ class Branch:
         return ReportService(self)
 
 
+def load_key(path: Path) -> DeviceKey:
+    """This desktop's signing key, or a refusal saying what to do without it."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise StoreError(
+            N_(
+                "The device key {path} is missing: restore it from the backup of this store "
+                "(a desk without its key must be enrolled again)"
+            ),
+            path=str(path),
+        ) from None
+    try:
+        return DeviceKey.from_pem(data)
+    except (ValueError, TypeError, MotcuaError):
+        raise StoreError(
+            N_("The device key {path} is damaged: restore it from the backup of this store"),
+            path=str(path),
+        ) from None
+
+
 def _write_key(path: Path, key: DeviceKey) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -301,6 +388,11 @@ def _initialise(conn: Connection, settings: dict[str, str], key: DeviceKey, devi
         )
     )
     catalogue.store_procedures(conn, catalogue.shipped_catalogue())
+
+
+def _revoked(conn: Connection, device_id: str) -> bool:
+    row = raw(conn).execute(_REVOKED, (device_id,)).fetchone()
+    return bool(row and row[0])
 
 
 def set_meta(conn: Connection, name: str, value: str) -> None:

@@ -13,16 +13,18 @@ from core.domain import authority
 from core.domain.applicant import applicant_from
 from core.domain.catalogue import Procedure, ProcessingUnit
 from core.domain.codes import format_code
-from core.domain.dossier import DossierView
-from core.domain.due import compute_due, shift_for_pause
+from core.domain.dossier import NOMINAL, DossierView, check_reappointment
+from core.domain.due import Wait, compute_due, reappointment_steps, resume_after_wait
 from core.domain.errors import N_, IncompleteDossier, NotFoundError, ValidationError
 from core.domain.events import EventType
 from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
 from core.domain.timeutil import iso, parse_moment, to_vietnam
-from core.domain.workflow import Action, Role, transition_for
+from core.domain.workflow import WAIT_ENDS, Action, Role, transition_for
+from core.storage import projection
 from core.storage.db import raw
 
+from . import documents
 from .changes import Changes
 from .queries import DossierQueries
 from .users import User
@@ -37,6 +39,8 @@ _SET_NUMBER = (
     "ON CONFLICT (day) DO UPDATE SET last_number = excluded.last_number"
 )
 CHANNELS = ("counter", "online", "postal")
+_INTAKE_DOSSIER = "SELECT dossier_id FROM intake_keys WHERE key = ?"
+_REMEMBER_INTAKE = "INSERT INTO intake_keys (key, dossier_id, at) VALUES (?, ?, ?)"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,9 @@ class Intake:
     return_method: str = "counter"
     postal_address: str = ""
     channel: str = "counter"
+    # The intake form's idempotency key (made when the form opens): a second receive with
+    # the same key returns the dossier the first recorded, and records nothing.
+    key: str = ""
 
 
 class DossierService(DossierQueries):
@@ -66,7 +73,14 @@ class DossierService(DossierQueries):
             raise IncompleteDossier([c.name for c in missing], procedure.code)
         return keys
 
-    def receive(self, user: User, intake: Intake) -> tuple[DossierView, Changes]:
+    def receive(
+        self, user: User, intake: Intake, files: Sequence[documents.ScanFile] = ()
+    ) -> tuple[DossierView, Changes]:
+        """Record the receipt and its scanned files in one transaction: all or nothing.
+
+        ``files`` are made beforehand (``documents.build_all``: no PDF work inside the
+        transaction) and kept on disk before it. With ``intake.key``, a repeated receive
+        (a second click, a retry after an error) returns the dossier already recorded."""
         user.require(Role.OFFICER)
         procedure = self.procedure(intake.procedure_code)
         received = to_vietnam(intake.received_at or self.branch.clock())
@@ -110,17 +124,26 @@ class DossierService(DossierQueries):
             "override_incomplete": intake.override_incomplete.strip(),
         }
         dossier_id = new_uuid7()
+        for file in files:
+            documents.keep(self.branch, file)
 
-        def work(conn: Connection) -> DossierView:
+        def work(conn: Connection) -> tuple[DossierView, int]:
+            earlier = _intake_dossier(conn, intake.key)
+            if earlier is not None:
+                return earlier, 0
             payload["code"] = self._next_code(conn, received.date())
             _event, view = self.branch.append(
                 conn, dossier_id, user.username, EventType.for_action("receive"), payload
             )
             assert view is not None
-            return view
+            for file in files:
+                view = documents.record(conn, self.branch, user, view, file)
+            if intake.key:
+                raw(conn).execute(_REMEMBER_INTAKE, (intake.key, dossier_id, iso(received)))
+            return view, 1 + len(files)
 
-        view = self.branch.store.write(work)
-        return view, Changes(dossiers=frozenset({dossier_id}), events_added=1)
+        view, added = self.branch.store.write(work)
+        return view, Changes(dossiers=frozenset({view.id}), events_added=added)
 
     def procedure(self, code: str) -> Procedure:
         """The procedure in force with this code (case-insensitive)."""
@@ -187,26 +210,40 @@ class DossierService(DossierQueries):
         extra: dict[str, Any] = {
             k: v for k, v in details.items() if k in ("to", "postal_address", "order_number")
         }
-        if action is Action.SUPPLEMENT:
-            extra["due_at"] = iso(self._resumed_due(view, moment))
+        if action in WAIT_ENDS:
+            extra.update(self._after_wait(view, action, moment))
+            if action is Action.PAY and details.get("payment_method"):
+                extra["payment_method"] = str(details["payment_method"])
         elif action is Action.REAPPOINT:
-            new_due = parse_moment(str(details.get("due_at", "")))
-            if new_due <= parse_moment(view.due_at):
-                raise ValidationError(N_("The new appointment must be later than the current one"))
-            extra["due_at"] = iso(new_due)
-            extra["previous_due_at"] = view.due_at
+            extra.update(_reappointment(view, moment, details))
         elif action is Action.REGISTER_POSTAL and not (
             details.get("postal_address") or view.postal_address
         ):
             raise ValidationError(N_("A postal return needs the postal address"))
         return extra
 
-    def _resumed_due(self, view: DossierView, moment: datetime) -> datetime:
-        paused = parse_moment(view.paused_since)
-        due = parse_moment(view.due_at)
-        if self._unit(view) is ProcessingUnit.CALENDAR_DAYS:
-            return due + (moment - paused)
-        return shift_for_pause(self.branch.calendar(), due, paused, moment)
+    def _after_wait(self, view: DossierView, action: Action, moment: datetime) -> dict[str, Any]:
+        """The end of a wait for the citizen (status 5 or 6): both appointments move by the
+        time the citizen took, and the explanation says how."""
+        nominal = view.extra.get(NOMINAL)
+        resumed = resume_after_wait(
+            self.branch.calendar(),
+            self._unit(view),
+            due=parse_moment(view.due_at),
+            deadline=parse_moment(view.deadline),
+            nominal=parse_moment(nominal) if nominal else None,
+            paused_from=parse_moment(view.paused_since) if view.paused_since else moment,
+            resumed_at=moment,
+            wait=Wait.SUPPLEMENT if action is Action.SUPPLEMENT else Wait.PAYMENT,
+        )
+        moved: dict[str, Any] = {
+            "due_at": iso(resumed.due_at),
+            "deadline_at": iso(resumed.deadline_at),
+            "due_steps": [s.as_dict() for s in resumed.steps],
+        }
+        if resumed.nominal is not None:
+            moved["nominal_at"] = iso(resumed.nominal)
+        return moved
 
     def _unit(self, view: DossierView) -> ProcessingUnit:
         return ProcessingUnit(view.extra.get("unit", ProcessingUnit.WORKING_DAYS.value))
@@ -233,6 +270,26 @@ class DossierService(DossierQueries):
         return self.branch.record(view.id, "citizen", EventType.RATE, payload)
 
 
+def _reappointment(
+    view: DossierView, moment: datetime, details: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A new appointment (form 04): checked by its rules, explained on the dossier."""
+    new_due = parse_moment(str(details.get("due_at", "")))
+    repeat_reason = str(details.get("repeat_reason", "")).strip()
+    check_reappointment(view, moment, new_due, repeat_reason)
+    steps = reappointment_steps(
+        moment, new_due, parse_moment(view.due_at), second=view.reappointments >= 1
+    )
+    extra: dict[str, Any] = {
+        "due_at": iso(new_due),
+        "previous_due_at": view.due_at,
+        "due_steps": [s.as_dict() for s in steps],
+    }
+    if repeat_reason:
+        extra["repeat_reason"] = repeat_reason
+    return extra
+
+
 def _proven_action(action: Action) -> bool:
     """A decision that carries its user's proof (opening her key costs a derivation)."""
     return action in authority.PROVEN_ACTIONS
@@ -253,6 +310,14 @@ def _component_entry(procedure: Procedure, supplied: bool, key: str) -> dict[str
         "certified_copies": comp.certified_copies,
         "copies": comp.copies,
     }
+
+
+def _intake_dossier(conn: Connection, key: str) -> DossierView | None:
+    """The dossier an intake form with this key already recorded, if any."""
+    if not key:
+        return None
+    row = raw(conn).execute(_INTAKE_DOSSIER, (key,)).fetchone()
+    return projection.load_view(conn, row[0]) if row else None
 
 
 def _check_choice(value: str, allowed: Sequence[str], what: str) -> None:

@@ -42,7 +42,9 @@ _UNIT_WORDS = {
 
 
 def processing_time_text(amount: int, unit: ProcessingUnit) -> str:
-    """As procedures state it: "03 ngày làm việc"."""
+    """As procedures state it: "03 ngày làm việc", or "Trong ngày làm việc"."""
+    if unit is ProcessingUnit.WITHIN_DAY:
+        return "Trong ngày làm việc"
     return f"{amount:02d} {_UNIT_WORDS[unit]}"
 
 

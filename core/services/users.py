@@ -147,10 +147,22 @@ def _record_failure(conn: Connection, name: str, failures: int, now: datetime) -
         conn.execute(insert(t.login_attempts).values(username=name, **values))
 
 
-def list_users(conn: Connection) -> list[dict[str, object]]:
+def list_users(conn: Connection, now: datetime) -> list[dict[str, object]]:
+    """Every user with her state; ``locked_until`` is set while failed logins lock her."""
+    locks = {
+        r.username: parse_moment(r.locked_until)
+        for r in conn.execute(select(t.login_attempts))
+        if r.locked_until
+    }
     rows = conn.execute(select(t.users).order_by(t.users.c.username))
     return [
-        {"username": r.username, "full_name": r.full_name, "role": r.role, "disabled": r.disabled}
+        {
+            "username": r.username,
+            "full_name": r.full_name,
+            "role": r.role,
+            "disabled": r.disabled,
+            "locked_until": iso(locks[r.username]) if locks.get(r.username, now) > now else None,
+        }
         for r in rows
     ]
 

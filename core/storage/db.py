@@ -95,6 +95,33 @@ def private_file(path: Path) -> None:
             continue
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_store_file(path: Path) -> None:
+    """Refuse, with what to do, a store file that is missing, empty or not SQLite: opening
+    one would make SQLite create or report it in its own words."""
+    if not path.exists():
+        raise StoreError(
+            N_("No Một Cửa store in {path}: run 'motcua init' first"), path=str(path.parent)
+        )
+    with path.open("rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    if not header:
+        raise StoreError(
+            N_(
+                "The store {path} is empty (cut while created or copied): restore it from a "
+                "backup, or move it away and run 'motcua init'"
+            ),
+            path=str(path),
+        )
+    if header != SQLITE_HEADER:
+        raise StoreError(
+            N_("{path} is not a Một Cửa store or is damaged: restore it from a backup"),
+            path=str(path),
+        )
+
+
 class Store:
     """The two engines over one database file: a write engine and a read engine."""
 
@@ -111,7 +138,7 @@ class Store:
             with self._write_lock, self.writer.begin() as conn:
                 return work(conn)
         except OperationalError as err:
-            raise _store_error(err) from err
+            raise _store_error(err, self.path) from err
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -119,19 +146,68 @@ class Store:
             with self.reader.connect() as conn:
                 yield conn
         except OperationalError as err:
-            raise _store_error(err) from err
+            raise _store_error(err, self.path) from err
 
     def close(self) -> None:
         self.writer.dispose()
         self.reader.dispose()
 
 
-def _store_error(err: OperationalError) -> StoreError:
-    text = str(err.orig)
-    if "locked" in text or "busy" in text:
+_DATABASE_TEXTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("locked", "busy"), N_("The store is busy: another program holds it. Try again shortly.")),
+    (("disk is full", "no space"), N_("The disk is full: nothing was saved. Free some space.")),
+    (("readonly", "read-only"), N_("The store is read-only: nothing was saved.")),
+    (
+        ("not a database", "malformed", "encrypted", "disk i/o", "no such table"),
+        N_("The store is damaged: restore it from a backup (see 'motcua doctor')."),
+    ),
+    (
+        (
+            "connection refused",
+            "could not connect",
+            "connection to server",
+            "timeout expired",
+            "name or service not known",
+            "could not translate host name",
+        ),
+        N_("The database server cannot be reached: check DATABASE_URL and that it runs."),
+    ),
+    (("password authentication",), N_("The database refused the login in DATABASE_URL.")),
+    (("unable to open",), N_("The store cannot be opened: check the folder and its rights.")),
+)
+
+
+def store_error(err: BaseException) -> StoreError:
+    """A database failure in words a user can act on (the driver's text goes to the log)."""
+    text = str(getattr(err, "orig", None) or err).lower()
+    for needles, message in _DATABASE_TEXTS:
+        if any(n in text for n in needles):
+            return StoreError(message)
+    return StoreError(N_("The database refused the operation: nothing was saved."))
+
+
+LOW_SPACE = 1 << 20
+
+
+def diagnose(path: Path, err: BaseException) -> StoreError:
+    """What stopped the store at `path`: SQLite reports a full or read-only disk as an
+    I/O error or "unable to open" when it cannot create its WAL; the disk itself tells."""
+    folder = path.parent
+    try:
+        stats = os.statvfs(folder) if hasattr(os, "statvfs") else None
+    except OSError:
+        stats = None
+    if stats is not None and stats.f_flag & os.ST_RDONLY:
+        return StoreError(N_("{path} is on a read-only disk: nothing was saved."), path=str(folder))
+    if stats is not None and stats.f_bavail * stats.f_frsize < LOW_SPACE:
+        return StoreError(N_("The disk is full: nothing was saved. Free some space."))
+    refusal = store_error(err)
+    if "damaged" in refusal.message:  # name the file: the fix is to restore it
         return StoreError(
-            N_("The local store is busy (another program holds it): {detail}"), detail=text
+            N_("The store {path} is damaged: restore it from a backup"), path=str(path)
         )
-    if "disk" in text or "full" in text:
-        return StoreError(N_("The disk is full: nothing was saved ({detail})"), detail=text)
-    return StoreError(N_("The local store failed: {detail}"), detail=text)
+    return refusal
+
+
+def _store_error(err: OperationalError, path: Path | None = None) -> StoreError:
+    return diagnose(path, err) if path is not None else store_error(err)

@@ -127,13 +127,28 @@ def all_events(conn: Connection, batch: int = 5000) -> Iterator[Event]:
 
 
 def chain(conn: Connection, device_id: str) -> Iterator[Event]:
-    rows = conn.execute(
+    for row in chain_rows(conn, device_id):
+        yield _row_to_event(row)
+
+
+def chain_rows(conn: Connection, device_id: str) -> Iterator[Row[Any]]:
+    """One device's stored rows in chain order, undecoded (the audit reads damaged ones)."""
+    yield from conn.execute(
         select(t.events)
         .where(t.events.c.origin_device == device_id)
         .order_by(t.events.c.origin_seq)
     )
-    for row in rows:
-        yield _row_to_event(row)
+
+
+def all_rows(conn: Connection, batch: int = 5000) -> Iterator[Row[Any]]:
+    yield from conn.execution_options(stream_results=True, yield_per=batch).execute(
+        select(t.events).order_by(t.events.c.seq)
+    )
+
+
+def decode(row: Row[Any]) -> Event:
+    """A stored row as an event; raises ValueError/TypeError when it was damaged."""
+    return _row_to_event(row)
 
 
 def origins(conn: Connection) -> Sequence[str]:

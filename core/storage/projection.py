@@ -342,6 +342,8 @@ def apply_reference_event(conn: Connection, event: Event) -> None:
         }
         values = changes[event.type]
         conn.execute(update(t.users).where(t.users.c.username == p["username"]).values(**values))
+    elif event.type == EventType.USER_UNLOCKED:
+        conn.execute(delete(t.login_attempts).where(t.login_attempts.c.username == p["username"]))
     elif event.type == EventType.CALENDAR_OVERRIDE:
         conn.execute(delete(t.calendar_overrides).where(t.calendar_overrides.c.day == p["day"]))
         if p["kind"] != "none":

@@ -143,6 +143,15 @@ code_counters = Table(
     Column("last_number", Integer, nullable=False),
 )
 
+# Each intake form's idempotency key and the dossier it recorded (local, never synced).
+intake_keys = Table(
+    "intake_keys",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("dossier_id", String, nullable=False),
+    Column("at", String, nullable=False),
+)
+
 SEARCH_DDL = (
     "CREATE VIRTUAL TABLE dossier_search USING fts5("
     "body, tokenize = \"unicode61 remove_diacritics 2 tokenchars '-'\")"

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import os
+import json
 from typing import Any
 
 from core.domain.errors import N_, IntegrityError, ValidationError
 from core.domain.workflow import Role
 from core.i18n import tr
-from core.services import audit
+from core.services import audit, catalogue, consistency
+from core.services import sync as sync_service
 from core.services.branch import Branch
 from core.storage import projection
 
 from . import render
-from .framework import Context
+from .commands_users import register_users
+from .framework import Context, emit
 
 
 def register(sub: Any) -> None:
@@ -23,22 +25,15 @@ def register(sub: Any) -> None:
     p.add_argument("--branch-name", required=True)
     p.set_defaults(handler=cmd_init)
 
-    users = sub.add_parser("user", help="branch users").add_subparsers(dest="verb", required=True)
-    p = users.add_parser("add", help="add a user (password from MOTCUA_NEW_PASSWORD)")
-    p.add_argument("name")
-    p.add_argument("--role", required=True, choices=["officer", "specialist", "leader", "admin"])
-    p.add_argument("--full-name", default="")
-    p.set_defaults(handler=cmd_user_add)
-    p = users.add_parser("list")
-    p.set_defaults(handler=cmd_user_list)
+    register_users(sub)
 
     cat = sub.add_parser("catalog", help="the procedure catalogue").add_subparsers(
         dest="verb", required=True
     )
-    p = cat.add_parser("list")
+    p = cat.add_parser("list", help="the procedures in force (with --json: the full catalogue)")
     p.set_defaults(handler=cmd_catalog_list)
-    p = cat.add_parser("show")
-    p.add_argument("code")
+    p = cat.add_parser("show", help="one procedure in full")
+    p.add_argument("code", help="the procedure's code")
     p.set_defaults(handler=cmd_catalog_show)
 
     p = sub.add_parser("verify", help="check every event chain and signature")
@@ -66,21 +61,11 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     }
 
 
-def cmd_user_add(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    actor = ctx.services.login(*ctx.acting_user())
-    password = os.environ.get("MOTCUA_NEW_PASSWORD", "")
-    ctx.services.admin.add_user(actor, args.name, args.role, password, args.full_name)
-    return {"username": args.name.lower(), "role": args.role}
-
-
-def cmd_user_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, object]]:
-    ctx.services.login(*ctx.acting_user())
-    result: list[dict[str, object]] = ctx.services.admin.list_users()
-    return result
-
-
 def cmd_catalog_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:
-    return [render.procedure(p) for p in ctx.services.procedures().values()]
+    procedures = ctx.services.procedures().values()
+    if ctx.as_json:  # the whole catalogue: what `motcua-server catalogue publish` takes
+        return [catalogue.procedure_to_dict(p) for p in procedures]
+    return [render.procedure_line(p) for p in procedures]
 
 
 def cmd_catalog_show(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
@@ -88,17 +73,48 @@ def cmd_catalog_show(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
 
 
 def cmd_verify(args: argparse.Namespace, ctx: Context) -> dict[str, object]:
-    report = audit.verify(ctx.services)
-    if not report.ok:
+    """Chains and signatures, then the file, the projections and the server's head. Every
+    problem is listed; the first is named on stderr and the exit code is 9."""
+    services = ctx.services
+    report = audit.verify(services)
+    checks = consistency.integrity(services)
+    if not checks and report.ok:  # a rebuild of a damaged file or log proves nothing more
+        checks += consistency.projection_drift(services)
+    checks += consistency.behind_server(services, _server_vector(services))
+    problems = [
+        {
+            "device": p.device,
+            "origin_seq": p.origin_seq,
+            "event_id": p.event_id,
+            "problem": tr(p.message, **p.params),
+        }
+        for p in report.problems
+    ] + [{"check": c["check"], "problem": tr(c["message"], **c["params"])} for c in checks]
+    result: dict[str, object] = {
+        "ok": not problems,
+        "events_checked": report.events_checked,
+        "devices": report.devices,
+        "problems": problems,
+    }
+    if not problems:
+        return result
+    emit(result, ctx.as_json)
+    if report.problems:
         first = report.problems[0]
         raise IntegrityError(
             N_("Audit failed at event {event} (device {device}, sequence {seq}): {problem}"),
-            event=first["event_id"],
-            device=first["device"],
-            seq=first["origin_seq"],
-            problem=first["problem"],
+            event=first.event_id or "-",
+            device=first.device,
+            seq=first.origin_seq,
+            problem=tr(first.message, **first.params),
         )
-    return report.as_dict()
+    raise IntegrityError(N_("Audit failed: {problem}"), problem=problems[0]["problem"])
+
+
+def _server_vector(services: Branch) -> dict[str, int]:
+    """What the server acknowledged at the last sync ({} before any)."""
+    raw = sync_service.meta(services, "sync_server_vector", "{}")
+    return {str(k): int(v) for k, v in json.loads(raw).items()}
 
 
 def cmd_rebuild(args: argparse.Namespace, ctx: Context) -> dict[str, int]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date, time
+from datetime import time
 from typing import Any
 
+from core.cli.parser import day
 from core.domain.calendar import WorkCalendar
 from core.domain.catalogue import ProcessingUnit
 from core.domain.due import compute_due
@@ -33,10 +34,16 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_holidays)
     override = cal.add_parser("override").add_subparsers(dest="override_verb", required=True)
     p = override.add_parser("add", help="record a government decision for one day")
-    p.add_argument("day")
+    p.add_argument("day", type=day, help="the day, dd/mm/yyyy")
     p.add_argument("kind", choices=["holiday", "workday"])
-    p.add_argument("--reason", required=True)
+    p.add_argument("--reason", required=True, help="the decision that sets it")
     p.set_defaults(handler=cmd_override_add)
+    p = override.add_parser("list", help="the overrides in force for this branch")
+    p.set_defaults(handler=cmd_override_list)
+    p = override.add_parser("remove", help="withdraw an override: the national calendar applies")
+    p.add_argument("day", type=day, help="the day, dd/mm/yyyy")
+    p.add_argument("--reason", required=True, help="the decision that withdraws it")
+    p.set_defaults(handler=cmd_override_remove)
 
 
 def _calendar(ctx: Context) -> WorkCalendar:
@@ -90,9 +97,17 @@ def cmd_holidays(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
 
 def cmd_override_add(args: argparse.Namespace, ctx: Context) -> dict[str, str]:
     user = ctx.services.login(*ctx.acting_user())
-    try:
-        day = date.fromisoformat(args.day)
-    except ValueError:
-        raise ValidationError(N_("Not a date (yyyy-mm-dd): {value}"), value=args.day) from None
-    ctx.services.admin.set_override(user, day, args.kind, args.reason)
-    return {"date": day.isoformat(), "kind": args.kind, "reason": args.reason}
+    ctx.services.admin.set_override(user, args.day, args.kind, args.reason)
+    return {"date": args.day.isoformat(), "kind": args.kind, "reason": args.reason}
+
+
+def cmd_override_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, str]]:
+    ctx.services.login(*ctx.acting_user())
+    overrides: list[dict[str, str]] = ctx.services.admin.overrides()
+    return overrides
+
+
+def cmd_override_remove(args: argparse.Namespace, ctx: Context) -> dict[str, str]:
+    user = ctx.services.login(*ctx.acting_user())
+    ctx.services.admin.remove_override(user, args.day, args.reason)
+    return {"date": args.day.isoformat(), "kind": "none", "reason": args.reason}

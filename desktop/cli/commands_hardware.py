@@ -1,5 +1,8 @@
 """`motcua devices`, `motcua scan`, `motcua decode`: hardware from the command line.
 
+Devices are found as the desktop finds them: ``hardware.scanners.available_scanners``,
+``hardware.printers.available_printers`` and the USB bus for receipt printers.
+
 Branch IT uses these to check a counter's scanners, printers and code readers without
 the desktop app; every answer is available as JSON with the global ``--json``.
 """
@@ -44,6 +47,7 @@ def cmd_devices(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
     return {
         "scanners": _scanners(args),
         "printers": _printers(),
+        "receipt_printers": _receipt_printers(),
         "usb": _usb(),
     }
 
@@ -59,11 +63,20 @@ def _scanners(args: argparse.Namespace) -> list[dict[str, Any]] | dict[str, str]
 
 
 def _printers() -> list[dict[str, Any]] | dict[str, str]:
-    from hardware.printers.system import CupsPrinters, WindowsPrinters
+    from hardware.printers import available_printers
 
     try:
-        backends = [b for b in (CupsPrinters(), WindowsPrinters()) if b.usable()]
-        return [vars(p) for backend in backends for p in backend.printers()]
+        return [vars(p) for p in available_printers().printers()]
+    except MotcuaError as err:
+        return {"error": str(err)}
+
+
+def _receipt_printers() -> list[dict[str, Any]] | dict[str, str]:
+    """ESC/POS printers on the USB bus (serial and network ones are named by address)."""
+    from hardware.printers.receipt import receipt_printers
+
+    try:
+        return [vars(p) for p in receipt_printers()]
     except MotcuaError as err:
         return {"error": str(err)}
 

@@ -36,12 +36,7 @@ def cmd_print_slip(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
                 N_("Cannot write {path}: {detail}"), path=str(args.out), detail=err.strerror
             ) from None
         return {"code": args.code, "form": args.form, "out": str(args.out), "bytes": len(pdf)}
-    from core.ports.errors import NoBackendAvailable
-    from hardware.printers.system import CupsPrinters, WindowsPrinters
+    from hardware.printers import available_printers
 
-    spoolers = [CupsPrinters(), WindowsPrinters()]
-    usable = [s for s in spoolers if s.usable()]
-    if not usable:
-        raise NoBackendAvailable("printer", ", ".join(s.backend for s in spoolers))
-    job = usable[0].print_pdf(args.printer, pdf, copies=args.copies, title=args.code)
+    job = available_printers().print_pdf(args.printer, pdf, copies=args.copies, title=args.code)
     return {"code": args.code, "form": args.form, "printer": args.printer, "job": job}

@@ -1,4 +1,8 @@
-"""`motcua stats`: on-time statistics by the Decision 766 rules."""
+"""`motcua stats`: on-time statistics by the Decision 766 rules (docs/statistics.md).
+
+The figures are ``core.reports``' own: the same report the desktop's screen and the
+centre's console show. A period is judged as of its end, or now when it ends later.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Any
 
 from core.domain.errors import N_, ValidationError
 from core.domain.timeutil import VIETNAM
-from core.reports.ontime import OnTimeRules
+from core.reports import GROUPS, OnTimeRules
 
 from .framework import Context
 
@@ -17,7 +21,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("stats", help="on-time statistics for a period")
     p.add_argument("--from", dest="start", required=True, help="first day (yyyy-mm-dd)")
     p.add_argument("--to", dest="end", required=True, help="last day (yyyy-mm-dd), included")
-    p.add_argument("--by", default="all", choices=["all", "field", "procedure", "clerk", "month"])
+    p.add_argument("--by", default="all", choices=list(GROUPS))
     p.add_argument(
         "--early-by-moment", action="store_true", help="any end before the appointment is early"
     )
@@ -38,10 +42,9 @@ def cmd_stats(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     )
     ctx.services.login(*ctx.acting_user())
     rules = OnTimeRules(early_by_moment=args.early_by_moment)
-    groups = ctx.services.reports.stats(start, end, args.by, rules)
+    report = ctx.services.reports.report(start, end, args.by, rules)
     return {
+        **report.as_dict(),
         "from": start.date().isoformat(),
         "to": end.date().isoformat(),
-        "by": args.by,
-        "groups": {name: stats.as_dict() for name, stats in sorted(groups.items())},
     }

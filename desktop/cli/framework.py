@@ -2,15 +2,14 @@
 
 A command module exposes ``register(subparsers)``; each subcommand sets ``handler`` with
 ``parser.set_defaults(handler=fn)`` where ``fn(args, ctx) -> object``. The returned object
-(a dict, a list, or a string) is printed as JSON with ``--json`` and as text otherwise.
+(a dict, a list of dicts, or a string) is printed as JSON with ``--json`` and as a table
+otherwise (``core.cli.output``). Help texts are English msgids, translated when printed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +17,9 @@ from typing import Any
 
 import platformdirs
 
-from core.domain.errors import MotcuaError
-from core.i18n import describe
+from core.cli import output
+
+from .labels import LABELS
 
 Handler = Callable[[argparse.Namespace, "Context"], Any]
 
@@ -55,50 +55,18 @@ class Context:
 
 
 def emit(result: Any, as_json: bool) -> None:
-    if result is None:
-        return
-    if as_json:
-        json.dump(result, sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
-    elif isinstance(result, str):
-        print(result)
-    else:
-        print(render_text(result))
+    output.emit(result, as_json, LABELS)
 
 
-def render_text(value: Any, indent: int = 0) -> str:
-    """A readable plain-text rendering of nested dicts and lists."""
-    pad = "  " * indent
-    if isinstance(value, dict):
-        lines = []
-        for key, item in value.items():
-            if isinstance(item, dict | list) and item:
-                lines.append(f"{pad}{key}:")
-                lines.append(render_text(item, indent + 1))
-            else:
-                lines.append(f"{pad}{key}: {item}")
-        return "\n".join(lines)
-    if isinstance(value, list):
-        return "\n".join(
-            render_text(item, indent) + ("\n" if isinstance(item, dict) else "") for item in value
-        ).rstrip("\n")
-    return f"{pad}{value}"
-
-
-def run_handler(handler: Handler, args: argparse.Namespace, ctx: Context) -> int:
-    """Run one subcommand: errors become one clear line on stderr and a non-zero exit."""
-    try:
-        emit(handler(args, ctx), ctx.as_json)
-    except MotcuaError as err:
-        print(f"motcua: {describe(err)}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("motcua: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader (e.g. `| head`) went away: nothing more to say, and nothing lost.
-        sys.stderr.close()
-        return 0
-    finally:
-        ctx.close()
-    return 0
+def global_options(parser: argparse.ArgumentParser, repeated: bool) -> None:
+    """`--data-dir`, `--json`, `--lang`: on the top parser, and repeated on every
+    subcommand with suppressed defaults so they may come after it too."""
+    unset = argparse.SUPPRESS if repeated else None
+    parser.add_argument("--data-dir", type=Path, default=unset, help="store location")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if repeated else False,
+        help="print one JSON document",
+    )
+    parser.add_argument("--lang", choices=["vi", "en"], default=unset, help="message language")

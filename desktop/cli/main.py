@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from core.i18n import set_language
+from core import __version__, logfile
+from core.cli import failures
+from core.cli.parser import Parser, choose_language, root_parser
 
-from .framework import Context, default_data_dir, run_handler
+from .framework import Context, default_data_dir, emit, global_options
 
 # Each module registers its subcommands; see framework.py for the convention.
 COMMAND_MODULES = (
@@ -24,14 +25,13 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="motcua",
-        description="Một Cửa — one-stop counter workflow (branch IT and scripting interface)",
+def build_parser() -> Parser:
+    parser = root_parser(
+        "motcua",
+        "Một Cửa — one-stop counter workflow (branch IT and scripting interface)",
+        global_options,
     )
-    parser.add_argument("--data-dir", type=Path, default=None, help="store location")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--lang", choices=["vi", "en"], default=None, help="message language")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -39,11 +39,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    set_language(args.lang)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    choose_language(arguments)
+    args = build_parser().parse_args(arguments)
     ctx = Context(data_dir=args.data_dir or default_data_dir(), as_json=args.json)
-    return run_handler(args.handler, args, ctx)
+    logging.raiseExceptions = False  # a log write on a full disk must not print its own trace
+    log_file = logfile.attach(ctx.data_dir)
+    if log_file is None:  # no log file: keep library warnings off the one-line answer
+        logging.getLogger().addHandler(logging.NullHandler())
+    try:
+        return failures.run(
+            "motcua",
+            lambda: args.handler(args, ctx),
+            lambda result: emit(result, ctx.as_json),
+            log_file,
+        )
+    finally:
+        try:
+            ctx.close()
+        except Exception:  # closing a broken store must not turn a refusal into a crash
+            failures.log.warning("closing the store failed", exc_info=True)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.domain.catalogue import Procedure
 from core.domain.dossier import DossierView
+from core.domain.errors import N_
 from core.i18n import tr
 
 
@@ -69,3 +70,25 @@ def procedure(p: Procedure, full: bool = False) -> dict[str, Any]:
         doc["result"] = p.result
         doc["legal_basis"] = p.legal_basis
     return doc
+
+
+def procedure_line(p: Procedure) -> dict[str, Any]:
+    """One row of the catalogue table."""
+    unit = {
+        "working_days": N_("{n} working days"),
+        "working_hours": N_("{n} working hours"),
+        "calendar_days": N_("{n} calendar days"),
+        "within_day": N_("within the working day"),
+    }.get(p.processing_unit.value, N_("{n} ({unit})"))
+    return {
+        "code": p.code,
+        "name": p.name,
+        "field": p.field.value,
+        "processing_time": tr(unit, n=p.processing_time, unit=p.processing_unit.value),
+        "fees_vnd": format_vnd(p.total_fee_vnd),
+    }
+
+
+def format_vnd(amount: int) -> str:
+    """An amount as Vietnamese write it: 1.200.000 đ."""
+    return f"{amount:,}".replace(",", ".") + " đ"

@@ -20,7 +20,7 @@ from desktop.ui.widgets import heading, paint
 
 if TYPE_CHECKING:
     from core.services.users import User
-    from desktop.composition import Services
+    from desktop.services import Services
     from desktop.operations import Operations
     from desktop.shell import Shell
 

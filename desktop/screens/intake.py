@@ -7,7 +7,6 @@ Ctrl+Enter receives from any page once the applicant is valid.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,29 +15,23 @@ from kivy.uix.widget import Widget
 
 from core.domain.dossier import DossierView
 from core.domain.errors import N_, IncompleteDossier, MotcuaError
-from core.domain.lookup import PREFIX, SlipLookup
+from core.domain.lookup import PREFIX
 from core.i18n import _, describe, tr
 from core.services import documents
-from core.services.changes import Changes
-from desktop import labels, pages, slips, theme
+from desktop import pages, theme
 from desktop.intake_model import IntakeDraft, applicant_from_card, search_procedures
 from desktop.pages import Page
 from desktop.ui.files import FileDialog
 from desktop.ui.table import Table
 from desktop.ui.widgets import (
-    Card,
     Field,
     McButton,
     Text,
     fit_width,
-    heading,
-    muted,
     scrolling,
 )
-from desktop.ui.widgets import (
-    labels as pairs,
-)
 
+from . import intake_outcome as outcome
 from . import intake_steps as steps
 from .base import BaseScreen
 
@@ -61,6 +54,7 @@ class IntakeScreen(BaseScreen):
         self.step = 0
         self.outcome: DossierView | IncompleteDossier | None = None
         self.dialog: FileDialog | None = None
+        self.printing = outcome.Printing(shell)
         super().__init__(shell)
 
     # --- frame -----------------------------------------------------------------------
@@ -214,7 +208,9 @@ class IntakeScreen(BaseScreen):
 
     # --- 3. documents ----------------------------------------------------------------
     def _components(self) -> None:
-        self.components_page = steps.ComponentsPage(self.draft, self._scan, self.ask_import)
+        self.components_page = steps.ComponentsPage(
+            self.draft, self._scan, self.ask_import, self.services.settings.scan_settings()
+        )
         self.body.add_widget(scrolling(self.components_page))
         first = next(iter(self.components_page.checks.values()), None)
         self.focus_target = first
@@ -229,11 +225,15 @@ class IntakeScreen(BaseScreen):
         self._nav(_("Next: fees and return"), lambda: self.go_step(3))
 
     def _scan(self, key: str) -> None:
-        devices = self.services.devices
+        devices, source, duplex = (
+            self.services.devices,
+            self.draft.scan_source,
+            self.draft.scan_duplex,
+        )
 
         def work() -> tuple[list[Page], str]:
-            result = devices.scan()  # on the device thread, like every driver call
-            problem = str(result.problem) if result.problem is not None else ""
+            result = devices.scan(source, duplex)  # on the device thread, as every driver call
+            problem = describe(result.problem) if result.problem is not None else ""
             return pages.with_thumbnails(result.pages), problem
 
         self.shell.report(_("Scanning…"), "info")
@@ -298,12 +298,28 @@ class IntakeScreen(BaseScreen):
         self.focus_target = self.forward_button
 
     def receive(self) -> None:
+        """The documents' PDFs are made first (on the reader, off the writer), then the
+        receipt and its files are recorded in one transaction; the form's key makes a
+        second click or a retry return the same dossier."""
         user = self.user
+        assert user is not None
         intake = self.draft.intake()
         scans = {k: v for k, v in self.draft.scans().items() if k in intake.components}
         self.forward_button.disabled = True
-        self.ops.write(
-            lambda b: receive_with_scans(b, user, intake, scans), self._received, self._refused
+
+        def record(files: list[documents.ScanFile]) -> None:
+            self.ops.write(
+                lambda b: b.dossiers.receive(user, intake, files), self._received, self._refused
+            )
+
+        if not scans:
+            record([])
+            return
+        self.shell.report(_("Making the documents' PDF files…"), "info")
+        self.ops.read(
+            lambda _b: documents.build_all(user, intake.procedure_code, scans),
+            record,
+            self._refused,
         )
 
     def _received(self, view: DossierView) -> None:
@@ -331,61 +347,18 @@ class IntakeScreen(BaseScreen):
         self.focus_target = new
 
     def _slip(self, view: DossierView) -> None:
-        card = Card()
-        card.add_widget(heading(tr("Dossier {code} received", code=view.code)))
-        card.add_widget(
-            pairs(
-                [
-                    (_("Procedure"), view.procedure_name),
-                    (_("Applicant"), view.applicant["full_name"]),
-                    (_("Appointment"), labels.moment(view.due_at)),
-                    (_("Lookup key"), view.lookup_token),
-                    (_("Slip QR code"), SlipLookup(view.code, view.lookup_token).payload()),
-                ]
-            )
-        )
-        card.add_widget(
-            muted(
-                _(
-                    "Give the citizen the receipt and appointment slip (form 01). "
-                    "The QR code opens the dossier's status at the kiosk."
-                )
-            )
-        )
-        self.body.add_widget(card)
+        self.body.add_widget(outcome.slip_card(view))
         self.body.add_widget(Widget())
-        self.buttons.add_widget(
-            McButton(
-                _("Print slip"), lambda: self.print_slip(view), variant="secondary", size_hint_x=0.2
-            )
-        )
-        self.buttons.add_widget(
-            McButton(
-                _("Open dossier"),
-                lambda: self.shell.go("dossier", code=view.code),
-                variant="secondary",
-                size_hint_x=0.2,
-            )
-        )
+        printing = self.printing
+        buttons = [(_("Print slip"), lambda: printing.slip(view))]
+        if self.services.settings.receipt_printer:
+            buttons.append((_("Print receipt ticket"), lambda: printing.ticket(view)))
+        buttons.append((_("Open dossier"), lambda: self.shell.go("dossier", code=view.code)))
+        for text, action in buttons:
+            self.buttons.add_widget(McButton(text, action, variant="secondary", size_hint_x=0.2))
 
     def _guidance(self, err: IncompleteDossier) -> None:
-        card = Card()
-        card.add_widget(
-            heading(
-                _("Dossier not received: documents missing"),
-            )
-        )
-        card.add_widget(
-            Text(
-                _(
-                    "Give the citizen the supplement guidance (form 02) listing "
-                    "what to bring; nothing was recorded."
-                )
-            )
-        )
-        for name in err.missing:
-            card.add_widget(Text("• " + name, bold=True))
-        self.body.add_widget(card)
+        self.body.add_widget(outcome.guidance_card(err))
         self.body.add_widget(Widget())
         self.buttons.add_widget(
             McButton(
@@ -395,61 +368,12 @@ class IntakeScreen(BaseScreen):
                 size_hint_x=0.22,
             )
         )
+        draft, user = self.draft, self.user
         self.buttons.add_widget(
             McButton(
                 _("Print guidance"),
-                lambda: self.print_guidance(err),
+                lambda: self.printing.guidance(err, draft, user),
                 variant="secondary",
                 size_hint_x=0.2,
             )
         )
-
-    def print_slip(self, view: DossierView) -> None:
-        services = self.services
-
-        def work(branch: Any) -> tuple[bytes, str, Path]:
-            pdf = slips.receipt_pdf(branch, view, services.settings.hotline)
-            name = f"{view.code}-01.pdf"
-            return pdf, name, slips.save(services.data_dir, name, pdf)
-
-        self.ops.read(work, lambda made: self._deliver(*made))
-
-    def print_guidance(self, err: IncompleteDossier) -> None:
-        draft, user, services = self.draft, self.user, self.services
-        assert draft.procedure is not None and user is not None
-        procedure = draft.procedure
-
-        def work(branch: Any) -> tuple[bytes, str, Path]:
-            pdf = slips.guidance_pdf(
-                branch, procedure, draft.applicant, err.missing, user.full_name, branch.clock()
-            )
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            name = f"{procedure.code}-{stamp}-02.pdf"
-            return pdf, name, slips.save(services.data_dir, name, pdf)
-
-        self.ops.read(work, lambda made: self._deliver(*made))
-
-    def _deliver(self, pdf: bytes, name: str, path: Path) -> None:
-        """The PDF is saved; a configured printer gets it on the device thread."""
-        if not self.services.settings.document_printer:
-            self.shell.report(tr("No printer configured: saved {path}", path=str(path)), "ok")
-            return
-        devices = self.services.devices
-        self.ops.device(
-            lambda: devices.print_pdf(pdf, name),
-            lambda _job: self.shell.report(
-                tr("Sent to the printer; also saved {path}", path=str(path)), "ok"
-            ),
-        )
-
-
-def receive_with_scans(
-    branch: Any, user: Any, intake: Any, scans: dict[str, list[Any]]
-) -> tuple[DossierView, Changes]:
-    """Receive, then turn each document's pages into a PDF/A attached to the dossier."""
-    view, changes = branch.dossiers.receive(user, intake)
-    for key, scanned in scans.items():
-        changes = changes | documents.attach_pages(branch, user, view.code, key, scanned)
-    if scans:
-        view = branch.dossiers.get(view.code)
-    return view, changes

@@ -11,6 +11,7 @@ from kivy.uix.widget import Widget
 from core.domain.applicant import FIELDS
 from core.domain.errors import N_
 from core.i18n import _, tr
+from core.ports.scanner import ScanSettings, Source
 from desktop import labels, theme
 from desktop.intake_model import IntakeDraft
 from desktop.ui.thumbs import ThumbStrip
@@ -22,6 +23,7 @@ from desktop.ui.widgets import (
     Field,
     McButton,
     Text,
+    fit_width,
     heading,
     muted,
     row,
@@ -34,6 +36,7 @@ from desktop.ui.widgets import (
 if TYPE_CHECKING:
     from core.domain.catalogue import Procedure
 
+SOURCES = {Source.FLATBED: N_("Flatbed"), Source.FEEDER: N_("Feeder")}
 FIELD_CAPTIONS = {
     "full_name": (N_("Full name"), ""),
     "id_number": (N_("Citizen ID (12 digits)"), "001234567890"),
@@ -91,12 +94,15 @@ class ComponentsPage(Column):
         draft: IntakeDraft,
         on_scan: Callable[[str], Any],
         on_import: Callable[[str], Any],
+        defaults: ScanSettings,
     ) -> None:
         super().__init__(spacing=4)
         self.draft = draft
+        self.defaults = defaults
         assert draft.procedure is not None
         self.summary = Text("", bold=True)
         self.add_widget(self.summary)
+        self.add_widget(self._scan_options())
         header = row(
             Widget(size_hint_x=None, width=30),
             Cell(_("Document"), 0.44, bold=True, color=theme.TEXT_MUTED),
@@ -143,6 +149,49 @@ class ComponentsPage(Column):
             self.add_widget(strip)
             self.show_pages(comp.key)
         self._update()
+
+    def _scan_options(self) -> Widget:
+        """How the next Scan reads the paper: flatbed or feeder, one side or both (the
+        defaults chosen in Settings until the clerk changes them for a document)."""
+        self.sources = {
+            source: fit_width(
+                McButton(
+                    _(label),
+                    lambda s=source: self.choose_source(s),
+                    variant="secondary",
+                    font_size=14,
+                ),
+                extra=20,
+            )
+            for source, label in SOURCES.items()
+        }
+        self.duplex = Check(self.duplex_on, on_change=self.choose_duplex)
+        caption = Cell(_("Scan from"), 0.12, color=theme.TEXT_MUTED, font_size=theme.FONT_SMALL)
+        both = Cell(_("both sides"), 0.15, font_size=theme.FONT_SMALL)
+        box = BoxLayout(size_hint_x=None, width=30, padding=(0, 7))
+        box.add_widget(self.duplex)
+        self._show_source()
+        return row(caption, *self.sources.values(), box, both, Widget())
+
+    @property
+    def source(self) -> Source:
+        return self.draft.scan_source or self.defaults.source
+
+    @property
+    def duplex_on(self) -> bool:
+        chosen = self.draft.scan_duplex
+        return self.defaults.duplex if chosen is None else chosen
+
+    def choose_source(self, source: Source) -> None:
+        self.draft.scan_source = source
+        self._show_source()
+
+    def choose_duplex(self, on: bool) -> None:
+        self.draft.scan_duplex = on
+
+    def _show_source(self) -> None:
+        for source, button in self.sources.items():
+            button.set_variant("primary" if source is self.source else "secondary")
 
     def show_pages(self, key: str) -> None:
         """Redraw one document's thumbnails and page count from the draft."""

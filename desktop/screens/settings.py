@@ -1,9 +1,11 @@
-"""Settings: language (switches live), devices (pick, test), users (branch admin),
-about and diagnostics."""
+"""Settings: language (switches live), devices (pick, set defaults, test:
+``settings_devices``), code reader, users (branch admin), about and diagnostics; on a
+revoked desk, the export of the events the server never received."""
 
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 from typing import Any
 
 from kivy.uix.boxlayout import BoxLayout
@@ -15,7 +17,7 @@ from core.domain.lookup import PREFIX
 from core.domain.workflow import Role
 from core.i18n import _, current_language, tr
 from desktop import labels, queries, theme
-from desktop.devices import DeviceEntry
+from desktop.sync_status import export_unsent
 from desktop.ui.widgets import (
     Card,
     Column,
@@ -31,9 +33,9 @@ from desktop.ui.widgets import (
 from desktop.ui.widgets import labels as pairs
 
 from .base import BaseScreen
+from .settings_devices import DevicesSection
 
 ROLES = (Role.OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN)
-KINDS = {"scanner": N_("Scanner"), "printer": N_("Printer")}
 
 
 class SettingsScreen(BaseScreen):
@@ -45,6 +47,7 @@ class SettingsScreen(BaseScreen):
         left, right = Column(), Column()
         left.add_widget(self._language())
         self.devices_card = Card()
+        self.devices = DevicesSection(self, self.devices_card)
         left.add_widget(self.devices_card)
         self.reader_card = Card()
         left.add_widget(self.reader_card)
@@ -52,6 +55,8 @@ class SettingsScreen(BaseScreen):
         self.testing = False
         self.about_card = Card()
         left.add_widget(self.about_card)
+        self.revoked_box = Column(height=0)  # a card only on a revoked desk
+        right.add_widget(self.revoked_box)
         self.users_card = Card()
         right.add_widget(self.users_card)
         columns.add_widget(scrolling(left))
@@ -80,67 +85,43 @@ class SettingsScreen(BaseScreen):
         return card
 
     def refresh(self) -> None:
-        self.ops.device(self.services.devices.inventory, self._show_devices)
+        self.devices.refresh()
         self.ops.device(self.services.devices.code_reader_ports, self._show_reader)
         self.ops.read(_diagnostics, self._show_about)
         self.ops.read(lambda b: b.admin.list_users(), self._show_users)
+        self.ops.read(lambda b: b.revoked, self._show_revoked)
 
-    # --- devices ---------------------------------------------------------------------
-    def _show_devices(self, entries: list[DeviceEntry]) -> None:
-        card = self.devices_card
-        card.clear_widgets()
-        card.add_widget(heading(_("Devices"), size=theme.FONT_LARGE))
-        s = self.services.settings
+    # --- a revoked desk --------------------------------------------------------------
+    def _show_revoked(self, revoked: bool) -> None:
+        self.revoked_box.clear_widgets()
+        if not revoked:
+            return
+        card = Card()
+        card.add_widget(heading(_("This desk has been revoked"), size=theme.FONT_LARGE))
         card.add_widget(
-            pairs(
-                [
-                    (_("Scanner"), s.scanner or _("none configured")),
-                    (
-                        _("Printer"),
-                        s.document_printer or _("none configured (slips are saved as PDF)"),
-                    ),
-                ],
-                caption_width=0.3,
-            )
-        )
-        if not entries:
-            card.add_widget(muted(_("No scanner or printer driver is installed on this computer.")))
-        for entry in entries:
-            if not entry.usable:
-                card.add_widget(
-                    muted(
-                        tr(
-                            "{kind} {backend}: {problem}",
-                            kind=_(KINDS.get(entry.kind, entry.kind)),
-                            backend=entry.backend,
-                            problem=_(entry.problem),
-                        )
-                    )
+            Text(
+                _(
+                    "The central server no longer accepts this desk: new receipts and steps "
+                    "are refused, reads still work. Export the events the server never "
+                    "received and hand the file to the central admin."
                 )
-                continue
-            use = fit_width(McButton(_("Use"), lambda e=entry: self.choose(e), variant="secondary"))
-            card.add_widget(row(Text(f"{entry.name} ({entry.device_id})"), use))
-        card.add_widget(
-            row(
-                Widget(),
-                fit_width(McButton(_("Test scanner"), self.test_scanner, variant="secondary")),
             )
         )
-
-    def choose(self, entry: DeviceEntry) -> None:
-        s = self.services.settings
-        if entry.kind == "scanner":
-            s.scanner = entry.device_id
+        if self.user is None or self.user.role != Role.ADMIN:
+            card.add_widget(muted(_("Only the branch admin exports the events.")))
         else:
-            s.document_printer = entry.device_id
-        self.services.save_settings()
-        self.refresh()
+            export = McButton(_("Export unsent events"), self.export_unsent)
+            card.add_widget(row(Widget(), fit_width(export)))
+        self.revoked_box.add_widget(card)
 
-    def test_scanner(self) -> None:
-        def done(result: Any) -> None:
-            self.shell.report(tr("Scanner test: {n} pages read", n=len(result.pages)), "ok")
+    def export_unsent(self) -> None:
+        def done(result: tuple[Path, int]) -> None:
+            path, count = result
+            self.shell.report(
+                tr("{n} events the server never received: {path}", n=count, path=str(path)), "ok"
+            )
 
-        self.ops.device(self.services.devices.scan, done)
+        self.ops.read(export_unsent, done)
 
     # --- code reader -----------------------------------------------------------------
     def _show_reader(self, ports: list[str]) -> None:

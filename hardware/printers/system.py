@@ -11,6 +11,7 @@ the names it does know.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -68,7 +69,7 @@ class WindowsPrinters:
     backend = "windows"
 
     def usable(self) -> bool:
-        return sys.platform == "win32"
+        return sys.platform == "win32" and importlib.util.find_spec("win32print") is not None
 
     def printers(self) -> list[PrinterInfo]:
         import win32print  # type: ignore[import-not-found,import-untyped,unused-ignore]

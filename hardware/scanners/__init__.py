@@ -2,6 +2,8 @@
 
 ``available_scanners()`` asks each backend whether it is usable here and returns a
 :class:`ScannerHub` over those that are; it raises ``NoBackendAvailable`` when none is.
+The backends: SANE on Linux, WIA and TWAIN on Windows, eSCL everywhere, and watched
+folders when some are configured.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from core.ports.scanner import (
 
 
 class ScannerHub:
-    """One Scanner over several backends; device ids carry the backend prefix."""
+    """One Scanner over several backends; device ids carry the backend prefix. A device
+    of a backend that is not usable here is refused naming that backend."""
 
     backend = "hub"
 
-    def __init__(self, backends: Sequence[Scanner]) -> None:
+    def __init__(self, backends: Sequence[Scanner], unusable: Sequence[str] = ()) -> None:
         self.backends = list(backends)
+        self.unusable = list(unusable)  # backends tried and not usable on this computer
 
     def usable(self) -> bool:
         return bool(self.backends)
@@ -41,6 +45,8 @@ class ScannerHub:
         for backend in self.backends:
             if backend.backend == prefix:
                 return backend
+        if prefix in self.unusable:
+            raise NoBackendAvailable("scanner", prefix)
         raise DeviceNotFound(device_id)
 
     def capabilities(self, device_id: str) -> ScannerCapabilities:
@@ -69,9 +75,9 @@ def candidate_scanners(
 
         found.append(SaneScanner())
     if sys.platform == "win32":
-        from .windows import TwainScanner
+        from .windows import TwainScanner, WiaScanner
 
-        found.append(TwainScanner())
+        found += [WiaScanner(), TwainScanner()]
     found.append(EsclScanner(escl_addresses, discover=discover))
     if folders:
         found.append(FolderScanner(list(folders)))
@@ -85,4 +91,4 @@ def available_scanners(
     usable = [backend for backend in candidates if backend.usable()]
     if not usable:
         raise NoBackendAvailable("scanner", ", ".join(b.backend for b in candidates))
-    return ScannerHub(usable)
+    return ScannerHub(usable, [b.backend for b in candidates if b not in usable])

@@ -57,7 +57,8 @@ def test_codes_count_up_per_day_and_restart_the_next_day(world: World) -> None:
 
 def test_dossier_pins_the_procedure_version(world: World) -> None:
     view = world.receive("HT-KS")
-    assert (view.procedure_code, view.procedure_version) == ("HT-KS", 1)
+    # Version 2 settles it within the working day (docs/calendar.md).
+    assert (view.procedure_code, view.procedure_version) == ("HT-KS", 2)
 
 
 @pytest.mark.parametrize(
@@ -111,10 +112,11 @@ def test_postal_return_needs_an_address(world: World) -> None:
 
 
 def test_same_day_procedure_uses_its_cutoff(world: World) -> None:
-    """Birth registration: same day when received before 15:00, next morning after."""
+    """Birth registration: that day's closing when received before 15:00, the next working
+    day's closing after (Wednesday 15:30 → Thursday 17:00)."""
     world.clock.set("2026-11-25T15:30")
     view = world.receive("HT-KS")
-    assert view.due_at == "2026-11-26T11:00:00+07:00"
+    assert view.due_at == "2026-11-26T17:00:00+07:00"
 
 
 def test_catalogue_has_at_least_25_real_procedures_across_fields(world: World) -> None:

@@ -12,13 +12,14 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.hardware.sane_env import use_private_sane_config
+
 os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="motcua-kivy-"))
-# The real SANE library, with no backend to probe: the settings screen lists devices on
-# every visit, and probing every installed backend (network ones too) takes seconds.
-# The SANE scanner itself is tested in tests/hardware.
-_sane = Path(tempfile.mkdtemp(prefix="motcua-sane-"))
-(_sane / "dll.conf").write_text("", encoding="utf-8")
-os.environ.setdefault("SANE_CONFIG_DIR", str(_sane))
+# The real SANE library with only its `test` backend (as tests/hardware): the settings
+# screen lists devices on every visit, and probing every installed backend (network ones
+# too) takes seconds; the test backend answers at once. SANE reads this once a process,
+# so the desktop and hardware tests must agree on it.
+use_private_sane_config(Path(tempfile.mkdtemp(prefix="motcua-sane-")))
 
 from desktop.app import prepare_environment  # noqa: E402
 

@@ -14,11 +14,12 @@ from core.ports import (
     TicketLine,
 )
 from hardware.devices.usb import UsbWatcher
-from hardware.printers.escpos_usb import EscposUsbPrinter
+from hardware.printers.receipt import open_receipt_printer
 
 from .fake_usb import FakeDevice, FakeInterface, RecordingUsbBackend
 
 EPSON_RECEIPT = (0x04B8, 0x0202)
+EPSON_USB = "escpos:usb:04b8:0202"
 
 
 def receipt_printer() -> FakeDevice:
@@ -87,7 +88,7 @@ def test_ticket_bytes_are_exact_escpos() -> None:
     device = bus.plug(receipt_printer())
     payload = "MC1|000.00.21.H56-270203-0007|K7WQ2M9P"
     ticket = Ticket(lines=(TicketLine("Phiếu hẹn — Nguyễn Thị Ánh Tuyết", bold=True),), qr=payload)
-    EscposUsbPrinter(*EPSON_RECEIPT, backend=bus).print_ticket(ticket)
+    open_receipt_printer(EPSON_USB, usb_backend=bus).print_ticket(ticket)
 
     sent = bus.written(device)
     assert {ep for ep, _ in device.writes} == {0x01}
@@ -123,14 +124,14 @@ def test_printer_errors_are_clear() -> None:
     bus = RecordingUsbBackend()
     ticket = Ticket(lines=(TicketLine("Xin chào"),))
     with pytest.raises(DeviceNotFound):
-        EscposUsbPrinter(*EPSON_RECEIPT, backend=bus).print_ticket(ticket)
+        open_receipt_printer(EPSON_USB, usb_backend=bus).print_ticket(ticket)
     device = bus.plug(receipt_printer())
     device.gone = True
     with pytest.raises(DeviceGone):
-        EscposUsbPrinter(*EPSON_RECEIPT, backend=bus).print_ticket(ticket)
+        open_receipt_printer(EPSON_USB, usb_backend=bus).print_ticket(ticket)
     bus.unplug(device)
     denied = receipt_printer()
     denied.denied = True
     bus.plug(denied)
     with pytest.raises(DevicePermissionDenied):
-        EscposUsbPrinter(*EPSON_RECEIPT, backend=bus).print_ticket(ticket)
+        open_receipt_printer(EPSON_USB, usb_backend=bus).print_ticket(ticket)

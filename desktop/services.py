@@ -1,0 +1,49 @@
+"""What the composition root assembles for the screens: the branch, the settings, the
+workers, the devices, the sync source, the code input (``desktop.composition`` builds it).
+
+Screens and operations import this module, never the composition root: no driver is
+reachable from a screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.ports.codes import CitizenIdentity
+from core.services.branch import Branch
+
+from .codes import CodeInput
+from .devices import Devices
+from .settings import DesktopSettings
+from .sync_status import SyncSource
+from .worker import Worker
+
+
+@dataclass
+class Services:
+    data_dir: Path
+    branch: Branch
+    settings: DesktopSettings
+    writer: Worker
+    reader: Worker
+    device_worker: Worker
+    devices: Devices
+    sync: SyncSource
+    codes: CodeInput
+    citizen_card: Callable[[str], CitizenIdentity]
+    peers: Any = None  # the LAN peer service while it serves (core.services.peers)
+
+    def save_settings(self) -> None:
+        self.settings.save(self.data_dir)
+
+    def close(self) -> None:
+        if self.peers is not None:
+            self.peers.stop()
+        self.sync.stop()
+        self.codes.stop()
+        for worker in (self.writer, self.reader, self.device_worker):
+            worker.stop()
+        self.branch.close()

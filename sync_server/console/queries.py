@@ -1,0 +1,280 @@
+"""What the console's pages read: the overview of branches and devices, the dossier
+search across branches, one dossier with its timeline, and the citizens' lookup. Every
+query is limited to the branches the account may see."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, true
+
+from core.domain.codes import looks_like_code
+from core.domain.dossier import DossierView
+from core.domain.events import Event, sort_for_fold
+from core.domain.text import digits, words
+from core.domain.timeutil import VIETNAM, from_epoch_ms, iso, parse_moment
+from core.storage.projection import view_from_json
+from sync_server import projections
+from sync_server import schema as t
+
+from .accounts import Account
+from .tables import device_seen
+
+SILENT = timedelta(hours=24)
+DISK_FREE_RATIO = 0.10  # below a tenth free, or …
+DISK_FREE_BYTES = 2 << 30  # … below 2 GiB free: nearly full
+SEARCH_LIMIT = 50
+DiskUsage = Callable[[Path], Any]
+
+
+@dataclass
+class DeviceLine:
+    device_id: str
+    label: str
+    enrolled_at: str
+    seen_at: str
+    protocol: int | None
+    revoked: bool
+    flagged: str
+    silent: bool
+    events: int
+
+
+@dataclass
+class BranchLine:
+    code: str
+    name: str
+    events_today: int
+    dossiers_month: int
+    devices: list[DeviceLine] = field(default_factory=list)
+
+    @property
+    def alerts(self) -> int:
+        return sum(1 for d in self.devices if d.silent or d.revoked or d.flagged)
+
+
+@dataclass
+class Disk:
+    total: int
+    free: int
+
+    @property
+    def nearly_full(self) -> bool:
+        return self.free < DISK_FREE_BYTES or self.free < self.total * DISK_FREE_RATIO
+
+    @property
+    def free_gib(self) -> str:
+        return f"{self.free / (1 << 30):.1f}"
+
+    @property
+    def free_percent(self) -> int:
+        return round(100 * self.free / self.total) if self.total else 0
+
+
+def now() -> datetime:
+    return datetime.now(VIETNAM)
+
+
+def month_bounds(today: date) -> tuple[str, str]:
+    first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first.isoformat(), following.isoformat()
+
+
+def overview(engine: Engine, account: Account, moment: datetime | None = None) -> list[BranchLine]:
+    moment = moment or now()
+    start, end = month_bounds(moment.date())
+    d = projections.dossiers.c
+    with engine.connect() as conn:
+        query = select(t.branches).order_by(t.branches.c.code)
+        if not account.every_branch:
+            query = query.where(t.branches.c.code.in_(account.branches))
+        lines = {r.code: BranchLine(r.code, r.name, 0, 0) for r in conn.execute(query)}
+        codes = list(lines)
+        for r in conn.execute(
+            select(projections.intake_days).where(
+                projections.intake_days.c.day == moment.date().isoformat(),
+                projections.intake_days.c.branch.in_(codes),
+            )
+        ):
+            lines[r.branch].events_today = int(r.events)
+        month = conn.execute(
+            select(d.branch, func.count())
+            .where(d.branch.in_(codes), d.received_at >= start, d.received_at < end)
+            .group_by(d.branch)
+        )
+        for branch, count in month:
+            lines[branch].dossiers_month = int(count)
+        seen = {
+            r.device_id: r
+            for r in conn.execute(select(device_seen).where(device_seen.c.branch.in_(codes)))
+        }
+        heads = {
+            r.device_id: int(r.last_seq)
+            for r in conn.execute(
+                select(t.heads.c.device_id, t.heads.c.last_seq).where(t.heads.c.branch.in_(codes))
+            )
+        }
+        devices = conn.execute(
+            select(t.devices).where(t.devices.c.branch.in_(codes)).order_by(t.devices.c.enrolled_at)
+        )
+        for r in devices:
+            lines[r.branch].devices.append(_device(r, seen.get(r.device_id), heads, moment))
+    return list(lines.values())
+
+
+def _device(row: Any, seen: Any, heads: dict[str, int], moment: datetime) -> DeviceLine:
+    seen_at = seen.seen_at if seen is not None else ""
+    last = parse_moment(seen_at or row.enrolled_at)
+    return DeviceLine(
+        device_id=row.device_id,
+        label=row.label,
+        enrolled_at=row.enrolled_at,
+        seen_at=seen_at,
+        protocol=seen.protocol if seen is not None else None,
+        revoked=bool(row.revoked),
+        flagged=row.flagged,
+        silent=not row.revoked and moment - last > SILENT,
+        events=heads.get(row.device_id, 0),
+    )
+
+
+def disk(data_dir: Path, usage: DiskUsage = shutil.disk_usage) -> Disk:
+    measured = usage(data_dir)
+    return Disk(total=int(measured.total), free=int(measured.free))
+
+
+# --- dossiers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    branch: str
+    dossier_id: str
+    code: str
+    applicant_name: str
+    procedure_name: str
+    state: str
+    received_at: str
+    due_at: str
+    conflict: bool
+
+
+def _visible(account: Account, branch: str) -> Any:
+    d = projections.dossiers.c
+    conditions: list[Any] = []
+    if not account.every_branch:
+        conditions.append(d.branch.in_(account.branches))
+    if branch:
+        conditions.append(d.branch == branch)
+    return and_(true(), *conditions)
+
+
+def _matching(query: str) -> Any:
+    """Code, citizen ID or phone exactly (indexed), else every folded word of the name,
+    code or numbers (no diacritics: 'nguyen van an' finds 'Nguyễn Văn An')."""
+    d = projections.dossiers.c
+    text = query.strip()
+    if looks_like_code(text.upper()):
+        return d.code == text.upper()
+    number = digits(text)
+    if number and len(number) >= 9 and len(number) == len(re.sub(r"[\s.+-]", "", text)):
+        return or_(d.id_number == number, d.phone == number)
+    terms = words(text)[:8]
+    if not terms:
+        return None
+    return and_(*(d.search.like(f"%{term}%") for term in terms))
+
+
+def search(engine: Engine, account: Account, query: str, branch: str = "") -> list[Found]:
+    d = projections.dossiers.c
+    statement = select(
+        d.branch,
+        d.dossier_id,
+        d.code,
+        d.applicant_name,
+        d.procedure_name,
+        d.state,
+        d.received_at,
+        d.due_at,
+        d.conflict,
+    ).where(_visible(account, branch))
+    if query.strip():
+        matching = _matching(query)
+        if matching is None:
+            return []
+        statement = statement.where(matching)
+    statement = statement.order_by(d.received_at.desc(), d.code).limit(SEARCH_LIMIT)
+    with engine.connect() as conn:
+        return [Found(*r) for r in conn.execute(statement)]
+
+
+@dataclass(frozen=True)
+class Step:
+    at: str
+    type: str
+    actor: str
+    device: str
+    detail: str
+
+
+def dossier(
+    engine: Engine, account: Account, branch: str, dossier_id: str
+) -> tuple[DossierView, list[Step]] | None:
+    if not account.sees(branch):
+        return None
+    d = projections.dossiers.c
+    e = t.events.c
+    with engine.connect() as conn:
+        doc = conn.execute(
+            select(d.doc).where(d.branch == branch, d.dossier_id == dossier_id)
+        ).scalar_one_or_none()
+        if doc is None:
+            return None
+        bodies = conn.execute(
+            select(e.body).where(e.branch == branch, e.dossier_id == dossier_id)
+        ).scalars()
+        events = sort_for_fold([projections.event_of(b) for b in bodies])
+        labels = {
+            r.device_id: r.label
+            for r in conn.execute(select(t.devices.c.device_id, t.devices.c.label))
+        }
+    return view_from_json(doc), [_step(ev, labels) for ev in events]
+
+
+def _step(event: Event, labels: dict[str, str]) -> Step:
+    p = event.payload
+    at = p.get("at") if isinstance(p.get("at"), str) else ""
+    if not at:
+        at = iso(from_epoch_ms(event.timestamp.wall_ms))
+    detail = next((str(p[k]) for k in ("note", "text", "to", "value", "due_at") if p.get(k)), "")
+    return Step(at, event.type, event.actor, labels.get(event.origin_device, ""), detail[:300])
+
+
+# --- the citizens' lookup ------------------------------------------------------------------
+
+
+def for_citizen(engine: Engine, code: str, secret: str) -> DossierView | None:
+    """The dossier with this code whose slip token, or applicant's citizen ID, is
+    `secret`; None otherwise — the same work whether the code exists or not."""
+    d = projections.dossiers.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(d.lookup_token, d.id_number, d.doc).where(d.code == code).limit(4)
+        ).all()
+    wanted = secret.encode()
+    found = None
+    candidates: list[tuple[str, str, str | None]] = [(r[0], r[1], r[2]) for r in rows]
+    for token, id_number, doc in candidates or [("-" * 8, "-" * 12, None)]:
+        token_ok = hmac.compare_digest(token.upper().encode(), wanted)
+        id_ok = hmac.compare_digest(id_number.encode(), wanted)
+        if (token_ok or id_ok) and doc is not None:
+            found = doc
+    return view_from_json(found) if found is not None else None

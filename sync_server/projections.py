@@ -1,0 +1,394 @@
+"""Server-side projections: each branch's dossiers, folded from its events.
+
+The fold is the desktops' own (``core.domain.dossier.apply`` in ``fold_order``, the
+record serialised by ``core.storage.projection.view_to_json`` and indexed by its
+``search_body``), so a dossier's ``doc`` here is byte for byte the desktop's. What this
+module adds is the server's bookkeeping, because ``core.storage.projection`` is written
+against the desktop's schema (a SQLite FTS table, one branch, its quarantine):
+
+- The log is the queue. ``projection_cursor`` holds, per branch, the ``server_seq`` up
+  to which the branch is folded; ``catch_up`` folds the events past it, in chunks, and
+  moves it, in one transaction that holds the cursor's row (``FOR UPDATE`` on
+  PostgreSQL; SQLite's ``BEGIN IMMEDIATE``), so two folders of one branch queue.
+- It runs right after a push commits (``after_push``), not inside the push's
+  transaction: the push keeps its speed and its lock on the branch short, and a fold
+  that fails (or a process that dies) loses nothing — the next push, or ``rebuild``,
+  folds from the cursor again.
+- Per chunk, as the desktop's ``apply_dossier_batch``: a dossier whose new events all
+  sort after what it holds has them applied; otherwise (an event from the past, or its
+  creation arriving late) it is folded again from its events in the log up to the
+  chunk's end. An event the fold cannot apply is skipped (and logged), the same way on
+  both paths, so one bad event never stops a branch.
+- ``rebuild`` deletes a branch's rows, sets its cursor to 0 and folds everything again:
+  the same result as the incremental path (a property test holds them equal).
+
+The server folds every event its ingest accepted (stateless authority, chains,
+signatures); it does not re-judge the acting users' proofs as a desktop's fold does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from core.domain import dossier as fold
+from core.domain.dossier import DossierView
+from core.domain.events import Event, sort_for_fold
+from core.domain.timeutil import VIETNAM
+from core.storage.projection import search_body, view_from_json, view_to_json
+
+from . import schema as t
+
+log = logging.getLogger(__name__)
+CHUNK = 2000  # events folded per read of the log
+_IN = 500  # dossier ids per IN (...) list
+
+dossiers = Table(
+    "dossiers",
+    t.metadata,
+    Column("branch", String(32), nullable=False),
+    Column("dossier_id", String(64), nullable=False),
+    Column("code", String(64), nullable=False, index=True),
+    Column("procedure_code", String(64), nullable=False),
+    Column("procedure_name", Text, nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("applicant_name", Text, nullable=False),
+    Column("id_number", String(32), nullable=False, index=True),
+    Column("phone", String(32), nullable=False, index=True),
+    Column("state", String(32), nullable=False),
+    Column("national_status", Integer, nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("due_at", String(40), nullable=False),
+    Column("end_at", String(40), nullable=False),
+    Column("holder", String(64), nullable=False),
+    Column("conflict", Boolean, nullable=False),
+    Column("lookup_token", String(32), nullable=False),
+    Column("last_event_hlc", String(24), nullable=False),
+    Column("search", Text, nullable=False),  # folded: no diacritics, no case
+    Column("doc", Text, nullable=False),  # the DossierView, as the desktops store it
+    PrimaryKeyConstraint("branch", "dossier_id"),
+    Index("ix_dossiers_received", "branch", "received_at"),
+)
+# Read when a dossier is folded again from its log (and for its timeline).
+Index("ix_events_dossier", t.events.c.branch, t.events.c.dossier_id)
+
+cursors = Table(
+    "projection_cursor",
+    t.metadata,
+    Column("branch", String(32), primary_key=True),
+    Column("folded_seq", BigInteger, nullable=False),
+)
+
+intake_days = Table(
+    "intake_days",
+    t.metadata,
+    Column("branch", String(32), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("events", BigInteger, nullable=False),
+    PrimaryKeyConstraint("branch", "day"),
+)
+
+
+def row_of(branch: str, view: DossierView) -> dict[str, Any]:
+    a = view.applicant
+    return {
+        "branch": branch,
+        "dossier_id": view.id,
+        "code": view.code,
+        "procedure_code": view.procedure_code,
+        "procedure_name": view.procedure_name,
+        "field": view.field,
+        "channel": view.channel,
+        "applicant_name": a.get("full_name", ""),
+        "id_number": a.get("id_number", ""),
+        "phone": a.get("phone", ""),
+        "state": view.state.value,
+        "national_status": view.national_status,
+        "received_at": view.received_at,
+        "due_at": view.due_at,
+        "end_at": view.end_at,
+        "holder": view.holder,
+        "conflict": view.conflict,
+        "lookup_token": view.lookup_token,
+        "last_event_hlc": view.last_event_hlc,
+        "search": search_body(view),
+        "doc": view_to_json(view),
+    }
+
+
+# --- reading the log -----------------------------------------------------------------------
+
+
+def event_of(body: str) -> Event:
+    """An event from its stored wire body (checked at ingest: not validated again)."""
+    w = json.loads(body)
+    return Event(
+        event_id=w["event_id"],
+        dossier_id=w["dossier_id"],
+        branch=w["branch"],
+        type=w["type"],
+        payload=w["payload"],
+        actor=w["actor"],
+        origin_device=w["origin_device"],
+        origin_seq=w["origin_seq"],
+        hlc=w["hlc"],
+        parents=tuple(w["parents"]),
+        prev_hash=w["prev_hash"],
+        hash=w["hash"],
+        signature=w["signature"],
+        schema_version=w["schema_version"],
+    )
+
+
+def _chunks(items: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), _IN):
+        yield list(items[start : start + _IN])
+
+
+def logged_events(
+    conn: Connection, branch: str, dossier_ids: Sequence[str], upto: int
+) -> dict[str, list[Event]]:
+    """The events of `dossier_ids` in the branch's log up to server_seq `upto`."""
+    e = t.events.c
+    found: dict[str, list[Event]] = {}
+    for chunk in _chunks(dossier_ids):
+        rows = conn.execute(
+            select(e.dossier_id, e.body)
+            .where(e.branch == branch, e.dossier_id.in_(chunk), e.server_seq <= upto)
+            .order_by(e.server_seq)
+        )
+        for dossier_id, body in rows:
+            found.setdefault(dossier_id, []).append(event_of(body))
+    return found
+
+
+def logged_counts(
+    conn: Connection, branch: str, dossier_ids: Sequence[str], upto: int
+) -> dict[str, int]:
+    """How many events of each of `dossier_ids` the log holds up to `upto`."""
+    e = t.events.c
+    counts: dict[str, int] = {}
+    for chunk in _chunks(dossier_ids):
+        rows = conn.execute(
+            select(e.dossier_id, func.count())
+            .where(e.branch == branch, e.dossier_id.in_(chunk), e.server_seq <= upto)
+            .group_by(e.dossier_id)
+        )
+        counts.update((dossier_id, int(n)) for dossier_id, n in rows)
+    return counts
+
+
+def load_views(conn: Connection, branch: str, dossier_ids: Sequence[str]) -> dict[str, DossierView]:
+    d = dossiers.c
+    found: dict[str, DossierView] = {}
+    for chunk in _chunks(dossier_ids):
+        rows = conn.execute(
+            select(d.dossier_id, d.doc).where(d.branch == branch, d.dossier_id.in_(chunk))
+        )
+        found.update((dossier_id, view_from_json(doc)) for dossier_id, doc in rows)
+    return found
+
+
+# --- folding ---------------------------------------------------------------------------------
+
+
+def fold_guarded(events: Sequence[Event], view: DossierView | None = None) -> DossierView | None:
+    """Fold `events` (sorted here) onto `view`; an event the fold cannot apply is skipped
+    and logged, and events before the dossier's creation wait for it (as on a desktop)."""
+    for event in sort_for_fold(events):
+        if view is None and "code" not in event.payload:
+            continue
+        try:
+            view = fold.apply(view, event)
+        except Exception as err:  # one bad event never stops a branch: skipped, and named
+            log.warning(
+                "event %s (%s) of dossier %s not folded: %s: %s",
+                event.event_id,
+                event.type,
+                event.dossier_id,
+                type(err).__name__,
+                err,
+            )
+    return view
+
+
+def fold_chunk(conn: Connection, branch: str, events: Sequence[Event], upto: int) -> int:
+    """Fold a chunk of the branch's log (every event at most `upto`); returns the number
+    of dossiers whose row was written."""
+    added: dict[str, list[Event]] = {}
+    for event in events:
+        if event.dossier_id is not None:
+            added.setdefault(event.dossier_id, []).append(event)
+    if not added:
+        return 0
+    views = load_views(conn, branch, list(added))
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    refold: list[str] = []
+    for dossier_id, evs in added.items():
+        view = views.get(dossier_id)
+        ordered = sort_for_fold(evs)
+        if view is not None and ordered[0].hlc > view.last_event_hlc:
+            folded = fold_guarded(ordered, view)
+            assert folded is not None
+            changed.append(row_of(branch, folded))
+        elif view is not None or any("code" in e.payload for e in evs):
+            refold.append(dossier_id)
+        # else: its creation has not arrived yet, and these events cannot start it
+    # The log is read only for the dossiers it holds more events of than this chunk
+    # brings (an index count): a dossier received in this chunk is folded from it alone.
+    counts = logged_counts(conn, branch, refold, upto) if refold else {}
+    unread = [d for d in refold if counts.get(d, 0) > len(added[d])]
+    logged = logged_events(conn, branch, unread, upto) if unread else {}
+    for dossier_id in refold:
+        folded = fold_guarded(logged.get(dossier_id) or added[dossier_id])
+        if folded is None:
+            continue
+        (changed if dossier_id in views else new).append(row_of(branch, folded))
+    _write(conn, new, changed)
+    return len(new) + len(changed)
+
+
+def _write(conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]]) -> None:
+    if new:
+        conn.execute(insert(dossiers), new)
+    if changed:
+        # One UPDATE per row (an executemany): keyed by (branch, dossier_id).
+        values: dict[str, Any] = {
+            c.name: bindparam(f"v_{c.name}") for c in dossiers.columns if not c.primary_key
+        }
+        statement = (
+            update(dossiers)
+            .where(dossiers.c.branch == bindparam("k_branch"))
+            .where(dossiers.c.dossier_id == bindparam("k_dossier_id"))
+            .values(values)
+        )
+        params = [
+            {
+                "k_branch": row["branch"],
+                "k_dossier_id": row["dossier_id"],
+                **{f"v_{name}": value for name, value in row.items()},
+            }
+            for row in changed
+        ]
+        conn.execute(statement, params)
+
+
+def _lock_cursor(conn: Connection, branch: str) -> int:
+    """The branch's folded server_seq, its row held until the transaction ends."""
+    query = select(cursors.c.folded_seq).where(cursors.c.branch == branch).with_for_update()
+    found = conn.execute(query).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            pg_insert(cursors).values(branch=branch, folded_seq=0).on_conflict_do_nothing()
+        )
+    else:
+        conn.execute(insert(cursors).prefix_with("OR IGNORE").values(branch=branch, folded_seq=0))
+    return int(conn.execute(query).scalar_one())
+
+
+def fold_from_cursor(conn: Connection, branch: str, chunk: int = CHUNK) -> int:
+    """Fold every event of the branch past its cursor, in chunks of `chunk`; returns how
+    many events were read. The caller's transaction holds the cursor's row."""
+    cursor = _lock_cursor(conn, branch)
+    e = t.events.c
+    read = 0
+    while True:
+        rows = conn.execute(
+            select(e.server_seq, e.dossier_id, e.body)
+            .where(e.branch == branch, e.server_seq > cursor)
+            .order_by(e.server_seq)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            break
+        upto = int(rows[-1].server_seq)
+        dossier_events = [event_of(r.body) for r in rows if r.dossier_id is not None]
+        fold_chunk(conn, branch, dossier_events, upto)
+        cursor = upto
+        read += len(rows)
+    if read:
+        conn.execute(update(cursors).where(cursors.c.branch == branch).values(folded_seq=cursor))
+    return read
+
+
+def catch_up(engine: Engine, branch: str, chunk: int = CHUNK) -> int:
+    """Fold the branch's events past its cursor, in one transaction."""
+    with engine.begin() as conn:
+        return fold_from_cursor(conn, branch, chunk)
+
+
+def branches_of(conn: Connection) -> list[str]:
+    rows = conn.execute(select(t.scopes.c.branch).where(t.scopes.c.branch != t.GLOBAL_SCOPE))
+    return sorted(r.branch for r in rows)
+
+
+def rebuild(engine: Engine, branch: str | None = None, chunk: int = CHUNK) -> dict[str, int]:
+    """Drop the projection of one branch (or of every branch) and fold it again from its
+    log, each branch in one transaction; returns the events read per branch."""
+    with engine.connect() as conn:
+        known = branches_of(conn)
+    chosen = [branch] if branch is not None else known
+    done: dict[str, int] = {}
+    for code in chosen:
+        with engine.begin() as conn:
+            _lock_cursor(conn, code)
+            conn.execute(delete(dossiers).where(dossiers.c.branch == code))
+            conn.execute(update(cursors).where(cursors.c.branch == code).values(folded_seq=0))
+            done[code] = fold_from_cursor(conn, code, chunk)
+    return done
+
+
+def today() -> str:
+    return datetime.now(VIETNAM).date().isoformat()
+
+
+def count_intake(conn: Connection, branch: str, events: int, day: str | None = None) -> None:
+    """Add `events` received now to the branch's count of the day (Vietnam time)."""
+    day = day or today()
+    key = (intake_days.c.branch == branch, intake_days.c.day == day)
+    done = conn.execute(
+        update(intake_days).where(*key).values(events=intake_days.c.events + events)
+    )
+    if done.rowcount == 0:
+        conn.execute(insert(intake_days).values(branch=branch, day=day, events=events))
+
+
+def after_push(engine: Engine, branch: str, accepted: int) -> None:
+    """Right after a push committed: count what it brought and fold the branch. The push
+    is answered whatever happens here — what is not folded now is at the next push."""
+    try:
+        with engine.begin() as conn:
+            _lock_cursor(conn, branch)  # first: the branch's folders (and counts) queue here
+            if accepted:
+                count_intake(conn, branch, accepted)
+            fold_from_cursor(conn, branch)
+    except Exception:  # the push is committed: a failed fold is logged, and retried later
+        log.exception("branch %s not folded after a push (folded at the next one)", branch)
