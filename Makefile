@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck unit bench catalogs clean
+.PHONY: install run test lint typecheck unit bench catalogs package clean
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ test: install catalogs lint typecheck
 
 bench: install catalogs
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+# The frozen bundles (cached by their inputs outside the tree) and the .deb files in dist/.
+package: install catalogs
+	scripts/package.sh all --out dist
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -44,8 +44,13 @@ PACKAGES = {
         "desktop",
         ("libsane1", "libgl1", "libegl1", "adduser"),
         (
-            "sane-utils", "ipp-usb", "cups-client", "xclip", "tesseract-ocr",
-            "tesseract-ocr-vie", "ghostscript",
+            "sane-utils",
+            "ipp-usb",
+            "cups-client",
+            "xclip",
+            "tesseract-ocr",
+            "tesseract-ocr-vie",
+            "ghostscript",
         ),
         ("motcua-server",),
         "one-stop counter desktop for public administrative service centres",
@@ -182,9 +187,7 @@ def _docs(staging: Path, package: Package) -> None:
 
 
 def _control(staging: Path, package: Package, ver: str, glibc: str) -> str:
-    size_kib = sum(
-        (p.lstat().st_size + 1023) // 1024 for p in staging.rglob("*") if not p.is_dir()
-    )
+    size_kib = sum((p.lstat().st_size + 1023) // 1024 for p in staging.rglob("*") if not p.is_dir())
     fields = [
         ("Package", package.name),
         ("Version", ver),
@@ -239,8 +242,14 @@ def build_deb(
         staging = stage(kind, bundle, Path(tmp) / "root", ver)
         staging.chmod(0o755)
         subprocess.run(
-            ["dpkg-deb", "--root-owner-group", f"-Z{compress}", "--build", str(staging),
-             str(target)],
+            [
+                "dpkg-deb",
+                "--root-owner-group",
+                f"-Z{compress}",
+                "--build",
+                str(staging),
+                str(target),
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )

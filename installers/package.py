@@ -53,11 +53,17 @@ class Kind:
 
 KINDS = {
     "desktop": Kind(
-        "desktop", "motcua.spec", ("core", "desktop", "hardware"), "motcua",
+        "desktop",
+        "motcua.spec",
+        ("core", "desktop", "hardware"),
+        "motcua",
         ("motcua-desktop", "motcua"),
     ),
     "server": Kind(
-        "server", "motcua-server.spec", ("core", "sync_server"), "motcua-server",
+        "server",
+        "motcua-server.spec",
+        ("core", "sync_server"),
+        "motcua-server",
         ("motcua-server",),
     ),
 }
@@ -79,9 +85,9 @@ def version() -> str:
 # --- the input hash ----------------------------------------------------------------------
 def _files(folder: Path) -> Iterator[Path]:
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix not in SKIP_SUFFIXES:
-            if not SKIP_PARTS.intersection(path.relative_to(folder).parts):
-                yield path
+        skipped = SKIP_PARTS.intersection(path.relative_to(folder).parts)
+        if path.is_file() and path.suffix not in SKIP_SUFFIXES and not skipped:
+            yield path
 
 
 def _distributions() -> list[str]:
@@ -153,8 +159,16 @@ def _build(kind: Kind, entry: Path, log: Path | None) -> None:
         "MOTCUA_ICON_DIR": str(icons),
     }
     command = [
-        python, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-        "--distpath", str(staging), "--workpath", str(work / "pyinstaller"),
+        python,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--log-level",
+        "WARN",
+        "--distpath",
+        str(staging),
+        "--workpath",
+        str(work / "pyinstaller"),
         str(SPECS / kind.spec),
     ]
     started = time.monotonic()

@@ -50,10 +50,10 @@ def _register_users(sub: Any) -> None:
     p.add_argument("--branch", required=True, help="the branch's unit code")
     p.set_defaults(handler=cmd_user_role)
     for verb, text, handler in (
-        ("disable", "stop a user from logging in", cmd_user_disable),
-        ("enable", "let a disabled user log in again", cmd_user_enable),
-        ("unlock", "clear the failed logins that locked a user", cmd_user_unlock),
-        ("reset-password", "set a user's password (from MOTCUA_NEW_PASSWORD)", cmd_user_reset),
+        ("disable", N_("stop a user from logging in"), cmd_user_disable),
+        ("enable", N_("let a disabled user log in again"), cmd_user_enable),
+        ("unlock", N_("clear the failed logins that locked a user"), cmd_user_unlock),
+        ("reset-password", N_("set a user's password (from MOTCUA_NEW_PASSWORD)"), cmd_user_reset),
     ):
         p = user.add_parser(verb, help=text)
         p.add_argument("name", help="login name")
@@ -65,7 +65,7 @@ def _register_calendar(sub: Any) -> None:
     cal = sub.add_parser("calendar", help="holiday calendar overrides").add_subparsers(
         dest="verb", required=True
     )
-    scope_help = "a branch's own day (default: national, every branch)"
+    scope_help = N_("a branch's own day (default: national, every branch)")
     p = cal.add_parser("list", help="the overrides in force")
     p.add_argument("--branch", default=t.GLOBAL_SCOPE, help=scope_help)
     p.set_defaults(handler=cmd_calendar_list)

@@ -256,7 +256,7 @@ def enroll(branch: Branch, server_url: str, code: str, label: str = "") -> dict[
     ):
         raise ProtocolError(N_("The server's enrolment answer is not signed for this desktop"))
     settings = {
-        "sync_server_url": server_url.rstrip("/"),
+        "sync_server_url": client.base_url,
         "server_public_key": answer.server_public_key,
         "code_blocks": json.dumps(record.code_blocks),
         "block_width": str(record.block_width),

@@ -25,12 +25,14 @@ from pydantic import ValidationError as PydanticError
 from core.domain.errors import N_
 from core.domain.events import Event
 from core.domain.signing import DeviceKey
+from core.i18n import current_language
 
 from . import auth
 from . import blobs as blob_io
 from .blobs import PREFIX_HEADER
 from .errors import LocalFileShort, ProtocolError, Unreachable, refused
 from .wire import (
+    PROTOCOL_VERSION,
     BlobStatus,
     EnrolRequest,
     EnrolResponse,
@@ -82,6 +84,16 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, moment - (now if now is not None else time.time()))
 
 
+def normal_url(address: str) -> str:
+    """A server address as people type it: ``host:port`` or ``host`` without a scheme
+    means plain HTTP on a LAN address with its port, HTTPS otherwise."""
+    text = address.strip().rstrip("/")
+    if "://" in text:
+        return text
+    host, _, port = text.partition(":")
+    return f"http://{text}" if port else f"https://{host}"
+
+
 class SyncClient:
     def __init__(
         self,
@@ -93,11 +105,15 @@ class SyncClient:
         session: requests.Session | None = None,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = normal_url(base_url)
         self.credentials = credentials
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.session = session or requests.Session()
+        # The server answers its problems in the user's language; the console shows
+        # which protocol each desk speaks.
+        self.session.headers["Accept-Language"] = current_language()
+        self.session.headers["Motcua-Protocol"] = str(PROTOCOL_VERSION)
         self.clock_ms = clock_ms
 
     # --- transport -----------------------------------------------------------------
@@ -124,6 +140,8 @@ class SyncClient:
                 self.retry.sleep(self.retry.delay(attempt, None))
                 attempt += 1
                 continue
+            except requests.RequestException as err:  # a bad address: retrying cannot help
+                raise Unreachable(self.base_url, type(err).__name__) from None
             if response.status_code < 400:
                 return response
             wait = retry_after_seconds(response.headers.get("Retry-After"))

@@ -21,9 +21,24 @@ class SyncError(MotcuaError):
     exit_code = 10
 
 
+NETWORK_REASONS = {
+    "SSLError": N_("its certificate is not trusted"),
+    "ConnectTimeout": N_("no answer in time"),
+    "ReadTimeout": N_("no answer in time"),
+    "Timeout": N_("no answer in time"),
+    "ConnectionError": N_("no connection (the network or the server is down)"),
+    "ChunkedEncodingError": N_("the connection was cut"),
+    "InvalidURL": N_("the address is not valid"),
+    "MissingSchema": N_("the address is not valid"),
+    "InvalidSchema": N_("the address is not valid"),
+}
+
+
 class Unreachable(SyncError):
     def __init__(self, url: str, detail: str) -> None:
-        super().__init__(N_("The server {url} cannot be reached: {detail}"), url=url, detail=detail)
+        # `detail` is the failure's class name; the user reads its reason in her language.
+        reason = NETWORK_REASONS.get(detail, N_("the network failed"))
+        super().__init__(N_("The server {url} cannot be reached: {detail}"), url=url, detail=reason)
 
 
 class ServerRefused(SyncError):

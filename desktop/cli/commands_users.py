@@ -33,10 +33,10 @@ def register_users(sub: Any) -> None:
     p.add_argument("role", choices=ROLES)
     p.set_defaults(handler=cmd_role)
     for verb, text, handler in (
-        ("disable", "stop a user from logging in", cmd_disable),
-        ("enable", "let a disabled user log in again", cmd_enable),
-        ("unlock", "clear the failed logins that locked a user", cmd_unlock),
-        ("reset-password", "set a user's password (from MOTCUA_NEW_PASSWORD)", cmd_reset),
+        ("disable", N_("stop a user from logging in"), cmd_disable),
+        ("enable", N_("let a disabled user log in again"), cmd_enable),
+        ("unlock", N_("clear the failed logins that locked a user"), cmd_unlock),
+        ("reset-password", N_("set a user's password (from MOTCUA_NEW_PASSWORD)"), cmd_reset),
     ):
         p = users.add_parser(verb, help=text)
         p.add_argument("name", help="login name")

@@ -27,23 +27,73 @@ BUILD = Path(os.environ.get("MOTCUA_ICON_DIR", ROOT / "build" / "icons"))
 # Never in a bundle: test and lint tools, the packager itself, notebooks and toolkits we
 # do not use. Kivy's hook lists every optional provider; these are the ones we never load.
 DEV_TOOLS = [
-    "pytest", "_pytest", "pluggy", "hypothesis", "mypy", "mypyc", "ruff", "schemathesis",
-    "importlinter", "grimp", "playwright", "PyInstaller", "pip", "setuptools",
-    "pkg_resources", "wheel", "IPython", "tkinter", "_tkinter", "matplotlib", "numpy",
-    "docutils", "pygments", "cv2", "ffpyplayer", "gi", "enchant", "pygame",
+    "pytest",
+    "_pytest",
+    "pluggy",
+    "hypothesis",
+    "mypy",
+    "mypyc",
+    "ruff",
+    "schemathesis",
+    "importlinter",
+    "grimp",
+    "playwright",
+    "PyInstaller",
+    "pip",
+    "setuptools",
+    "pkg_resources",
+    "wheel",
+    "IPython",
+    "tkinter",
+    "_tkinter",
+    "matplotlib",
+    "numpy",
+    "docutils",
+    "pygments",
+    "cv2",
+    "ffpyplayer",
+    "gi",
+    "enchant",
+    "pygame",
 ]
 # Babel reads .po files when a compiled catalogue is missing; the bundles ship the .mo.
 DESKTOP_EXCLUDES = ["babel"]
 # The server's web stack: never in the desktop bundle.
 SERVER_ONLY = [
-    "sync_server", "fastapi", "starlette", "uvicorn", "psycopg", "psycopg_binary",
-    "psycopg_c", "psycopg_pool", "uvloop", "httptools", "watchfiles", "websockets",
-    "jinja2", "multipart", "python_multipart",
+    "sync_server",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "psycopg",
+    "psycopg_binary",
+    "psycopg_c",
+    "psycopg_pool",
+    "uvloop",
+    "httptools",
+    "watchfiles",
+    "websockets",
+    "jinja2",
+    "multipart",
+    "python_multipart",
 ]
 # The desktop's UI, devices and documents: never in the server bundle.
 DESKTOP_ONLY = [
-    "desktop", "hardware", "kivy", "kivy_deps", "usb", "sane", "_sane", "escpos", "serial",
-    "zxingcpp", "ocrmypdf", "pyhanko", "pkcs11", "img2pdf", "pypdfium2", "pikepdf",
+    "desktop",
+    "hardware",
+    "kivy",
+    "kivy_deps",
+    "usb",
+    "sane",
+    "_sane",
+    "escpos",
+    "serial",
+    "zxingcpp",
+    "ocrmypdf",
+    "pyhanko",
+    "pkcs11",
+    "img2pdf",
+    "pypdfium2",
+    "pikepdf",
 ]
 
 
@@ -87,7 +137,7 @@ def core_datas() -> list[tuple[str, str]]:
 
 
 def core_hiddenimports() -> list[str]:
-    return collect_submodules("core") + ["holidays.countries.vietnam"]
+    return [*collect_submodules("core"), "holidays.countries.vietnam"]
 
 
 def desktop_datas() -> list[tuple[str, str]]:
@@ -119,8 +169,7 @@ def trim_babel(datas: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     return [
         entry
         for entry in datas
-        if not entry[0].startswith("babel/locale-data/")
-        or Path(entry[0]).name.startswith(keep)
+        if not entry[0].startswith("babel/locale-data/") or Path(entry[0]).name.startswith(keep)
     ]
 
 
@@ -208,4 +257,3 @@ def platform_extra_trees() -> list[object]:
     from PyInstaller.building.datastruct import Tree
 
     return [Tree(path) for path in (*sdl2.dep_bins, *glew.dep_bins, *angle.dep_bins)]
-

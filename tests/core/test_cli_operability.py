@@ -326,3 +326,87 @@ def test_locked_store_says_busy_and_loses_nothing(copy: Motcua) -> None:
     assert result.returncode == 8
     assert "busy" in one_line(result)
     assert "thu" not in {u["username"] for u in copy.json("user", "list")}
+
+
+# --- commands as people expect ------------------------------------------------------------
+
+
+def test_global_options_after_the_subcommand(copy: Motcua) -> None:
+    """GIVEN `--json`, `--data-dir` and `--lang` after the subcommand WHEN it runs THEN
+    they apply as they would before it."""
+    env = {"MOTCUA_DATA_DIR": "/nonexistent"}
+    after = copy.run("user", "list", "--json", "--data-dir", str(copy.data_dir), **env)
+    before = copy.run("--json", "--data-dir", str(copy.data_dir), "user", "list", **env)
+    assert after.returncode == 0 and json.loads(after.stdout) == json.loads(before.stdout)
+    english = copy.run("dossier", "show", "NOPE", "--lang", "en", MOTCUA_LANG="vi")
+    vietnamese = copy.run("dossier", "show", "NOPE", MOTCUA_LANG="vi")
+    assert english.returncode == vietnamese.returncode == 4
+    assert one_line(english) != one_line(vietnamese)
+
+
+def test_help_and_parsing_errors_speak_vietnamese_by_default(copy: Motcua) -> None:
+    vi_help = copy.run("user", "add", "--help", MOTCUA_LANG="vi")
+    assert vi_help.returncode == 0
+    assert "cách dùng: motcua user add" in vi_help.stdout
+    assert "tên đăng nhập" in vi_help.stdout and "hiện trợ giúp này" in vi_help.stdout
+    vi_error = copy.run("user", "add", MOTCUA_LANG="vi")
+    assert vi_error.returncode == 2
+    assert "lỗi: thiếu các tham số bắt buộc: name, --role" in vi_error.stderr
+    en_error = copy.run("user", "add", "--lang", "en", MOTCUA_LANG="vi")
+    assert "error: the following arguments are required: name, --role" in en_error.stderr
+
+
+def test_tables_by_default_json_for_scripts(copy: Motcua) -> None:
+    table = copy.run("user", "list", MOTCUA_LANG="vi").stdout.splitlines()
+    assert table[0].split()[:2] == ["Người", "dùng"]  # a translated header row
+    assert set(table[1]) <= {"-", " "}  # its rule
+    assert any(line.startswith("lan ") and "officer" in line for line in table[2:])
+    listed = copy.json("user", "list")
+    assert {u["username"] for u in listed} == {"admin", "lan", "minh", "hung"}
+
+
+def test_users_managed_as_events(copy: Motcua) -> None:
+    """GIVEN an admin WHEN she adds, re-roles, disables, enables, unlocks and resets a
+    user THEN each change is an event in the chain, and an existing name is refused."""
+    before = copy.json("verify")["events_checked"]
+    missing = copy.run("user", "add", "thu", "--role", "officer")
+    assert missing.returncode == 2 and "MOTCUA_NEW_PASSWORD" in one_line(missing)
+    again = copy.run("user", "add", "lan", "--role", "leader", MOTCUA_NEW_PASSWORD="new-pass-123")
+    assert again.returncode == 2 and "lan" in one_line(again)
+    copy.json("user", "add", "thu", "--role", "officer", MOTCUA_NEW_PASSWORD="thu-password")
+    copy.json("user", "role", "thu", "specialist")
+    copy.json("user", "disable", "thu")
+    disabled = copy.run("dossier", "list", user="thu", password="thu-password")
+    assert disabled.returncode == 7
+    copy.json("user", "enable", "thu")
+    for _ in range(5):
+        copy.run("dossier", "list", user="thu", password="wrong-password")
+    locked = {u["username"]: u for u in copy.json("user", "list")}["thu"]
+    assert locked["locked_until"] and locked["role"] == "specialist"
+    copy.json("user", "unlock", "thu")
+    copy.json("user", "reset-password", "thu", MOTCUA_NEW_PASSWORD="thu-new-password")
+    assert copy.run("dossier", "list", user="thu", password="thu-new-password").returncode == 0
+    assert copy.json("verify")["events_checked"] == before + 6
+    assert copy.run("user", "role", "nobody", "leader").returncode == 4
+
+
+def test_calendar_overrides_listed_and_removed(copy: Motcua) -> None:
+    copy.json("calendar", "override", "add", "10/12/2026", "holiday", "--reason", "QĐ 1")
+    assert copy.json("calendar", "override", "list") == [
+        {"day": "2026-12-10", "kind": "holiday", "reason": "QĐ 1"}
+    ]
+    copy.json("calendar", "override", "remove", "10/12/2026", "--reason", "QĐ 2")
+    assert copy.json("calendar", "override", "list") == []
+    gone = copy.run("calendar", "override", "remove", "10/12/2026", "--reason", "QĐ 3")
+    assert gone.returncode == 4
+    bad = copy.run("calendar", "override", "add", "31/02/2026", "holiday", "--reason", "x")
+    assert bad.returncode == 2 and "31/02/2026" in bad.stderr
+
+
+def test_enroll_without_a_scheme_and_an_unreachable_server(copy: Motcua) -> None:
+    """GIVEN `host:port` without a scheme and nothing listening WHEN enrolling THEN one
+    line in the user's language says the server cannot be reached (no class names)."""
+    result = copy.run("enroll", "--server", "127.0.0.1:9", "--code", "ABCD", MOTCUA_LANG="vi")
+    line = one_line(result)
+    assert "http://127.0.0.1:9" in line and "không có kết nối" in line
+    assert "Error" not in line

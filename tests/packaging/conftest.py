@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,8 +135,3 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
         stat = path.lstat()
         result[str(path.relative_to(folder))] = (stat.st_size, stat.st_mtime_ns)
     return result
-
-
-@pytest.fixture(scope="session")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield tmp_path_factory.mktemp("packaging")

@@ -29,8 +29,20 @@ ADMIN = {"MOTCUA_USER": "admin", "MOTCUA_PASSWORD": "frozen-admin-1"}
 OFFICER = {"MOTCUA_USER": "lan", "MOTCUA_PASSWORD": "frozen-officer-1"}
 # Never inside the desktop bundle: test and lint tools, the packager, the server's stack.
 FORBIDDEN = (
-    "pytest", "_pytest", "hypothesis", "mypy", "ruff", "schemathesis", "importlinter",
-    "PyInstaller", "playwright", "fastapi", "starlette", "uvicorn", "psycopg", "sync_server",
+    "pytest",
+    "_pytest",
+    "hypothesis",
+    "mypy",
+    "ruff",
+    "schemathesis",
+    "importlinter",
+    "PyInstaller",
+    "playwright",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "psycopg",
+    "sync_server",
     "babel",
 )
 
@@ -55,9 +67,22 @@ def test_the_bundle_holds_what_runs_and_nothing_for_tests_or_the_server(
     there (Kivy, the device and document libraries, catalogues, migrations, fonts, the
     procedure catalogue) and no test tool or server dependency is."""
     modules = _modules(desktop_bundle / "motcua-desktop")
-    for needed in ("kivy", "desktop.app", "desktop.cli.commands_hardware", "hardware.scanners",
-                   "sane", "usb.core", "zxingcpp", "pikepdf", "cryptography", "ocrmypdf",
-                   "pyhanko", "escpos", "serial", "holidays.countries.vietnam"):
+    for needed in (
+        "kivy",
+        "desktop.app",
+        "desktop.cli.commands_hardware",
+        "hardware.scanners",
+        "sane",
+        "usb.core",
+        "zxingcpp",
+        "pikepdf",
+        "cryptography",
+        "ocrmypdf",
+        "pyhanko",
+        "escpos",
+        "serial",
+        "holidays.countries.vietnam",
+    ):
         assert needed in modules, needed
     leaked = sorted(m for m in modules if m.split(".")[0] in FORBIDDEN)
     assert not leaked, leaked
@@ -85,19 +110,60 @@ def test_the_bundle_holds_what_runs_and_nothing_for_tests_or_the_server(
 def _counter_day(program: Path, env: dict[str, str], store: Path, work: Path) -> str:
     """init, a user, a dossier received, its slip, the audit — all through ``motcua``."""
     base = ["--data-dir", str(store), "--json"]
-    run(program, *base, "init", "--unit-code", "TAYHO", "--branch-name", "Chi nhánh Tây Hồ",
-        env={**env, **ADMIN})
-    run(program, *base, "user", "add", "lan", "--role", "officer", "--full-name",
-        "Nguyễn Thị Lan", env={**env, **ADMIN, "MOTCUA_NEW_PASSWORD": OFFICER["MOTCUA_PASSWORD"]})
+    run(
+        program,
+        *base,
+        "init",
+        "--unit-code",
+        "TAYHO",
+        "--branch-name",
+        "Chi nhánh Tây Hồ",
+        env={**env, **ADMIN},
+    )
+    run(
+        program,
+        *base,
+        "user",
+        "add",
+        "lan",
+        "--role",
+        "officer",
+        "--full-name",
+        "Nguyễn Thị Lan",
+        env={**env, **ADMIN, "MOTCUA_NEW_PASSWORD": OFFICER["MOTCUA_PASSWORD"]},
+    )
     applicant = work / "applicant.json"
     applicant.write_text(json.dumps(APPLICANT, ensure_ascii=False), encoding="utf-8")
-    received = run(program, *base, "dossier", "receive", "--procedure", "HT-KS",
-                   "--applicant", str(applicant), "--component", "to-khai",
-                   "--component", "giay-chung-sinh", "--component", "giay-to-tuy-than",
-                   env={**env, **OFFICER})
+    received = run(
+        program,
+        *base,
+        "dossier",
+        "receive",
+        "--procedure",
+        "HT-KS",
+        "--applicant",
+        str(applicant),
+        "--component",
+        "to-khai",
+        "--component",
+        "giay-chung-sinh",
+        "--component",
+        "giay-to-tuy-than",
+        env={**env, **OFFICER},
+    )
     code = json.loads(received.stdout)["code"]
-    run(program, *base, "print", "slip", code, "--form", "01", "--out", str(work / "slip.pdf"),
-        env={**env, **OFFICER})
+    run(
+        program,
+        *base,
+        "print",
+        "slip",
+        code,
+        "--form",
+        "01",
+        "--out",
+        str(work / "slip.pdf"),
+        env={**env, **OFFICER},
+    )
     return code
 
 
@@ -109,23 +175,49 @@ def test_a_counter_day_through_the_frozen_command(
     in its text and in its QR code, and the audit passes."""
     program = desktop_bundle / "motcua"
     code = _counter_day(program, clean_env, tmp_path / "store", tmp_path)
-    text = subprocess.run(["pdftotext", str(tmp_path / "slip.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "slip.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert code in text and "GIẤY TIẾP NHẬN HỒ SƠ" in text
-    subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "slip.pdf"),
-                    str(tmp_path / "slip")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-png",
+            "-singlefile",
+            str(tmp_path / "slip.pdf"),
+            str(tmp_path / "slip"),
+        ],
+        check=True,
+    )
     decoded = run(program, "--json", "decode", str(tmp_path / "slip.png"), env=clean_env)
     assert [d["dossier_code"] for d in json.loads(decoded.stdout)] == [code]
-    audit = run(program, "--data-dir", str(tmp_path / "store"), "--json", "verify",
-                env={**clean_env, **ADMIN})
+    audit = run(
+        program,
+        "--data-dir",
+        str(tmp_path / "store"),
+        "--json",
+        "verify",
+        env={**clean_env, **ADMIN},
+    )
     assert json.loads(audit.stdout)["ok"] is True
 
 
 def test_messages_speak_vietnamese_from_the_bundled_catalogues(
     desktop_bundle: Path, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
-    done = run(desktop_bundle / "motcua", "--lang", "vi", "--data-dir", str(tmp_path / "none"),
-               "catalog", "list", env=clean_env, check=False)
+    done = run(
+        desktop_bundle / "motcua",
+        "--lang",
+        "vi",
+        "--data-dir",
+        str(tmp_path / "none"),
+        "catalog",
+        "list",
+        env=clean_env,
+        check=False,
+    )
     assert done.returncode != 0
     assert "motcua init" in done.stderr and "Chưa có dữ liệu" in done.stderr, done.stderr
 
@@ -140,8 +232,18 @@ def test_a_scan_through_the_systems_sane(
     assert "sane:test:0" in [d["id"] for d in devices["scanners"]]
     assert isinstance(devices["usb"], list), devices["usb"]  # the bundled libusb loads
     out = tmp_path / "scan.pdf"
-    run(program, "--json", "scan", "--device", "sane:test:0", "--resolution", "75",
-        "--out", str(out), env=clean_env)
+    run(
+        program,
+        "--json",
+        "scan",
+        "--device",
+        "sane:test:0",
+        "--resolution",
+        "75",
+        "--out",
+        str(out),
+        env=clean_env,
+    )
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True)
     assert re.search(r"^Pages:\s+1$", info.stdout, re.MULTILINE), info.stdout
 
@@ -152,8 +254,17 @@ def test_the_offscreen_tour_draws_the_screens(
     """GIVEN the frozen desktop on SDL's offscreen driver WHEN it runs its tour on demo
     data THEN the login and dashboard screens are real pictures of the window."""
     shots = tmp_path / "shots"
-    run(desktop_bundle / "motcua-desktop", "--data-dir", str(tmp_path / "demo"), "--lang", "en",
-        "--tour", str(shots), env=clean_env, timeout=600)
+    run(
+        desktop_bundle / "motcua-desktop",
+        "--data-dir",
+        str(tmp_path / "demo"),
+        "--lang",
+        "en",
+        "--tour",
+        str(shots),
+        env=clean_env,
+        timeout=600,
+    )
     names = sorted(p.name for p in shots.glob("*.png"))
     assert len(names) >= 17, names
     for screen in ("login", "dashboard"):
@@ -170,11 +281,22 @@ def test_the_frozen_app_writes_only_to_the_users_data_folder(
     THEN nothing next to the executables changed, and Kivy's settings went to the user's
     data folder (platformdirs), not ``~/.kivy``."""
     before = snapshot(desktop_bundle)
-    run(desktop_bundle / "motcua-desktop", "--check", "--data-dir", str(tmp_path / "demo"),
-        env=clean_env, check=False)
+    run(
+        desktop_bundle / "motcua-desktop",
+        "--check",
+        "--data-dir",
+        str(tmp_path / "demo"),
+        env=clean_env,
+        check=False,
+    )
     _counter_day(desktop_bundle / "motcua", clean_env, tmp_path / "store", tmp_path)
-    run(desktop_bundle / "motcua", "--data-dir", str(tmp_path / "store"), "verify",
-        env={**clean_env, **ADMIN})
+    run(
+        desktop_bundle / "motcua",
+        "--data-dir",
+        str(tmp_path / "store"),
+        "verify",
+        env={**clean_env, **ADMIN},
+    )
     assert snapshot(desktop_bundle) == before
     home = Path(clean_env["HOME"])
     assert (home / ".local" / "share" / "motcua" / "kivy" / "config.ini").exists()

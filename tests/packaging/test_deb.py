@@ -50,8 +50,9 @@ def server_deb(server_bundle: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def _fields(deb: Path) -> dict[str, str]:
-    text = subprocess.run(["dpkg-deb", "-f", str(deb)], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["dpkg-deb", "-f", str(deb)], capture_output=True, text=True, check=True
+    ).stdout
     fields: dict[str, str] = {}
     for line in text.splitlines():
         if line[:1] not in (" ", "\t") and ":" in line:
@@ -62,8 +63,9 @@ def _fields(deb: Path) -> dict[str, str]:
 
 def _listing(deb: Path) -> dict[str, str]:
     """path → the listing's line (mode, owner, size, link target)."""
-    text = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True
+    ).stdout
     entries = {}
     for line in text.splitlines():
         path = line.split(maxsplit=5)[5].split(" -> ")[0].removeprefix(".")
@@ -108,8 +110,9 @@ def test_desktop_package_files(desktop_deb: Path) -> None:
 
 def test_launcher_and_maintainer_scripts_are_valid(desktop_deb: Path, tmp_path: Path) -> None:
     tree = _extract(desktop_deb, tmp_path / "tree")
-    subprocess.run(["desktop-file-validate",
-                    str(tree / "usr/share/applications/motcua.desktop")], check=True)
+    subprocess.run(
+        ["desktop-file-validate", str(tree / "usr/share/applications/motcua.desktop")], check=True
+    )
     control = tmp_path / "control"
     subprocess.run(["dpkg-deb", "-e", str(desktop_deb), str(control)], check=True)
     for script in ("postinst", "prerm", "postrm"):
@@ -127,20 +130,43 @@ def test_extracted_desktop_package_runs_from_its_commands(
     motcua = tree / "usr/bin/motcua"
     assert run(motcua, "--version", env=env).stdout.split() == ["motcua", core.__version__]
     store = ["--data-dir", str(tmp_path / "store"), "--json"]
-    made = json.loads(run(motcua, *store, "init", "--unit-code", "TAYHO", "--branch-name",
-                          "Chi nhánh Tây Hồ", env=env).stdout)
+    made = json.loads(
+        run(
+            motcua,
+            *store,
+            "init",
+            "--unit-code",
+            "TAYHO",
+            "--branch-name",
+            "Chi nhánh Tây Hồ",
+            env=env,
+        ).stdout
+    )
     assert made["procedures"] > 0
     assert json.loads(run(motcua, *store, "verify", env=env).stdout)["ok"] is True
-    run(tree / "usr/bin/motcua-desktop", "--check", "--data-dir", str(tmp_path / "store"),
-        env=clean_env)
+    run(
+        tree / "usr/bin/motcua-desktop",
+        "--check",
+        "--data-dir",
+        str(tmp_path / "store"),
+        env=clean_env,
+    )
 
 
 # --- install, upgrade, remove, purge in a scratch root ----------------------------------
 def _dpkg(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["dpkg", f"--root={root}", "--force-script-chrootless", "--force-depends",
-         "--force-not-root", *args],
-        capture_output=True, text=True, check=True,
+        [
+            "dpkg",
+            f"--root={root}",
+            "--force-script-chrootless",
+            "--force-depends",
+            "--force-not-root",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
 
 
@@ -166,8 +192,8 @@ def test_install_upgrade_and_removal_leave_nothing_behind(
     desktop_bundle: Path, desktop_deb: Path, scratch_root: Path, tmp_path: Path
 ) -> None:
     """GIVEN an older version A, with one file the current version B no longer ships,
-    installed WHEN B is installed over it THEN that file is gone; WHEN the package is removed and purged THEN
-    no file of it is left and dpkg forgets it."""
+    installed WHEN B is installed over it THEN that file is gone; WHEN the package is
+    removed and purged THEN no file of it is left and dpkg forgets it."""
     old_bundle = tmp_path / "old"
     shutil.copytree(desktop_bundle, old_bundle, symlinks=True, copy_function=_link_or_copy)
     (old_bundle / "_internal" / "dropped-in-b.txt").write_text("A only\n", encoding="utf-8")
@@ -186,8 +212,12 @@ def test_install_upgrade_and_removal_leave_nothing_behind(
     assert _files_under(scratch_root) == set()
     assert not (scratch_root / "opt/motcua").exists()
     _dpkg(scratch_root, "-P", "motcua")
-    listed = subprocess.run(["dpkg", f"--root={scratch_root}", "-l", "motcua"],
-                            capture_output=True, text=True, check=False)
+    listed = subprocess.run(
+        ["dpkg", f"--root={scratch_root}", "-l", "motcua"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert "ii  motcua" not in listed.stdout and "rc  motcua" not in listed.stdout
 
 
@@ -205,8 +235,11 @@ def test_server_package_fields_and_files(server_deb: Path, tmp_path: Path) -> No
     assert fields["Package"] == "motcua-server"
     assert "adduser" in fields["Depends"]
     files = _listing(server_deb)
-    for path in ("/opt/motcua-server/motcua-server", "/etc/motcua/server.env",
-                 "/usr/lib/systemd/system/motcua-server.service"):
+    for path in (
+        "/opt/motcua-server/motcua-server",
+        "/etc/motcua/server.env",
+        "/usr/lib/systemd/system/motcua-server.service",
+    ):
         assert path in files, path
     assert files["/usr/bin/motcua-server"].endswith("-> ../../opt/motcua-server/motcua-server")
     assert files["/etc/motcua/server.env"].startswith("-rw-r-----")
@@ -227,10 +260,13 @@ def test_server_unit_migrates_then_serves(server_deb: Path, tmp_path: Path) -> N
     if shutil.which("systemd-analyze") is None:
         pytest.fail("systemd-analyze is missing (scripts/apt-packages.txt lists systemd)")
     checked = tmp_path / "motcua-server.service"
-    checked.write_text(unit.replace("/usr/bin/motcua-server", str(tree / "usr/bin/motcua-server")),
-                       encoding="utf-8")
-    subprocess.run(["systemd-analyze", "verify", str(checked)], check=True,
-                   capture_output=True, text=True)
+    checked.write_text(
+        unit.replace("/usr/bin/motcua-server", str(tree / "usr/bin/motcua-server")),
+        encoding="utf-8",
+    )
+    subprocess.run(
+        ["systemd-analyze", "verify", str(checked)], check=True, capture_output=True, text=True
+    )
 
 
 @pytest.fixture
@@ -240,8 +276,7 @@ def served(server_deb: Path, tmp_path: Path, clean_env: dict[str, str]) -> Itera
     program = tree / "usr/bin/motcua-server"
     data = ["--data-dir", str(tmp_path / "data")]
     env = {**clean_env, "MOTCUA_SERVER_ENV_FILE": str(tree / "etc/motcua/server.env")}
-    assert run(program, "--version", env=env).stdout.split() == ["motcua-server",
-                                                                 core.__version__]
+    assert run(program, "--version", env=env).stdout.split() == ["motcua-server", core.__version__]
     migrated = json.loads(run(program, *data, "--json", "migrate", env=env).stdout)
     assert migrated["revision"]
     import socket
@@ -251,7 +286,10 @@ def served(server_deb: Path, tmp_path: Path, clean_env: dict[str, str]) -> Itera
         port = probe.getsockname()[1]
     server = subprocess.Popen(
         [str(program), *data, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         yield f"http://127.0.0.1:{port}"
