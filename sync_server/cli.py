@@ -217,6 +217,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Ctx) -> None:
     workers = args.workers or default_workers(ctx.settings.database_url)
     if workers < 1:
         raise ValidationError(N_("--workers must be at least 1"))
+    ctx.settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(ctx.settings)  # migrates and makes the server key, once, here
     logs.started(
         version=__version__,

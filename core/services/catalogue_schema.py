@@ -118,14 +118,21 @@ def validate(doc: Any) -> list[Procedure]:
 
 
 def diff(current: Sequence[Procedure], proposed: Sequence[Procedure]) -> dict[str, list[str]]:
-    """Procedure codes added, removed and changed (any field) by a new catalogue."""
-    old = {p.code: procedure_to_dict(p) for p in current}
-    new = {p.code: procedure_to_dict(p) for p in proposed}
+    """Procedure codes added, removed and changed (any field of any version) by a new
+    catalogue."""
+    old, new = _by_code(current), _by_code(proposed)
     return {
         "added": sorted(new.keys() - old.keys()),
         "removed": sorted(old.keys() - new.keys()),
         "changed": sorted(k for k in new.keys() & old.keys() if new[k] != old[k]),
     }
+
+
+def _by_code(procedures: Sequence[Procedure]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for p in sorted(procedures, key=lambda p: (p.code, p.version)):
+        found.setdefault(p.code, []).append(procedure_to_dict(p))
+    return found
 
 
 def check_removals(changes: Mapping[str, list[str]], allow_removals: bool) -> None:

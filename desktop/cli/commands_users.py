@@ -62,6 +62,7 @@ def cmd_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, object]]:
 
 def cmd_add(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     actor = ctx.services.login(*ctx.acting_user())
+    actor.require(Role.ADMIN)  # a clerk is told she may not, before what she lacks
     ctx.services.admin.add_user(actor, args.name, args.role, new_password(), args.full_name)
     return _done(args.name, role=args.role)
 
