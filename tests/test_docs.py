@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from pathlib import Path
 
 from desktop.cli.main import build_parser
@@ -74,3 +75,67 @@ def test_security_doc_lists_the_authority_table() -> None:
             proof,
         )
     assert documented == expected
+
+
+def _leaf_commands(parser: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every runnable command of a parser, as its words."""
+    if parser._subparsers is None:
+        return [prefix]
+    found: list[tuple[str, ...]] = []
+    for action in parser._subparsers._group_actions:
+        for name, child in action.choices.items():
+            found += _leaf_commands(child, (*prefix, name))
+    return found
+
+
+def _documented(doc: str, program: str) -> set[tuple[str, ...]]:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    spans = re.findall(rf"`{program} ((?:[a-z][a-z0-9\-]* ?)+)", text)
+    return {tuple(span.split()) for span in spans}
+
+
+def _check_documented(parser: Any, doc: str, program: str) -> None:
+    documented = _documented(doc, program)
+    missing = [
+        " ".join(words)
+        for words in _leaf_commands(parser)
+        if not any(d[: len(words)] == words for d in documented)
+    ]
+    assert not missing, f"{doc} does not document: {missing}"
+
+
+def test_every_motcua_command_is_documented() -> None:
+    _check_documented(build_parser(), "docs/cli.md", "motcua")
+
+
+def test_every_server_command_is_documented() -> None:
+    from sync_server.cli import build_parser as server_parser
+
+    _check_documented(server_parser(), "docs/server.md", "motcua-server")
+
+
+def test_every_server_documented_command_exists() -> None:
+    from sync_server.cli import build_parser as server_parser
+
+    commands = set(_leaf_commands(server_parser()))
+    for words in _documented("docs/server.md", "motcua-server"):
+        assert any(words[: len(c)] == c for c in commands), words
+
+
+def test_exit_codes_are_documented() -> None:
+    """Every exit code the commands use is in the exit-code tables, and nothing more."""
+    from core.cli.failures import EXIT_DEFECT, EXIT_INTERRUPTED
+    from core.domain import errors
+
+    codes = {0, 2, EXIT_DEFECT, EXIT_INTERRUPTED}
+    codes |= {
+        cls.exit_code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.MotcuaError)
+    }
+    for doc in ("docs/cli.md", "docs/server.md"):
+        text = (ROOT / doc).read_text(encoding="utf-8")
+        table = text[text.index("## Exit codes") :]
+        table = table[: table.index("\n## ", 4)] if "\n## " in table[4:] else table
+        documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
+        assert documented == codes, (doc, documented ^ codes)
