@@ -113,15 +113,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.tour import run_tour
 
         return run_tour(data_dir, args.tour, args.lang or "vi")
-    from core.domain.errors import MotcuaError
+    from core import logfile
+    from core.cli.failures import explain
     from core.i18n import describe, set_language
 
     set_language(args.lang)
+    logfile.attach(data_dir)  # the rotating log support and `doctor` read
     try:
         app = build_app(data_dir, kiosk=args.kiosk)
-    except MotcuaError as err:
-        print(describe(err), file=sys.stderr)
-        return err.exit_code
+    except Exception as exc:  # a damaged store or key, a full disk: one line, not a trace
+        refusal = explain(exc)
+        if refusal is None:
+            raise
+        print(describe(refusal), file=sys.stderr)
+        return refusal.exit_code
     if args.check:
         from kivy.clock import Clock
 

@@ -38,6 +38,7 @@ UNIT_LABELS: dict[str, str] = {
     ProcessingUnit.WORKING_DAYS: N_("{n} working days"),
     ProcessingUnit.WORKING_HOURS: N_("{n} working hours"),
     ProcessingUnit.CALENDAR_DAYS: N_("{n} calendar days"),
+    ProcessingUnit.WITHIN_DAY: N_("within the working day"),
 }
 
 EVENT_LABELS: dict[str, str] = {

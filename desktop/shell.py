@@ -31,8 +31,8 @@ from . import labels
 if TYPE_CHECKING:
     from core.ports.codes import Decoded
     from core.services.users import User
-    from desktop.services import Services
     from desktop.screens.base import BaseScreen
+    from desktop.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -124,7 +124,7 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def bundle(kind: Kind, rebuild: bool = False, log: Path | None = None) -> Path:
+def bundle(kind: Kind, rebuild: bool = False) -> Path:
     """The bundle folder for the current inputs, built when the cache has none."""
     root = cache_root()
     entry = root / f"{kind.name}-{input_hash(kind)}"
@@ -132,13 +132,15 @@ def bundle(kind: Kind, rebuild: bool = False, log: Path | None = None) -> Path:
         if rebuild:
             shutil.rmtree(entry, ignore_errors=True)
         if not (entry / "build.json").exists():
-            _build(kind, entry, log)
+            _build(kind, entry)
             _prune(root, kind)
     os.utime(entry)  # newest used first when pruning
     return entry / kind.folder
 
 
-def _build(kind: Kind, entry: Path, log: Path | None) -> None:
+def _build(kind: Kind, entry: Path) -> None:
+    """PyInstaller into ``<entry>.partial``, renamed to ``entry`` once complete. Its log
+    goes to stderr: stdout carries only the answer."""
     python = sys.executable
     _compile_catalogues(kind)
     work = cache_root() / "work" / kind.name
@@ -172,12 +174,7 @@ def _build(kind: Kind, entry: Path, log: Path | None) -> None:
         str(SPECS / kind.spec),
     ]
     started = time.monotonic()
-    output = log.open("w") if log else sys.stderr
-    try:
-        subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=output, stderr=output)
-    finally:
-        if log:
-            output.close()
+    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=sys.stderr)
     shutil.rmtree(entry, ignore_errors=True)
     staging.rename(entry)
     record = {
@@ -210,6 +207,9 @@ def _compile_catalogues(kind: Kind) -> None:
 
 
 def _prune(root: Path, kind: Kind) -> None:
+    """Keep the KEEP newest bundles of the kind; drop the leftovers of failed builds."""
+    for partial in root.glob(f"{kind.name}-*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
     done = [p for p in root.glob(f"{kind.name}-*") if (p / "build.json").exists()]
     for old in sorted(done, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]:
         shutil.rmtree(old, ignore_errors=True)

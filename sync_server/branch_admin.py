@@ -55,6 +55,12 @@ def branch_users(engine: Engine, branch: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _by(by: str) -> dict[str, str]:
+    """Who asked, when a person did (the console's admin): the events stay the centre's
+    (actor ``central``), the name rides in the payload as ``by``."""
+    return {"by": by} if by else {}
+
+
 def _existing(engine: Engine, branch: str, username: str) -> dict[str, Any]:
     name = username.lower()
     user = branch_users(engine, branch).get(name)
@@ -71,6 +77,7 @@ def add_user(
     role: str,
     full_name: str,
     password: str,
+    by: str = "",
 ) -> dict[str, Any]:
     name = user_rules.check_username(username)
     if name in branch_users(engine, branch):
@@ -87,12 +94,13 @@ def add_user(
         "full_name": full_name.strip() or name,
         "role": role,
         **user_rules.credentials(password),
+        **_by(by),
     }
     return identity.author_one(engine, key, branch, "user.added", payload)
 
 
 def set_role(
-    engine: Engine, key: DeviceKey, branch: str, username: str, role: str
+    engine: Engine, key: DeviceKey, branch: str, username: str, role: str, by: str = ""
 ) -> dict[str, Any]:
     user = _existing(engine, branch, username)
     if role not in Role._value2member_map_:
@@ -101,12 +109,12 @@ def set_role(
         raise ValidationError(
             N_("User {user} already has the role {role}"), user=user["username"], role=role
         )
-    payload = {"username": user["username"], "role": role}
+    payload = {"username": user["username"], "role": role, **_by(by)}
     return identity.author_one(engine, key, branch, "user.role_set", payload)
 
 
 def set_disabled(
-    engine: Engine, key: DeviceKey, branch: str, username: str, disabled: bool
+    engine: Engine, key: DeviceKey, branch: str, username: str, disabled: bool, by: str = ""
 ) -> dict[str, Any]:
     user = _existing(engine, branch, username)
     if user["disabled"] == disabled:
@@ -116,21 +124,23 @@ def set_disabled(
             else N_("User {user} is already enabled")
         )
         raise ValidationError(message, user=user["username"])
-    payload = {"username": user["username"], "disabled": disabled}
+    payload = {"username": user["username"], "disabled": disabled, **_by(by)}
     return identity.author_one(engine, key, branch, "user.disabled", payload)
 
 
 def reset_password(
-    engine: Engine, key: DeviceKey, branch: str, username: str, password: str
+    engine: Engine, key: DeviceKey, branch: str, username: str, password: str, by: str = ""
 ) -> dict[str, Any]:
     user = _existing(engine, branch, username)
-    payload = {"username": user["username"], **user_rules.credentials(password)}
+    payload = {"username": user["username"], **user_rules.credentials(password), **_by(by)}
     return identity.author_one(engine, key, branch, "user.password_set", payload)
 
 
-def unlock(engine: Engine, key: DeviceKey, branch: str, username: str) -> dict[str, Any]:
+def unlock(
+    engine: Engine, key: DeviceKey, branch: str, username: str, by: str = ""
+) -> dict[str, Any]:
     user = _existing(engine, branch, username)
-    payload = {"username": user["username"]}
+    payload = {"username": user["username"], **_by(by)}
     return identity.author_one(engine, key, branch, "user.unlocked", payload)
 
 
@@ -146,13 +156,19 @@ def overrides(engine: Engine, scope: str) -> list[dict[str, str]]:
 
 
 def set_override(
-    engine: Engine, key: DeviceKey, scope: str, day: date, kind: str, reason: str
+    engine: Engine,
+    key: DeviceKey,
+    scope: str,
+    day: date,
+    kind: str,
+    reason: str,
+    by: str = "",
 ) -> dict[str, Any]:
     if not reason.strip():
         raise ValidationError(N_("An override needs its reason (the decision)"))
     if kind == "none" and day.isoformat() not in {o["day"] for o in overrides(engine, scope)}:
         raise NotFoundError(N_("No calendar override on {day}"), day=day.strftime("%d/%m/%Y"))
-    payload = {"day": day.isoformat(), "kind": kind, "reason": reason.strip()}
+    payload = {"day": day.isoformat(), "kind": kind, "reason": reason.strip(), **_by(by)}
     return identity.author_one(engine, key, scope, "calendar.override_set", payload)
 
 

@@ -138,6 +138,8 @@ RULES: dict[str, Rule] = {
     "dossier.rate": _step(p.Rating),
     "dossier.resolve": _step(p.Resolution, proof=True),
     "dossier.edit": _step(p.FieldEdit),
+    "dossier.fee_paid": _step(p.FeePaid),
+    "dossier.submitted_online": _step(p.Receipt),
     **{
         f"dossier.{a.value}": _step(_STEP_PAYLOADS.get(a, p.Step), a in PROVEN_ACTIONS)
         for a in Action

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import N_, ValidationError
+from .fees import FeeRule
 
 
 class ProcessingUnit(StrEnum):
@@ -67,6 +68,7 @@ class Fee:
     name: str
     amount_vnd: int
     note: str = ""
+    rule: FeeRule = FeeRule()  # by copy or page, online amount, free cases (core.domain.fees)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Procedure:
     legal_basis: str = ""
     effective_from: date = date(2000, 1, 1)
     sets: int = 1
+    national_code: str = ""  # mã TTHC in the national database of procedures ("1.001193")
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def component(self, key_or_name: str) -> Component:

@@ -75,6 +75,12 @@ class ComponentEntry(Payload):
     copies: Count = 0
 
 
+class FeeCharged(Payload):
+    name: Line
+    amount_vnd: Annotated[int, Field(ge=0)]
+    detail: Line = ""
+
+
 class Receipt(Payload):
     """``dossier.receive``: the record the fold starts a dossier from."""
 
@@ -91,6 +97,11 @@ class Receipt(Payload):
     lookup_token: Line
     override_incomplete: Line = ""
     fees_paid_online: bool = False
+    # Fees computed at receipt by their rules (``core.domain.fees``): one line per fee.
+    fees: list[FeeCharged] = Field(default_factory=list)
+    fee_exemption: Line = ""
+    # An online dossier (status 1): the national portal's own code for it.
+    portal_code: Line = ""
 
 
 class Step(Payload):
@@ -119,6 +130,16 @@ class Reappointment(Step):
     """``dossier.reappoint``: the new appointment is required."""
 
     due_at: Moment
+
+
+class FeePaid(Payload):
+    """``dossier.fee_paid``: a fee receipt (biên lai thu phí, lệ phí) against the dossier."""
+
+    at: Moment
+    number: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    amount_vnd: Annotated[int, Field(ge=0)]
+    method: Literal["cash", "transfer", "online"] = "cash"
+    note: Line = ""
 
 
 class Note(Payload):

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, insert, select
 
 from core.domain.catalogue import Component, Fee, Field, Level, Procedure, ProcessingUnit
 from core.domain.errors import N_, NotFoundError, ValidationError
+from core.domain.fees import FeePer, FeeRule
 from core.storage import schema as t
 
 
@@ -31,11 +32,12 @@ def procedure_from_dict(data: Mapping[str, Any]) -> Procedure:
             processing_unit=ProcessingUnit(data["processing_unit"]),
             cutoff=time.fromisoformat(cutoff) if cutoff else None,
             components=tuple(Component(**c) for c in data["components"]),
-            fees=tuple(Fee(**f) for f in data.get("fees", [])),
+            fees=tuple(fee_from_dict(f) for f in data.get("fees", [])),
             result=str(data["result"]),
             legal_basis=str(data.get("legal_basis", "")),
             effective_from=date.fromisoformat(data.get("effective_from", "2000-01-01")),
             sets=int(data.get("sets", 1)),
+            national_code=str(data.get("national_code") or ""),
             extra={"note": data.get("note", "")},
         )
     except (KeyError, TypeError, ValueError) as err:
@@ -56,13 +58,52 @@ def procedure_to_dict(p: Procedure) -> dict[str, Any]:
         "processing_unit": p.processing_unit.value,
         "cutoff": p.cutoff.strftime("%H:%M") if p.cutoff else None,
         "components": [vars(c) for c in p.components],
-        "fees": [vars(f) for f in p.fees],
+        "fees": [fee_to_dict(f) for f in p.fees],
         "result": p.result,
         "legal_basis": p.legal_basis,
         "effective_from": p.effective_from.isoformat(),
         "sets": p.sets,
+        **({"national_code": p.national_code} if p.national_code else {}),
         "note": p.extra.get("note", ""),
     }
+
+
+_RULE_KEYS = ("per", "tiers", "cap_vnd", "online_vnd", "exempt")
+
+
+def fee_from_dict(data: Mapping[str, Any]) -> Fee:
+    """A fee and its rule (``core.domain.fees``); the rule's keys are optional."""
+    unknown = set(data) - {"name", "amount_vnd", "note", *_RULE_KEYS}
+    if unknown:
+        raise ValueError(f"unknown fee fields {sorted(unknown)}")
+    rule = FeeRule(
+        per=FeePer(data.get("per", FeePer.DOSSIER.value)),
+        tiers=tuple((int(start), int(each)) for start, each in data.get("tiers", [])),
+        cap_vnd=_optional_int(data.get("cap_vnd")),
+        online_vnd=_optional_int(data.get("online_vnd")),
+        exempt=tuple(str(case) for case in data.get("exempt", [])),
+    )
+    return Fee(str(data["name"]), int(data["amount_vnd"]), str(data.get("note", "")), rule)
+
+
+def fee_to_dict(fee: Fee) -> dict[str, Any]:
+    """As ``fee_from_dict`` reads it; a rule's defaults are left out."""
+    entry: dict[str, Any] = {"name": fee.name, "amount_vnd": fee.amount_vnd, "note": fee.note}
+    rule = fee.rule
+    if rule.per is not FeePer.DOSSIER:
+        entry["per"] = rule.per.value
+    if rule.tiers:
+        entry["tiers"] = [list(tier) for tier in rule.tiers]
+    for key in ("cap_vnd", "online_vnd"):
+        if getattr(rule, key) is not None:
+            entry[key] = getattr(rule, key)
+    if rule.exempt:
+        entry["exempt"] = list(rule.exempt)
+    return entry
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def shipped_catalogue() -> list[Procedure]:

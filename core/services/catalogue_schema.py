@@ -61,6 +61,7 @@ class ProcedureEntry(BaseModel):
     legal_basis: Note = ""
     effective_from: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")] = "2000-01-01"
     sets: Annotated[int, Field(ge=1, le=20)] = 1
+    national_code: Annotated[str, StringConstraints(pattern=r"^\d\.\d{6}$")] | None = None
     note: Note = ""
 
 

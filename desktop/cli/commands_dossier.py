@@ -42,7 +42,18 @@ def register(sub: Any) -> None:
     p.add_argument("--at", help="ISO date-time (default: now)")
     p.add_argument("--to", default="", help="receiver of a hand-over (transfer)")
     p.add_argument("--due", help="new appointment (reappoint)")
-    p.add_argument("--postal-address", default="")
+    p.add_argument(
+        "--repeat-reason",
+        default="",
+        help="a second re-appointment: the leader's reason for it (reappoint)",
+    )
+    p.add_argument(
+        "--payment-method",
+        default="",
+        choices=["", "counter", "online", "bank"],
+        help="how the citizen paid (pay): online payments are counted in the statistics",
+    )
+    p.add_argument("--postal-address", default="", help="address for a postal return")
     p.set_defaults(handler=cmd_act)
 
     for verb, handler in (("show", cmd_show), ("timeline", cmd_timeline)):
@@ -111,6 +122,10 @@ def cmd_receive(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
 def cmd_act(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     user = ctx.services.login(*ctx.acting_user())
     details = {"to": args.to, "postal_address": args.postal_address}
+    if args.repeat_reason:
+        details["repeat_reason"] = args.repeat_reason
+    if args.payment_method:
+        details["payment_method"] = args.payment_method
     if args.due:
         details["due_at"] = args.due
     elif args.action == Action.REAPPOINT.value:

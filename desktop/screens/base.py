@@ -20,8 +20,8 @@ from desktop.ui.widgets import heading, paint
 
 if TYPE_CHECKING:
     from core.services.users import User
-    from desktop.services import Services
     from desktop.operations import Operations
+    from desktop.services import Services
     from desktop.shell import Shell
 
 

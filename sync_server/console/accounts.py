@@ -54,8 +54,8 @@ class Account:
 
     @property
     def can_write(self) -> bool:
-        """Auditors read only; so do branch managers, in this console's first pages."""
-        return self.role == CENTRAL_ADMIN
+        """Whether any form that changes something is shown: never to an auditor."""
+        return self.role in (CENTRAL_ADMIN, BRANCH_MANAGER)
 
     @property
     def every_branch(self) -> bool:
@@ -63,6 +63,18 @@ class Account:
 
     def sees(self, branch: str) -> bool:
         return self.every_branch or branch in self.branches
+
+    def may_change(self, branch: str) -> bool:
+        """A branch's users and calendar: the central admin, or the branch's own manager;
+        an auditor never."""
+        return self.role == CENTRAL_ADMIN or (
+            self.role == BRANCH_MANAGER and branch in self.branches
+        )
+
+    @property
+    def may_change_national(self) -> bool:
+        """The catalogue and the national calendar: the central admin only."""
+        return self.role == CENTRAL_ADMIN
 
 
 def now() -> datetime:
@@ -189,6 +201,21 @@ class Logins:
                 .where(accounts.c.username == name)
                 .values(failures=0, locked_until="")
             )
+
+
+FAILED_LOGIN = "console-login-failed"
+CONSOLE_DEVICE = "console"  # the incidents' device column, for the console's own events
+
+
+def record_failed_login(engine: Engine, username: str, address: str, reason: str) -> None:
+    """A failed console login in the security log (the ``incidents`` table)."""
+    detail = f"user {username.strip().lower()[:64]!r} from {address[:64]}: {reason[:120]}"
+    with engine.begin() as conn:
+        conn.execute(
+            insert(t.incidents).values(
+                device_id=CONSOLE_DEVICE, kind=FAILED_LOGIN, detail=detail, at=iso(now())
+            )
+        )
 
 
 def _verify(verifier: str, password: str) -> bool:

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from core.domain.errors import N_, AuthenticationFailed
 
-from . import queries, sessions
+from . import accounts, queries, sessions
 from .shared import LoginRequired, address, console_of, read_form
 from .web import (
     CSRF_COOKIE,
@@ -136,6 +136,10 @@ async def login(request: Request) -> Response:
         account = await run_in_threadpool(console.logins.check, username, password)
     except AuthenticationFailed as err:
         console.login_addresses.failed(keys)
+        reason = err.message.format(**err.params) if err.params else err.message
+        await run_in_threadpool(
+            accounts.record_failed_login, console.engine, username, address(request), reason
+        )
         return again(err.message, 401, **err.params)
     token = await run_in_threadpool(sessions.open_session, console.engine, account)
     response = redirect(safe_next(form.get("next")))

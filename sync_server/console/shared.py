@@ -16,6 +16,7 @@ from sync_server.limits import Attempts
 
 from . import queries
 from .accounts import Logins
+from .audit_job import Audits
 
 LOGIN_FAILURES_PER_ADDRESS = 20  # failed logins from one address …
 LOGIN_WINDOW_S = 600.0  # … within this window → wait
@@ -37,6 +38,7 @@ class Console:
     login_addresses: Attempts = field(init=False)
     lookup_failures: Attempts = field(init=False)
     lookups: Attempts = field(init=False)
+    audits: Audits = field(default_factory=Audits)
 
     def __post_init__(self) -> None:
         self.logins = Logins(self.engine)

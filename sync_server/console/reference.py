@@ -1,0 +1,152 @@
+"""Reference data as the console shows and changes it: the procedure catalogue in force
+(``cli_branch.in_force``), a proposed one checked and compared with it
+(``core.services.catalogue_schema``), and the holiday calendar (national and per-branch
+overrides, ``branch_admin``) with a preview of a due moment (``core.domain.due``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Engine
+
+from core.domain.calendar import DayKind, Override, WorkCalendar
+from core.domain.catalogue import Procedure
+from core.domain.due import DueMoment, compute_due
+from core.domain.errors import N_, ValidationError
+from core.domain.signing import DeviceKey
+from core.domain.timeutil import VIETNAM
+from core.services import catalogue_schema
+from core.services.catalogue import procedure_to_dict
+from sync_server import branch_admin, identity
+from sync_server import schema as t
+from sync_server.cli_branch import in_force as _in_force
+
+MAX_CATALOGUE = 4 << 20  # bytes of a catalogue document sent to the console
+
+
+def in_force(engine: Engine) -> list[Procedure]:
+    return _in_force(SimpleNamespace(engine=engine))
+
+
+def in_force_json(engine: Engine) -> str:
+    doc = {"procedures": [procedure_to_dict(p) for p in in_force(engine)]}
+    return json.dumps(doc, ensure_ascii=False, indent=2)
+
+
+@dataclass(frozen=True)
+class Change:
+    code: str
+    name: str
+    fields: list[tuple[str, str, str]]  # field, in force, proposed (shortened)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    procedures: list[Procedure]
+    added: list[str]
+    removed: list[str]
+    changed: list[Change]
+    text: str  # the document as sent, to publish it after the preview
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 160 else text[:157] + "…"
+
+
+def _latest(procedures: list[Procedure]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for p in sorted(procedures, key=lambda p: (p.code, p.version)):
+        found[p.code] = procedure_to_dict(p)
+    return found
+
+
+def propose(engine: Engine, text: str) -> Proposal:
+    """A proposed catalogue checked against its schema and compared with the one in force;
+    a ValidationError says what is wrong with it."""
+    if not text.strip():
+        raise ValidationError(N_("Choose a catalogue file or paste its JSON"))
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise ValidationError(N_("The catalogue is not valid JSON")) from None
+    proposed = catalogue_schema.validate(doc)
+    current = in_force(engine)
+    changes = catalogue_schema.diff(current, proposed)
+    old, new = _latest(current), _latest(proposed)
+    changed = []
+    for code in changes["changed"]:
+        a, b = old.get(code, {}), new.get(code, {})
+        fields = [(k, _short(a.get(k)), _short(b.get(k))) for k in sorted(a.keys() | b.keys())]
+        changed.append(
+            Change(code, str(b.get("name", code)), [f for f in fields if f[1] != f[2]])
+        )
+    return Proposal(proposed, changes["added"], changes["removed"], changed, text)
+
+
+def publish(
+    engine: Engine, key: DeviceKey, text: str, allow_removals: bool, by: str
+) -> dict[str, Any]:
+    proposal = propose(engine, text)
+    if proposal.empty:
+        raise ValidationError(N_("The catalogue is the one in force: nothing to publish"))
+    changes = {"added": proposal.added, "removed": proposal.removed}
+    catalogue_schema.check_removals(changes, allow_removals)
+    payload = {
+        "procedures": [procedure_to_dict(p) for p in proposal.procedures],
+        "by": by,
+    }
+    return identity.author_one(engine, key, t.GLOBAL_SCOPE, "catalogue.published", payload)
+
+
+# --- the calendar ---------------------------------------------------------------------------
+
+
+def calendar(engine: Engine, branch: str) -> WorkCalendar:
+    """The national overrides, then the branch's (a branch's own day wins)."""
+    days: dict[date, Override] = {}
+    for scope in (t.GLOBAL_SCOPE, branch) if branch else (t.GLOBAL_SCOPE,):
+        for o in branch_admin.overrides(engine, scope):
+            day = date.fromisoformat(o["day"])
+            days[day] = Override(day, DayKind(o["kind"]), o["reason"])
+    return WorkCalendar.with_overrides(days.values())
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise ValidationError(N_("Not a date (yyyy-mm-dd): {value}"), value=text[:20]) from None
+
+
+def parse_moment_input(text: str) -> datetime:
+    """A moment typed in a datetime-local field (Vietnam time)."""
+    try:
+        moment = datetime.fromisoformat(text.strip()[:19])
+    except ValueError:
+        raise ValidationError(
+            N_("Not a moment (yyyy-mm-ddThh:mm): {value}"), value=text[:20]
+        ) from None
+    return moment.replace(tzinfo=VIETNAM) if moment.tzinfo is None else moment
+
+
+def due_preview(engine: Engine, branch: str, code: str, received: datetime) -> DueMoment:
+    found = {p.code: p for p in in_force(engine)}
+    procedure = found.get(code)
+    if procedure is None:
+        raise ValidationError(N_("Unknown procedure {code}"), code=code[:40])
+    return compute_due(
+        calendar(engine, branch),
+        received,
+        procedure.processing_time,
+        procedure.processing_unit,
+        procedure.cutoff,
+    )

@@ -1,0 +1,283 @@
+"""The statistics page's figures (Decision 766): ``core.reports.ontime_report`` over the
+branches' event logs as the server holds them, the same pure function ``motcua stats``
+runs on a desktop, so a branch's figures here equal its desktops' once they have synced.
+
+Each dossier's history is read from the ``events`` table (the wire body →
+``core.sync.wire.event_from_wire``). The exports (CSV, XLSX) carry every column of
+``Stats.as_dict``, one row per group, then the overall row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from core.domain.errors import N_, ValidationError
+from core.domain.events import Event
+from core.domain.timeutil import VIETNAM
+from core.reports import (
+    GROUPS,
+    DossierFacts,
+    OnTimeReport,
+    OnTimeRules,
+    as_of_moment,
+    check_period,
+    facts_as_of,
+    judge,
+    report_from_facts,
+)
+from core.reports.ontime import in_period
+from core.sync.wire import event_from_wire
+from sync_server import schema as t
+
+from .accounts import Account
+
+log = logging.getLogger(__name__)
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the page asks: the branches (all the account sees when empty), the period
+    (first and last day, both included), the grouping."""
+
+    branch: str
+    first: date
+    last: date
+    by: str
+    early_by_moment: bool = False
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(0), VIETNAM)
+
+    @property
+    def end(self) -> datetime:
+        following = datetime.combine(self.last + timedelta(days=1), time(0), VIETNAM)
+        return following - timedelta(seconds=1)
+
+    @property
+    def rules(self) -> OnTimeRules:
+        return OnTimeRules(early_by_moment=self.early_by_moment)
+
+
+def this_month(today: date) -> tuple[date, date]:
+    first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def parse_query(params: Any, today: date, account: Account, known: list[str]) -> Query:
+    """The page's query from its parameters; a ValidationError names what is wrong."""
+    default_first, default_last = this_month(today)
+    first = _day(params.get("from", ""), default_first)
+    last = _day(params.get("to", ""), default_last)
+    by = params.get("by", "") or "all"
+    branch = params.get("branch", "")[:32]
+    if by not in GROUPS:
+        raise ValidationError(
+            N_("Cannot group by {by}: use {choices}"), by=by[:32], choices=", ".join(GROUPS)
+        )
+    if last < first:
+        raise ValidationError(N_("The period ends before it starts"))
+    if last - first > timedelta(days=3 * 366):
+        raise ValidationError(N_("Choose a period of at most three years"))
+    if branch and (branch not in known or not account.sees(branch)):
+        raise ValidationError(N_("You may not see branch {branch}."), branch=branch)
+    return Query(branch, first, last, by, params.get("early") == "1")
+
+
+def _day(text: str, default: date) -> date:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise ValidationError(N_("Not a date (yyyy-mm-dd): {value}"), value=text[:20]) from None
+
+
+def branches_for(engine: Engine, account: Account, branch: str = "") -> list[str]:
+    with engine.connect() as conn:
+        codes = [r.code for r in conn.execute(select(t.branches.c.code).order_by("code"))]
+    return [c for c in codes if account.sees(c) and (not branch or c == branch)]
+
+
+def histories(engine: Engine, branches: Iterable[str]) -> list[list[Event]]:
+    """Every dossier's events, one list per dossier, of the given branches."""
+    e = t.events.c
+    found: dict[tuple[str, str], list[Event]] = {}
+    with engine.connect() as conn:
+        for branch in branches:
+            rows = conn.execute(
+                select(e.dossier_id, e.body)
+                .where(e.branch == branch, e.dossier_id.is_not(None))
+                .order_by(e.server_seq)
+                .execution_options(yield_per=CHUNK)
+            )
+            for dossier_id, body in rows:
+                found.setdefault((branch, dossier_id), []).append(
+                    event_from_wire(json.loads(body))
+                )
+    return list(found.values())
+
+
+def facts(
+    engine: Engine, account: Account, query: Query, now: datetime
+) -> tuple[list[DossierFacts], list[str]]:
+    """The dossiers' facts as of the report's moment, and the branches read."""
+    codes = branches_for(engine, account, query.branch)
+    as_of = as_of_moment(query.end, now)
+    found: list[DossierFacts] = []
+    for events in histories(engine, codes):
+        try:
+            one = facts_as_of(events, as_of)
+        except Exception as err:  # one dossier that cannot be folded never stops the page
+            log.warning("dossier %s left out of the report: %s", events[0].dossier_id, err)
+            continue
+        if one is not None:
+            found.append(one)
+    return found, codes
+
+
+def report(engine: Engine, account: Account, query: Query, now: datetime) -> OnTimeReport:
+    check_period(query.start, query.end, query.by)
+    found, _codes = facts(engine, account, query, now)
+    return report_from_facts(found, query.start, query.end, now, query.by, query.rules)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One dossier of a drill-down: its facts and how it is counted."""
+
+    facts: DossierFacts
+    bucket: str
+    received_in_period: bool
+
+
+def drill(
+    engine: Engine, account: Account, query: Query, group: str, now: datetime
+) -> list[Row]:
+    """The dossiers the report counts in one group (``*``: every group)."""
+    check_period(query.start, query.end, query.by)
+    found, _codes = facts(engine, account, query, now)
+    as_of = as_of_moment(query.end, now)
+    key = GROUPS[query.by]
+    rows = [
+        Row(d, judge(d, as_of, query.rules).value, d.received_at >= query.start)
+        for d in found
+        if not as_of < query.start
+        and in_period(d, query.start, as_of)
+        and (group == "*" or key(d) == group)
+    ]
+    return sorted(rows, key=lambda r: (r.facts.received_at, r.facts.code), reverse=True)
+
+
+# --- exports --------------------------------------------------------------------------------
+
+_SKIP = ("channels",)
+
+
+def table(result: OnTimeReport) -> tuple[list[str], list[list[Any]]]:
+    """The report as a header and rows: one per group, then ``overall``."""
+    overall = result.overall.as_dict()
+    channels = list(overall["channels"])  # type: ignore[arg-type]
+    columns = [k for k in overall if k not in _SKIP]
+    header = ["group", *columns, *(f"channel_{c}" for c in channels)]
+    rows: list[list[Any]] = []
+    named = [*sorted(result.groups.items()), ("overall", result.overall)]
+    for name, stats in named:
+        doc = stats.as_dict()
+        chan: dict[str, int] = doc["channels"]  # type: ignore[assignment]
+        rows.append([name, *(doc[c] for c in columns), *(chan.get(c, 0) for c in channels)])
+    return header, rows
+
+
+def preamble(result: OnTimeReport, branches: list[str]) -> list[list[Any]]:
+    return [
+        ["from", result.period_start.date().isoformat()],
+        ["to", result.period_end.date().isoformat()],
+        ["as_of", result.as_of.isoformat()],
+        ["by", result.group_by],
+        ["branches", " ".join(branches)],
+    ]
+
+
+def as_csv(result: OnTimeReport, branches: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    header, rows = table(result)
+    writer.writerows(preamble(result, branches))
+    writer.writerow([])
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def as_xlsx(result: OnTimeReport, branches: list[str]) -> bytes:
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Decision 766"
+    for line in preamble(result, branches):
+        sheet.append(line)
+    sheet.append([])
+    header, rows = table(result)
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def read_csv(text: str) -> dict[str, dict[str, str]]:
+    """A CSV export read back: group → column → value (the tests compare with this)."""
+    lines = text.split("\n\n", 1)[1]
+    return {row["group"]: row for row in csv.DictReader(io.StringIO(lines))}
+
+
+# --- the chart ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    name: str
+    total: int
+    on_time: float  # % of the judged
+    late: float
+    y: int
+    on_time_w: float
+    late_w: float
+
+
+CHART_WIDTH = 360  # the bar area, in SVG units
+
+
+def bars(result: OnTimeReport, limit: int = 30) -> list[Bar]:
+    """One bar per group (the busiest first): on-time and late shares of the judged."""
+    ordered = sorted(result.groups.items(), key=lambda kv: (-kv[1].total, kv[0]))[:limit]
+    found = []
+    for index, (name, s) in enumerate(ordered):
+        on_time = s.on_time_rate if s.judged else 0.0
+        late = s.late_rate
+        found.append(
+            Bar(
+                name,
+                s.total,
+                round(on_time, 1),
+                round(late, 1),
+                index * 28,
+                round(CHART_WIDTH * on_time / 100, 1),
+                round(CHART_WIDTH * late / 100, 1),
+            )
+        )
+    return found
