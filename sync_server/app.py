@@ -880,6 +880,11 @@ def create_app(settings: Settings) -> FastAPI:
         },
     )
     def blob_get(sha256: ShaPath, who: Device) -> FileResponse:
+        if not blobstore.readable_by(server.engine, who.branch, sha256):
+            # The same answer as a blob the server lacks: nothing tells it exists.
+            raise Refusal(
+                404, "no-blob", N_("No complete blob {sha} on the server"), sha=sha256[:12]
+            )
         return FileResponse(
             blobstore.complete_path(server.engine, settings.blobs_dir, sha256),
             media_type="application/octet-stream",

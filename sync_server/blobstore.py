@@ -409,3 +409,14 @@ def transferred(engine: Engine, sha256: str) -> int:
     with engine.connect() as conn:
         row = conn.execute(select(t.blobs.c.transferred).where(t.blobs.c.sha256 == sha256)).first()
     return int(row.transferred) if row else 0
+
+
+def readable_by(engine: Engine, branch: str, sha256: str) -> bool:
+    """Whether an event of `branch` references the blob: the only way a desk may read it."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(t.blob_refs.c.sha256)
+            .where(t.blob_refs.c.branch == branch)
+            .where(t.blob_refs.c.sha256 == sha256)
+        ).first()
+    return row is not None

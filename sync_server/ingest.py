@@ -81,6 +81,27 @@ def load_heads(conn: Connection, branch: str, origins: Sequence[str]) -> dict[st
     return {o: found.get(o, Head()) for o in origins}
 
 
+def note_blob_refs(conn: Connection, branch: str, events: Sequence[Event]) -> None:
+    """Record the scans this branch's attachments name (what its desks may download)."""
+    shas = {
+        str(e.payload["file"]["sha256"])
+        for e in events
+        if e.type == "dossier.attach" and isinstance(e.payload.get("file"), dict)
+    }
+    if not shas:
+        return
+    known = set(
+        conn.execute(
+            select(t.blob_refs.c.sha256)
+            .where(t.blob_refs.c.branch == branch)
+            .where(t.blob_refs.c.sha256.in_(shas))
+        ).scalars()
+    )
+    fresh = [{"branch": branch, "sha256": sha} for sha in sorted(shas - known)]
+    if fresh:
+        conn.execute(insert(t.blob_refs), fresh)
+
+
 def append(
     conn: Connection,
     branch: str,
@@ -115,6 +136,7 @@ def append(
         )
     if rows:
         insert_events(conn, rows)
+        note_blob_refs(conn, branch, events)
     for origin in {e.origin_device for e in events}:
         head = heads[origin]
         values = {"last_seq": head.seq, "last_hash": head.hash, "last_hlc": head.hlc}

@@ -130,3 +130,12 @@ blobs = Table(
     Column("complete", Boolean, nullable=False),
     Column("created_at", String(40), nullable=False),
 )
+
+blob_refs = Table(
+    # Which branch's events reference which scan: a desk reads a blob only when an event
+    # of its own branch names it (knowing a SHA-256 is not enough).
+    "blob_refs",
+    metadata,
+    Column("branch", String(32), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+)

@@ -309,6 +309,8 @@ def _transition(view: DossierView, event: Event, action: Action, concurrent: boo
         )
     elif action is Action.WITHDRAW:
         view = replace(view, withdrawn_at=p["at"])
+    elif action is Action.RECEIVE:
+        view = _received_online(view, event)
     if action is Action.REGISTER_POSTAL:
         view = replace(view, postal_address=p.get("postal_address") or view.postal_address)
     if target is not None:
@@ -318,6 +320,30 @@ def _transition(view: DossierView, event: Event, action: Action, concurrent: boo
         if target is State.RETURNED:
             view = replace(view, returned_at=p["at"])
     return view
+
+
+def _received_online(view: DossierView, event: Event) -> DossierView:
+    """An online dossier (status 1) received by an officer: the appointment counts from
+    this receipt, which carries the record as received (``core.services.online``)."""
+    p = event.payload
+    if "due" not in p:
+        return view
+    due = p["due"]["due_at"]
+    return replace(
+        view,
+        received_at=p["at"],
+        received_by=event.actor,
+        due_at=due,
+        due_original=due,
+        deadline_at=due,
+        due_explanation=tuple(p["due"]["steps"]),
+        fees_vnd=int(p.get("fees_vnd", view.fees_vnd)),
+        components=tuple(dict(c) for c in p.get("components", view.components)),
+        extra={
+            **view.extra,
+            **({NOMINAL: p["due"]["nominal_at"]} if p["due"].get("nominal_at") else {}),
+        },
+    )
 
 
 def _resume(view: DossierView, p: Any) -> DossierView:

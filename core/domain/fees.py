@@ -100,7 +100,8 @@ def _by_page(name: str, amount: int, rule: FeeRule, basis: FeeBasis) -> FeeLine:
     tiers = rule.tiers or ((1, amount),)
     per_copy = [page_fee(p, tiers, rule.cap_vnd) for p in basis.pages]
     detail = "; ".join(
-        f"bản {i}: {p} trang, {_vnd(f)}" for i, (p, f) in enumerate(zip(basis.pages, per_copy), 1)
+        f"bản {i}: {p} trang, {_vnd(f)}"
+        for i, (p, f) in enumerate(zip(basis.pages, per_copy, strict=True), 1)
     )
     return FeeLine(name, sum(per_copy), detail)
 

@@ -77,7 +77,7 @@ def facts_from_view(view: DossierView) -> DossierFacts:
         received_at=parse_moment(view.received_at),
         deadline=parse_moment(view.deadline),
         ended_at=_moment(view.end_at),
-        refused=view.state is State.REFUSED,
+        refused=view.state in (State.REFUSED, State.SUBMITTED),  # never received
         withdrawn=view.withdrawn,
         paused_since=_moment(view.paused_since),
         supplement_count=view.supplement_count,

@@ -17,6 +17,7 @@ from core.domain.dossier import NOMINAL, DossierView, check_reappointment
 from core.domain.due import Wait, compute_due, reappointment_steps, resume_after_wait
 from core.domain.errors import N_, IncompleteDossier, NotFoundError, ValidationError
 from core.domain.events import EventType
+from core.domain.fees import FeeBasis
 from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
 from core.domain.timeutil import iso, parse_moment, to_vietnam
@@ -58,6 +59,11 @@ class Intake:
     # The intake form's idempotency key (made when the form opens): a second receive with
     # the same key returns the dossier the first recorded, and records nothing.
     key: str = ""
+    # What the fees are computed from (copies, pages of each copy, an exemption case):
+    # ``core.domain.fees``; the channel is the intake's.
+    fee_copies: int = 1
+    fee_pages: Sequence[int] = ()
+    fee_exemption: str = ""
 
 
 class DossierService(DossierQueries):
@@ -116,7 +122,7 @@ class DossierService(DossierQueries):
             "components": [
                 _component_entry(procedure, key in supplied, key) for key in _keys(procedure)
             ],
-            "fees_vnd": procedure.total_fee_vnd,
+            **_fees(procedure, intake),
             "return_method": intake.return_method,
             "postal_address": intake.postal_address.strip(),
             "due": due.as_dict(),
@@ -288,6 +294,16 @@ def _reappointment(
     if repeat_reason:
         extra["repeat_reason"] = repeat_reason
     return extra
+
+
+def _fees(procedure: Procedure, intake: Intake) -> dict[str, Any]:
+    """The fees frozen on the receipt (``core.services.fees``)."""
+    from .fees import receipt_fields
+
+    basis = FeeBasis(
+        intake.channel, intake.fee_copies, tuple(intake.fee_pages), intake.fee_exemption
+    )
+    return receipt_fields(procedure, basis)
 
 
 def _proven_action(action: Action) -> bool:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.domain.catalogue import Procedure
+from core.domain.catalogue import Fee, Procedure
 from core.domain.errors import N_, ValidationError
-from core.domain.fees import FeeBasis, FeeLine, check_exemption, fee_line
+from core.domain.fees import FeeBasis, FeeLine, FeePer, check_exemption, fee_line
 from core.domain.timeutil import iso
 from core.domain.workflow import Role
 
@@ -29,9 +29,17 @@ PAYMENT_METHODS = ("cash", "transfer", "online")
 
 
 def charge(procedure: Procedure, basis: FeeBasis) -> tuple[FeeLine, ...]:
-    """The fees of one dossier of ``procedure``, line by line."""
+    """The fees of one dossier of ``procedure``, line by line. A fee by the page whose
+    pages were not given is shown at its catalogue price, saying so (the officer records
+    the fee receipt for the amount actually charged)."""
     check_exemption(basis.exemption, [fee.rule for fee in procedure.fees])
-    return tuple(fee_line(f.name, f.amount_vnd, f.rule, basis) for f in procedure.fees)
+    return tuple(_line(f, basis) for f in procedure.fees)
+
+
+def _line(fee: Fee, basis: FeeBasis) -> FeeLine:
+    if fee.rule.per is FeePer.PAGE and not basis.pages and basis.exemption not in fee.rule.exempt:
+        return FeeLine(fee.name, fee.amount_vnd, "Đơn giá một trang; chưa ghi số trang")
+    return fee_line(fee.name, fee.amount_vnd, fee.rule, basis)
 
 
 def receipt_fields(procedure: Procedure, basis: FeeBasis) -> dict[str, Any]:

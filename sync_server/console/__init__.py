@@ -6,6 +6,10 @@ console's own accounts and sessions. ``mount`` adds it all to the sync server's 
 with the API's docs page (``/docs``) served from vendored Swagger UI files.
 
 routes     login, logout, language, the overview, the dossier search and detail
+pages      statistics, users, reference data (catalogue, calendar), audit
+stats      the Decision 766 figures, their exports and chart
+reference  the catalogue in force and proposed, the calendar, a due preview
+audit_job  the chain verification in the background, the security log
 lookup     the citizens' lookup page
 accounts   console accounts (Argon2id), roles, lockout
 sessions   server-side sessions with expiry and their CSRF tokens
@@ -27,7 +31,7 @@ from starlette.responses import Response
 
 from core.i18n import register_locale_dir
 
-from . import lookup, routes, shared
+from . import lookup, pages, routes, shared
 from .seen import SeenMiddleware
 from .web import HERE, redirect
 
@@ -39,6 +43,7 @@ def mount(app: FastAPI, engine: Engine, data_dir: Path, who_key: str) -> None:
     """Add the console, the lookup page and the offline docs page to `app`."""
     app.state.console = shared.Console(engine, data_dir)
     app.include_router(routes.router)
+    app.include_router(pages.router)
     app.include_router(lookup.router)
     app.mount(STATIC, StaticFiles(directory=HERE / "static"), name="console-static")
 

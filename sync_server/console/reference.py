@@ -86,9 +86,7 @@ def propose(engine: Engine, text: str) -> Proposal:
     for code in changes["changed"]:
         a, b = old.get(code, {}), new.get(code, {})
         fields = [(k, _short(a.get(k)), _short(b.get(k))) for k in sorted(a.keys() | b.keys())]
-        changed.append(
-            Change(code, str(b.get("name", code)), [f for f in fields if f[1] != f[2]])
-        )
+        changed.append(Change(code, str(b.get("name", code)), [f for f in fields if f[1] != f[2]]))
     return Proposal(proposed, changes["added"], changes["removed"], changed, text)
 
 

@@ -123,9 +123,7 @@ def histories(engine: Engine, branches: Iterable[str]) -> list[list[Event]]:
                 .execution_options(yield_per=CHUNK)
             )
             for dossier_id, body in rows:
-                found.setdefault((branch, dossier_id), []).append(
-                    event_from_wire(json.loads(body))
-                )
+                found.setdefault((branch, dossier_id), []).append(event_from_wire(json.loads(body)))
     return list(found.values())
 
 
@@ -162,9 +160,7 @@ class Row:
     received_in_period: bool
 
 
-def drill(
-    engine: Engine, account: Account, query: Query, group: str, now: datetime
-) -> list[Row]:
+def drill(engine: Engine, account: Account, query: Query, group: str, now: datetime) -> list[Row]:
     """The dossiers the report counts in one group (``*``: every group)."""
     check_period(query.start, query.end, query.by)
     found, _codes = facts(engine, account, query, now)

@@ -12,7 +12,7 @@ from core.domain.workflow import Action, State
 from core.services import conflicts
 from core.services.branch import Branch
 from core.services.sync import LocalReplica
-from core.sync.errors import NotEnrolled, Unauthorised
+from core.sync.errors import NotEnrolled, ServerRefused, Unauthorised
 from core.sync.wire import CHUNK_SIZE
 from sync_server import identity
 
@@ -656,3 +656,27 @@ def test_a_scan_cut_short_while_it_is_sent_is_named_at_once(
     with pytest.raises(ProtocolError, match=sha[:12]):
         agent.sync_once()
     assert net.client(desk).missing([sha]) == [sha]
+
+
+def test_a_desk_reads_only_the_scans_its_branch_references(net: Net, tmp_path: Path) -> None:
+    """GIVEN a scan uploaded and attached by a desk of branch A
+    WHEN a desk of branch B asks the server for it by its SHA-256
+    THEN it gets the same 404 as for a scan the server lacks; a desk of A gets the bytes."""
+    branch_a, branch_b = net.branch(), net.branch()
+    a, a2, b = net.desktop(branch_a), net.desktop(branch_a), net.desktop(branch_b)
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"citizen's papers " * 1000)
+    sha = LocalReplica(a).add_blob(scan)
+    attach_blob(a, receive(a).id, sha)
+    net.agent(a).sync_once()
+    with pytest.raises(ServerRefused) as refused:
+        b"".join(net.client(b).download(sha, 0, 1 << 16))
+    assert refused.value.status == 404
+    lacking = "0" * 64
+    with pytest.raises(ServerRefused) as unknown:
+        b"".join(net.client(b).download(lacking, 0, 1 << 16))
+    assert unknown.value.status == 404
+    assert str(refused.value).replace(sha[:12], "x") == str(unknown.value).replace(
+        lacking[:12], "x"
+    )
+    assert b"".join(net.client(a2).download(sha, 0, 1 << 16)) == scan.read_bytes()
