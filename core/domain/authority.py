@@ -28,7 +28,7 @@ from pydantic import ValidationError as SchemaError
 from . import payloads as p
 from .errors import N_, PermissionDenied, ValidationError
 from .events import Event
-from .workflow import Action
+from .workflow import TRANSITIONS, Action, Role
 
 GLOBAL_SCOPE = "*"
 CENTRE_PREFIX = "server:"
@@ -262,6 +262,17 @@ def check_payload(event: Event, rule: Rule | None = None) -> None:
             field=where,
             problem=first["msg"],
         ) from None
+
+
+def step_roles(event_type: str) -> frozenset[Role] | None:
+    """The roles allowed to take a decision (a step that carries its actor's proof), or
+    None for any other event."""
+    if event_type == "dossier.resolve":
+        return frozenset({Role.LEADER})
+    action = Action._value2member_map_.get(event_type.removeprefix("dossier."))
+    if not event_type.startswith("dossier.") or action not in PROVEN_ACTIONS:
+        return None
+    return TRANSITIONS[Action(action)].roles
 
 
 def needs_proof(event: Event) -> bool:

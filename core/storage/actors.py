@@ -73,6 +73,58 @@ def refuse_unproven(conn: Connection, event: Event) -> None:
     quarantine.record(conn, event, UNPROVEN, refusal)
 
 
+_ROLE_EVENTS = (
+    "SELECT type, payload FROM events WHERE dossier_id IS NULL "
+    "AND type IN ('user.added', 'user.role_set', 'user.disabled') "
+    "AND json_extract(payload, '$.username') = ? AND hlc <= ? "
+    "AND event_id NOT IN (SELECT event_id FROM quarantine) "
+    "ORDER BY hlc, origin_device, origin_seq"
+)
+
+
+def role_at(conn: Connection, username: str, hlc: str) -> tuple[str | None, bool]:
+    """The role `username` held, and whether she was disabled, at the moment `hlc`: her
+    user events up to it, in fold order (the same answer on every replica)."""
+    role: str | None = None
+    disabled = False
+    for type_, payload in raw(conn).execute(_ROLE_EVENTS, (username, hlc)):
+        body = json.loads(payload)
+        if type_ == "user.added":
+            role, disabled = str(body.get("role")), False
+        elif type_ == "user.role_set":
+            role = str(body.get("role"))
+        else:
+            disabled = bool(body.get("disabled", True))
+    return role, disabled
+
+
+def role_held(conn: Connection, event: Event) -> bool:
+    """Whether a decision's actor held a role allowed to take it when she took it. Only
+    decisions (the steps that carry their actor's proof) are judged: their role is what
+    the proof vouches for."""
+    allowed = authority.step_roles(event.type)
+    if allowed is None or not authority.needs_proof(event):
+        return True
+    role, disabled = role_at(conn, event.actor, event.hlc)
+    return role in allowed and not disabled
+
+
+def refuse_role(conn: Connection, event: Event) -> None:
+    role, disabled = role_at(conn, event.actor, event.hlc)
+    refusal = authority.AuthorityRefused(
+        quarantine.STEP_ROLE,
+        N_(
+            "Event {event} ({type}) is not applied: {actor} did not hold a role allowed to "
+            "take it then ({role})"
+        ),
+        event=event.event_id,
+        type=event.type,
+        actor=event.actor,
+        role=("disabled" if disabled else role) or "-",
+    )
+    quarantine.record(conn, event, quarantine.STEP_ROLE, refusal)
+
+
 def admitted(conn: Connection, event: Event) -> bool:
     """Whether a reference event is honoured now (else it is quarantined, or — a desk's
     first admin that another desk's already named — silently left)."""
@@ -148,15 +200,17 @@ def unproven_dossiers(conn: Connection) -> list[str]:
     """The dossiers holding steps refused as unproven; their verdicts are forgotten, so a
     refold judges them again (with the keys the users' fold holds now)."""
     db = raw(conn)
-    rows = db.execute(
-        "SELECT DISTINCT e.dossier_id FROM quarantine q JOIN events e ON e.event_id = q.event_id "
-        "WHERE q.rule = ? AND e.dossier_id IS NOT NULL",
-        (UNPROVEN,),
-    )
-    found = [r[0] for r in rows]
-    db.execute(
-        "DELETE FROM quarantine WHERE rule = ? AND event_id IN "
-        "(SELECT event_id FROM events WHERE dossier_id IS NOT NULL)",
-        (UNPROVEN,),
-    )
-    return found
+    found: set[str] = set()
+    for rule in quarantine.STEP_VERDICTS:
+        rows = db.execute(
+            "SELECT DISTINCT e.dossier_id FROM quarantine q JOIN events e "
+            "ON e.event_id = q.event_id WHERE q.rule = ? AND e.dossier_id IS NOT NULL",
+            (rule,),
+        )
+        found.update(r[0] for r in rows)
+        db.execute(
+            "DELETE FROM quarantine WHERE rule = ? AND event_id IN "
+            "(SELECT event_id FROM events WHERE dossier_id IS NOT NULL)",
+            (rule,),
+        )
+    return sorted(found)

@@ -142,6 +142,9 @@ def fold_guarded(
         if not actors.proven(conn, event):
             actors.refuse_unproven(conn, event)
             continue
+        if not actors.role_held(conn, event):
+            actors.refuse_role(conn, event)
+            continue
         try:
             view = fold.apply(view, event)
         except Exception as err:  # any failure of one event is contained, and named
@@ -369,10 +372,8 @@ def rebuild(conn: Connection) -> int:
     by_dossier: dict[str, list[Event]] = {}
     reference: list[Event] = []
     replayed = 0
-    conn.execute(
-        text("DELETE FROM quarantine WHERE rule IN (:a, :b)"),
-        dict(zip("ab", quarantine.REJUDGED, strict=True)),
-    )
+    for rule in quarantine.REJUDGED:
+        conn.execute(text("DELETE FROM quarantine WHERE rule = :rule"), {"rule": rule})
     skipped = quarantine.ids(conn)
     for event in event_store.all_events(conn):
         replayed += 1

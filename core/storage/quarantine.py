@@ -52,13 +52,19 @@ def record(conn: Connection, event: Event, rule: str, err: MotcuaError) -> None:
 # actors``): made again at every refold, so an event that arrives late can change them.
 FOLD_RULE = "branch-admin-role"
 UNPROVEN = "unproven-actor"
-REJUDGED = (FOLD_RULE, UNPROVEN)
+STEP_ROLE = "step-role"  # a decision by a user who did not hold its role at that moment
+REJUDGED = (FOLD_RULE, UNPROVEN, STEP_ROLE)
+# Verdicts on dossier steps, forgotten and made again when the users change.
+STEP_VERDICTS = (UNPROVEN, STEP_ROLE)
 
 
 def ids(conn: Connection) -> frozenset[str]:
     """The event ids every fold skips: refused for good (the table is empty on an honest
     branch: one cheap read)."""
-    rows = raw(conn).execute("SELECT event_id FROM quarantine WHERE rule NOT IN (?, ?)", REJUDGED)
+    marks = ", ".join("?" * len(REJUDGED))
+    rows = raw(conn).execute(
+        f"SELECT event_id FROM quarantine WHERE rule NOT IN ({marks})", REJUDGED
+    )
     return frozenset(r[0] for r in rows)
 
 

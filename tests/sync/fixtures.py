@@ -93,6 +93,11 @@ class Net:
             identity.author_one(self.engine, self.key, code, "user.added", clerk_payload(clerk))
         return code
 
+    def identity_role(self, username: str, role: str, branch: str) -> None:
+        """The centre changes a user's role in the branch's chain."""
+        payload = {"username": username, "role": role}
+        identity.author_one(self.engine, self.key, branch, "user.role_set", payload)
+
     def code(self, branch: str, ttl: int = 600) -> str:
         return str(identity.new_enrol_code(self.engine, branch, ttl)["code"])
 

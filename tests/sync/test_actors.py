@@ -156,3 +156,46 @@ def chain_above(source: Branch, target: Branch) -> list[Any]:
         held = event_store.device_head(conn, source.device_id)[0]
     with source.store.read() as conn:
         return [e for e in event_store.chain(conn, source.device_id) if e.origin_seq > held]
+
+
+def test_a_decision_needs_the_role_its_actor_held_at_that_moment(net: Net) -> None:
+    """GIVEN a dossier awaiting approval and a modified desk that holds the officer's and
+    the leader's keys (their passwords leaked)
+    WHEN it writes an approval by the officer, with her valid proof, and then — after the
+    centre demoted the leader to officer — one by the leader, with hers
+    THEN the honest desk quarantines both as `step-role` and the dossier still awaits
+    approval; an approval the leader made before her demotion stays applied elsewhere."""
+    from tests.sync.fixtures import KEYS
+
+    honest, hostile = branch_of_three(net)
+    view = awaiting_approval(honest)
+    earlier = awaiting_approval(honest)
+    act(honest, earlier.code, Action.APPROVE, LEADER)
+    for desk in (honest, hostile):
+        net.agent(desk).sync_once()
+    step = {"at": MOMENT, "note": ""}
+
+    def approval_by(actor: str) -> Any:
+        heads = hostile.dossiers.get(view.code).heads
+        proof = userkeys.prove(
+            KEYS[actor], "dossier.approve", hostile.branch_code, view.id, actor, heads, step
+        )
+        payload = {**step, "proof": proof}
+        return hostile_write(
+            hostile, "dossier.approve", payload, dossier=view.id, actor=actor, parents=heads
+        )
+
+    by_officer = approval_by("lan")
+    net.agent(hostile).sync_once()
+    net.identity_role("hung", "officer", honest.branch_code)
+    net.agent(hostile).sync_once()  # the hostile desk learns the demotion: its clock passes it
+    by_demoted = approval_by("hung")
+    net.agent(hostile).sync_once()
+    net.agent(honest).sync_once()
+    rules = held_back(honest)
+    assert rules[by_officer.event_id] == quarantine.STEP_ROLE
+    assert rules[by_demoted.event_id] == quarantine.STEP_ROLE
+    assert honest.dossiers.get(view.code).state is State.AWAITING_APPROVAL
+    assert honest.dossiers.get(earlier.code).state is State.APPROVED  # judged at its moment
+    assert snapshot(honest)["dossiers"] == rebuilt(honest)["dossiers"]
+    assert set(held_back(honest).values()) == {quarantine.STEP_ROLE}

@@ -32,6 +32,7 @@ def hostile_write(
     key, but never checked against the authority table nor applied."""
     branch = kw.pop("branch", desk.branch_code)
     actor = kw.pop("actor", "admin")
+    parents = tuple(kw.pop("parents", ()))
 
     def draft(seq: int, prev: str, stamp: str) -> Event:
         return Event(
@@ -45,6 +46,7 @@ def hostile_write(
             origin_seq=seq,
             hlc=stamp,
             prev_hash=prev,
+            parents=parents,
         )
 
     now = int(time.time() * 1000)

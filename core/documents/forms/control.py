@@ -16,7 +16,7 @@ RESULT_TEXT = {
 
 def draw_control(form: ControlSlip) -> FormPdf:
     pdf = FormPdf(margin=14.0, base=11.0)
-    pdf.national_header(form.unit, "", None)
+    pdf.national_header(form.unit, form.number, form.issued_at)
     pdf.form_title(
         "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
         f"Kèm theo hồ sơ của: {form.applicant.name} — Mã hồ sơ: {form.dossier_code}",
@@ -24,6 +24,8 @@ def draw_control(form: ControlSlip) -> FormPdf:
     pdf.field("Nội dung yêu cầu giải quyết", form.request)
     pdf.field("Ngày, giờ nhận", vn_moment(form.received_at))
     pdf.field("Ngày, giờ hẹn trả", vn_moment(form.due_at))
+    if form.deadline_at is not None and form.deadline_at != form.due_at:
+        pdf.field("Hạn giải quyết (đánh giá từng bước)", vn_moment(form.deadline_at))
     pdf.field("Cơ quan (bộ phận) giải quyết hồ sơ", form.handling_agency)
     pdf.field("Cơ quan phối hợp giải quyết hồ sơ", form.coordinating_agencies or "—")
     pdf.gap(0.5)

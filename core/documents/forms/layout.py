@@ -34,9 +34,15 @@ class FormPdf(FPDF):
     """An A4 or A5 page with the form helpers; sizes scale with ``base`` (points)."""
 
     def __init__(
-        self, page: str = "A4", base: float = 12.0, margin: float = 18.0, leading: float = 1.45
+        self,
+        page: str = "A4",
+        base: float = 12.0,
+        margin: float = 18.0,
+        leading: float = 1.45,
+        landscape: bool = False,
     ) -> None:
-        super().__init__(orientation="portrait", unit="mm", format=PAGE_SIZES[page])
+        orientation = "landscape" if landscape else "portrait"
+        super().__init__(orientation=orientation, unit="mm", format=PAGE_SIZES[page])
         self.leading = leading
         for style, path in FILES.items():
             self.add_font(FAMILY, style, str(path))
@@ -114,7 +120,7 @@ class FormPdf(FPDF):
         self.set_y(max(left_bottom, right_bottom))
         if number:
             self.set_x(self.l_margin)
-            self.font("", 0.95)
+            self.font("", 0.95 if len(number) < 24 else 0.8)
             self.cell(left_w, self.line_h, nfc(f"Số: {number}"), align="C")
         if when is not None:
             self.set_x(right_x)

@@ -1,9 +1,10 @@
 """What each national form needs, as plain values (the dossier side fills them in).
 
-Forms follow Circular 01/2018/TT-VPCP and Circular 03/2025/TT-VPCP Annex I:
-01 receipt and appointment slip, 02 supplement request, 03 refusal, 04 apology and new
-appointment, 06 processing control slip. Moments are aware datetimes (shown in Vietnam
-time); amounts are whole đồng.
+Numbering of Circular 03/2025/TT-VPCP Annex I (01–04 as in Circular 01/2018/TT-VPCP;
+docs/forms.md): 01 receipt and appointment slip, 02 supplement request, 03 refusal, 04
+apology and new appointment, 05 notice of stopped processing, 06 processing control slip,
+07 dossier tracking book. Moments are aware datetimes (shown in Vietnam time); amounts are
+whole đồng.
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ class ReturnMethod(StrEnum):
 
 
 @dataclass(frozen=True)
+class FeeRow:
+    """A fee as charged at receipt, with how it was computed."""
+
+    name: str
+    amount_vnd: int
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class ReceiptSlip:
     """Form 01: Giấy tiếp nhận hồ sơ và hẹn trả kết quả (A5, with the lookup QR)."""
 
@@ -68,6 +78,8 @@ class ReceiptSlip:
     tracking_number: str = ""  # "Số thứ tự" in the tracking book
     hotline: str = ""
     fee_vnd: int | None = None
+    fees: tuple[FeeRow, ...] = ()  # the lines of ``fee_vnd``, when the receipt kept them
+    national_code: str = ""  # mã TTHC
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,7 @@ class SupplementRequest:
     contact_officer: str
     contact_phone: str
     issued_at: datetime
+    number: str = ""  # "Số:" of the form
 
 
 @dataclass(frozen=True)
@@ -97,6 +110,7 @@ class Refusal:
     officer: str
     issued_at: datetime
     dossier_code: str = ""
+    number: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,7 @@ class Apology:
     signer: str  # head of the agency
     signer_title: str = "THỦ TRƯỞNG CƠ QUAN"
     issued_at: datetime | None = None
+    number: str = ""
 
 
 class StepResult(StrEnum):
@@ -149,6 +164,63 @@ class ControlSlip:
     handling_agency: str
     rows: tuple[HandOver, ...]
     coordinating_agencies: str = ""
+    number: str = ""
+    issued_at: datetime | None = None
+    deadline_at: datetime | None = None  # the appointment steps are judged on
 
 
-FormData = ReceiptSlip | SupplementRequest | Refusal | Apology | ControlSlip
+@dataclass(frozen=True)
+class StopNotice:
+    """Form 05: Thông báo về việc dừng xử lý hồ sơ."""
+
+    unit: Unit
+    dossier_code: str
+    applicant: Applicant
+    request: str
+    received_at: datetime
+    reasons: tuple[str, ...]
+    signer: str
+    issued_at: datetime
+    withdrawn_at: datetime | None = None  # at the citizen's request (status 7)
+    number: str = ""
+    national_code: str = ""
+    signer_title: str = "THỦ TRƯỞNG CƠ QUAN"
+
+
+@dataclass(frozen=True)
+class BookEntry:
+    """One dossier in the tracking book (form 07)."""
+
+    book: str
+    sequence: str
+    dossier_code: str
+    procedure: str
+    sets: int
+    applicant: str
+    address: str
+    phone: str
+    agency: str
+    received_at: datetime
+    due_at: datetime
+    transferred_at: datetime | None = None
+    result_at: datetime | None = None
+    returned_at: datetime | None = None
+    note: str = ""
+    national_code: str = ""
+
+
+@dataclass(frozen=True)
+class TrackingBook:
+    """Form 07: Sổ theo dõi hồ sơ, the entries received in a period."""
+
+    unit: Unit
+    period_from: datetime
+    period_to: datetime
+    entries: tuple[BookEntry, ...]
+    issued_at: datetime
+    dossier_code: str = ""  # (the book is not one dossier's; kept for the PDF title)
+
+
+FormData = (
+    ReceiptSlip | SupplementRequest | Refusal | Apology | StopNotice | ControlSlip | TrackingBook
+)

@@ -23,6 +23,9 @@ def draw_receipt(slip: ReceiptSlip) -> FormPdf:
     pdf.field("6. Đăng ký nhận kết quả tại", _where(slip))
     if slip.fee_vnd is not None:
         pdf.field("7. Phí, lệ phí", vnd(slip.fee_vnd))
+        for fee in slip.fees:
+            detail = f" ({fee.detail})" if fee.detail else ""
+            pdf.text_block(f"- {fee.name}: {vnd(fee.amount_vnd)}{detail}", scale=0.9)
     book = f"Quyển số: {slip.tracking_book or '……'}, Số thứ tự: {slip.tracking_number or '……'}"
     pdf.text_block(f"Vào Sổ theo dõi hồ sơ, {book}", "I", 0.95)
     _lookup_note(pdf, slip)
@@ -54,6 +57,8 @@ def _applicant_beside_qr(pdf: FormPdf, slip: ReceiptSlip) -> None:
     pdf.field("Email", slip.applicant.email or "—", w=narrow)
     pdf.set_y(max(pdf.get_y(), top + QR_SIZE + 4))
     pdf.field("Nội dung yêu cầu giải quyết", slip.request)
+    if slip.national_code:
+        pdf.field("Mã thủ tục hành chính", slip.national_code)
 
 
 def component_table(pdf: FormPdf, rows: tuple[ComponentRow, ...]) -> None:
