@@ -68,7 +68,8 @@ class Fee:
     name: str
     amount_vnd: int
     note: str = ""
-    rule: FeeRule = FeeRule()  # by copy or page, online amount, free cases (core.domain.fees)
+    # By copy or page, online amount, free cases (core.domain.fees).
+    rule: FeeRule = dataclasses.field(default_factory=FeeRule)
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,7 @@ class Step(Payload):
     due_steps: list[dict[str, Any]] | None = None
     repeat_reason: LongText = ""
     payment_method: Line = ""
+    missing: list[Line] = Field(default_factory=list)  # a supplement's components (form 02)
 
 
 class Reappointment(Step):

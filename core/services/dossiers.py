@@ -214,7 +214,9 @@ class DossierService(DossierQueries):
         self, view: DossierView, action: Action, moment: datetime, details: Mapping[str, Any]
     ) -> dict[str, Any]:
         extra: dict[str, Any] = {
-            k: v for k, v in details.items() if k in ("to", "postal_address", "order_number")
+            k: v
+            for k, v in details.items()
+            if k in ("to", "postal_address", "order_number", "missing")  # missing: form 02
         }
         if action in WAIT_ENDS:
             extra.update(self._after_wait(view, action, moment))

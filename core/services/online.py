@@ -84,11 +84,13 @@ class OnlineService:
         drafts = [self._draft(item) for item in dossiers_in(doc)]
 
         def work(conn: Connection) -> tuple[list[DossierView], int]:
-            views, added = [], 0
+            views: list[DossierView] = []
+            added = 0
             for key, payload in drafts:
                 known = raw(conn).execute(_KNOWN, (key,)).fetchone()
-                if known:
-                    views.append(projection.load_view(conn, known[0]))
+                earlier = projection.load_view(conn, known[0]) if known else None
+                if earlier is not None:
+                    views.append(earlier)
                     continue
                 views.append(self._record(conn, user, key, dict(payload)))
                 added += 1

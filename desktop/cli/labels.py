@@ -82,6 +82,7 @@ LABELS: dict[str, str] = {
     "rate": N_("On-time rate"),
     "scanners": N_("Scanners"),
     "printers": N_("Printers"),
+    "receipt_printers": N_("Receipt printers"),
     "usb": N_("USB devices"),
     "vendor": N_("Vendor"),
     "product": N_("Product"),

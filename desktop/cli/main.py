@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "desktop.cli.commands_hardware",
     "desktop.cli.commands_print",
     "desktop.cli.commands_sync",
+    "desktop.cli.commands_online",
 )
 
 

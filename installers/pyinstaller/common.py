@@ -253,7 +253,15 @@ def platform_extra_trees() -> list[object]:
     """Windows: SDL2, GLEW and ANGLE come in Kivy's ``kivy_deps`` wheels, as folders."""
     if sys.platform != "win32":
         return []
-    from kivy_deps import angle, glew, sdl2  # type: ignore[import-not-found]
+    import importlib
+
     from PyInstaller.building.datastruct import Tree
 
-    return [Tree(path) for path in (*sdl2.dep_bins, *glew.dep_bins, *angle.dep_bins)]
+    trees: list[object] = []
+    for name in ("sdl2", "glew", "angle"):
+        try:
+            module = importlib.import_module(f"kivy_deps.{name}")
+        except ImportError:
+            continue  # not every Kivy release needs all three
+        trees += [Tree(path) for path in module.dep_bins]
+    return trees

@@ -229,6 +229,8 @@ async def users_change(request: Request) -> Response:
     branch = form.get("branch", "")[:32]
     if not session.account.can_write:
         return message(request, READ_ONLY, 403, session)
+    if branch not in [c for c, _ in await visible_branches(request, session)]:
+        return message(request, N_("You may not see branch {branch}."), 404, session, branch=branch)
     if not session.account.may_change(branch):
         return message(request, NOT_YOURS, 403, session, branch=branch)
     op, name = form.get("op", ""), form.get("username", "").strip()
@@ -298,6 +300,8 @@ async def _reference_page(
     context.setdefault("due", None)
     context.setdefault("due_form", {})
     context.setdefault("cal_form", {})
+    context.setdefault("edit", "")
+    context.setdefault("mode", "catalogue")
     return page(
         request,
         "reference.html",
@@ -324,6 +328,11 @@ async def _reference_page(
 async def reference_page(request: Request) -> Response:
     session = await signed_in(request)
     params = request.query_params
+    if "edit" in params:
+        text = await run_in_threadpool(
+            reference.procedure_json, console_of(request).engine, params["edit"][:40]
+        )
+        return await _reference_page(request, session, edit=text, mode="procedure")
     if "procedure" not in params:
         return await _reference_page(request, session)
     engine = console_of(request).engine
@@ -382,6 +391,7 @@ async def catalogue_change(request: Request) -> Response:
     if not session.account.may_change_national:
         return message(request, READ_ONLY, 403, session)
     text = form.get("file", "").strip() or form.get("document", "")
+    mode = "procedure" if form.get("mode") == "procedure" else "catalogue"
     try:
         if form.get("op") == "publish":
             result = await run_in_threadpool(
@@ -391,6 +401,7 @@ async def catalogue_change(request: Request) -> Response:
                 text,
                 form.get("allow_removals") == "1",
                 by_of(session),
+                mode,
             )
             done = say(
                 request,
@@ -398,10 +409,12 @@ async def catalogue_change(request: Request) -> Response:
                 event=result["event_id"],
             )
             return await _reference_page(request, session, done=done)
-        proposal = await run_in_threadpool(reference.propose, engine, text)
+        proposal = await run_in_threadpool(reference.propose, engine, text, mode)
     except MotcuaError as err:
-        return await _reference_page(request, session, 400, error=error_text(request, err))
-    return await _reference_page(request, session, proposal=proposal)
+        return await _reference_page(
+            request, session, 400, error=error_text(request, err), edit=text, mode=mode
+        )
+    return await _reference_page(request, session, proposal=proposal, edit=text, mode=mode)
 
 
 @router.post("/reference/calendar")
@@ -414,6 +427,9 @@ async def calendar_change(request: Request) -> Response:
     scope = form.get("scope", "")[:32]
     if not session.account.can_write:
         return message(request, READ_ONLY, 403, session)
+    known = [t.GLOBAL_SCOPE, *(c for c, _ in await visible_branches(request, session))]
+    if scope not in known:
+        return message(request, N_("You may not see branch {branch}."), 404, session, branch=scope)
     allowed = (
         session.account.may_change_national
         if scope == t.GLOBAL_SCOPE

@@ -50,7 +50,8 @@ class Proposal:
     added: list[str]
     removed: list[str]
     changed: list[Change]
-    text: str  # the document as sent, to publish it after the preview
+    text: str  # what was sent, to publish it after the preview …
+    mode: str  # … as a whole catalogue ("catalogue") or one procedure ("procedure")
 
     @property
     def empty(self) -> bool:
@@ -69,17 +70,33 @@ def _latest(procedures: list[Procedure]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def propose(engine: Engine, text: str) -> Proposal:
-    """A proposed catalogue checked against its schema and compared with the one in force;
-    a ValidationError says what is wrong with it."""
+def _with_procedure(current: list[Procedure], doc: Any) -> dict[str, Any]:
+    """The catalogue in force with one procedure added, or put in place of the one with
+    its code and version."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("code"), str):
+        raise ValidationError(N_("A procedure is a JSON object with its code"))
+    entries = [
+        procedure_to_dict(p)
+        for p in current
+        if (p.code, p.version) != (doc["code"], doc.get("version", 1))
+    ]
+    return {"procedures": [*entries, doc]}
+
+
+def propose(engine: Engine, text: str, mode: str = "catalogue") -> Proposal:
+    """A proposed catalogue — a whole one, or the one in force with one procedure added or
+    edited — checked against its schema and compared with the one in force; a
+    ValidationError says what is wrong with it."""
     if not text.strip():
         raise ValidationError(N_("Choose a catalogue file or paste its JSON"))
     try:
         doc = json.loads(text)
     except ValueError:
         raise ValidationError(N_("The catalogue is not valid JSON")) from None
-    proposed = catalogue_schema.validate(doc)
     current = in_force(engine)
+    if mode == "procedure":
+        doc = _with_procedure(current, doc)
+    proposed = catalogue_schema.validate(doc)
     changes = catalogue_schema.diff(current, proposed)
     old, new = _latest(current), _latest(proposed)
     changed = []
@@ -87,13 +104,22 @@ def propose(engine: Engine, text: str) -> Proposal:
         a, b = old.get(code, {}), new.get(code, {})
         fields = [(k, _short(a.get(k)), _short(b.get(k))) for k in sorted(a.keys() | b.keys())]
         changed.append(Change(code, str(b.get("name", code)), [f for f in fields if f[1] != f[2]]))
-    return Proposal(proposed, changes["added"], changes["removed"], changed, text)
+    return Proposal(proposed, changes["added"], changes["removed"], changed, text, mode)
+
+
+def procedure_json(engine: Engine, code: str) -> str:
+    """One procedure in force as JSON, to edit (its newest version); "" when unknown."""
+    found = [p for p in in_force(engine) if p.code == code]
+    if not found:
+        return ""
+    newest = max(found, key=lambda p: p.version)
+    return json.dumps(procedure_to_dict(newest), ensure_ascii=False, indent=2)
 
 
 def publish(
-    engine: Engine, key: DeviceKey, text: str, allow_removals: bool, by: str
+    engine: Engine, key: DeviceKey, text: str, allow_removals: bool, by: str, mode: str
 ) -> dict[str, Any]:
-    proposal = propose(engine, text)
+    proposal = propose(engine, text, mode)
     if proposal.empty:
         raise ValidationError(N_("The catalogue is the one in force: nothing to publish"))
     changes = {"added": proposal.added, "removed": proposal.removed}

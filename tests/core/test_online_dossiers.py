@@ -36,7 +36,9 @@ PORTAL = {
 
 
 def imported(world: World, **changes: Any) -> str:
-    views, _ = OnlineService(world.branch).import_dossiers(world.users["lan"], {**PORTAL, **changes})
+    views, _ = OnlineService(world.branch).import_dossiers(
+        world.users["lan"], {**PORTAL, **changes}
+    )
     return str(views[0].code)
 
 

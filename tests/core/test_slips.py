@@ -69,7 +69,8 @@ def test_supplement_refusal_apology_and_control_slip(journey: tuple[World, str, 
     texts = {form: pdf_text(world.branch.slips.render(code, form)) for form in ("02", "04", "06")}
     assert "Thiếu giấy xác nhận cư trú" in texts["02"]
     assert "Cần xác minh tại nơi cư trú cũ" in texts["04"] and "04/12/2026" in texts["04"]
-    assert "1. Giao: Bộ phận tiếp nhận" in texts["06"]
+    assert "1. Giao: Tổ chức, cá nhân" in texts["06"]
+    assert "2. Giao: Bộ phận tiếp nhận" in texts["06"]
     assert "Thiếu giấy xác nhận cư trú" in texts["06"]
     refusal = pdf_text(world.branch.slips.render(refused, "03"))
     assert "Không thuộc thẩm quyền giải quyết" in refusal
@@ -82,4 +83,4 @@ def test_a_form_without_its_step_is_refused(journey: tuple[World, str, str]) -> 
     with pytest.raises(TransitionRefused, match="no 'reappoint' step"):
         world.branch.slips.render(refused, "04")
     with pytest.raises(ValidationError):
-        world.branch.slips.render(code, "05")
+        world.branch.slips.render(code, "07")

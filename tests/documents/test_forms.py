@@ -90,11 +90,11 @@ def test_receipt_is_a5_with_its_facts_and_a_readable_lookup_qr(tmp_path: Path) -
 
 
 def test_wrong_form_number_or_input_is_refused() -> None:
-    """GIVEN form 05 (not produced here) and form 01 given a refusal
+    """GIVEN form 08 (no such form) and form 01 given a refusal
     WHEN rendering
     THEN both are refused with a ValidationError."""
-    with pytest.raises(ValidationError, match="Unknown form 05"):
-        render_form("05", refusal())
+    with pytest.raises(ValidationError, match="Unknown form 08"):
+        render_form("08", refusal())
     with pytest.raises(ValidationError, match="Form 01 needs ReceiptSlip, not Refusal"):
         render_form("01", refusal())
 

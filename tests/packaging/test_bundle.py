@@ -287,7 +287,6 @@ def test_the_frozen_app_writes_only_to_the_users_data_folder(
         "--data-dir",
         str(tmp_path / "demo"),
         env=clean_env,
-        check=False,
     )
     _counter_day(desktop_bundle / "motcua", clean_env, tmp_path / "store", tmp_path)
     run(

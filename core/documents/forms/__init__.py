@@ -79,7 +79,9 @@ def render_form(form_no: str, data: FormData) -> bytes:
     """The form as PDF/A-2b bytes; refuses an unknown number or mismatched data."""
     entry = FORMS.get(form_no.zfill(2))
     if entry is None:
-        raise ValidationError(N_("Unknown form {form}; choose 01, 02, 03, 04, 05, 06 or 07"), form=form_no)
+        raise ValidationError(
+            N_("Unknown form {form}; choose 01, 02, 03, 04, 05, 06 or 07"), form=form_no
+        )
     kind, draw, title = entry
     if not isinstance(data, kind):
         raise ValidationError(

@@ -83,7 +83,7 @@ def draw_book(book: TrackingBook) -> FormPdf:
     pdf.grid(
         HEADINGS,
         [entry_cells(e) for e in book.entries],
-        widths=(15, 24, 30, 11, 22, 30, 22, 16, 16, 16, 16, 16, 17),
+        widths=(15, 29, 30, 10, 22, 27, 21, 16, 16, 16, 16, 16, 17),
         align=("C", "L", "L", "C", "L", "L", "L", "C", "C", "C", "C", "C", "L"),
         scale=0.8,
     )
@@ -93,8 +93,8 @@ def draw_book(book: TrackingBook) -> FormPdf:
 
 def book_xlsx(book: TrackingBook) -> bytes:
     """The same book as an .xlsx workbook (one sheet; moments as dates Excel can sort)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
 
     workbook = Workbook()
     sheet = workbook.active

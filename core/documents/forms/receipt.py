@@ -11,7 +11,8 @@ QR_SIZE = 24.0  # mm: reads from 30 cm with a kiosk camera
 
 def draw_receipt(slip: ReceiptSlip) -> FormPdf:
     pdf = FormPdf(page="A5", base=9.0, margin=10.0, leading=1.38)
-    pdf.national_header(slip.unit, slip.tracking_number, slip.received_at)
+    number = "/".join(filter(None, (slip.tracking_number, slip.tracking_book)))
+    pdf.national_header(slip.unit, number, slip.received_at)
     pdf.form_title("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", f"Mã hồ sơ: {slip.dossier_code}")
     _applicant_beside_qr(pdf, slip)
     pdf.text_block("1. Thành phần hồ sơ nộp gồm:", "B")

@@ -3,6 +3,8 @@
 - The application never writes next to itself: no bytecode caches beside the bundled
   sources Alembic loads (the migrations), and Kivy keeps its ``config.ini`` and icons in
   the user's data folder (``KIVY_HOME``) rather than in ``~/.kivy``.
+- A windowed program (the desktop on Windows and macOS) has no console: its output goes
+  to nothing rather than failing on a missing ``sys.stdout``.
 - Programs the application starts (``lp``, ``tesseract``, ``gs``, ``scanimage``) load the
   system's libraries: the bootloader points ``LD_LIBRARY_PATH`` at the bundle for this
   process only (the loader has read it already), so the caller's value is put back.
@@ -14,6 +16,10 @@ import sys
 
 def _motcua_rthook() -> None:
     sys.dont_write_bytecode = True
+    if sys.stdout is None or sys.stderr is None:
+        nowhere = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (kept while the app runs)
+        sys.stdout = sys.stdout or nowhere
+        sys.stderr = sys.stderr or nowhere
     if sys.platform.startswith("linux") or "bsd" in sys.platform:
         original = os.environ.pop("LD_LIBRARY_PATH_ORIG", None)
         if original is None:

@@ -255,3 +255,68 @@ def test_api_docs_offline(site: Site) -> None:
     shot(page, "docs")
     context.close()
     assert site.outside == []
+
+
+def test_statistics_users_reference_and_audit_pages(site: Site, admin: Page) -> None:
+    """GIVEN the pushed dossiers and the central admin at 1366×768, in Vietnamese
+    WHEN she opens the statistics (by procedure) and drills down, adds a branch user,
+    previews an appointment and a catalogue edit, and runs the audit
+    THEN each page shows its figures, chart, forms and outcome without sideways scrolling;
+    the audit's progress is polled by htmx until every chain is found intact."""
+    admin.click("nav >> text=Thống kê")
+    expect(admin.locator("h1")).to_have_text("Thống kê (Quyết định 766)")
+    admin.select_option("#by", "procedure")
+    admin.click("form.filters button[type=submit]")
+    expect(admin.locator("#total")).to_have_text("3")
+    expect(admin.locator("svg.chart g")).to_have_count(1)
+    expect(admin.locator("#groups tbody tr")).to_have_count(1)
+    assert no_sideways_scroll(admin)
+    shot(admin, "stats")
+    admin.click("#groups tbody tr a")
+    expect(admin.locator("#drill tbody tr")).to_have_count(3)
+    expect(admin.locator("#drill")).to_contain_text(site.received.code)
+    shot(admin, "stats-dossiers")
+
+    admin.click("nav >> text=Người dùng")
+    admin.select_option("#branch", "TAYHO")
+    admin.click("form.filters button[type=submit]")
+    expect(admin.locator("#users tbody tr")).to_have_count(4)  # the desk's admin, 3 clerks
+    admin.fill("#new-username", "thu")
+    admin.fill("#new-full-name", "Lê Thị Thu")
+    admin.select_option("#new-role", "officer")
+    admin.fill("#new-password", "mat-khau-thu-1")
+    admin.click("#add-user button[type=submit]")
+    expect(admin.locator(".done")).to_contain_text("thu")
+    expect(admin.locator("#users tbody tr")).to_have_count(5)
+    admin.fill("#new-username", "thu")
+    admin.fill("#new-password", "mat-khau-thu-2")
+    admin.click("#add-user button[type=submit]")
+    expect(admin.locator(".error")).to_contain_text("thu")
+    assert no_sideways_scroll(admin)
+    shot(admin, "users")
+
+    admin.click("nav >> text=Danh mục")
+    expect(admin.locator("h1")).to_have_text("Danh mục")
+    admin.select_option("#due-branch", "TAYHO")
+    admin.fill("#received", "2026-12-04T09:00")
+    admin.click("#due button[type=submit]")
+    expect(admin.locator("#due-at")).to_contain_text("/2026")
+    admin.locator("#catalogue table a").first.click()
+    expect(admin.locator("#document")).to_contain_text("processing_time")
+    text = admin.locator("#document").input_value()
+    admin.fill("#document", text.replace('"sets": 1', '"sets": 2'))
+    admin.click("#propose button[type=submit]")
+    expect(admin.locator("#proposal")).to_contain_text("sets")
+    assert no_sideways_scroll(admin)
+    shot(admin, "reference")
+
+    stranger = site.context(DESKTOP).new_page()
+    login(stranger, site, "nobody", "sai-mat-khau")  # a failed login, for the security log
+    expect(stranger.locator("#error")).to_be_visible()
+    stranger.context.close()
+    admin.click("nav >> text=Kiểm toán")
+    admin.click("#verify button")
+    expect(admin.locator("#audit-ok")).to_contain_text("nguyên vẹn", timeout=20_000)
+    expect(admin.locator("#incidents")).to_contain_text("Đăng nhập bảng điều khiển thất bại")
+    assert no_sideways_scroll(admin)
+    shot(admin, "audit")
