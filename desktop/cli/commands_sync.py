@@ -8,9 +8,11 @@ import sys
 import threading
 from typing import Any
 
+from core.domain.errors import MotcuaError
 from core.services import conflicts, peers
 from core.services import sync as sync_service
 from core.sync.agent import Progress, SyncSummary
+from desktop.sync_status import revoked_answer
 
 from . import render
 from .framework import Context
@@ -79,7 +81,12 @@ def cmd_sync(args: argparse.Namespace, ctx: Context) -> dict[str, Any] | None:
     agent = sync_service.agent_for(ctx.services, args.server)
     report = _print_progress if args.progress else None
     if args.once:
-        summary = agent.sync_once(report)
+        try:
+            summary = agent.sync_once(report)
+        except MotcuaError as err:
+            if revoked_answer(err):  # as the app does: this desk records no new event
+                ctx.services.mark_revoked()
+            raise
         return {**summary.as_dict(), "pending_events": agent.status().pending_events}
     done = threading.Event()
 

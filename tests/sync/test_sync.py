@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from core.domain.errors import MotcuaError
 from core.domain.workflow import Action, State
 from core.services import conflicts
 from core.services.branch import Branch
@@ -680,3 +681,22 @@ def test_a_desk_reads_only_the_scans_its_branch_references(net: Net, tmp_path: P
         lacking[:12], "x"
     )
     assert b"".join(net.client(a2).download(sha, 0, 1 << 16)) == scan.read_bytes()
+
+
+def test_motcua_sync_records_that_the_desk_is_revoked(
+    net: Net, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN a desk the centre revoked WHEN `motcua sync --once` meets the server's answer
+    THEN it says so in one line and the desk refuses new receipts from then on."""
+    from desktop.cli.main import main
+    from sync_server import identity
+
+    desk = net.desktop(net.branch())
+    identity.revoke(net.engine, net.key, desk.device_id)
+    monkeypatch.setenv("MOTCUA_DATA_DIR", str(desk.data_dir))
+    monkeypatch.setenv("MOTCUA_LANG", "en")
+    assert main(["sync", "--once"]) != 0
+    assert "revoked" in capsys.readouterr().err
+    assert desk.revoked
+    with pytest.raises(MotcuaError):
+        receive(desk)
