@@ -68,6 +68,8 @@ _BATCH = 1 << 20
 _EARLY = 8 << 20
 _IDLE_S = 60.0  # a body silent this long is given up, 408 (a cut nobody reported, or a hold)
 _ANONYMOUS_BODY = 16 * 1024  # the body of a request no device signs (enrolment) at most
+# The console's catalogue upload (a session, not a device, signs it): a whole catalogue.
+_CATALOGUE_UPLOAD = ("/console/reference/catalogue", 2 << 20)
 _OPEN_PATHS = frozenset({"/v1/health", "/v1/enroll"})  # the routes no device signs
 _WHO = "motcua.who"  # in the scope: the (signed headers, device) the gate identified
 _GUESSES = frozenset({"bad-code", "expired-code"})  # enrolment failures that count
@@ -208,6 +210,8 @@ class Gate:
                 # Streamed by the handler, which holds a chunk to MAX_CHUNK.
                 return self._counted(receive, MAX_CHUNK, blobstore.chunk_too_large), None
         limit = self.limit if key else _ANONYMOUS_BODY
+        if not key and scope["path"].startswith(_CATALOGUE_UPLOAD[0]):
+            limit = _CATALOGUE_UPLOAD[1]
         if declared is not None and int(declared) > limit:
             raise too_large(limit)
         if not int(declared or 0) and "transfer-encoding" not in headers:

@@ -9,7 +9,8 @@ MotcuaError                    every refusal the core makes; carries a translata
 ├── AuthenticationFailed       wrong user name or password, or a locked account
 ├── CodeSpaceExhausted         this desk has used every dossier number it owns for the day
 ├── StoreError                 the local store is missing, locked or unusable
-└── IntegrityError             a stored event chain or signature does not verify
+├── IntegrityError             a stored event chain or signature does not verify
+└── CheckFailed                `motcua doctor` found a failure (not the store's or disk's)
 
 Messages are English msgids marked with ``N_`` so Babel extracts them; the edges (CLI,
 desktop) translate them with ``core.i18n.describe``. The domain itself does no I/O and
@@ -87,3 +88,9 @@ class StoreError(MotcuaError):
 
 class IntegrityError(MotcuaError):
     exit_code = 9
+
+
+class CheckFailed(MotcuaError):
+    """`motcua doctor` found a failure that is not the store's or the disk's."""
+
+    exit_code = 11

@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "desktop.cli.commands_print",
     "desktop.cli.commands_sync",
     "desktop.cli.commands_online",
+    "desktop.cli.commands_doctor",
+    "desktop.cli.commands_backup",
 )
 
 

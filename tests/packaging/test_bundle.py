@@ -277,25 +277,14 @@ def test_the_offscreen_tour_draws_the_screens(
 def test_the_frozen_app_writes_only_to_the_users_data_folder(
     desktop_bundle: Path, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """GIVEN a read-only look at the bundle WHEN the desktop starts and the command works
+    """GIVEN a snapshot of the bundle's files WHEN the command works and the desktop starts
     THEN nothing next to the executables changed, and Kivy's settings went to the user's
     data folder (platformdirs), not ``~/.kivy``."""
     before = snapshot(desktop_bundle)
-    run(
-        desktop_bundle / "motcua-desktop",
-        "--check",
-        "--data-dir",
-        str(tmp_path / "demo"),
-        env=clean_env,
-    )
     _counter_day(desktop_bundle / "motcua", clean_env, tmp_path / "store", tmp_path)
-    run(
-        desktop_bundle / "motcua",
-        "--data-dir",
-        str(tmp_path / "store"),
-        "verify",
-        env={**clean_env, **ADMIN},
-    )
+    store = ["--data-dir", str(tmp_path / "store")]
+    run(desktop_bundle / "motcua", *store, "verify", env={**clean_env, **ADMIN})
+    run(desktop_bundle / "motcua-desktop", "--check", *store, env=clean_env)
     assert snapshot(desktop_bundle) == before
     home = Path(clean_env["HOME"])
     assert (home / ".local" / "share" / "motcua" / "kivy" / "config.ini").exists()
