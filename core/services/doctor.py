@@ -348,7 +348,15 @@ def check_log(data_dir: Path) -> list[Finding]:
 # --- the server: enrolment, revocation, reachability, TLS, clock ----------------------------
 
 
-def check_server(branch: Any, timeout: float = 5.0, now_ms: Callable[[], int] | None = None) -> list[Finding]:
+def check_server(
+    branch: Any,
+    timeout: float = 5.0,
+    now_ms: Callable[[], int] | None = None,
+    *,
+    ask: bool = True,
+) -> list[Finding]:
+    """Enrolment and revocation as this store knows them; with `ask`, the server's word
+    too (a signed request), its certificate and its clock."""
     from core.sync.client import Credentials, RetryPolicy, SyncClient
     from core.sync.errors import ServerRefused, SyncError
 
@@ -369,6 +377,15 @@ def check_server(branch: Any, timeout: float = 5.0, now_ms: Callable[[], int] | 
         return found
     if revoked_here:
         found.append(_revoked_finding())
+        return found
+    if not ask:
+        found.append(
+            ok(
+                "enrolment",
+                N_("Enrolled with {url} (the server was not asked)"),
+                url=url,
+            )
+        )
         return found
     if url.startswith("https://"):
         found += check_certificate(url, timeout)
@@ -654,8 +671,7 @@ def run(
         found += opening
     try:
         if branch is not None:
-            if server:
-                found += guarded("server", lambda: check_server(branch, timeout))
+            found += guarded("server", lambda: check_server(branch, timeout, ask=server))
             found += guarded("unsent", lambda: check_unsent(branch))
         for name, check in extra:
             found += guarded(name, check)

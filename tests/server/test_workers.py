@@ -31,7 +31,7 @@ from core.sync.client import Credentials, PrefixHasher, SyncClient
 from sync_server import identity
 from sync_server import schema as st
 from sync_server.db import make_engine
-from tests.sync.fixtures import receive
+from tests.sync.fixtures import attach_blob, receive
 from tests.sync.live import BACKENDS, database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,6 +147,9 @@ def test_two_server_processes_keep_every_event_once_and_in_order(
             assert seqs == list(range(1, len(seqs) + 1))
             assert seqs[-1] == chain[-1].origin_seq
 
+        # A desk reads the scans its branch's events name: attach it to a dossier.
+        attach_blob(writers[0], writers[0].dossiers.browse(None, 1)[0].id, sha)
+        agent_for(writers[0]).sync_once()
         agent_for(fresh).sync_once()
         assert len(fresh.dossiers.browse(None, 100)) == 48
         reader = SyncClient(server, Credentials(fresh.device_id, fresh.key))
