@@ -92,9 +92,7 @@ def passphrase(env: dict[str, str] | None = None, *, new: bool = False) -> str:
 
 
 def _key(secret: str, salt: bytes, time_cost: int, memory_kib: int, lanes: int) -> bytes:
-    return hash_secret_raw(
-        secret.encode("utf-8"), salt, time_cost, memory_kib, lanes, 32, Type.ID
-    )
+    return hash_secret_raw(secret.encode("utf-8"), salt, time_cost, memory_kib, lanes, 32, Type.ID)
 
 
 def _nonce(number: int, last: bool) -> bytes:

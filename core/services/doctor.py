@@ -78,7 +78,9 @@ def guarded(name: str, check: Check) -> list[Finding]:
         return check()
     except MotcuaError as err:
         return [
-            failure(name, N_("{error}"), N_("Read the message and the log file"), error=describe(err))
+            failure(
+                name, N_("{error}"), N_("Read the message and the log file"), error=describe(err)
+            )
         ]
     except Exception as err:  # a defect of a check: said, logged, the others run
         log.exception("doctor check %s failed", name)
@@ -169,7 +171,9 @@ def check_store(data_dir: Path) -> list[Finding]:
     found = [ok("store", N_("The store {path} passes SQLite's check"), path=str(path))]
     head = migration_head()
     if current == head:
-        found.append(ok("migrations", N_("The store's schema is current ({revision})"), revision=head))
+        found.append(
+            ok("migrations", N_("The store's schema is current ({revision})"), revision=head)
+        )
     else:
         found.append(
             warning(
@@ -371,7 +375,10 @@ def check_server(
             warning(
                 "enrolment",
                 N_("This desk is not enrolled with a sync server: it works alone"),
-                N_("Run 'motcua enroll --server URL --code CODE' with a code from the central admin"),
+                N_(
+                    "Run 'motcua enroll --server URL --code CODE' with a code from the "
+                    "central admin"
+                ),
             )
         )
         return found
@@ -542,7 +549,9 @@ def check_certificate(url: str, timeout: float = 5.0) -> list[Finding]:
                 days=days,
             )
         ]
-    return [ok("certificate", N_("The server's certificate is trusted, {days} days left"), days=days)]
+    return [
+        ok("certificate", N_("The server's certificate is trusted, {days} days left"), days=days)
+    ]
 
 
 def _peer_certificate(host: str, port: int, context: ssl.SSLContext, timeout: float) -> bytes:
@@ -697,12 +706,12 @@ def _open(data_dir: Path) -> tuple[Any, list[Finding]]:
     except Exception as err:
         log.exception("doctor: opening %s failed", data_dir)
         return None, [
-            failure("store", N_("The store cannot be opened: {error}"), _RESTORE_FIX, error=str(err))
+            failure(
+                "store", N_("The store cannot be opened: {error}"), _RESTORE_FIX, error=str(err)
+            )
         ]
 
 
 def worst(findings: Sequence[Finding]) -> str:
     levels = {f.level for f in findings}
     return FAILURE if FAILURE in levels else WARNING if WARNING in levels else OK
-
-

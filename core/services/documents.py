@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection
 
 from core.documents.pdfa import DocumentInfo, page_count, pages_to_pdfa
-from core.domain.dossier import DossierView
+from core.domain.dossier import RESULT_COMPONENT, DossierView
 from core.domain.errors import N_, NotFoundError, StoreError, ValidationError
 from core.domain.events import EventType
 from core.domain.timeutil import iso
@@ -103,7 +103,7 @@ def record(
     held here and not yet durable on the server (the sync agent uploads it), and the
     ``dossier.attach`` event. Returns the dossier as it now stands."""
     names = {str(c["key"]): str(c["name"]) for c in view.components}
-    if file.component not in names:
+    if file.component not in names and file.component != RESULT_COMPONENT:
         raise ValidationError(
             N_("Dossier {code} has no document {component}"),
             code=view.code,

@@ -21,12 +21,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "doctor", help="check the store, key, disk, server, clock, devices and LAN of this desk"
     )
-    p.add_argument(
-        "--port", type=int, default=doctor.PEER_PORT, help="the LAN peer port to check"
-    )
+    p.add_argument("--port", type=int, default=doctor.PEER_PORT, help="the LAN peer port to check")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the server")
     p.add_argument("--offline", action="store_true", help="do not ask the server")
-    p.add_argument("--no-devices", action="store_true", help="do not look for scanners and printers")
+    p.add_argument(
+        "--no-devices", action="store_true", help="do not look for scanners and printers"
+    )
     p.add_argument("--no-lan", action="store_true", help="do not check the peer port and mDNS")
     p.set_defaults(handler=cmd_doctor)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from core.domain.errors import N_, IncompleteDossier, ValidationError
 from core.domain.timeutil import parse_moment
 from core.domain.workflow import Action
 from core.i18n import describe
+from core.services import documents
 from core.services.dossiers import Intake
 
 from . import render
@@ -33,7 +35,22 @@ def register(sub: Any) -> None:
     p.add_argument("--return-method", default="counter", choices=["counter", "postal"])
     p.add_argument("--postal-address", default="")
     p.add_argument("--channel", default="counter", choices=["counter", "online", "postal"])
+    p.add_argument("--copies", type=int, default=1, help="copies asked for (fees by the copy)")
+    p.add_argument(
+        "--pages",
+        type=int,
+        action="append",
+        default=[],
+        help="pages of one copy (fees by the page); once per copy",
+    )
+    p.add_argument("--fee-exemption", default="", help="the case that waives a fee")
     p.set_defaults(handler=cmd_receive)
+
+    p = dossier.add_parser("attach", help="attach a PDF to a document of a dossier")
+    p.add_argument("code")
+    p.add_argument("component", help="the document's key, or 'result' for the electronic result")
+    p.add_argument("file", type=Path, help="the PDF file")
+    p.set_defaults(handler=cmd_attach)
 
     p = dossier.add_parser("act", help="take a workflow action")
     p.add_argument("code")
@@ -101,6 +118,9 @@ def cmd_receive(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         return_method=args.return_method,
         postal_address=args.postal_address,
         channel=args.channel,
+        fee_copies=args.copies,
+        fee_pages=tuple(args.pages),
+        fee_exemption=args.fee_exemption,
     )
     try:
         view, _changes = ctx.services.dossiers.receive(user, intake)
@@ -139,6 +159,25 @@ def cmd_act(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         details=details,
     )
     return render.dossier(view)
+
+
+def cmd_attach(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    user = ctx.services.login(*ctx.acting_user())
+    try:
+        pdf = args.file.read_bytes()
+    except OSError:
+        raise ValidationError(N_("Cannot read the file {path}"), path=str(args.file)) from None
+    import pikepdf
+
+    try:
+        with pikepdf.open(io.BytesIO(pdf)) as document:
+            pages = len(document.pages)
+    except pikepdf.PdfError:
+        raise ValidationError(
+            N_("{path} is not a readable PDF file"), path=str(args.file)
+        ) from None
+    documents.attach(ctx.services, user, args.code, args.component, pdf, pages)
+    return render.dossier(ctx.services.dossiers.get(args.code))
 
 
 def cmd_show(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:

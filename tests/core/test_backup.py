@@ -78,8 +78,9 @@ def test_backup_while_writing_then_restore(
     try:
         while len(written) < 3:
             stop.wait(0.05)
-        code, made, err = cli(capsys, "--data-dir", str(desk.data_dir), "backup", "--out",
-                              str(tmp_path / "b.mcb"))
+        code, made, err = cli(
+            capsys, "--data-dir", str(desk.data_dir), "backup", "--out", str(tmp_path / "b.mcb")
+        )
     finally:
         stop.set()
         thread.join(60)
@@ -110,8 +111,9 @@ def test_backup_while_writing_then_restore(
         desk.close()
 
 
-def test_refusals_write_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refusals_write_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     desk = Branch.init(tmp_path / "desk", "TAYHO", "Tây Hồ", ADMIN)
     desk.close()
     backup = tmp_path / "b.mcb"
@@ -165,9 +167,7 @@ def server_rows(net: Net, origin: str) -> list[tuple[int, str]]:
         return sorted((r.origin_seq, r.hash) for r in conn.execute(query))
 
 
-def test_restore_reenrol_sync(
-    net: Net, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_restore_reenrol_sync(net: Net, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """GIVEN an enrolled desk with synced dossiers and one the server never received
     WHEN its backup is restored on a new machine, enrolled again and synced THEN the
     server has every event once, the unsent one relayed under the old identity; the new
@@ -177,8 +177,9 @@ def test_restore_reenrol_sync(
     receive(old)
     net.agent(old).sync_once()
     unsent = receive(old)
-    code, _, err = cli(capsys, "--data-dir", str(old.data_dir), "backup", "--out",
-                       str(tmp_path / "b.mcb"))
+    code, _, err = cli(
+        capsys, "--data-dir", str(old.data_dir), "backup", "--out", str(tmp_path / "b.mcb")
+    )
     assert code == 0, err
     old_chain = {e.hash for e in _chain(old, old.device_id)}
     assert len(server_rows(net, old.device_id)) == len(old_chain) - 1

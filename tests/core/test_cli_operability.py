@@ -410,3 +410,50 @@ def test_enroll_without_a_scheme_and_an_unreachable_server(copy: Motcua) -> None
     line = one_line(result)
     assert "http://127.0.0.1:9" in line and "không có kết nối" in line
     assert "Error" not in line
+
+
+def test_fees_by_the_page_and_the_electronic_result(copy: Motcua, tmp_path: Path) -> None:
+    """GIVEN certified copies of 3 and 250 pages WHEN received THEN the fee is 5.000 đ
+    (2.000 + 2.000 + 1.000) plus the 200.000 đ cap: 205.000 đ; the electronic result is
+    attached as a PDF, and a file that is not one is refused in one line."""
+    import img2pdf
+    from PIL import Image
+
+    received = copy.json(
+        "dossier",
+        "receive",
+        "--procedure",
+        "CT-BSBC",
+        "--component",
+        "1",
+        "--applicant",
+        str(tmp_path / "applicant.json"),
+        "--copies",
+        "2",
+        "--pages",
+        "3",
+        "--pages",
+        "250",
+        **as_user("lan"),
+    )
+    assert received["fees_vnd"] == 205_000
+    Image.new("RGB", (60, 80), "white").save(tmp_path / "page.png")
+    (tmp_path / "result.pdf").write_bytes(img2pdf.convert(str(tmp_path / "page.png")))
+    attached = copy.run(
+        "dossier",
+        "attach",
+        received["code"],
+        "result",
+        str(tmp_path / "result.pdf"),
+        **as_user("lan"),
+    )
+    assert attached.returncode == 0, attached.stderr
+    refused = copy.run(
+        "dossier",
+        "attach",
+        received["code"],
+        "result",
+        str(tmp_path / "applicant.json"),
+        **as_user("lan"),
+    )
+    assert refused.returncode == 2 and "PDF" in one_line(refused)
