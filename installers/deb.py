@@ -42,7 +42,7 @@ PACKAGES = {
     "desktop": Package(
         "motcua",
         "desktop",
-        ("libsane1", "libgl1", "libegl1", "adduser"),
+        ("libsane1", "libgl1", "libegl1", "libstdc++6", "libgcc-s1", "poppler-utils", "adduser"),
         (
             "sane-utils",
             "ipp-usb",
@@ -64,7 +64,7 @@ PACKAGES = {
     "server": Package(
         "motcua-server",
         "server",
-        ("adduser", "init-system-helpers (>= 1.54)"),
+        ("libstdc++6", "libgcc-s1", "adduser", "init-system-helpers (>= 1.54)"),
         (),
         ("postgresql", "nginx | caddy"),
         "central sync server of the Một Cửa one-stop counters",

@@ -185,10 +185,14 @@ def server_hiddenimports() -> list[str]:
 
 # --- platform parts ----------------------------------------------------------------------
 # Libraries the Linux packages take from the system (Depends of the .deb), not the bundle:
-# SANE loads its backends and reads /etc/sane.d with the system's own libsane, so the
-# backends and the library always match. (libusb is bundled: PyInstaller's pyusb hook
-# loads it from the bundle only.)
-LINUX_SYSTEM_LIBS = ["libsane.so*"]
+# - SANE loads its backends and reads /etc/sane.d with the system's own libsane, so the
+#   backends and the library always match;
+# - the C++ runtime: the system's OpenGL driver (Mesa's llvmpipe on newer systems) needs
+#   the system's own, newer libstdc++; a bundled older copy is found first and the window
+#   cannot open ("Couldn't find matching GLX visual" on Debian 13). The packages are built
+#   on the oldest supported system, so the system's copy is never older than the build's.
+# (libusb is bundled: PyInstaller's pyusb hook loads it from the bundle only.)
+LINUX_SYSTEM_LIBS = ["libsane.so*", "libstdc++.so*", "libgcc_s.so*"]
 
 
 def platform_system_libs() -> None:

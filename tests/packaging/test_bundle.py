@@ -102,8 +102,10 @@ def test_the_bundle_holds_what_runs_and_nothing_for_tests_or_the_server(
     ):
         assert (inside / path).exists(), path
     assert not list(inside.rglob("*.po")), "catalogues ship compiled"
-    # SANE comes from the system (its backends must match its library); libusb is inside.
-    assert not list(inside.glob("libsane.so*"))
+    # SANE comes from the system (its backends must match its library), so does the C++
+    # runtime (the system's OpenGL driver needs its own); libusb is inside.
+    for system_library in ("libsane.so*", "libstdc++.so*", "libgcc_s.so*"):
+        assert not list(inside.glob(system_library)), system_library
     assert list(inside.glob("libusb-1.0.so*"))
 
 

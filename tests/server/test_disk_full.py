@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from core.i18n import set_language
 from core.services.sync import LocalReplica
 from core.sync.errors import ServerRefused
 from sync_server import blobstore
@@ -32,15 +33,17 @@ def small_disk(folder: Path, size: str) -> Iterator[None]:
 
 
 def test_a_full_disk_answers_507_keeps_nothing_half_written_and_the_upload_resumes(
-    net: Net, tmp_path: Path
+    net: Net, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """GIVEN a server whose blob folder is a 6 MiB disk, and a desktop with a 12 MiB scan
     WHEN the desktop syncs
-    THEN the sync fails with 507 disk-full (in Vietnamese, the default), the server holds
+    THEN the sync fails with 507 disk-full (in the desk's language, Vietnamese), the server holds
     no complete copy and its partial file ends on a chunk boundary; once the disk has room
     again (the partial lost with it), the next sync sends the scan from the file's length
     and the server holds it whole."""
     desk = net.desktop(net.branch())
+    monkeypatch.setenv("MOTCUA_LANG", "vi")
+    set_language(None)  # the desk asks the server for its user's language
     scan = tmp_path / "scan.pdf"
     scan.write_bytes(bytes(range(256)) * (12 * 4096))
     sha = LocalReplica(desk).add_blob(scan)

@@ -272,9 +272,13 @@ def test_catalogue_preview_and_publish(net: Net) -> None:
     allowed = web.post("/console/reference/catalogue", {**publish, "allow_removals": "1"})
     assert allowed.status_code == 200 and events_count(net) == before + 2
     assert len(reference.in_force(net.engine)) == 2
-    big = json.dumps({"procedures": current}, ensure_ascii=False)
-    too_big = web.post("/console/reference/catalogue", {**whole, "document": big})
-    assert 400 <= too_big.status_code < 500
+    whole_catalogue = json.dumps({"procedures": current}, ensure_ascii=False)
+    assert len(whole_catalogue) > 16 * 1024  # more than an anonymous body: it is taken
+    taken = web.post("/console/reference/catalogue", {**whole, "document": whole_catalogue})
+    assert taken.status_code == 200
+    huge = json.dumps({"procedures": current * 40}, ensure_ascii=False)
+    too_big = web.post("/console/reference/catalogue", {**whole, "document": huge})
+    assert too_big.status_code == 413
 
 
 def test_calendar_overrides_and_due_preview(net: Net) -> None:
