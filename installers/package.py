@@ -34,7 +34,6 @@ from pathlib import Path
 INSTALLERS = Path(__file__).resolve().parent
 ROOT = INSTALLERS.parent
 SPECS = INSTALLERS / "pyinstaller"
-LINUX = INSTALLERS / "linux"
 KEEP = 2
 SKIP_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".mo"}  # .mo are compiled from the hashed .po
@@ -213,10 +212,6 @@ def _prune(root: Path, kind: Kind) -> None:
     done = [p for p in root.glob(f"{kind.name}-*") if (p / "build.json").exists()]
     for old in sorted(done, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def build_info(folder: Path) -> dict[str, object]:
-    return json.loads((folder.parent / "build.json").read_text(encoding="utf-8"))
 
 
 # --- command line ------------------------------------------------------------------------
