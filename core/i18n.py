@@ -31,6 +31,7 @@ def register_locale_dir(folder: Path) -> None:
     if folder not in _locale_dirs:
         _locale_dirs.append(folder)
         translations.cache_clear()
+        own_first.cache_clear()
 
 
 def locale_dirs() -> list[Path]:
@@ -55,6 +56,17 @@ def translations(language: str) -> gettext.NullTranslations:
         else:
             chain.add_fallback(found)
     return chain or gettext.NullTranslations()
+
+
+@cache
+def own_first(folder: Path, language: str) -> gettext.NullTranslations:
+    """A package's own catalogue first, then every registered one: for text whose msgid
+    another package may translate differently (a page heading, a button)."""
+    own = _load(folder, language)
+    if own is None:
+        return translations(language)
+    own.add_fallback(translations(language))
+    return own
 
 
 def _load(folder: Path, language: str) -> gettext.NullTranslations | None:

@@ -18,11 +18,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from core.i18n import translations
+from core.i18n import own_first
 
 from . import labels
 
 HERE = Path(__file__).parent
+LOCALE = HERE / "locale"
 LANG_COOKIE = "motcua_lang"
 CSRF_COOKIE = "motcua_csrf"  # the anonymous forms' token (login, citizens' lookup)
 SESSION_COOKIE = "motcua_session"
@@ -52,7 +53,9 @@ def language(request: Request) -> str:
 
 
 def gettext_for(lang: str) -> Any:
-    return translations(lang).gettext
+    # The console's own catalogue first: the desktop's (loaded in the same process by
+    # tests, or by a future embedding) translates some of the same msgids for its screens.
+    return own_first(LOCALE, lang).gettext
 
 
 def anonymous_csrf(request: Request) -> str:
