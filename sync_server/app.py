@@ -216,6 +216,8 @@ class Gate:
             raise too_large(limit)
         if not int(declared or 0) and "transfer-encoding" not in headers:
             return receive, None  # no body
+        if key:
+            self.server.signed_ahead(scope, headers)  # one Ed25519 check: no thread
         if not self.server.bodies.take(key):
             raise busy(2)
         try:
@@ -394,10 +396,13 @@ class Server:
             signed, who.public_key, request.method, _target(request), b"", digest=prefix
         ):
             raise Refusal(401, "bad-request-signature", N_("The request signature does not verify"))
-        state = blobstore.open_chunk(self.engine, self.settings.blobs_dir, sha256, offset, size)
+        uploader = blobstore.Uploader(who.device_id, who.branch)
+        root = self.settings.blobs_dir
+        state = blobstore.open_chunk(self.engine, root, uploader, sha256, offset, size)
         if state.complete:
             return signed, who, state
-        return signed, who, blobstore.ChunkWriter(self.settings.blobs_dir, sha256, offset, size)
+        folder = uploader.folder(root)
+        return signed, who, blobstore.ChunkWriter(folder, sha256, offset, size, uploader)
 
     def finish_chunk(
         self,
@@ -487,15 +492,15 @@ class Server:
             await asyncio.get_running_loop().run_in_executor(self._db, opened.abort, self.engine)
 
     @contextlib.asynccontextmanager
-    async def holding_blob(self, sha256: str) -> AsyncIterator[None]:
-        """The blob's locks: the asyncio lock of this process (fair), then the lock file
-        shared with the other processes, retried without blocking a thread; a blob busy
-        elsewhere for ``_LOCK_WAIT_S`` → 429 with ``Retry-After``."""
-        async with self.blob_lock(sha256):
+    async def holding_blob(self, who: identity.DeviceRow, sha256: str) -> AsyncIterator[None]:
+        """The locks of this device's upload of the blob: the asyncio lock of this process
+        (fair), then the lock file shared with the other processes, retried without
+        blocking a thread; an upload busy elsewhere for ``_LOCK_WAIT_S`` → 429 with
+        ``Retry-After``. Another device's upload of the same blob never waits on it."""
+        folder = blobstore.Uploader(who.device_id, who.branch).folder(self.settings.blobs_dir)
+        async with self.blob_lock(f"{who.device_id}/{sha256}"):
             deadline = time.monotonic() + _LOCK_WAIT_S
-            while (
-                lock := blobstore.ChunkLock.try_acquire(self.settings.blobs_dir, sha256)
-            ) is None:
+            while (lock := blobstore.ChunkLock.try_acquire(folder, sha256)) is None:
                 if time.monotonic() > deadline:
                     raise Refusal(
                         429,
@@ -509,10 +514,10 @@ class Server:
             finally:
                 lock.release()
 
-    def blob_lock(self, sha256: str) -> asyncio.Lock:
-        lock = self._blob_locks.get(sha256)
+    def blob_lock(self, key: str) -> asyncio.Lock:
+        lock = self._blob_locks.get(key)
         if lock is None:
-            lock = self._blob_locks[sha256] = asyncio.Lock()
+            lock = self._blob_locks[key] = asyncio.Lock()
         return lock
 
     def authenticate(self, request: Request, body: bytes) -> identity.DeviceRow:
@@ -540,6 +545,23 @@ class Server:
         if device.revoked:
             raise Refusal(401, "revoked", N_("Device {device} is revoked"), device=device.device_id)
         return device
+
+    def signed_ahead(self, scope: Scope, headers: Headers) -> None:
+        """Before a body is read: the signature over the digest the request declares
+        (the handler checks the body against it). Whoever knows a device's identifier but
+        not its key gets a 401, and no byte of its body is read."""
+        signed, who = scope[_WHO]
+        digest = auth.declared_digest(headers)
+        if digest is None:
+            raise Refusal(
+                401,
+                "undeclared-digest",
+                N_("The request does not declare its body's digest: update Một Cửa on it"),
+            )
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = scope["path"] + (f"?{query}" if query else "")
+        if not auth.verify_request(signed, who.public_key, scope["method"], target, b"", digest):
+            raise Refusal(401, "bad-request-signature", N_("The request signature does not verify"))
 
     def known(self, signed: auth.SignedRequest) -> identity.DeviceRow:
         with self.engine.connect() as conn:
@@ -832,7 +854,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/v1/blobs/missing", response_model=MissingResponse)
     def missing(body: MissingRequest, who: Device) -> MissingResponse:
-        return MissingResponse(missing=blobstore.missing(server.engine, list(body.hashes)))
+        hashes = list(body.hashes)
+        return MissingResponse(missing=blobstore.missing(server.engine, who.branch, hashes))
 
     @app.get("/v1/blobs/{sha256}/status", response_model=BlobStatus)
     def blob_status(
@@ -840,7 +863,8 @@ def create_app(settings: Settings) -> FastAPI:
         size: Size,
         who: Device,
     ) -> BlobStatus:
-        return blobstore.status(server.engine, settings.blobs_dir, sha256, size)
+        uploader = blobstore.Uploader(who.device_id, who.branch)
+        return blobstore.status(server.engine, settings.blobs_dir, uploader, sha256, size)
 
     @app.put("/v1/blobs/{sha256}", response_model=BlobStatus, openapi_extra=_octets())
     async def blob_chunk(
@@ -861,7 +885,8 @@ def create_app(settings: Settings) -> FastAPI:
         # Streamed: each piece of the body goes to the partial file as it arrives, and
         # continues the blob's running hash; at the end that hash must be the signed
         # prefix hash (a mismatch cuts the file back). One chunk at a time per blob.
-        async with server.holding_blob(sha256):
+        _signed, who = server.identified(request)
+        async with server.holding_blob(who, sha256):
             return await server.receive_chunk(request, sha256, offset, size, prefix)
 
     @app.post("/v1/blobs/{sha256}/commit", response_model=BlobStatus)
@@ -870,9 +895,10 @@ def create_app(settings: Settings) -> FastAPI:
         size: Size,
         who: Device,
     ) -> BlobStatus:
-        async with server.holding_blob(sha256):
+        uploader = blobstore.Uploader(who.device_id, who.branch)
+        async with server.holding_blob(who, sha256):
             return await run_in_threadpool(
-                blobstore.commit, server.engine, settings.blobs_dir, sha256, size
+                blobstore.commit, server.engine, settings.blobs_dir, uploader, sha256, size
             )
 
     @app.get(

@@ -13,10 +13,11 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Update, func, insert, select, text, update
 
 from core.domain.errors import N_
 from core.sync import blobs as addr
@@ -41,9 +42,9 @@ _RUNNING_MAX = 64
 _running_lock = threading.Lock()
 
 
-def _running_digest(sha256: str, size: int) -> str | None:
+def _running_digest(key: str, size: int) -> str | None:
     with _running_lock:
-        entry = _RUNNING.pop(sha256, None)
+        entry = _RUNNING.pop(key, None)
     return entry[1].hexdigest() if entry is not None and entry[0] == size else None
 
 
@@ -51,90 +52,97 @@ def _status(sha256: str, size: int, received: int, complete: bool) -> BlobStatus
     return BlobStatus(sha256=sha256, size=size, received=received, complete=complete)
 
 
-def missing(engine: Engine, hashes: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class Uploader:
+    """Who uploads: a device (its upload is its own) of a branch (which then holds the
+    blob). ``folder``: under the blobs directory, where the device's partial files are."""
+
+    device_id: str
+    branch: str
+
+    def folder(self, root: Path) -> Path:
+        # Hashed: a device identifier never becomes a path on the server.
+        name = hashlib.sha256(self.device_id.encode()).hexdigest()[:32]
+        return root / "uploads" / name
+
+
+def _held_by(conn: Connection, branch: str, sha256: str) -> Row[Any] | None:
+    """The complete blob's row when `branch` holds it (uploaded it), else None."""
+    return conn.execute(
+        select(t.blobs)
+        .join(t.blob_holders, t.blob_holders.c.sha256 == t.blobs.c.sha256)
+        .where(t.blob_holders.c.branch == branch)
+        .where(t.blobs.c.sha256 == sha256)
+        .where(t.blobs.c.complete.is_(True))
+    ).first()
+
+
+def missing(engine: Engine, branch: str, hashes: list[str]) -> list[str]:
+    """The blobs `branch` has not uploaded: a blob uploaded only by another branch is
+    missing too (its existence is not revealed; the upload proves possession)."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(t.blobs.c.sha256)
-            .where(t.blobs.c.sha256.in_(hashes))
+            select(t.blob_holders.c.sha256)
+            .join(t.blobs, t.blobs.c.sha256 == t.blob_holders.c.sha256)
+            .where(t.blob_holders.c.branch == branch)
+            .where(t.blob_holders.c.sha256.in_(hashes))
             .where(t.blobs.c.complete.is_(True))
         )
         have = {r.sha256 for r in rows}
     return [h for h in dict.fromkeys(hashes) if h not in have]
 
 
-def status(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
+def _upload_row(conn: Connection, who: Uploader, sha256: str) -> Row[Any] | None:
+    return conn.execute(
+        select(t.blob_uploads)
+        .where(t.blob_uploads.c.device_id == who.device_id)
+        .where(t.blob_uploads.c.sha256 == sha256)
+    ).first()
+
+
+def status(engine: Engine, root: Path, who: Uploader, sha256: str, size: int) -> BlobStatus:
+    """Where this device's upload stands (complete once its branch holds the blob)."""
     with engine.connect() as conn:
-        row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
-    if row is None:
+        held = _held_by(conn, who.branch, sha256)
+        row = None if held else _upload_row(conn, who, sha256)
+    if held is not None:
+        return _status(sha256, int(held.size), int(held.size), True)
+    if row is None or row.size != size:  # another size: a fresh upload
         return _status(sha256, size, 0, False)
-    if row.size != size and not row.complete:
-        raise Refusal(
-            409,
-            "size-mismatch",
-            N_("Blob {sha} is being uploaded with another size"),
-            sha=sha256[:12],
-        )
-    if row.complete:
-        return _status(sha256, int(row.size), int(row.size), True)
     # After a power cut (or a lost disk) the partial file may hold less than the row
     # says: the file is the truth, and the next chunk corrects the row.
-    return _status(sha256, int(row.size), min(int(row.received), _held(root, sha256)), False)
+    folder = who.folder(root)
+    return _status(sha256, size, min(int(row.received), _held(folder, sha256)), False)
 
 
-def _held(root: Path, sha256: str) -> int:
+def _held(folder: Path, sha256: str) -> int:
     """Bytes in the blob's partial file (0 without one)."""
-    partial = addr.partial_path(root, sha256)
+    partial = addr.partial_path(folder, sha256)
     return partial.stat().st_size if partial.exists() else 0
 
 
-def open_chunk(engine: Engine, root: Path, sha256: str, offset: int, size: int) -> BlobStatus:
-    """Check that a chunk may be written at `offset` (creating the upload's row); the
-    status says where the upload stands (``complete``: nothing to write)."""
-    with engine.connect() as conn:  # the usual case reads only: no write lock
-        row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
-    if (
-        row is not None
-        and not row.complete
-        and row.size == size
-        and _held(root, sha256) >= row.received == offset
-    ):
-        return _status(sha256, size, offset, False)
-    with engine.begin() as conn:
-        row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
-        if row is None and offset == 0:  # an upload begins (a row only for a first chunk)
-            conn.execute(
-                insert(t.blobs).values(
-                    sha256=sha256,
-                    size=size,
-                    received=0,
-                    transferred=0,
-                    complete=False,
-                    created_at=now_iso(),
-                )
-            )
-            received = 0
-        elif row is None:
-            received = 0
-        else:
-            if row.complete:
-                return _status(sha256, int(row.size), int(row.size), True)
-            if row.size != size:
-                raise Refusal(
-                    409,
-                    "size-mismatch",
-                    N_("Blob {sha} is being uploaded with another size"),
-                    sha=sha256[:12],
-                )
-            received = int(row.received)
-            # Chunks are not fsynced one by one: after a power cut the file may hold less
-            # than the row says. The file is the truth then; resume from its length (the
-            # row is corrected in this transaction, committed even when refusing below).
-            held = _held(root, sha256)
-            if held < received:
-                received = held
-                conn.execute(
-                    update(t.blobs).where(t.blobs.c.sha256 == sha256).values(received=held)
-                )
+def open_chunk(
+    engine: Engine, root: Path, who: Uploader, sha256: str, offset: int, size: int
+) -> BlobStatus:
+    """Check that a chunk may be written at `offset` of this device's upload; the status
+    says where the upload stands (``complete``: nothing to write). Nothing is recorded
+    here: the upload's row is written once a chunk has passed its checks (``record``)."""
+    folder = who.folder(root)
+    with engine.connect() as conn:
+        held = _held_by(conn, who.branch, sha256)
+        row = None if held else _upload_row(conn, who, sha256)
+    if held is not None:
+        return _status(sha256, int(held.size), int(held.size), True)
+    received = 0
+    if row is not None and row.size == size:
+        received = int(row.received)
+        # Chunks are not fsynced one by one: after a power cut the file may hold less
+        # than the row says. The file is the truth then; resume from its length.
+        held_bytes = _held(folder, sha256)
+        if held_bytes < received:
+            received = held_bytes
+            with engine.begin() as conn:
+                conn.execute(_upload_of(who, sha256).values(received=held_bytes))
     if offset != received:
         raise Refusal(
             409,
@@ -144,6 +152,14 @@ def open_chunk(engine: Engine, root: Path, sha256: str, offset: int, size: int) 
             received=received,
         )
     return _status(sha256, size, received, False)
+
+
+def _upload_of(who: Uploader, sha256: str) -> Update:
+    return (
+        update(t.blob_uploads)
+        .where(t.blob_uploads.c.device_id == who.device_id)
+        .where(t.blob_uploads.c.sha256 == sha256)
+    )
 
 
 class ChunkLock:
@@ -199,12 +215,17 @@ class ChunkWriter:
     gives the hash of the blob's prefix up to the chunk's end, which the client signed
     (``core.sync.blobs``). ``abort`` cuts the file back to where the chunk began."""
 
-    def __init__(self, root: Path, sha256: str, offset: int, size: int) -> None:
-        self.sha256, self.offset, self.size = sha256, offset, size
+    def __init__(
+        self, folder: Path, sha256: str, offset: int, size: int, who: Uploader | None = None
+    ) -> None:
+        """`folder`: the uploader's (``Uploader.folder``); `who`: the device whose
+        upload's row ``record`` and ``abort`` keep (None: the file alone)."""
+        self.sha256, self.offset, self.size, self.who = sha256, offset, size, who
         self.written = 0
         self.on_disk = self.flushed = offset  # written to the file; its writeback started
         self.cut_to = offset
-        self.path = partial = addr.partial_path(root, sha256)
+        self.path = partial = addr.partial_path(folder, sha256)
+        self.key = str(partial)  # the running hash's: one per device's upload
         partial.parent.mkdir(parents=True, exist_ok=True)
         self.handle = partial.open("r+b" if partial.exists() else "wb")
         # Cut stale bytes past the offset only when there are any: a truncate on every
@@ -213,7 +234,7 @@ class ChunkWriter:
             self.handle.truncate(offset)
         self.handle.seek(offset)
         with _running_lock:
-            entry = _RUNNING.get(sha256)
+            entry = _RUNNING.get(self.key)
         # Rebuilt: this process did not see the chunks before (a restart, another worker),
         # so the prefix comes from the file, which a mismatch then discards.
         self.rebuilt = offset > 0 and (entry is None or entry[0] != offset)
@@ -265,7 +286,7 @@ class ChunkWriter:
         if digest == claimed and (not final or digest == self.sha256):
             return
         with _running_lock:  # the running hash went past what the file will hold
-            _RUNNING.pop(self.sha256, None)
+            _RUNNING.pop(self.key, None)
         if self.rebuilt or digest == claimed:
             self.cut_to = 0
         if digest != claimed:
@@ -291,49 +312,63 @@ class ChunkWriter:
         os.truncate(self.path, self.cut_to)
         if self.cut_to < self.offset:
             with _running_lock:
-                _RUNNING.pop(self.sha256, None)
-            with engine.begin() as conn:
-                conn.execute(
-                    update(t.blobs)
-                    .where(t.blobs.c.sha256 == self.sha256)
-                    .values(received=self.cut_to)
-                )
+                _RUNNING.pop(self.key, None)
+            if self.who is not None:
+                with engine.begin() as conn:
+                    conn.execute(_upload_of(self.who, self.sha256).values(received=self.cut_to))
 
     def record(self, conn: Connection) -> None:
-        """Count the chunk in the upload's row, inside the caller's transaction (no fsync:
-        durability is needed at commit, which fsyncs the file once)."""
+        """Count the chunk in the upload's row — created by the first chunk that passed
+        its checks — inside the caller's transaction (no fsync: durability is needed at
+        commit, which fsyncs the file once)."""
         self.start_writeback()
         self.handle.close()
-        conn.execute(
-            update(t.blobs)
-            .where(t.blobs.c.sha256 == self.sha256)
-            .values(
-                received=self.offset + self.written,
-                transferred=t.blobs.c.transferred + self.written,
+        assert self.who is not None
+        received = self.offset + self.written
+        counted = conn.execute(
+            _upload_of(self.who, self.sha256).values(
+                size=self.size,
+                received=received,
+                transferred=t.blob_uploads.c.transferred + self.written,
             )
         )
+        if counted.rowcount == 0:
+            conn.execute(
+                insert(t.blob_uploads).values(
+                    device_id=self.who.device_id,
+                    sha256=self.sha256,
+                    size=self.size,
+                    received=received,
+                    transferred=self.written,
+                    created_at=now_iso(),
+                )
+            )
 
     def recorded(self) -> BlobStatus:
         """After ``record`` committed: keep the running hash for the next chunk."""
         received = self.offset + self.written
         with _running_lock:
-            _RUNNING.pop(self.sha256, None)
-            _RUNNING[self.sha256] = (received, self.running)
+            _RUNNING.pop(self.key, None)
+            _RUNNING[self.key] = (received, self.running)
             while len(_RUNNING) > _RUNNING_MAX:
                 _RUNNING.popitem(last=False)
         return _status(self.sha256, self.size, received, False)
 
 
-def commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
-    """Check the upload is whole, make the file durable and serve it (the caller holds the
-    blob's :class:`ChunkLock`)."""
-    partial = addr.partial_path(root, sha256)
+def commit(engine: Engine, root: Path, who: Uploader, sha256: str, size: int) -> BlobStatus:
+    """Check this device's upload is whole and hashes to its address, make the file
+    durable and serve it; its branch holds the blob from then on. A blob another branch
+    uploaded first is not stored twice: the upload proved this one holds it too. (The
+    caller holds the upload's :class:`ChunkLock`.)"""
+    folder = who.folder(root)
+    partial = addr.partial_path(folder, sha256)
     with engine.begin() as conn:
-        row = conn.execute(select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
-        if row is not None and row.complete:
-            return _status(sha256, int(row.size), int(row.size), True)
+        held = _held_by(conn, who.branch, sha256)
+        if held is not None:
+            return _status(sha256, int(held.size), int(held.size), True)
+        row = _upload_row(conn, who, sha256)
         if row is None or row.received != size or row.size != size:
-            have = int(row.received) if row else 0
+            have = int(row.received) if row is not None and row.size == size else 0
             raise Refusal(
                 409,
                 "incomplete",
@@ -342,14 +377,14 @@ def commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
                 received=have,
                 size=size,
             )
-        if (_running_digest(sha256, size) or _digest(partial)) != sha256:
+        if (_running_digest(str(partial), size) or _digest(partial)) != sha256:
             partial.unlink(missing_ok=True)
-            conn.execute(update(t.blobs).where(t.blobs.c.sha256 == sha256).values(received=0))
+            conn.execute(_upload_of(who, sha256).values(received=0))
             mismatch = True
         else:
             mismatch = False
-            _finish(root, partial, sha256)
-            conn.execute(update(t.blobs).where(t.blobs.c.sha256 == sha256).values(complete=True))
+            _store(conn, root, partial, sha256, size)
+            conn.execute(_INSERT_HOLDER, {"branch": who.branch, "sha256": sha256})
     if mismatch:  # raised after the commit that forgot the bytes
         # Every chunk matched the client's signed hashes, so the server's own copy went
         # bad (a file damaged after a restart): the client sends the blob again.
@@ -360,8 +395,30 @@ def commit(engine: Engine, root: Path, sha256: str, size: int) -> BlobStatus:
             extra={"received": 0},
         )
     with contextlib.suppress(OSError):  # Windows: still open in this process; it stays
-        lock_path(root, sha256).unlink(missing_ok=True)
+        lock_path(folder, sha256).unlink(missing_ok=True)
     return _status(sha256, size, size, True)
+
+
+_INSERT_HOLDER = text(
+    "INSERT INTO blob_holders (branch, sha256) VALUES (:branch, :sha256) ON CONFLICT DO NOTHING"
+)
+_INSERT_BLOB = text(
+    "INSERT INTO blobs (sha256, size, received, transferred, complete, created_at) "
+    "VALUES (:sha256, :size, :size, 0, true, :at) ON CONFLICT DO NOTHING"
+)
+
+
+def _store(conn: Connection, root: Path, partial: Path, sha256: str, size: int) -> None:
+    """The verified upload becomes the blob — or is dropped when the blob is stored
+    already (the same bytes, by their hash)."""
+    stored = conn.execute(
+        select(t.blobs.c.complete).where(t.blobs.c.sha256 == sha256)
+    ).scalar_one_or_none()
+    if stored:
+        partial.unlink(missing_ok=True)
+        return
+    _finish(root, partial, sha256)
+    conn.execute(_INSERT_BLOB, {"sha256": sha256, "size": size, "at": now_iso()})
 
 
 def start_writeback(fd: int, offset: int, length: int) -> None:
@@ -406,17 +463,18 @@ def complete_path(engine: Engine, root: Path, sha256: str) -> Path:
 
 
 def transferred(engine: Engine, sha256: str) -> int:
+    """Bytes of the blob received in chunks, over every device's upload."""
     with engine.connect() as conn:
-        row = conn.execute(select(t.blobs.c.transferred).where(t.blobs.c.sha256 == sha256)).first()
-    return int(row.transferred) if row else 0
+        total = conn.execute(
+            select(func.coalesce(func.sum(t.blob_uploads.c.transferred), 0)).where(
+                t.blob_uploads.c.sha256 == sha256
+            )
+        ).scalar_one()
+    return int(total)
 
 
 def readable_by(engine: Engine, branch: str, sha256: str) -> bool:
-    """Whether an event of `branch` references the blob: the only way a desk may read it."""
+    """Whether `branch` holds the blob (a desk of it uploaded every byte): the only way a
+    desk may read it — knowing a SHA-256, or naming it in an event, is not enough."""
     with engine.connect() as conn:
-        row = conn.execute(
-            select(t.blob_refs.c.sha256)
-            .where(t.blob_refs.c.branch == branch)
-            .where(t.blob_refs.c.sha256 == sha256)
-        ).first()
-    return row is not None
+        return _held_by(conn, branch, sha256) is not None

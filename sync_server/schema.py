@@ -131,6 +131,28 @@ blobs = Table(
     Column("created_at", String(40), nullable=False),
 )
 
+blob_uploads = Table(
+    # Each device's uploads in progress, apart: one device's chunks (a wrong size, bytes
+    # that will never hash right) can never stand in the way of another's upload.
+    "blob_uploads",
+    metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False),
+    Column("transferred", BigInteger, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+blob_holders = Table(
+    # The branches that proved they hold a scan by uploading all of its bytes: the only
+    # ones told the server has it, and the only ones that may read it.
+    "blob_holders",
+    metadata,
+    Column("branch", String(32), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+)
+
 blob_refs = Table(
     # Which branch's events reference which scan: a desk reads a blob only when an event
     # of its own branch names it (knowing a SHA-256 is not enough).

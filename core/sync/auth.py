@@ -18,6 +18,9 @@ HEADER_DEVICE = "X-Motcua-Device"
 HEADER_TIME = "X-Motcua-Time"
 HEADER_NONCE = "X-Motcua-Nonce"
 HEADER_SIGNATURE = "X-Motcua-Signature"
+# The SHA-256 the signature covers, sent ahead of the body: a receiver checks the
+# signature from the headers alone and reads no body a forger sent.
+HEADER_DIGEST = "X-Motcua-Digest"
 WINDOW_MS = 5 * 60 * 1000
 
 
@@ -40,12 +43,14 @@ def sign_request(
 ) -> dict[str, str]:
     """The headers that authenticate one request (`digest`: of a streamed body)."""
     nonce = secrets.token_hex(16)
+    digest = digest or hashlib.sha256(body).hexdigest()
     signature = key.sign(request_message(method, path, now_ms, nonce, body, digest))
     return {
         HEADER_DEVICE: device_id,
         HEADER_TIME: str(now_ms),
         HEADER_NONCE: nonce,
         HEADER_SIGNATURE: signature,
+        HEADER_DIGEST: digest,
     }
 
 
@@ -83,6 +88,14 @@ def verify_request(
     """Check a request's signature; `digest`: the body's SHA-256 hashed as it streamed."""
     message = request_message(method, path, signed.time_ms, signed.nonce, body, digest)
     return verify_signature(public_key, signed.signature, message)
+
+
+def declared_digest(headers: Mapping[str, str]) -> str | None:
+    """The body digest a request declares (64 lowercase hex digits), or None."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    digest = lowered.get(HEADER_DIGEST.lower(), "")
+    hexdigits = "0123456789abcdef"
+    return digest if len(digest) == 64 and all(c in hexdigits for c in digest) else None
 
 
 def fresh(signed: SignedRequest, now_ms: int) -> bool:

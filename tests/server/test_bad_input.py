@@ -7,6 +7,7 @@ import json
 import socket
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -298,10 +299,16 @@ def _upload(
     return requests.put(net.server.url + path, data=chunk, headers=headers, timeout=30)
 
 
+def upload_partial(net: Net, desk: Branch, sha: str) -> Path:
+    """The partial file of this desk's upload of the blob (each device's apart)."""
+    who = blobstore.Uploader(desk.device_id, desk.branch_code)
+    return blobstore.addr.partial_path(who.folder(net.server.settings.blobs_dir), sha)
+
+
 def blob_state(net: Net, desk: Branch, sha: str, size: int) -> tuple[int, bool, int]:
     """(received per the server, complete, bytes in the partial file)."""
     status = send(net, desk, "GET", f"/v1/blobs/{sha}/status?size={size}").json()
-    partial = net.server.settings.blobs_dir / "partial" / f"{sha}.part"
+    partial = upload_partial(net, desk, sha)
     held = partial.stat().st_size if partial.exists() else 0
     return status["received"], status["complete"], held
 
@@ -397,7 +404,7 @@ def test_blob_chunk_after_a_server_restart_with_a_damaged_partial(net: Net) -> N
     sha = hashlib.sha256(data).hexdigest()
     assert _upload(net, desk, sha, data, 0, 50).status_code == 200
     blobstore._RUNNING.clear()
-    partial = net.server.settings.blobs_dir / "partial" / f"{sha}.part"
+    partial = upload_partial(net, desk, sha)
     partial.write_bytes(b"\xff" * 50)
     assert refused(_upload(net, desk, sha, data, 50, 100), 422, "chunk-mismatch")["received"] == 0
     assert blob_state(net, desk, sha, 100) == (0, False, 0)
@@ -566,7 +573,7 @@ def test_a_copy_damaged_on_the_server_is_sent_again(net: Net) -> None:
     sha = hashlib.sha256(data).hexdigest()
     assert _upload(net, desk, sha, data, 0, len(data)).status_code == 200
     blobstore._RUNNING.clear()
-    partial = net.server.settings.blobs_dir / "partial" / f"{sha}.part"
+    partial = upload_partial(net, desk, sha)
     partial.write_bytes(b"\0" * len(data))
     commit = f"/v1/blobs/{sha}/commit?size={len(data)}"
     assert refused(send(net, desk, "POST", commit), 409, "stored-damaged")["received"] == 0

@@ -55,7 +55,8 @@ def test_a_full_disk_answers_507_keeps_nothing_half_written_and_the_upload_resum
         assert refused.value.problem["title"] == "disk-full"
         assert "đầy" in str(refused.value.problem["detail"])
         assert net.client(desk).missing([sha]) == [sha]
-        partial = blobstore.addr.partial_path(blobs_dir, sha)
+        uploader = blobstore.Uploader(desk.device_id, desk.branch_code)
+        partial = blobstore.addr.partial_path(uploader.folder(blobs_dir), sha)
         held = partial.stat().st_size if partial.exists() else 0
         assert held % (1024 * 1024) == 0 and held < scan.stat().st_size
     # The partial went with the small disk while the server's row still counts its first

@@ -172,11 +172,13 @@ def test_a_stranger_is_refused_before_its_body_is_read(
     net: Net, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """GIVEN pushes declaring a 30 MiB body and sending none of it: one unsigned, one
-    signed by a device the server does not know, one by a revoked device (a body the
+    signed by a device the server does not know, one by a revoked device, one forged
+    under an enrolled device's identifier, one declaring no digest (a body the
     server waited for would be answered only after the hour-long idle limit)
     WHEN each is sent
-    THEN each gets its 401 (unsigned, unknown-device, revoked) while its body is still
-    unsent — the server answered from the headers alone — and the server closes the
+    THEN each gets its 401 (unsigned, unknown-device, revoked; signed with another key
+    under a known device's identifier; without the digest its signature covers) while
+    its body is still unsent — the server answered from the headers alone — and the server closes the
     connection (it does not drain the body); no body slot was taken."""
     from sync_server import identity
 
@@ -188,10 +190,18 @@ def test_a_stranger_is_refused_before_its_body_is_read(
     revoked = setup_desk(net)
     revoked_headers = signed_for(revoked, "POST", "/v1/events", b"x" * 10)
     identity.revoke(net.engine, net.key, revoked.device_id)
+    known = setup_desk(net)  # its identifier is known to the forger, its key is not
+    forged = auth.sign_request(
+        DeviceKey.generate(), known.device_id, "POST", "/v1/events", b"x", int(time.time() * 1000)
+    )
+    undeclared = signed_for(known, "POST", "/v1/events", b"x" * 10)
+    del undeclared[auth.HEADER_DIGEST]
     for headers, kind in (
         ({}, "unsigned"),
         (stranger, "unknown-device"),
         (revoked_headers, "revoked"),
+        (forged, "bad-request-signature"),
+        (undeclared, "undeclared-digest"),
     ):
         with open_request(net, "POST", "/v1/events", headers, b"", length) as sock:
             status, answer_headers, body = response_of(sock)
