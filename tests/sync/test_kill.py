@@ -109,8 +109,10 @@ def test_sigkill_during_sync_loses_and_duplicates_nothing(net: Net, tmp_path: Pa
 
 
 def _received(net: Net, sha: str) -> int:
+    """Bytes of the blob the server holds, over the uploads in progress."""
+    uploads = st.blob_uploads
     with net.engine.connect() as conn:
-        row = conn.execute(select(st.blobs.c.received).where(st.blobs.c.sha256 == sha)).first()
+        row = conn.execute(select(uploads.c.received).where(uploads.c.sha256 == sha)).first()
     return int(row.received) if row else 0
 
 
