@@ -70,8 +70,10 @@ def build_app(data_dir: Path, kiosk: bool = False) -> Any:
     from kivy.clock import Clock
 
     from core.i18n import set_language
+    from core.update.launcher import mark_started
     from desktop import theme
     from desktop.composition import compose
+    from desktop.updates import watch as watch_updates
 
     theme.register_fonts()
 
@@ -79,6 +81,7 @@ def build_app(data_dir: Path, kiosk: bool = False) -> Any:
         Clock.schedule_once(lambda _dt: callback(), 0)
 
     services = compose(data_dir, post)
+    watch_updates(services)  # after each sync: check, download and stage in the background
     set_language(os.environ.get("MOTCUA_LANG") or services.settings.language)
 
     class MotcuaApp(App):
@@ -93,6 +96,8 @@ def build_app(data_dir: Path, kiosk: bool = False) -> Any:
             if kiosk:
                 Window.fullscreen = "auto"
             self.shell = Shell(services, kiosk=kiosk)
+            # The first screen is up: this version works (the launcher keeps it).
+            Clock.schedule_once(lambda _dt: mark_started(), 0.5)
             return self.shell
 
         def on_stop(self) -> None:

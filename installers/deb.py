@@ -25,6 +25,9 @@ LINUX = INSTALLERS / "linux"
 ICONS = INSTALLERS / "icons"
 MAINTAINER = "Một Cửa maintainers <packaging@motcua.invalid>"
 HOMEPAGE_NOTE = "Documentation: docs/install.md of the source tree."
+# The centre's TUF root.json to ship in the desktop package (core.update.client reads
+# it beside the program); without it, branch IT runs `motcua update trust root.json`.
+UPDATE_ROOT_ENV = "MOTCUA_UPDATE_ROOT"
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,9 @@ def _stage_desktop(staging: Path, bundle: Path, kind: Kind) -> None:
     _copy_bundle(bundle, staging / "opt" / kind.folder)
     for program in kind.programs:
         _link(staging, f"/usr/bin/{program}", f"/opt/{kind.folder}/{program}")
+    trusted_root = os.environ.get(UPDATE_ROOT_ENV)
+    if trusted_root:  # the centre's update root: desks trust it from their first start
+        _install(staging, Path(trusted_root), f"/opt/{kind.folder}/update-root.json")
     _install(staging, LINUX / "motcua.desktop", "/usr/share/applications/motcua.desktop")
     _install(staging, LINUX / "60-motcua.rules", "/usr/lib/udev/rules.d/60-motcua.rules")
     _install(staging, ICONS / "motcua.svg", "/usr/share/icons/hicolor/scalable/apps/motcua.svg")

@@ -57,10 +57,12 @@ from core.sync.wire import (
     VectorResponse,
 )
 
-from . import blobstore, console, identity, ingest, limits, logs, projections, reads
+from . import blobstore, console, identity, ingest, limits, logs, reads
 from . import schema as t
 from .db import Settings, make_engine, migrate
 from .errors import Refusal
+from .folder import Folder
+from .updates import mount as mount_updates
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -377,6 +379,7 @@ class Server:
         self.bodies = limits.Slots()
         self.polls = reads.Polls()
         self.enrolments = limits.Attempts()
+        self.folder = Folder(self.engine)
         self._prune_lock = threading.Lock()
         self._prune_next = 0.0  # monotonic moment of the next pruning of old nonces
         self._writers = ThreadPoolExecutor(4, thread_name_prefix="blob-write")
@@ -681,7 +684,14 @@ Size = Annotated[int, Query(ge=0, le=2**53)]
 
 def create_app(settings: Settings) -> FastAPI:
     server = Server(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(server.folder.stop)  # the fold under way ends cleanly
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Một Cửa sync server",
         version=str(PROTOCOL_VERSION),
         responses=_PROBLEMS,
@@ -812,7 +822,8 @@ def create_app(settings: Settings) -> FastAPI:
             outcome = ingest.push(server.engine, admit)
         finally:
             server.pushes.release()
-        projections.after_push(server.engine, who.branch, outcome.accepted)  # after the commit
+        if outcome.accepted and settings.fold == "background":
+            server.folder.wake(who.branch)  # folded in the background, after the answer
         server.prune_nonces_when_due()
         return Response(ingest.answer(outcome), media_type="application/json")
 
@@ -921,6 +932,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     console.mount(app, server.engine, settings.data_dir, who_key=_WHO)
+    mount_updates(app, settings)  # the desktops' signed update repository
     app.add_middleware(Gate, server=server, limit=MAX_BODY)
     _with_schemas(app, [PushRequest])
     return app

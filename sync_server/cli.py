@@ -36,7 +36,7 @@ from core.cli import failures, output
 from core.cli.parser import Parser, choose_language, root_parser
 from core.domain.errors import N_, StoreError, ValidationError
 
-from . import cli_branch, identity, logs
+from . import cli_branch, cli_release, identity, logs
 from .audit import verify
 from .config import Config, load
 from .db import ENV_DB_CONNECTIONS, connections_per_worker, current_revision, make_engine, migrate
@@ -144,6 +144,7 @@ def build_parser() -> Parser:
     p.add_argument("device_id")
     p.set_defaults(handler=cmd_device_clear)
     cli_branch.register(sub)
+    cli_release.register(sub)
     sub.add_parser("verify", help="check every chain and signature").set_defaults(
         handler=cmd_verify
     )

@@ -18,13 +18,13 @@ from typing import Any
 
 from core.domain.errors import N_, ValidationError
 
-from .db import ENV_KEY_FILE, Settings
+from .db import ENV_FOLD, ENV_KEY_FILE, Settings
 
 DEFAULT_ENV_FILE = Path("/etc/motcua/server.env")
 ENV_ENV_FILE = "MOTCUA_SERVER_ENV_FILE"
 ENV_DATA_DIR = "MOTCUA_SERVER_DATA_DIR"
 DEFAULT_DATA_DIR = Path("motcua-server-data")
-KNOWN = ("DATABASE_URL", ENV_DATA_DIR, ENV_KEY_FILE, "MOTCUA_DB_CONNECTIONS")
+KNOWN = ("DATABASE_URL", ENV_DATA_DIR, ENV_KEY_FILE, "MOTCUA_DB_CONNECTIONS", ENV_FOLD)
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Config:
             "data_dir": str(self.settings.data_dir.resolve()),
             "database": make_url(self.settings.database_url).render_as_string(hide_password=True),
             "key_file": str(self.settings.key_file),
+            "fold": self.settings.fold,
             "env_file": str(self.env_file) if self.env_file else None,
             "sources": dict(self.sources),
         }
@@ -91,7 +92,7 @@ def load(data_dir: Path | None, env_file: Path | None = None) -> Config:
         directory = data_dir
     else:
         directory = Path(pick(ENV_DATA_DIR) or DEFAULT_DATA_DIR)
-    for name in (ENV_KEY_FILE, "MOTCUA_DB_CONNECTIONS"):
+    for name in (ENV_KEY_FILE, "MOTCUA_DB_CONNECTIONS", ENV_FOLD):
         value = pick(name)
         if value is not None and name not in os.environ:
             os.environ[name] = value  # Settings and the serve workers read these

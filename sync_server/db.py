@@ -34,6 +34,9 @@ class Settings:
     # Connections this process may open (a pool of half, as much again on overflow); the
     # workers of ``serve`` share DB_CONNECTIONS between them (``connections_per_worker``).
     db_connections: int = 40
+    # Pushes folded into the console's projections by a background thread ("background"),
+    # or only when a console page or the lookup reads them ("on-read").
+    fold: str = "background"
 
     @property
     def max_concurrent_pushes(self) -> int:
@@ -56,10 +59,12 @@ class Settings:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
         connections = int(os.environ.get(ENV_DB_CONNECTIONS, "40"))
-        return cls(data_dir=data_dir, database_url=url, db_connections=connections)
+        fold = "on-read" if os.environ.get(ENV_FOLD, "").strip() == "on-read" else "background"
+        return cls(data_dir=data_dir, database_url=url, db_connections=connections, fold=fold)
 
 
 ENV_DB_CONNECTIONS = "MOTCUA_DB_CONNECTIONS"
+ENV_FOLD = "MOTCUA_FOLD"
 # What all the processes of one ``serve`` may open together: PostgreSQL's default
 # max_connections is 100; the rest is left to the CLI, backups and monitoring.
 DB_CONNECTIONS = 80

@@ -10,10 +10,11 @@ against the desktop's schema (a SQLite FTS table, one branch, its quarantine):
   to which the branch is folded; ``catch_up`` folds the events past it, in chunks, and
   moves it, in one transaction that holds the cursor's row (``FOR UPDATE`` on
   PostgreSQL; SQLite's ``BEGIN IMMEDIATE``), so two folders of one branch queue.
-- It runs right after a push commits (``after_push``), not inside the push's
-  transaction: the push keeps its speed and its lock on the branch short, and a fold
-  that fails (or a process that dies) loses nothing — the next push, or ``rebuild``,
-  folds from the cursor again.
+- It runs in the background after pushes commit (``sync_server.folder``), not inside
+  the push's transaction nor before its answer: the push keeps its speed and its lock on
+  the branch short, and a fold that fails (or a process that dies) loses nothing — the
+  folder's retry, a reader's ``settle`` or ``rebuild`` folds from the cursor again. The
+  day's intake counts the events folded, with the cursor, so each is counted once.
 - Per chunk, as the desktop's ``apply_dossier_batch``: a dossier whose new events all
   sort after what it holds has them applied; otherwise (an event from the past, or its
   creation arriving late) it is folded again from its events in the log up to the
@@ -56,6 +57,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from core.domain import dossier as fold
+from core.domain.authority import CENTRE_PREFIX
 from core.domain.dossier import DossierView
 from core.domain.events import Event, sort_for_fold
 from core.domain.timeutil import VIETNAM
@@ -314,15 +316,16 @@ def _lock_cursor(conn: Connection, branch: str) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-def fold_from_cursor(conn: Connection, branch: str, chunk: int = CHUNK) -> int:
+def fold_from_cursor(conn: Connection, branch: str, chunk: int = CHUNK) -> tuple[int, int]:
     """Fold every event of the branch past its cursor, in chunks of `chunk`; returns how
-    many events were read. The caller's transaction holds the cursor's row."""
+    many events were read, and how many of them devices pushed (not the centre's own).
+    The caller's transaction holds the cursor's row."""
     cursor = _lock_cursor(conn, branch)
     e = t.events.c
-    read = 0
+    read = pushed = 0
     while True:
         rows = conn.execute(
-            select(e.server_seq, e.dossier_id, e.body)
+            select(e.server_seq, e.dossier_id, e.body, e.origin_device)
             .where(e.branch == branch, e.server_seq > cursor)
             .order_by(e.server_seq)
             .limit(chunk)
@@ -334,15 +337,43 @@ def fold_from_cursor(conn: Connection, branch: str, chunk: int = CHUNK) -> int:
         fold_chunk(conn, branch, dossier_events, upto)
         cursor = upto
         read += len(rows)
+        pushed += sum(1 for r in rows if not r.origin_device.startswith(CENTRE_PREFIX))
     if read:
         conn.execute(update(cursors).where(cursors.c.branch == branch).values(folded_seq=cursor))
-    return read
+    return read, pushed
 
 
-def catch_up(engine: Engine, branch: str, chunk: int = CHUNK) -> int:
-    """Fold the branch's events past its cursor, in one transaction."""
+def catch_up(engine: Engine, branch: str, chunk: int = CHUNK, *, count: bool = False) -> int:
+    """Fold the branch's events past its cursor, in one transaction; `count`: add them to
+    the day's intake (what devices pushed since the last fold, counted once with the
+    cursor)."""
     with engine.begin() as conn:
-        return fold_from_cursor(conn, branch, chunk)
+        read, pushed = fold_from_cursor(conn, branch, chunk)
+        if count and pushed:
+            count_intake(conn, branch, pushed)
+        return read
+
+
+def pending(engine: Engine, branches: Iterable[str] | None = None) -> dict[str, int]:
+    """Per branch (all, or those given), the events pushed and not folded yet."""
+    s, c = t.scopes.c, cursors.c
+    query = (
+        select(s.branch, (s.last_seq - func.coalesce(c.folded_seq, 0)).label("behind"))
+        .select_from(t.scopes.outerjoin(cursors, c.branch == s.branch))
+        .where(s.branch != t.GLOBAL_SCOPE)
+        .where(s.last_seq > func.coalesce(c.folded_seq, 0))
+    )
+    if branches is not None:
+        query = query.where(s.branch.in_(list(branches)))
+    with engine.connect() as conn:
+        return {r.branch: int(r.behind) for r in conn.execute(query)}
+
+
+def settle(engine: Engine, branches: Iterable[str] | None = None) -> int:
+    """Fold now what is pending for these branches (all by default): a reader that must
+    see every push so far (a console page, a command) calls it; the background folder
+    does the same work otherwise. Returns the events folded."""
+    return sum(catch_up(engine, b, count=True) for b in pending(engine, branches))
 
 
 def branches_of(conn: Connection) -> list[str]:
@@ -362,7 +393,7 @@ def rebuild(engine: Engine, branch: str | None = None, chunk: int = CHUNK) -> di
             _lock_cursor(conn, code)
             conn.execute(delete(dossiers).where(dossiers.c.branch == code))
             conn.execute(update(cursors).where(cursors.c.branch == code).values(folded_seq=0))
-            done[code] = fold_from_cursor(conn, code, chunk)
+            done[code] = fold_from_cursor(conn, code, chunk)[0]
     return done
 
 
@@ -379,16 +410,3 @@ def count_intake(conn: Connection, branch: str, events: int, day: str | None = N
     )
     if done.rowcount == 0:
         conn.execute(insert(intake_days).values(branch=branch, day=day, events=events))
-
-
-def after_push(engine: Engine, branch: str, accepted: int) -> None:
-    """Right after a push committed: count what it brought and fold the branch. The push
-    is answered whatever happens here — what is not folded now is at the next push."""
-    try:
-        with engine.begin() as conn:
-            _lock_cursor(conn, branch)  # first: the branch's folders (and counts) queue here
-            if accepted:
-                count_intake(conn, branch, accepted)
-            fold_from_cursor(conn, branch)
-    except Exception:  # the push is committed: a failed fold is logged, and retried later
-        log.exception("branch %s not folded after a push (folded at the next one)", branch)

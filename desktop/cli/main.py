@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "desktop.cli.commands_online",
     "desktop.cli.commands_doctor",
     "desktop.cli.commands_backup",
+    "desktop.cli.commands_update",
 )
 
 

@@ -178,8 +178,8 @@ def test_a_stranger_is_refused_before_its_body_is_read(
     WHEN each is sent
     THEN each gets its 401 (unsigned, unknown-device, revoked; signed with another key
     under a known device's identifier; without the digest its signature covers) while
-    its body is still unsent — the server answered from the headers alone — and the server closes the
-    connection (it does not drain the body); no body slot was taken."""
+    its body is still unsent — the server answered from the headers alone — and the
+    server closes the connection (it does not drain the body); no body slot was taken."""
     from sync_server import identity
 
     monkeypatch.setattr(server_app, "_IDLE_S", 3600.0)

@@ -71,6 +71,7 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.app_server.folder.stop()  # type: ignore[attr-defined]  # lifespan is off here
         self.engine.dispose()
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 
 from core.domain.events import Event
 from core.domain.hlc import Timestamp
@@ -30,6 +30,8 @@ BRANCH = "PT"
 
 
 def rows(engine: Engine, branch: str | None = None) -> list[tuple[Any, ...]]:
+    """The projection's rows once every push so far is folded (as a console page sees)."""
+    projections.settle(engine)
     d = projections.dossiers
     query = select(d).order_by(d.c.branch, d.c.dossier_id)
     if branch:
@@ -62,6 +64,7 @@ def test_server_folds_pushed_dossiers_as_the_desktops_do(net: Net) -> None:
     with a.store.read() as conn:
         desk_docs = {r.id: r.doc for r in conn.execute(select(desk_schema.dossiers))}
     d = projections.dossiers.c
+    projections.settle(net.engine)
     with net.engine.connect() as conn:
         server_docs = {
             r.dossier_id: r.doc for r in conn.execute(select(d.dossier_id, d.doc, d.branch))
@@ -279,3 +282,37 @@ def test_rebuild_equals_incremental(backend: str, examples: int) -> None:
             check_rebuild_equals_incremental(engine, history)
 
         run()
+
+
+def test_pushes_are_folded_in_the_background_and_counted_once(net: Net) -> None:
+    """GIVEN a desktop that pushes dossiers
+    WHEN its push is answered
+    THEN the server's folder folds them in the background: the branch's pending count
+    falls to 0 without any reader asking, and the day's intake counts each event once —
+    also after a reader settles again and after a rebuild."""
+    import time
+
+    branch = net.branch()
+    desk = net.desktop(branch)
+    receive(desk)
+    receive(desk)
+    net.agent(desk).sync_once()
+    deadline = time.monotonic() + 30
+    while projections.pending(net.engine, [branch]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert projections.pending(net.engine, [branch]) == {}
+    assert len(rows(net.engine, branch)) == 2
+    pushed = net.server_events(branch)
+
+    def intake() -> int:
+        d = projections.intake_days.c
+        with net.engine.connect() as conn:
+            return int(
+                conn.execute(select(func.sum(d.events)).where(d.branch == branch)).scalar_one()
+            )
+
+    assert intake() == pushed
+    assert projections.settle(net.engine, [branch]) == 0
+    projections.rebuild(net.engine, branch)
+    assert intake() == pushed
+    assert len(rows(net.engine, branch)) == 2
