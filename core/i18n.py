@@ -116,6 +116,23 @@ def tr(message: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def number(value: float, digits: int = 0, language: str | None = None) -> str:
+    """A number as the language writes it (CLDR, through Babel): 1234.5 with two digits is
+    "1.234,50" in Vietnamese, "1,234.50" in English."""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return str(format_decimal(value, format=pattern, locale=language or _current))
+
+
+def percent(value: float, digits: int = 2, language: str | None = None) -> str:
+    """A rate already in percent: "100,00 %" in Vietnamese (the no-break space the
+    centres' reports use), "100.00%" in English."""
+    lang = language or _current
+    sign = "%" if lang == "en" else "\u00a0%"
+    return number(value, digits, lang) + sign
+
+
 def describe(err: MotcuaError) -> str:
     """An error's message in the current language; parameters that are themselves
     messages (a state's or an action's label) are translated too."""

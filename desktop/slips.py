@@ -12,7 +12,6 @@ from pathlib import Path
 
 from core.domain.catalogue import Procedure
 from core.domain.dossier import DossierView
-from core.domain.lookup import SlipLookup
 from core.domain.timeutil import parse_moment
 from core.services.branch import Branch
 
@@ -33,6 +32,8 @@ def _unit(branch: Branch, parent: str = "") -> object:
 
 
 def receipt_pdf(branch: Branch, view: DossierView, hotline: str = "") -> bytes:
+    from core.services.slips import slip_qr  # loads the forms: only when printing
+
     forms = _forms()
     procedure = branch.procedures().get(view.procedure_code)
     rows = tuple(
@@ -61,7 +62,7 @@ def receipt_pdf(branch: Branch, view: DossierView, hotline: str = "") -> bytes:
         received_at=parse_moment(view.received_at),
         due_at=parse_moment(view.due_at),
         officer=view.received_by,
-        qr_payload=SlipLookup(view.code, view.lookup_token).payload(),
+        qr_payload=slip_qr(view, branch.slips.settings()),
         return_method=forms.ReturnMethod(view.return_method),  # type: ignore[attr-defined]
         postal_address=view.postal_address,
         hotline=hotline,

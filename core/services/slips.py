@@ -34,7 +34,7 @@ from core.domain.catalogue import ProcessingUnit
 from core.domain.dossier import DossierView, Handover
 from core.domain.errors import N_, TransitionRefused, ValidationError
 from core.domain.events import EventType
-from core.domain.lookup import SlipLookup
+from core.domain.lookup import SlipLookup, lookup_base, lookup_link
 from core.domain.timeutil import parse_moment, to_vietnam
 from core.domain.workflow import Role, State
 from core.storage import projection
@@ -62,6 +62,8 @@ UNIT_SETTINGS = {
     "place": "forms.place",  # the place on the date line: "Tân Lập"
     "hotline": "forms.hotline",
     "phone": "forms.phone",  # the counter's phone, when an officer has none
+    # The centre's public address: form 01's QR links to its lookup page (none: MC1 text).
+    "lookup_url": "forms.lookup_url",
 }
 CITIZEN = "Tổ chức, cá nhân"
 _NOT_RECEIVED = (State.REFUSED, State.SUBMITTED)
@@ -69,6 +71,23 @@ _TO_CITIZEN = ("return", "deliver", "request-supplement", "request-payment")
 _FROM_CITIZEN = ("supplement", "pay")
 # Not hand-overs: the receipt is the first row; a re-appointment is a letter (form 04).
 _NOT_HANDOVERS = ("receive", "resolve", "reappoint")
+
+
+def slip_qr(view: DossierView, settings: dict[str, str]) -> str:
+    """What form 01's QR carries: a link to the public lookup page when the branch has a
+    public address, else the slip's ``MC1|code|token`` for the kiosk and the counters."""
+    base = settings.get(UNIT_SETTINGS["lookup_url"], "")
+    if base:
+        return lookup_link(base, view.code)
+    return SlipLookup(view.code, view.lookup_token).payload()
+
+
+def _unit_setting(key: str, value: str) -> dict[str, str]:
+    name = UNIT_SETTINGS.get(key) or (key if key.startswith("phone.") else "")
+    if not name:
+        raise ValidationError(N_("Unknown form setting: {name}"), name=key)
+    text = lookup_base(value) if key == "lookup_url" else value.strip()
+    return {"name": name, "value": text}
 
 
 def processing_time_text(amount: int, unit: ProcessingUnit) -> str:
@@ -112,15 +131,13 @@ class SlipService:
         return {str(p["name"]): str(p["value"]) for p in payloads}
 
     def set_unit(self, user: User, **values: str) -> Changes:
-        """Set the agency block, place, hotline or phones the forms print (a branch admin).
-        Keys: those of ``UNIT_SETTINGS``, or ``phone.<username>``."""
+        """Set the agency block, place, hotline, phones or public lookup address the forms
+        print (a branch admin). Keys: those of ``UNIT_SETTINGS``, or ``phone.<username>``.
+        Every value is checked before any is recorded."""
         user.require(Role.ADMIN)
+        payloads = [_unit_setting(key, value) for key, value in values.items()]
         changes = Changes()
-        for key, value in values.items():
-            name = UNIT_SETTINGS.get(key) or (key if key.startswith("phone.") else "")
-            if not name:
-                raise ValidationError(N_("Unknown form setting: {name}"), name=key)
-            payload = {"name": name, "value": value.strip()}
+        for payload in payloads:
             changes = self.branch.record(
                 None, user.username, EventType.SETTING, payload, user.signer
             )
@@ -209,7 +226,7 @@ class SlipService:
             received_at=received,
             due_at=parse_moment(view.due_original),
             officer=self._names().get(view.received_by, view.received_by),
-            qr_payload=SlipLookup(view.code, view.lookup_token).payload(),
+            qr_payload=slip_qr(view, settings),
             return_method=ReturnMethod(view.return_method),
             postal_address=view.postal_address,
             tracking_book=book,

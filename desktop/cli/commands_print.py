@@ -39,6 +39,11 @@ def register(sub: Any) -> None:
     p.add_argument("--hotline", help="the hotline printed on form 01")
     p.add_argument("--phone", help="the counter's phone, for the supplement request")
     p.add_argument(
+        "--lookup-url",
+        help="the centre's public address (https://…): form 01's QR links to its /tra-cuu page"
+        " ('' for none)",
+    )
+    p.add_argument(
         "--officer-phone",
         nargs=2,
         action="append",
@@ -104,6 +109,7 @@ def cmd_print_unit(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
             ("place", args.place),
             ("hotline", args.hotline),
             ("phone", args.phone),
+            ("lookup_url", args.lookup_url),
         )
         if value is not None
     }

@@ -49,9 +49,13 @@ def parse_new_appointment(day: str, clock: str) -> datetime:
 
 class ReappointDialog(Dialog):
     """New date-time (later than the current appointment) and the reason, for a leader;
-    ``on_confirm(due_at_iso, reason)`` records it and prints form 04."""
+    ``on_confirm(due_at_iso, reason)`` records it (with ``details_for(due_at_iso)``) and
+    prints form 04. A dossier re-appointed already (``reappointments``) needs the leader's
+    reason for the second one too (``core.domain.dossier.check_reappointment``)."""
 
-    def __init__(self, current_due: str, on_confirm: Callable[[str, str], Any]) -> None:
+    def __init__(
+        self, current_due: str, on_confirm: Callable[[str, str], Any], reappointments: int = 0
+    ) -> None:
         super().__init__(width=680)
         self.current = parse_moment(current_due)
         self.on_confirm = on_confirm
@@ -82,9 +86,15 @@ class ReappointDialog(Dialog):
         when.height = self.day.height
         card.add_widget(when)
         self.reason = Field(
-            _("Reason for the delay (printed on the letter)"), on_enter=self.confirm
+            _("Reason for the delay (printed on the letter)"), on_enter=self._reason_entered
         )
         card.add_widget(self.reason)
+        self.leader_reason: Field | None = None
+        if reappointments >= 1:
+            self.leader_reason = Field(
+                _("Leader's reason for a second new appointment"), on_enter=self.confirm
+            )
+            card.add_widget(self.leader_reason)
         self.confirm_button = fit_width(
             McButton(_("Record and print form 04") + "  (Enter)", self.confirm)
         )
@@ -98,6 +108,12 @@ class ReappointDialog(Dialog):
 
     def focus(self, field: Field) -> None:
         field.input.focus = True
+
+    def _reason_entered(self) -> None:
+        if self.leader_reason is not None and not self.leader_reason.value:
+            self.focus(self.leader_reason)
+        else:
+            self.confirm()
 
     def on_open(self) -> None:
         self.focus(self.day)
@@ -119,12 +135,26 @@ class ReappointDialog(Dialog):
             due = iso(moment)
         if not self.reason.value:
             found[self.reason] = _("The reason is required: it is printed on the letter")
+        if self.leader_reason is not None and not self.leader_reason.value:
+            found[self.leader_reason] = _(
+                "The dossier was re-appointed already: "
+                "a second new appointment needs the leader's reason"
+            )
         return due, found
+
+    def details_for(self, due_at: str) -> dict[str, str]:
+        """The re-appointment's details for ``dossiers.act``: the new appointment, and the
+        leader's reason when this is a second one."""
+        details = {"due_at": due_at}
+        if self.leader_reason is not None:
+            details["repeat_reason"] = self.leader_reason.value
+        return details
 
     def confirm(self) -> None:
         due, found = self.problems()
-        for field in (self.day, self.time, self.reason):
-            field.show_error(found.get(field, ""))
+        for field in (self.day, self.time, self.reason, self.leader_reason):
+            if field is not None:
+                field.show_error(found.get(field, ""))
         if found:
             self.focus(next(iter(found)))
             return

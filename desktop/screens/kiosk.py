@@ -11,7 +11,7 @@ from kivy.uix.widget import Widget
 
 from core.domain.dossier import DossierView
 from core.domain.errors import N_, MotcuaError
-from core.domain.lookup import PREFIX, parse_slip_payload
+from core.domain.lookup import PREFIX, code_from_link, parse_slip_payload
 from core.domain.workflow import State
 from core.i18n import _, describe, tr
 from desktop import labels, theme
@@ -76,7 +76,14 @@ class KioskScreen(BaseScreen):
         return self.code.input if self.view is None else None
 
     def on_code(self, text: str) -> bool:
-        """The kiosk's reader: a slip QR shows its status at once."""
+        """The kiosk's reader: a slip QR shows its status at once; form 01's link to the
+        lookup page fills in the code, and the citizen still types her ID or key."""
+        linked = code_from_link(text)
+        if linked:
+            self.start_page()
+            self.code.input.text = linked
+            self.secret.input.focus = True
+            return True
         if not text.startswith(PREFIX + "|"):
             return False
         self.code.input.text = text
@@ -84,13 +91,16 @@ class KioskScreen(BaseScreen):
         return True
 
     def _code_entered(self) -> None:
+        linked = code_from_link(self.code.value)
+        if linked:  # a wedge reader types the link into the field
+            self.code.input.text = linked
         if self.code.value.startswith(PREFIX + "|"):
             self.look_up()
         else:
             self.secret.input.focus = True
 
     def look_up(self) -> None:
-        text = self.code.value
+        text = code_from_link(self.code.value) or self.code.value
         try:
             if text.startswith(PREFIX + "|"):
                 slip = parse_slip_payload(text)

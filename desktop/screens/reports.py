@@ -1,4 +1,8 @@
-"""On-time statistics (Decision 766) by field, procedure, clerk or month, with bar charts."""
+"""On-time statistics (Decision 766) by field, procedure, clerk or month, with bar charts.
+
+Dossiers withdrawn at the citizen's request (then stopped) are neither on time nor late:
+shown in a row and a bar segment of their own, outside the rates (``Stats.judged`` is the
+rates' base)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
 from core.domain.errors import N_
-from core.i18n import _, tr
+from core.i18n import _, number, percent, tr
 from core.reports.ontime import Bucket
 from desktop import labels, theme
 from desktop.ui.chart import BarChart, legend
@@ -29,6 +33,7 @@ SEGMENTS: tuple[tuple[tuple[Bucket, ...], str, theme.RGBA], ...] = (
     ((Bucket.EARLY, Bucket.ON_TIME), N_("Finished on time"), theme.SUCCESS),
     ((Bucket.IN_PROGRESS_WITHIN, Bucket.PAUSED), N_("In progress on time"), theme.INFO),
     ((Bucket.LATE, Bucket.IN_PROGRESS_LATE), N_("Late"), theme.DANGER),
+    ((Bucket.WITHDRAWN,), N_("Withdrawn by the citizen"), theme.TEXT_MUTED),
 )
 
 
@@ -100,20 +105,24 @@ class ReportsScreen(BaseScreen):
         if total is None or not total.total:
             self.totals.add_widget(muted(_("No dossiers in this period."), size=theme.FONT_BODY))
         else:
-            d = total.as_dict()
+            counts = total.buckets
             self.totals.add_widget(
                 pairs(
                     [
-                        (_("Dossiers"), str(d["total"])),
-                        (_("On-time rate"), f"{d['on_time_rate']:.1f} %"),
-                        (_("Late rate"), f"{d['late_rate']:.1f} %"),
-                        (_("Satisfaction"), f"{d['satisfaction']:.1f} %"),
-                        (_("Early"), str(d[Bucket.EARLY])),
-                        (_("On time"), str(d[Bucket.ON_TIME])),
-                        (_("Late"), str(d[Bucket.LATE])),
-                        (_("In progress on time"), str(d[Bucket.IN_PROGRESS_WITHIN])),
-                        (_("In progress, late"), str(d[Bucket.IN_PROGRESS_LATE])),
-                        (_("Paused for supplement"), str(d[Bucket.PAUSED])),
+                        (_("Dossiers"), number(total.total)),
+                        (_("On-time rate"), percent(total.on_time_rate, 1)),
+                        (_("Late rate"), percent(total.late_rate, 1)),
+                        (_("Satisfaction"), percent(total.satisfaction, 1)),
+                        (_("Early"), number(counts[Bucket.EARLY])),
+                        (_("On time"), number(counts[Bucket.ON_TIME])),
+                        (_("Late"), number(counts[Bucket.LATE])),
+                        (_("In progress on time"), number(counts[Bucket.IN_PROGRESS_WITHIN])),
+                        (_("In progress, late"), number(counts[Bucket.IN_PROGRESS_LATE])),
+                        (_("Paused for supplement"), number(counts[Bucket.PAUSED])),
+                        (
+                            _("Withdrawn by the citizen (outside the rates)"),
+                            number(total.withdrawn),
+                        ),
                     ],
                     caption_width=0.62,
                 )
@@ -126,7 +135,7 @@ class ReportsScreen(BaseScreen):
                 (sum(stats.buckets[b] for b in buckets) / n, colour)
                 for buckets, _label, colour in SEGMENTS
             ]
-            rate = f"{stats.on_time_rate:.0f}"
-            value = tr("{rate} % on time · {n}", rate=rate, n=stats.total)
+            rate = number(stats.on_time_rate)
+            value = tr("{rate} % on time · {n}", rate=rate, n=number(stats.total))
             data.append((group_label(self.by, key), segments, value))
         self.chart.set_data(data)

@@ -1,7 +1,10 @@
 """Plain words for what the console shows: the citizen's status and next step, fields,
-roles, event types; and the display format of moments (14:30 05/03/2026)."""
+roles, event types; and the display format of moments (14:30 05/03/2026) and days
+(05/03/2026), the same in both languages as the centres write them."""
 
 from __future__ import annotations
+
+from datetime import date, datetime
 
 from core.domain.catalogue import Field
 from core.domain.errors import N_, MotcuaError
@@ -113,4 +116,20 @@ def moment(value: str | None) -> str:
     try:
         return to_vietnam(parse_moment(value)).strftime("%H:%M %d/%m/%Y")
     except (MotcuaError, ValueError):  # a malformed moment is shown as it is
+        return value
+
+
+def day(value: str | date | None) -> str:
+    """A day (an ISO text, a date or a moment) as 05/03/2026."""
+    if not value:
+        return "—"
+    if isinstance(value, datetime):
+        return to_vietnam(value).strftime("%d/%m/%Y")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    try:
+        if len(value) > 10:  # a moment: its day in Vietnam, not in the zone it was written
+            return to_vietnam(parse_moment(value)).strftime("%d/%m/%Y")
+        return date.fromisoformat(value).strftime("%d/%m/%Y")
+    except (MotcuaError, ValueError):  # a malformed day is shown as it is
         return value

@@ -1,10 +1,11 @@
 """``/tra-cuu``: a citizen looks up a dossier without logging in, on a phone.
 
 The dossier code and the lookup key printed on the slip (or the citizen ID number), or
-the slip's QR text (``MC1|code|key``) typed or pasted into the code field. A wrong key
-and an unknown code get the same answer, after the same work. Each address may fail
-``LOOKUP_FAILURES`` times in ``LOOKUP_WINDOW_S``, and look up ``LOOKUPS`` times in it,
-then waits (``shared.Console``).
+the slip's QR text (``MC1|code|key``) typed or pasted into the code field. Form 01's QR,
+when the branch has a public address, opens ``/tra-cuu?code=…``: the code is filled in,
+the key or ID is still asked for. A wrong key and an unknown code get the same answer,
+after the same work. Each address may fail ``LOOKUP_FAILURES`` times in
+``LOOKUP_WINDOW_S``, and look up ``LOOKUPS`` times in it, then waits (``shared.Console``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from starlette.responses import Response
 
 from core.domain.codes import looks_like_code
 from core.domain.errors import N_, MotcuaError
-from core.domain.lookup import PREFIX, parse_slip_payload
+from core.domain.lookup import CODE_PARAM, LOOKUP_PATH, PREFIX, parse_slip_payload
 from core.domain.workflow import State
 
+from .. import projections
 from . import labels, queries
 from .shared import address, console_of, read_form
 from .web import CSRF_COOKIE, anonymous_csrf, csrf_ok, render, say
@@ -38,9 +40,10 @@ def _page(request: Request, status: int = 200, **context: Any) -> Response:
     return render(request, "lookup.html", base | context, status)
 
 
-@router.get("/tra-cuu")
+@router.get(LOOKUP_PATH)
 async def lookup_form(request: Request) -> Response:
-    return _page(request)
+    code = request.query_params.get(CODE_PARAM, "")[:40].strip().upper()
+    return _page(request, code=code if looks_like_code(code) else "")
 
 
 def _read(form: dict[str, str]) -> tuple[str, str] | str:
@@ -64,7 +67,7 @@ def _read(form: dict[str, str]) -> tuple[str, str] | str:
     return code, secret
 
 
-@router.post("/tra-cuu")
+@router.post(LOOKUP_PATH)
 async def lookup(request: Request) -> Response:
     form = await read_form(request)
     if form is None:
@@ -84,6 +87,7 @@ async def lookup(request: Request) -> Response:
         return _page(request, 429, code=typed, error=say(request, message, minutes=-(-wait // 60)))
     console.lookups.failed(keys)  # every lookup counts towards the address's limit
     code, secret = read
+    await run_in_threadpool(projections.settle, console.engine)  # every push so far
     view = await run_in_threadpool(queries.for_citizen, console.engine, code, secret)
     if view is None:
         console.lookup_failures.failed(keys)

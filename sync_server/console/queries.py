@@ -21,7 +21,7 @@ from core.domain.events import Event, sort_for_fold
 from core.domain.text import digits, words
 from core.domain.timeutil import VIETNAM, from_epoch_ms, iso, parse_moment
 from core.storage.projection import view_from_json
-from sync_server import projections
+from sync_server import blobstore, projections
 from sync_server import schema as t
 
 from .accounts import Account
@@ -70,8 +70,8 @@ class Disk:
         return self.free < DISK_FREE_BYTES or self.free < self.total * DISK_FREE_RATIO
 
     @property
-    def free_gib(self) -> str:
-        return f"{self.free / (1 << 30):.1f}"
+    def free_gib(self) -> float:
+        return round(self.free / (1 << 30), 1)
 
     @property
     def free_percent(self) -> int:
@@ -225,9 +225,39 @@ class Step:
     detail: str
 
 
-def dossier(
-    engine: Engine, account: Account, branch: str, dossier_id: str
-) -> tuple[DossierView, list[Step]] | None:
+@dataclass(frozen=True)
+class Scan:
+    """A file attached to the dossier; ``held``: the server has its bytes for the branch."""
+
+    component: str
+    name: str
+    sha256: str
+    pages: int
+    held: bool
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    """One row of the control slip (form 06), judged against the dossier's deadline."""
+
+    action: str
+    at: str
+    giver: str
+    receiver: str
+    result: str  # "early", "on-time", "late"
+
+
+@dataclass(frozen=True)
+class Detail:
+    view: DossierView
+    steps: list[Step]
+    scans: list[Scan]
+    control: list[ControlRow]
+
+
+def dossier(engine: Engine, account: Account, branch: str, dossier_id: str) -> Detail | None:
+    """A dossier of a branch the account sees: its record, timeline, files and control
+    slip; None when there is none (or the account may not see it)."""
     if not account.sees(branch):
         return None
     d = projections.dossiers.c
@@ -246,7 +276,49 @@ def dossier(
             r.device_id: r.label
             for r in conn.execute(select(t.devices.c.device_id, t.devices.c.label))
         }
-    return view_from_json(doc), [_step(ev, labels) for ev in events]
+    view = view_from_json(doc)
+    steps = [_step(ev, labels) for ev in events]
+    return Detail(view, steps, _scans(engine, branch, events), control_rows(view))
+
+
+def _scans(engine: Engine, branch: str, events: list[Event]) -> list[Scan]:
+    found: list[Scan] = []
+    for event in events:
+        file = event.payload.get("file") if event.type == "dossier.attach" else None
+        if not isinstance(file, dict) or not isinstance(file.get("sha256"), str):
+            continue
+        sha = str(file["sha256"])
+        name = str(file.get("name") or f"{sha[:12]}.pdf")
+        pages = file.get("pages") if isinstance(file.get("pages"), int) else 0
+        component = str(event.payload.get("component", ""))
+        held = blobstore.readable_by(engine, branch, sha)
+        found.append(Scan(component, name, sha, int(pages or 0), held))
+    return found
+
+
+def attached(engine: Engine, account: Account, branch: str, dossier_id: str, sha: str) -> bool:
+    """Whether `sha` is a file of this dossier, which the account may see."""
+    found = dossier(engine, account, branch, dossier_id)
+    return found is not None and any(s.sha256 == sha and s.held for s in found.scans)
+
+
+def control_rows(view: DossierView) -> list[ControlRow]:
+    """The receipt, then each hand-over (form 06's rows), judged against the deadline the
+    dossier is judged on (a re-appointment does not move it)."""
+    deadline = parse_moment(view.deadline)
+
+    def judged(at: str) -> str:
+        moment = parse_moment(at)
+        if moment > deadline:
+            return "late"
+        return "early" if moment.date() < deadline.date() else "on-time"
+
+    rows = [ControlRow("receive", view.received_at, "", view.received_by, judged(view.received_at))]
+    for h in view.handovers:
+        if h.action in ("receive", "resolve", "reappoint"):
+            continue
+        rows.append(ControlRow(h.action, h.at, h.giver, h.receiver, judged(h.at)))
+    return rows
 
 
 def _step(event: Event, labels: dict[str, str]) -> Step:

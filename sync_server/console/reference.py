@@ -144,22 +144,32 @@ def calendar(engine: Engine, branch: str) -> WorkCalendar:
     return WorkCalendar.with_overrides(days.values())
 
 
+# The console's fields take days and moments as the centres write them (the browser's own
+# date picker follows its language, and many counters' PCs run in English: 12/31/2026);
+# the ISO forms stay accepted, for links and scripts.
+_DAY_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+_MOMENT_FORMATS = ("%H:%M %d/%m/%Y", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
+
+
 def parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip()[:10])
-    except ValueError:
-        raise ValidationError(N_("Not a date (yyyy-mm-dd): {value}"), value=text[:20]) from None
+    """A day typed as 31/12/2026 (or 2026-12-31)."""
+    for pattern in _DAY_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            continue
+    raise ValidationError(N_("Not a date (dd/mm/yyyy): {value}"), value=text[:20])
 
 
 def parse_moment_input(text: str) -> datetime:
-    """A moment typed in a datetime-local field (Vietnam time)."""
-    try:
-        moment = datetime.fromisoformat(text.strip()[:19])
-    except ValueError:
-        raise ValidationError(
-            N_("Not a moment (yyyy-mm-ddThh:mm): {value}"), value=text[:20]
-        ) from None
-    return moment.replace(tzinfo=VIETNAM) if moment.tzinfo is None else moment
+    """A moment typed as 09:00 04/12/2026 (or 2026-12-04T09:00), in Vietnam time."""
+    cleaned = " ".join(text.split())[:19]
+    for pattern in _MOMENT_FORMATS:
+        try:
+            return datetime.strptime(cleaned, pattern).replace(tzinfo=VIETNAM)
+        except ValueError:
+            continue
+    raise ValidationError(N_("Not a moment (hh:mm dd/mm/yyyy): {value}"), value=text[:20])
 
 
 def due_preview(engine: Engine, branch: str, code: str, received: datetime) -> DueMoment:

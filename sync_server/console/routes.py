@@ -9,15 +9,18 @@ unknown branch or dossier, a search with nothing searchable, each is a message o
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from core.domain.errors import N_, AuthenticationFailed
 
+from .. import blobstore, projections
 from . import accounts, queries, sessions
 from .shared import LoginRequired, address, console_of, read_form
 from .web import (
@@ -33,6 +36,7 @@ from .web import (
     with_language,
 )
 
+_SHA = re.compile(r"^[0-9a-f]{64}$")
 EXPIRED = N_("The form has expired or did not come from this console: reload it and try again.")
 
 
@@ -48,6 +52,9 @@ async def signed_in(request: Request) -> sessions.Session:
             request.url.path + (f"?{request.url.query}" if request.url.query else "")
         )
     request.state.session = session
+    # The console shows every push so far: what the background folder has not reached
+    # yet is folded now (nothing to do, one query, when it is up to date).
+    await run_in_threadpool(projections.settle, console.engine)
     return session
 
 
@@ -228,5 +235,32 @@ async def dossier(request: Request, branch: str, dossier_id: str) -> Response:
     )
     if found is None:
         return message(request, N_("No such dossier, or not in your branches."), 404, session)
-    view, steps = found
-    return page(request, "dossier.html", session, view=view, steps=steps)
+    return page(
+        request,
+        "dossier.html",
+        session,
+        view=found.view,
+        steps=found.steps,
+        scans=found.scans,
+        control=found.control,
+    )
+
+
+@router.get("/dossiers/{branch}/{dossier_id}/files/{sha256}")
+async def dossier_file(request: Request, branch: str, dossier_id: str, sha256: str) -> Response:
+    """A scanned file of a dossier, shown in the browser: only a file attached to that
+    dossier, of a branch the account sees, whose bytes that branch uploaded."""
+    session = await signed_in(request)
+    console = console_of(request)
+    sha = sha256.lower()
+    ok = bool(_SHA.match(sha)) and await run_in_threadpool(
+        queries.attached, console.engine, session.account, branch[:32], dossier_id[:64], sha
+    )
+    if not ok:
+        return message(request, N_("No such file, or not on the server yet."), 404, session)
+    path = blobstore.addr.blob_path(console.data_dir / "blobs", sha)
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        headers={"Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"},
+    )

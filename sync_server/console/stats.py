@@ -39,6 +39,7 @@ from core.sync.wire import event_from_wire
 from sync_server import schema as t
 
 from .accounts import Account
+from .reference import parse_day
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -96,12 +97,7 @@ def parse_query(params: Any, today: date, account: Account, known: list[str]) ->
 
 
 def _day(text: str, default: date) -> date:
-    if not text:
-        return default
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise ValidationError(N_("Not a date (yyyy-mm-dd): {value}"), value=text[:20]) from None
+    return parse_day(text) if text.strip() else default
 
 
 def branches_for(engine: Engine, account: Account, branch: str = "") -> list[str]:
@@ -218,22 +214,49 @@ def as_csv(result: OnTimeReport, branches: list[str]) -> str:
     return out.getvalue()
 
 
+# Display formats of the XLSX cells: the values stay numbers and dates, and the
+# spreadsheet shows them with the reader's own separators (1.234,50 in Vietnamese).
+XLSX_DAY = "dd/mm/yyyy"
+XLSX_MOMENT = "dd/mm/yyyy hh:mm"
+XLSX_RATE = "#,##0.00"
+XLSX_COUNT = "#,##0"
+
+
 def as_xlsx(result: OnTimeReport, branches: list[str]) -> bytes:
     from openpyxl import Workbook  # type: ignore[import-untyped]
 
     book = Workbook()
     sheet = book.active
     sheet.title = "Decision 766"
-    for line in preamble(result, branches):
+    for line in _xlsx_preamble(result, branches):
         sheet.append(line)
+    sheet["B1"].number_format = sheet["B2"].number_format = XLSX_DAY
+    sheet["B3"].number_format = XLSX_MOMENT
     sheet.append([])
     header, rows = table(result)
     sheet.append(header)
     for row in rows:
         sheet.append(row)
+        for cell, column in zip(sheet[sheet.max_row][1:], header[1:], strict=True):
+            cell.number_format = XLSX_RATE if _is_rate(column) else XLSX_COUNT
+    sheet.column_dimensions["A"].width = 24
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _is_rate(column: str) -> bool:
+    return column.endswith("_rate") or column == "satisfaction"
+
+
+def _xlsx_preamble(result: OnTimeReport, branches: list[str]) -> list[list[Any]]:
+    """The CSV's preamble with real dates (a spreadsheet cell keeps no time zone: the
+    moment is written as Vietnam's wall clock)."""
+    lines = preamble(result, branches)
+    lines[0][1] = result.period_start.date()
+    lines[1][1] = result.period_end.date()
+    lines[2][1] = result.as_of.astimezone(VIETNAM).replace(tzinfo=None, microsecond=0)
+    return lines
 
 
 def read_csv(text: str) -> dict[str, dict[str, str]]:

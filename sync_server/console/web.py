@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from core.i18n import own_first
+from core.i18n import number, own_first, percent
 
 from . import labels
 
@@ -45,7 +46,24 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+@pass_context
+def _number(context: Context, value: float, digits: int = 0) -> str:
+    """``{{ n|num }}``: a count or an amount in the page's language (1.234 / 1,234)."""
+    return number(value, digits, context.get("lang"))
+
+
+@pass_context
+def _percent(context: Context, value: float, digits: int = 2) -> str:
+    """``{{ rate|pct }}``: a rate in percent in the page's language (95,50 % / 95.50%)."""
+    return percent(value, digits, context.get("lang"))
+
+
 env.filters["moment"] = labels.moment
+env.filters["day"] = labels.day
+env.filters["num"] = _number
+env.filters["pct"] = _percent
 
 
 def language(request: Request) -> str:

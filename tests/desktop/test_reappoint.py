@@ -7,10 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from core.domain.timeutil import parse_moment, to_vietnam
+import pytest
+
+from core.domain.errors import ValidationError
+from core.domain.timeutil import iso, parse_moment, to_vietnam
 from core.domain.workflow import Action
 from core.i18n import _
 from desktop import labels
+from desktop.screens.dossier_dialogs import ReappointDialog
 
 from .flows import login, open_dossier, receive_complete
 
@@ -62,3 +66,49 @@ def test_a_leader_sets_a_later_appointment_and_form_04_is_saved(harness: Any) ->
     assert "Chờ xác minh của Sở Tư pháp" in " ".join(text.split())
     assert later.strftime("%d/%m/%Y") in text
     assert str(pdf) in h.status()
+
+
+def test_a_second_new_appointment_asks_for_the_leaders_reason(harness: Any) -> None:
+    """GIVEN a dossier re-appointed once
+    WHEN the leader opens the dialog for another new appointment and confirms without the
+    leader's reason, then with it
+    THEN the first is refused beside the field and nothing is confirmed; the second gives
+    details the core accepts (it refuses the same appointment without the reason); a
+    first re-appointment's dialog asks nothing more."""
+    h = harness
+    login(h, "officer")
+    code = receive_complete(h)
+    login(h, "leader")
+    branch, leader = h.app.services.branch, h.shell.user
+    due = to_vietnam(parse_moment(branch.dossiers.get(code).due_at))
+    first = iso(due + timedelta(days=2))
+    branch.dossiers.act(
+        leader, code, Action.REAPPOINT, note="Chờ xác minh", details={"due_at": first}
+    )
+    view = branch.dossiers.get(code)
+    assert view.reappointments == 1
+    assert ReappointDialog(first, lambda *_: None).leader_reason is None
+
+    confirmed: list[tuple[str, str]] = []
+    dialog = ReappointDialog(
+        view.due_at, lambda d, r: confirmed.append((d, r)), view.reappointments
+    )
+    later = due + timedelta(days=5)
+    dialog.day.input.text = later.strftime("%d/%m/%Y")
+    dialog.time.input.text = "10:00"
+    dialog.reason.input.text = "Chờ kết quả giám định"
+    dialog.confirm()
+    assert dialog.leader_reason is not None and dialog.leader_reason.error.text
+    assert confirmed == []
+    with pytest.raises(ValidationError, match="leader's reason"):
+        branch.dossiers.act(
+            leader, code, Action.REAPPOINT, note="x", details={"due_at": iso(later)}
+        )
+
+    dialog.leader_reason.input.text = "Giám đốc đồng ý gia hạn lần hai"
+    dialog.confirm()
+    ((new_due, reason),) = confirmed
+    details = dialog.details_for(new_due)
+    assert details["repeat_reason"] == "Giám đốc đồng ý gia hạn lần hai"
+    branch.dossiers.act(leader, code, Action.REAPPOINT, note=reason, details=details)
+    assert branch.dossiers.get(code).reappointments == 2

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from core.domain.lookup import SlipLookup
-from core.domain.workflow import State
-from core.i18n import _, tr
+from core.domain.workflow import Action, State
+from core.i18n import _, percent, tr
 from core.services.users import MAX_FAILURES
-from desktop import labels
+from desktop import labels, theme
+from desktop.ui.chart import Bar
 
 from .conftest import PASSWORD
 from .flows import APPLICANT, login, receive_complete, start_intake
@@ -132,6 +133,29 @@ def test_kiosk_shows_status_and_takes_a_rating(harness: Any) -> None:
     assert h.shell.services.branch.dossiers.get(code).rating == 4
 
 
+def test_kiosk_reads_form_01_link_and_still_asks_for_the_id(harness: Any) -> None:
+    """GIVEN the kiosk WHEN its reader reads form 01's link to the public lookup page (or
+    types it into the code field) THEN the code is filled in and nothing is shown until
+    the citizen types her ID."""
+    h = harness
+    login(h, "officer")
+    code = receive_complete(h)
+    h.shell.logout()
+    h.shell.kiosk = True
+    h.go("kiosk")
+    kiosk = h.screen
+    link = f"https://dichvucong.example.vn/tra-cuu?code={code.lower()}"
+    assert kiosk.on_code(link)
+    h.settle()
+    assert kiosk.code.value == code and kiosk.view is None
+    assert not kiosk.on_code("https://example.vn/tra-cuu?code=not-a-code")
+    kiosk.code.input.text = link  # a keyboard-wedge reader types it into the field
+    kiosk.secret.input.text = APPLICANT["id_number"]
+    kiosk.look_up()
+    h.settle()
+    assert kiosk.view is not None and kiosk.view.code == code
+
+
 def test_settings_lists_users_and_admin_adds_one(harness: Any) -> None:
     h = harness
     login(h, "admin")
@@ -154,6 +178,30 @@ def test_reports_draw_a_bar_per_field(harness: Any) -> None:
     h.key("F6")
     assert h.shows(labels.field_label("civil_status"), labels.field_label("certification"))
     assert len(h.screen.chart.children) == 2
+
+
+def test_reports_keep_withdrawn_dossiers_outside_the_rate(harness: Any) -> None:
+    """GIVEN two dossiers received today, one withdrawn at the citizen's request and
+    stopped by the leader WHEN the reports open THEN the withdrawn one has its own row and
+    its own bar segment, and the on-time rate is over the other alone (100 %, not 50 %)."""
+    h = harness
+    login(h, "officer")
+    kept, withdrawn = receive_complete(h), receive_complete(h)
+    dossiers = h.shell.services.branch.dossiers
+    dossiers.act(h.shell.user, withdrawn, Action.WITHDRAW, note="Công dân xin rút")
+    login(h, "leader")
+    dossiers.act(h.shell.user, withdrawn, Action.STOP, note="Theo đề nghị của công dân")
+    h.key("F6")
+    assert h.shows(
+        _("Withdrawn by the citizen (outside the rates)"),
+        _("Withdrawn by the citizen"),
+        percent(100.0, 1),
+    )
+    assert not h.shows(percent(50.0, 1))
+    (line,) = h.screen.chart.children
+    (bar,) = [w for w in line.children if isinstance(w, Bar)]
+    assert bar.segments[-1] == (0.5, theme.TEXT_MUTED)
+    assert kept != withdrawn
 
 
 def test_print_slip_without_printer_saves_the_form_01_pdf(harness: Any) -> None:

@@ -71,7 +71,7 @@ class ReceiptSlip:
     received_at: datetime
     due_at: datetime
     officer: str
-    qr_payload: str  # SlipLookup(...).payload()
+    qr_payload: str  # SlipLookup(...).payload(), or the lookup page's link (slips.slip_qr)
     return_method: ReturnMethod = ReturnMethod.COUNTER
     postal_address: str = ""
     tracking_book: str = ""  # "Quyển số"

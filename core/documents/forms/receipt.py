@@ -89,6 +89,9 @@ def _where(slip: ReceiptSlip) -> str:
 
 def _lookup_note(pdf: FormPdf, slip: ReceiptSlip) -> None:
     note = "Tra cứu tình trạng hồ sơ: quét mã QR tại ki-ốt hoặc bằng điện thoại"
+    if slip.qr_payload.startswith(("https://", "http://")):
+        # The link fills in the code only: the page asks for the second factor.
+        note += ", rồi nhập số định danh cá nhân của người nộp"
     if slip.hotline:
         note += f"; đường dây nóng {slip.hotline}"
     pdf.text_block(note + ".", "I", 0.85)

@@ -243,6 +243,43 @@ def test_citizens_lookup_on_a_phone(site: Site) -> None:
     assert site.outside == []
 
 
+def test_numbers_follow_the_chosen_language(site: Site) -> None:
+    """GIVEN the statistics page in English, then the overview in Vietnamese
+    WHEN the figures are shown
+    THEN English writes a decimal point and no space before %, Vietnamese a comma; the
+    period's days are dd/mm/yyyy in both."""
+    context = site.context(DESKTOP, lang="en")
+    page = context.new_page()
+    login(page, site, "root")
+    page.goto(site.url + "/console/stats")
+    expect(page.locator("#on-time-rate")).to_have_text(re.compile(r"^\d{1,3}\.\d\d%$"))
+    expect(page.locator("section.card h2 .code").first).to_contain_text(
+        re.compile(r"^01/\d\d/\d{4} – \d\d/\d\d/\d{4}")
+    )
+    page.goto(site.url + "/console/lang/vi?next=/console/")
+    expect(page.locator("main > p").first).to_contain_text(re.compile(r"\d,\d GiB"))
+    context.close()
+    assert site.outside == []
+
+
+def test_form_01_link_opens_the_lookup_with_the_code(site: Site) -> None:
+    """GIVEN form 01's QR link on a phone (``/tra-cuu?code=…``)
+    WHEN it is opened
+    THEN the code is filled in, the cursor waits in the key field, and nothing about the
+    dossier shows until the key is given."""
+    context = site.context(PHONE)
+    page = context.new_page()
+    page.goto(f"{site.url}/tra-cuu?code={site.received.code}")
+    expect(page.locator("#code")).to_have_value(site.received.code)
+    expect(page.locator("#secret")).to_be_focused()
+    expect(page.locator("#result")).to_have_count(0)
+    page.fill("#secret", site.received.lookup_token)
+    page.click("button[type=submit]")
+    expect(page.locator("#result .status")).to_have_text("Đang được xử lý")
+    context.close()
+    assert site.outside == []
+
+
 def test_api_docs_offline(site: Site) -> None:
     """GIVEN a browser that can reach the server only
     WHEN it opens /docs
@@ -268,6 +305,10 @@ def test_statistics_users_reference_and_audit_pages(site: Site, admin: Page) -> 
     admin.select_option("#by", "procedure")
     admin.click("form.filters button[type=submit]")
     expect(admin.locator("#total")).to_have_text("3")
+    # Vietnamese numbers: a decimal comma, then a no-break space before the percent sign.
+    expect(admin.locator("#on-time-rate")).to_have_text(re.compile(r"^\d{1,3},\d\d\s%$"))
+    expect(admin.locator("#groups tbody td").last).to_have_text(re.compile(r"^\d{1,3},\d\d\s%$"))
+    expect(admin.locator("svg.chart")).to_contain_text(re.compile(r"\d,\d\s%"))
     expect(admin.locator("svg.chart g")).to_have_count(1)
     expect(admin.locator("#groups tbody tr")).to_have_count(1)
     assert no_sideways_scroll(admin)

@@ -207,9 +207,10 @@ def test_a_branch_manager_sees_only_its_branches(net: Net) -> None:
 def test_citizens_lookup(net: Net) -> None:
     """GIVEN a dossier pushed by a desktop
     WHEN a citizen looks it up with the slip's key, the QR text, her citizen ID, a wrong
-    key, and an unknown code
+    key, and an unknown code; then opens form 01's link (``/tra-cuu?code=…``)
     THEN the right ones show the status in plain words, the appointment and what to do;
-    the wrong key and the unknown code get the same answer, which reveals nothing."""
+    the wrong key and the unknown code get the same answer, which reveals nothing; the
+    link fills in the code only (anything not a code is dropped) and shows no status."""
     branch = net.branch("TAYHO")
     desk = net.desktop(branch)
     view = receive(desk)
@@ -236,6 +237,12 @@ def test_citizens_lookup(net: Net) -> None:
     unknown = look("TAYHO-991231-9999", "ZZZZZZZZ")
     assert wrong == unknown
     assert wrong[0] == 404 and "Không tìm thấy hồ sơ" in wrong[1]
+    # Form 01's link fills in the code (any case), and still asks for the key: no status.
+    linked = phone.get("/tra-cuu", params={"code": view.code.lower()}).text
+    assert f'value="{view.code}"' in linked and "autofocus" in linked
+    assert "Đã tiếp nhận" not in text_of(linked)
+    for junk in ("<script>", "x" * 500, "TAYHO-1"):
+        assert 'id="code" name="code" value=""' in phone.get("/tra-cuu", params={"code": junk}).text
 
 
 def test_lookup_is_rate_limited_per_address(net: Net) -> None:
@@ -332,3 +339,46 @@ def test_console_doc_commands_parse() -> None:
     for command in commands:
         words = shlex.split(command.replace("ID", "dev-1"))
         assert parser.parse_args(words).handler is not None, command
+
+
+def test_a_dossiers_scans_and_control_slip_are_shown(net: Net, tmp_path: Path) -> None:
+    """GIVEN a dossier of TAYHO with a scan its desk uploaded, and another scan attached
+    but not uploaded yet
+    WHEN the central admin opens the dossier, then its file; a branch manager of BADINH
+    asks for the same file; the admin asks for a hash the dossier does not name
+    THEN the page lists both files (the second not on the server yet) and the control
+    slip's rows (receipt, transfer); the file comes back as the PDF, shown inline; the
+    manager of another branch and the unknown hash get 404, and so does the missing one."""
+    from core.services.sync import LocalReplica
+    from tests.sync.fixtures import attach_blob
+
+    a_branch, b_branch = net.branch("TAYHO"), net.branch("BADINH")
+    desk = net.desktop(a_branch)
+    view = receive(desk)
+    act(desk, view.code, Action.TRANSFER)
+    scan = tmp_path / "to-khai.pdf"
+    scan.write_bytes(b"%PDF-1.7\n" + b"to khai " * 500 + b"\n%%EOF\n")
+    sha = LocalReplica(desk).add_blob(scan)
+    attach_blob(desk, view.id, sha, "to-khai.pdf")
+    absent = "ab" * 32
+    attach_blob(desk, view.id, absent, "giay-to.pdf")
+    net.agent(desk).sync_once()
+    add_admin(net.engine)
+    add_admin(net.engine, "quanly", accounts.BRANCH_MANAGER, branches=(b_branch,))
+    web = Console(net.server.url)
+    web.login("root")
+    page = web.get(f"/console/dossiers/{a_branch}/{view.id}")
+    shown = text_of(page.text)
+    assert "to-khai.pdf" in shown and "giay-to.pdf (not on the server yet)" in shown
+    assert "Control slip (form 06)" in shown and "Transfer" in shown.split("Control slip")[1]
+    link = f"/console/dossiers/{a_branch}/{view.id}/files/{sha}"
+    assert link in page.text
+    pdf = web.get(link)
+    assert pdf.status_code == 200 and pdf.content == scan.read_bytes()
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"] == "inline"
+    for other in (absent, "cd" * 32, "../../server.key"):
+        assert web.get(f"/console/dossiers/{a_branch}/{view.id}/files/{other}").status_code == 404
+    manager = Console(net.server.url)
+    manager.login("quanly")
+    assert manager.get(link).status_code == 404

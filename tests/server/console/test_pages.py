@@ -44,7 +44,8 @@ def test_statistics_equal_motcua_stats_on_a_synced_desk(net: Net) -> None:
     WHEN the central admin exports the statistics of TAYHO for this month as CSV and XLSX,
     for each grouping
     THEN every figure of every group equals the desk's own report (``motcua stats``'
-    ``branch.reports.report``); the page shows the chart and drills down to the dossiers;
+    ``branch.reports.report``); the XLSX keeps numbers and days as values with display
+    formats; the page shows the chart and drills down to the dossiers;
     the other branch's dossiers are not counted."""
     tayho, badinh = net.branch("TAYHO"), net.branch("BADINH")
     desk, other = net.desktop(tayho), net.desktop(badinh)
@@ -95,6 +96,14 @@ def test_statistics_equal_motcua_stats_on_a_synced_desk(net: Net) -> None:
     header = next(r for r in rows if r and r[0] == "group")
     last_row = next(r for r in rows if r and r[0] == "overall")
     assert last_row[header.index("total")] == overall.total
+    # Numbers and dates stay values; their display format is the spreadsheet's own, so
+    # a Vietnamese reader sees 1.234 and 95,50 and the days as dd/mm/yyyy.
+    assert sheet["B1"].value == datetime.combine(first, clock(0))
+    assert sheet["B1"].number_format == "dd/mm/yyyy"
+    overall_cells = next(r for r in sheet.iter_rows() if r[0].value == "overall")
+    rate = overall_cells[header.index("on_time_rate")]
+    assert rate.value == pytest.approx(overall.on_time_rate) and rate.number_format == "#,##0.00"
+    assert overall_cells[header.index("total")].number_format == "#,##0"
     page = web.get("/console/stats", params=month_params(tayho, "procedure"))
     assert page.status_code == 200
     assert "<svg" in page.text and "Export CSV" in page.text
