@@ -22,6 +22,7 @@ from core.services.branch import Branch
 
 from .codes import CodeInput
 from .devices import Devices
+from .live import ReceivedFeed
 from .services import Services
 from .settings import DesktopSettings
 from .sync_status import AgentSource, NotConfigured, SyncSource
@@ -143,8 +144,11 @@ def _wedge() -> Any:
         return None
 
 
-def _sync_source(branch: Branch, data_dir: Path, lan: bool) -> SyncSource:
-    """The sync agent when this desktop is enrolled with a central server."""
+def _sync_source(
+    branch: Branch, data_dir: Path, lan: bool, feed: ReceivedFeed | None = None
+) -> SyncSource:
+    """The sync agent when this desktop is enrolled with a central server; what its
+    exchanges apply here goes to `feed` (the open screens)."""
     from core.domain.errors import MotcuaError
 
     try:
@@ -152,10 +156,13 @@ def _sync_source(branch: Branch, data_dir: Path, lan: bool) -> SyncSource:
     except ImportError:
         return NotConfigured()
     try:
-        return AgentSource(agent_for(branch, lan=lan), branch)
+        agent = agent_for(branch, lan=lan)
     except MotcuaError:  # not enrolled yet: the branch works alone
         log.info("sync not configured for %s", data_dir)
         return NotConfigured()
+    if feed is not None:
+        agent.on_applied.append(feed.applied)
+    return AgentSource(agent, branch)
 
 
 def compose(
@@ -165,6 +172,7 @@ def compose(
     settings = DesktopSettings.load(data_dir)
     devices = _devices(settings) if with_devices else Devices(settings=settings)
     codes = CodeInput(open_code_reader, _wedge(), post)
+    feed = ReceivedFeed(post)
     services = Services(
         data_dir=data_dir,
         branch=branch,
@@ -173,9 +181,10 @@ def compose(
         reader=Worker("motcua-store-reader", post),
         device_worker=Worker("motcua-devices", post),
         devices=devices,
-        sync=_sync_source(branch, data_dir, settings.lan_peers),
+        sync=_sync_source(branch, data_dir, settings.lan_peers, feed),
         codes=codes,
         citizen_card=_citizen_card_parser(),
+        received=feed,
     )
     if with_devices and settings.code_reader:
         try:
@@ -186,17 +195,18 @@ def compose(
     if start_sync:
         services.sync.start()  # the agent's own thread; a no-op before enrolment
         if settings.lan_peers and isinstance(services.sync, AgentSource):
-            services.peers = _serve_peers(branch, settings.peer_port)
+            services.peers = _serve_peers(branch, settings.peer_port, feed)
     return services
 
 
-def _serve_peers(branch: Branch, port: int) -> Any:
+def _serve_peers(branch: Branch, port: int, feed: ReceivedFeed) -> Any:
     """This desktop as a LAN peer (served and announced), or None when the port is taken
-    or the network refuses: the desk works on, the log says why."""
+    or the network refuses: the desk works on, the log says why. What peers push here
+    goes to `feed`, like what the agent pulls."""
     from core.services.peers import PeerService
 
     try:
-        return PeerService(branch).start(port=port)
+        return PeerService(branch, on_applied=feed.applied).start(port=port)
     except OSError as err:
         log.warning("LAN peer service not started on port %s: %s", port, err)
         return None

@@ -8,7 +8,7 @@ reachable from a screen.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from core.services.branch import Branch
 
 from .codes import CodeInput
 from .devices import Devices
+from .live import ReceivedFeed
 from .settings import DesktopSettings
 from .sync_status import SyncSource
 from .worker import Worker
@@ -35,6 +36,7 @@ class Services:
     codes: CodeInput
     citizen_card: Callable[[str], CitizenIdentity]
     peers: Any = None  # the LAN peer service while it serves (core.services.peers)
+    received: ReceivedFeed = field(default_factory=ReceivedFeed)  # other desks' changes
 
     def save_settings(self) -> None:
         self.settings.save(self.data_dir)

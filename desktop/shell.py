@@ -18,7 +18,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.uix.textinput import TextInput
 
 from core.domain.errors import N_, MotcuaError
-from core.domain.lookup import PREFIX, parse_slip_payload
+from core.domain.lookup import PREFIX, code_from_link, parse_slip_payload
 from core.i18n import _, set_language, tr
 from core.services.changes import Changes
 from desktop import theme
@@ -92,6 +92,7 @@ class Shell(BoxLayout):
         if codes.failed is not None:
             self.report(message_for(codes.failed))
         self._sync_timer = Clock.schedule_interval(lambda _dt: self.poll_sync(), SYNC_POLL_SECONDS)
+        services.received.listeners.append(self.broadcast)  # pulls and LAN exchanges
         self.poll_sync()
 
     # --- layout ----------------------------------------------------------------------
@@ -214,6 +215,8 @@ class Shell(BoxLayout):
 
     # --- what changed ----------------------------------------------------------------
     def broadcast(self, changes: Changes) -> None:
+        """A local operation's changes, or what a pull or a LAN exchange brought (those
+        events came from elsewhere: no sync is triggered for them)."""
         for screen in self.screens.values():
             screen.on_changes(changes)
         if changes.events_added:
@@ -269,6 +272,12 @@ class Shell(BoxLayout):
         if text.startswith(PREFIX + "|"):
             self.open_slip(text)
             return
+        linked = code_from_link(text)  # form 01's QR when the branch has a public address
+        if linked is not None:
+            self.ops.read(
+                lambda b: b.dossiers.get(linked), lambda view: self.go("dossier", code=view.code)
+            )
+            return
         self.report(tr("Code read, not used on this screen: {code}", code=text[:40]), "info")
 
     def open_slip(self, text: str) -> None:
@@ -289,6 +298,8 @@ class Shell(BoxLayout):
     def unbind_keys(self) -> None:
         Window.unbind(on_key_down=self._on_key_down, on_textinput=self._on_textinput)
         self._sync_timer.cancel()
+        if self.broadcast in self.services.received.listeners:
+            self.services.received.listeners.remove(self.broadcast)
 
     def _on_textinput(self, _window: Any, text: str) -> bool:
         now = time.perf_counter()

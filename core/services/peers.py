@@ -7,25 +7,32 @@ joins them to the store (the layers keep them apart):
     add_peer(branch, "10.0.0.12:8471")               # a peer known by address
     sync_with_peer(branch, "10.0.0.12:8471")         # one exchange, both ways
     sync_peers(branch, browse_s=3)                   # every known and discovered peer
+
+What a peer's events change here (pulled by this desk, or pushed to its service) is told
+to ``on_applied`` (``core.sync.applied.Applied``), so the screens open here refresh.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from core.domain.errors import N_, ValidationError
 from core.domain.events import Event
 from core.i18n import describe
 from core.storage import replication
 from core.storage import schema as t
-from core.sync.agent import IngestSummary
+from core.sync import blobs as blob_io
+from core.sync.agent import AppliedListener, IngestSummary
+from core.sync.applied import Applied
 from core.sync.discovery import Advertiser, Browser, PeerHint
 from core.sync.errors import SyncError
 from core.sync.peer import KnownDevice, PeerServer, PeerSummary, exchange_with_peer, peer_url
@@ -40,12 +47,15 @@ PEER_STATE_META = "lan_peer_state"
 class LocalPeerReplica:
     """The peer server's and client's view of this desktop's store."""
 
-    def __init__(self, branch: Branch) -> None:
+    def __init__(self, branch: Branch, on_applied: AppliedListener | None = None) -> None:
         self.b = branch
         self.device_id = branch.device_id
         self.branch = branch.branch_code
         self.key = branch.key
         self._local = LocalReplica(branch)
+        self.on_applied = on_applied
+        self.applied = Applied()  # everything ingested (and scans fetched) through this replica
+        self._referenced = ReferencedBlobs(branch)
 
     def known_device(self, device_id: str) -> KnownDevice | None:
         with self.b.store.read() as conn:
@@ -63,7 +73,38 @@ class LocalPeerReplica:
             return replication.events_for_scopes(conn, vector, limit, [self.branch, "*"])
 
     def ingest_from_peer(self, events: Sequence[Event]) -> IngestSummary:
-        return self._local.ingest(self.branch, events, None, from_peer=True)
+        summary = self._local.ingest(self.branch, events, None, from_peer=True)
+        self._note(summary.applied())
+        return summary
+
+    # --- scans -------------------------------------------------------------------------
+    def servable_blob(self, sha256: str) -> Path | None:
+        """A blob held whole here that an event a peer of the branch may read refers to."""
+        with self.b.store.read() as conn:
+            row = conn.execute(
+                select(replication.blobs.c.present).where(replication.blobs.c.sha256 == sha256)
+            ).first()
+        if row is None or not row.present or sha256 not in self._referenced:
+            return None
+        path = blob_io.blob_path(self._local.blob_root, sha256)
+        return path if path.is_file() else None
+
+    def wanted_blobs(self) -> list[str]:
+        return self._local.wanted_blobs()
+
+    def partial_blob(self, sha256: str) -> Path:
+        return self._local.partial_blob(sha256)
+
+    def complete_blob(self, sha256: str, *, durable: bool = True) -> None:
+        self._local.complete_blob(sha256, durable=durable)
+        self._note(Applied(blobs=frozenset({sha256})))
+
+    def _note(self, applied: Applied) -> None:
+        if not applied:
+            return
+        self.applied |= applied
+        if self.on_applied is not None:
+            self.on_applied(applied)
 
     def peer_seen(self, address: str, device_id: str, error: str) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -83,6 +124,37 @@ class LocalPeerReplica:
         self.b.store.write(work)
 
 
+class ReferencedBlobs:
+    """The blobs events of the branch or of the national chain refer to: those a peer of
+    the branch may fetch. Read from the log once, then from the events logged since
+    (``events.seq`` only grows); kept for as long as this desk serves."""
+
+    def __init__(self, branch: Branch) -> None:
+        self.b = branch
+        self.scopes = [branch.branch_code, "*"]
+        self._hashes: set[str] = set()
+        self._seen = 0  # the log is read up to this seq
+        self._lock = threading.Lock()
+
+    def __contains__(self, sha256: object) -> bool:
+        with self._lock:
+            self._catch_up()
+            return sha256 in self._hashes
+
+    def _catch_up(self) -> None:
+        e = t.events.c
+        with self.b.store.read() as conn:
+            top = conn.execute(select(func.max(e.seq))).scalar() or 0
+            rows = conn.execute(
+                select(e.payload)
+                .where(e.seq > self._seen, e.seq <= top, e.branch.in_(self.scopes))
+                .where(e.payload.contains('"sha256"', autoescape=True))
+            )
+            for row in rows:
+                self._hashes.update(blob_io.referenced_blobs(json.loads(row.payload)))
+        self._seen = top
+
+
 def _load(conn: Connection, name: str) -> dict[str, Any]:
     row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == name)).first()
     return dict(json.loads(row.value)) if row else {}
@@ -98,6 +170,7 @@ class PeerService:
     branch: Branch
     server: PeerServer | None = None
     advertiser: Advertiser | None = None
+    on_applied: AppliedListener | None = None  # what peers' pushes change here
 
     def start(
         self,
@@ -107,7 +180,7 @@ class PeerService:
         advertise: bool = True,
         addresses: Sequence[str] = (),
     ) -> PeerService:
-        replica = LocalPeerReplica(self.branch)
+        replica = LocalPeerReplica(self.branch, self.on_applied)
         self.server = PeerServer(replica, host, port).start()
         if advertise:
             self.advertiser = Advertiser(
@@ -196,10 +269,11 @@ def sync_with_peer(
     device_id: str = "",
     fingerprint: str = "",
     timeout: tuple[float, float] = (3.0, 30.0),
+    replica: LocalPeerReplica | None = None,
 ) -> PeerSummary:
     """One exchange with a peer, both ways (raises SyncError)."""
     return exchange_with_peer(
-        LocalPeerReplica(branch),
+        replica or LocalPeerReplica(branch),
         address,
         expected_device=device_id,
         expected_fingerprint=fingerprint,
@@ -219,6 +293,19 @@ def sync_peers(
 
     A peer that does not answer is reported and skipped; the exchange is the liveness test.
     """
+    return peer_round(branch, browse_s, stop=stop, timeout=timeout)[0]
+
+
+def peer_round(
+    branch: Branch,
+    browse_s: float = 2.0,
+    *,
+    stop: Callable[[], bool] = lambda: False,
+    timeout: tuple[float, float] = (3.0, 30.0),
+) -> tuple[list[dict[str, Any]], Applied]:
+    """``sync_peers``, and what the round changed here — also what a peer brought before
+    its exchange failed."""
+    replica = LocalPeerReplica(branch)
     targets: dict[str, tuple[str, str]] = dict.fromkeys(known_peers(branch), ("", ""))
     if browse_s > 0:
         for hint in discover(branch, browse_s):
@@ -229,10 +316,15 @@ def sync_peers(
             break
         try:
             summary = sync_with_peer(
-                branch, address, device_id=device, fingerprint=print_, timeout=timeout
+                branch,
+                address,
+                device_id=device,
+                fingerprint=print_,
+                timeout=timeout,
+                replica=replica,
             )
         except SyncError as err:
             results.append({"peer": address, "device_id": device, "error": describe(err)})
             continue
         results.append(summary.as_dict())
-    return results
+    return results, replica.applied

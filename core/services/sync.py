@@ -30,12 +30,14 @@ from core.storage import event_store, quarantine, replication
 from core.storage import schema as t
 from core.sync import blobs as blob_io
 from core.sync.agent import IngestSummary, LocalBlob, SyncAgent
+from core.sync.applied import CALENDAR, CATALOGUE, USERS, Applied, LanRound, reference_kinds
 from core.sync.client import Credentials, SyncClient
 from core.sync.errors import NotEnrolled, ProtocolError
 from core.sync.wire import EnrolRequest
 
 from . import catalogue
 from .branch import Branch, set_meta
+from .changes import Changes
 
 CATALOGUE_PUBLISHED = "catalogue.published"
 BLOBS_DIR = "blobs"
@@ -146,7 +148,10 @@ class LocalReplica:
             self.b._calendar = None
         taken = len(result.accepted) + len(result.quarantined)  # both are logged
         held, refused = len(result.quarantined), len(result.refused)
-        return IngestSummary(taken, result.duplicates, frozenset(result.dossiers), held, refused)
+        kinds = reference_kinds(e.type for e in result.accepted if e.dossier_id is None)
+        return IngestSummary(
+            taken, result.duplicates, frozenset(result.dossiers), held, refused, kinds
+        )
 
     def server_vector(self) -> dict[str, int]:
         return dict(json.loads(meta(self.b, "sync_server_vector", "{}")))
@@ -184,7 +189,10 @@ class LocalReplica:
     def partial_blob(self, sha256: str) -> Path:
         return blob_io.partial_path(self.blob_root, sha256)
 
-    def complete_blob(self, sha256: str) -> None:
+    def complete_blob(self, sha256: str, *, durable: bool = True) -> None:
+        """Check a downloaded blob's SHA-256, then make it visible; a mismatch discards it.
+        From the centre it is durable; from a LAN peer (`durable` false) this desk offers
+        it to the centre too, in case its author's desk never reaches it."""
         partial = self.partial_blob(sha256)
         if blob_io.file_sha256(partial) != sha256:
             partial.unlink(missing_ok=True)
@@ -195,8 +203,11 @@ class LocalReplica:
         final = blob_io.blob_path(self.blob_root, sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(partial, final)
+        size = final.stat().st_size  # a wanted blob's row did not know it (an upload will)
         self.b.store.write(
-            lambda conn: replication.mark_blobs(conn, [sha256], present=True, durable=True)
+            lambda conn: replication.mark_blobs(
+                conn, [sha256], present=True, durable=durable, size=size
+            )
         )
 
     def add_blob(self, source: Path) -> str:
@@ -313,15 +324,29 @@ def agent_for(
     return agent
 
 
-def _lan_exchange(branch: Branch) -> Callable[[Callable[[], bool]], list[str]]:
-    def exchange(stop: Callable[[], bool]) -> list[str]:
-        from .peers import sync_peers  # peers builds on this module
+def _lan_exchange(branch: Branch) -> Callable[[Callable[[], bool]], LanRound]:
+    def exchange(stop: Callable[[], bool]) -> LanRound:
+        from .peers import peer_round  # peers builds on this module
 
         # LAN peers answer fast or not at all: short timeouts keep the loop responsive.
-        results = sync_peers(branch, stop=stop, timeout=(2.0, 15.0))
-        return [str(r["peer"]) for r in results if "error" not in r]
+        results, applied = peer_round(branch, stop=stop, timeout=(2.0, 15.0))
+        answered = tuple(str(r["peer"]) for r in results if "error" not in r)
+        return LanRound(answered, applied)
 
     return exchange
+
+
+def received(applied: Applied) -> Changes:
+    """What a pull or a LAN exchange changed, as the record a local operation returns
+    (``received`` instead of ``events_added``: those events need not go up again now)."""
+    return Changes(
+        dossiers=applied.dossiers,
+        users=USERS in applied.reference,
+        calendar=CALENDAR in applied.reference,
+        catalogue=CATALOGUE in applied.reference,
+        received=applied.events,
+        scans=applied.blobs,
+    )
 
 
 def require_file(path: Path) -> Path:

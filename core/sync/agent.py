@@ -29,6 +29,7 @@ from typing import Protocol
 from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
 
+from .applied import Applied, LanRound
 from .client import FileSlice, MarkedCutter, PrefixHasher, SyncClient
 from .errors import LocalFileShort, ProtocolError, ServerRefused, SyncError, Unreachable
 from .wire import CHUNK_SIZE, MAX_CHUNK, MIN_CHUNK
@@ -54,6 +55,11 @@ class IngestSummary:
     dossiers: frozenset[str] = frozenset()
     quarantined: int = 0  # refused by the authority table: logged, never applied
     refused: int = 0  # from a LAN peer, refused by the table: not taken (nor what follows)
+    reference: frozenset[str] = frozenset()  # kinds of reference data changed (``applied``)
+
+    def applied(self) -> Applied:
+        """What this page changed here, for the screens (quarantined events change nothing)."""
+        return Applied(self.accepted - self.quarantined, self.dossiers, self.reference)
 
 
 class Replica(Protocol):
@@ -100,6 +106,8 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+# Refusals that concern one blob (its size, its offset, its bytes), not the sync.
+_BLOB_OWN_REFUSALS = (400, 409, 413, 416, 422)
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,7 @@ class SyncSummary:
     bytes_down: int = 0
     dossiers: frozenset[str] = frozenset()
     damaged: tuple[str, ...] = ()  # local blobs whose file is missing, short or altered
+    refused: tuple[str, ...] = ()  # blobs the server refused, each on its own (named)
     quarantined: int = 0  # pulled events the authority table refused (``motcua quarantine``)
 
     def as_dict(self) -> dict[str, object]:
@@ -154,10 +163,11 @@ def _ignore(_progress: Progress) -> None:
     return None
 
 
-# One exchange with every LAN peer (``core.services.peers.sync_peers``), asking the given
-# callable before each whether to stop; returns the addresses that answered. Injected:
-# the protocol layer does not know the services.
-LanExchange = Callable[[Callable[[], bool]], Sequence[str]]
+# One exchange with every LAN peer (``core.services.peers.peer_round``), asking the given
+# callable before each whether to stop; returns the addresses that answered and what they
+# brought. Injected: the protocol layer does not know the services.
+LanExchange = Callable[[Callable[[], bool]], LanRound]
+AppliedListener = Callable[[Applied], None]
 
 
 class SyncAgent:
@@ -185,6 +195,10 @@ class SyncAgent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.listeners: list[Callable[[SyncSummary], None]] = []
+        # Told what each exchange (centre or LAN) changed here, from the agent's thread,
+        # also when the exchange failed after applying part of it: screens refresh from it.
+        self.on_applied: list[AppliedListener] = []
+        self._applied = Applied()  # of the exchange under way
 
     # --- status ------------------------------------------------------------------------
     def status(self) -> SyncStatus:
@@ -206,27 +220,46 @@ class SyncAgent:
         """Push, pull, apply, then blobs. Raises SyncError; the status records it."""
         report = progress_callback or _ignore
         with self._lock:
-            self._update(running=True, last_attempt=_now_iso())
+            self._applied = Applied()
             try:
-                summary = self._exchange(report)
-            except SyncError as err:
-                online = not isinstance(err, Unreachable)
-                self._update(running=False, online=online, last_error=self.describe(err))
-                raise
-            except MotcuaError as err:
-                self._update(running=False, last_error=self.describe(err))
-                raise
-            self._update(
-                running=False,
-                online=True,
-                last_error="",
-                last_sync=_now_iso(),
-                last_summary=summary.as_dict(),
-            )
-            self.refresh_pending()
+                summary = self._recorded_exchange(report)
+            finally:
+                self._tell(self._applied)
         for listener in self.listeners:
             listener(summary)
         return summary
+
+    def _recorded_exchange(self, report: ProgressCallback) -> SyncSummary:
+        self._update(running=True, last_attempt=_now_iso())
+        try:
+            summary = self._exchange(report)
+        except SyncError as err:
+            online = not isinstance(err, Unreachable)
+            self._update(running=False, online=online, last_error=self.describe(err))
+            raise
+        except MotcuaError as err:
+            self._update(running=False, last_error=self.describe(err))
+            raise
+        self._update(
+            running=False,
+            online=True,
+            last_error="",
+            last_sync=_now_iso(),
+            last_summary=summary.as_dict(),
+        )
+        self.refresh_pending()
+        return summary
+
+    def _tell(self, applied: Applied) -> None:
+        """The on_applied listeners, when something changed; one failing listener (a
+        screen's bug) must not stop the sync loop nor hide the others."""
+        if not applied:
+            return
+        for listener in self.on_applied:
+            try:
+                listener(applied)
+            except Exception:
+                log.exception("a listener of applied changes failed")
 
     def _exchange(self, report: ProgressCallback) -> SyncSummary:
         summary = self.push(report)
@@ -237,6 +270,11 @@ class SyncAgent:
             raise ProtocolError(
                 N_("Scans damaged on this desktop could not be sent: {files}"),
                 files=", ".join(summary.damaged),
+            )
+        if summary.refused:
+            raise ProtocolError(
+                N_("The server refused scans of this desktop, the others were sent: {files}"),
+                files=", ".join(summary.refused),
             )
         return summary
 
@@ -279,6 +317,7 @@ class SyncAgent:
                 applied += result.accepted - result.quarantined
                 held += result.quarantined
                 dossiers |= result.dossiers
+                self._applied |= result.applied()
                 cursor = page.next
                 report(Progress("pull", cursor - start, max(page.head - start, 1), "events"))
                 if not page.more:
@@ -300,6 +339,7 @@ class SyncAgent:
         total = sum(b.size for b in todo)
         sent = uploaded = 0
         damaged: list[str] = []
+        refused: list[str] = []
         for blob in todo:
             if not _whole(blob):
                 # Missing or cut short on this disk: named like a damaged file below,
@@ -314,16 +354,28 @@ class SyncAgent:
                 damaged.append(blob.sha256[:12])
                 continue
             except ServerRefused as err:
-                if err.problem.get("title") != "hash-mismatch":
-                    raise
-                # The file here is not what its name says (a damaged disk): the others
-                # still go up; the desk is told which one, every sync, until it is fixed.
-                log.error("local blob %s does not match its SHA-256", blob.sha256)
-                damaged.append(blob.sha256[:12])
+                if err.problem.get("title") == "hash-mismatch":
+                    # The file here is not what its name says (a damaged disk): the others
+                    # still go up; the desk is told which one, every sync, until it is fixed.
+                    log.error("local blob %s does not match its SHA-256", blob.sha256)
+                    damaged.append(blob.sha256[:12])
+                    continue
+                if err.status not in _BLOB_OWN_REFUSALS:
+                    raise  # the server, the device or the link: the whole sync stops
+                # This blob alone (a size the server will not take, an upload it cannot
+                # resume): named, and the others still go up.
+                log.error("the server refused blob %s: %s", blob.sha256, err.problem)
+                refused.append(f"{blob.sha256[:12]} ({err.problem.get('title', err.status)})")
                 continue
             self.replica.mark_durable([blob.sha256])
             uploaded += 1
-        return replace(summary, blobs_up=uploaded, bytes_up=sent, damaged=tuple(damaged))
+        return replace(
+            summary,
+            blobs_up=uploaded,
+            bytes_up=sent,
+            damaged=tuple(damaged),
+            refused=tuple(refused),
+        )
 
     def _upload_resuming(
         self, blob: LocalBlob, report: ProgressCallback, before: int, total: int
@@ -426,6 +478,7 @@ class SyncAgent:
                     continue
                 raise
             fetched += 1
+            self._applied |= Applied(blobs=frozenset({sha256}))
         return replace(summary, blobs_down=fetched, bytes_down=received)
 
     def _download(self, sha256: str, report: ProgressCallback, before: int) -> int:
@@ -475,13 +528,14 @@ class SyncAgent:
         if self.lan is None or self._stop.is_set():
             return ()
         try:
-            answered = tuple(self.lan(self._stop.is_set))
+            lan_round = self.lan(self._stop.is_set)
         except Exception:
             log.exception("LAN exchange failed")
-            answered = ()
+            lan_round = LanRound()
         self._lan_at = time.monotonic()
-        self._update(peers=answered)
-        return answered
+        self._update(peers=lan_round.answered)
+        self._tell(lan_round.applied)
+        return lan_round.answered
 
     def _lan_due(self, interval_s: float) -> bool:
         return self.lan is not None and (

@@ -6,7 +6,9 @@ exchange the central server offers:
 - ``GET /v1/peer`` (no auth): who I am — protocol, branch, device id, public key;
 - ``POST /v1/vector``: my vector, and the events above the caller's;
 - ``POST /v1/events``: events pushed by the caller, applied through the same checks as
-  anything received from the server (contiguity, chain links, hashes, signatures).
+  anything received from the server (contiguity, chain links, hashes, signatures);
+- ``POST /v1/blobs/held`` and ``GET /v1/blobs/{sha256}``: the scans the caller's events
+  refer to (``core.sync.peer_blobs``); an exchange ends by fetching those it lacks.
 
 Every request is signed by the caller's device key (``core.sync.auth``) and is accepted
 only from a known, unrevoked device of this branch (the device list comes from the
@@ -29,7 +31,6 @@ This module knows the protocol, not the store: it talks to a :class:`PeerReplica
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -43,6 +44,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from typing import Any, Protocol
 
 import requests
@@ -52,12 +54,30 @@ from core.domain import authority
 from core.domain.errors import N_, MotcuaError, ValidationError
 from core.domain.events import Event, check_json_subset
 from core.domain.signing import DeviceKey, fingerprint, verify_signature
-from core.i18n import language_of, translations
+from core.i18n import language_of
 
 from . import auth
 from .agent import IngestSummary
 from .client import Credentials, FileSlice, RetryPolicy, SyncClient, retry_after_seconds
 from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
+from .peer_blobs import (
+    BLOBS_PATH,
+    HEADER_SIZE,
+    HELD_PATH,
+    ServedBlob,
+    TransferSlots,
+    blob_reply_message,
+    fetch_blobs,
+    held,
+    served_blob,
+)
+from .peer_wire import (
+    HEADER_REPLY,
+    PeerBusy,
+    PeerRefusal,
+    parse_request,
+    reply_message,
+)
 from .wire import (
     MAX_BODY,
     MAX_PULL_EVENTS,
@@ -71,7 +91,6 @@ from .wire import (
     VectorResponse,
 )
 
-HEADER_REPLY = "X-Motcua-Reply-Signature"
 PEER_PAGE = 2000
 
 # The bounded pool (read when a server starts, or at each use: tests may lower them).
@@ -85,12 +104,6 @@ LISTEN_BACKLOG = 128
 WATCH_S = 0.25  # how often the accepting thread looks for connections past their deadline
 
 log = logging.getLogger(__name__)
-
-
-def reply_message(status: int, nonce: str, body: bytes) -> bytes:
-    """What a peer signs in its answer: bound to the request's nonce and the body."""
-    digest = hashlib.sha256(body).hexdigest()
-    return f"motcua-v1-reply\n{status}\n{nonce}\n{digest}".encode()
 
 
 @dataclass(frozen=True)
@@ -118,22 +131,14 @@ class PeerReplica(Protocol):
 
     def peer_seen(self, address: str, device_id: str, error: str) -> None: ...
 
+    # Scans (``core.sync.peer_blobs``): served, and fetched.
+    def servable_blob(self, sha256: str) -> Path | None: ...
 
-class PeerRefusal(Exception):
-    """A refused peer call: its problem detail is a catalogue message (``N_``), written in
-    the caller's language (``Accept-Language``; Vietnamese by default)."""
+    def wanted_blobs(self) -> list[str]: ...
 
-    def __init__(self, status: int, kind: str, message: str, /, **params: object) -> None:
-        # Positional-only: a message's own parameters may be named kind or status.
-        super().__init__(message)
-        self.status = status
-        self.kind = kind
-        self.message = message
-        self.params = params
+    def partial_blob(self, sha256: str) -> Path: ...
 
-    def detail(self, language: str) -> str:
-        text = translations(language).gettext(self.message)
-        return text.format(**self.params) if self.params else text
+    def complete_blob(self, sha256: str, *, durable: bool = True) -> None: ...
 
 
 class NonceCache:
@@ -182,6 +187,7 @@ class PeerServer:
             503, "busy", N_("This desktop is busy serving other peers: try again shortly")
         )
         self.httpd = PooledHTTPServer((host, port), _handler_for(self), _busy_answer(busy))
+        self.blob_slots = TransferSlots()
         self._thread: threading.Thread | None = None
 
     @property
@@ -243,7 +249,7 @@ class PeerServer:
         return device.device_id
 
     def vector(self, body: bytes) -> bytes:
-        request = _parse(VectorRequest, body)
+        request = parse_request(VectorRequest, body)
         if request.scope != self.replica.branch:
             raise PeerRefusal(
                 403, "wrong-scope", N_("Scope {scope} is not this branch"), scope=request.scope
@@ -257,7 +263,7 @@ class PeerServer:
         return (head[:-1] + ',"events":[' + wire + "]}").encode()
 
     def push(self, body: bytes) -> bytes:
-        request = _parse(PushRequest, body)
+        request = parse_request(PushRequest, body)
         events = [e.to_event() for e in request.events]
         for event in events:
             if not in_scope(event, self.replica.branch):
@@ -294,15 +300,6 @@ def in_scope(event: Event, branch: str) -> bool:
     logged here, it could never reach the centre nor the branch's other desks but over
     the LAN, and the next events of its chain could not be relayed past it."""
     return event.branch == branch or event.origin_device == NATIONAL_CHAIN
-
-
-def _parse(model: Any, body: bytes) -> Any:
-    try:
-        return model.model_validate_json(body)
-    except PydanticError as err:
-        raise PeerRefusal(
-            422, "invalid", N_("The request is not valid: {detail}"), detail=str(err)[:300]
-        ) from None
 
 
 def problem_body(refusal: PeerRefusal, language: str) -> bytes:
@@ -528,8 +525,42 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             if self.path == "/v1/peer":
                 self._answer(200, info_of(server.replica).model_dump_json().encode(), "")
-            else:
-                self._refuse(PeerRefusal(404, "not-found", N_("No such call")), "")
+                return
+            headers = dict(self.headers.items())
+            signed = auth.read_headers(headers)
+            nonce = signed.nonce if signed else ""
+            try:
+                if not self.path.startswith(BLOBS_PATH):
+                    raise PeerRefusal(404, "not-found", N_("No such call"))
+                self.pool.disarm(self.connection)  # processing: not the client's time
+                server.authenticate(headers, "GET", self.path, b"")
+                blob = served_blob(server.replica, self.path, self.headers.get("Range"))
+                with server.blob_slots.slot():
+                    self._send_blob(blob, nonce)
+            except PeerRefusal as refusal:
+                self._refuse(refusal, nonce)
+
+        def _send_blob(self, blob: ServedBlob, nonce: str) -> None:
+            """The bytes, a piece at a time; the deadline re-armed for each, so a reader
+            that stops frees this worker and the transfer slot after TIMEOUT_S."""
+            self.pool.arm(self.connection, TIMEOUT_S)
+            self.send_response(blob.status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(blob.size - blob.offset))
+            self.send_header(HEADER_SIZE, str(blob.size))
+            if blob.offset:
+                span = f"bytes {blob.offset}-{blob.size - 1}/{blob.size}"
+                self.send_header("Content-Range", span)
+            message = blob_reply_message(blob.status, nonce, blob.sha256, blob.offset, blob.size)
+            self.send_header(HEADER_REPLY, server.replica.key.sign(message))
+            self.end_headers()
+            sent = blob.offset
+            for piece in blob.pieces():
+                self.pool.arm(self.connection, TIMEOUT_S)
+                self.wfile.write(piece)
+                sent += len(piece)
+            if sent != blob.size:  # the file shrank: the length announced is not met
+                self.close_connection = True
 
         def do_POST(self) -> None:
             nonce = ""
@@ -550,6 +581,8 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
                     answer = server.vector(body)
                 elif self.path == "/v1/events":
                     answer = server.push(body)
+                elif self.path == HELD_PATH:
+                    answer = held(server.replica, body)
                 else:
                     raise PeerRefusal(404, "not-found", N_("No such call"))
             except PeerRefusal as refusal:
@@ -573,6 +606,8 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
             if nonce:
                 signature = server.replica.key.sign(reply_message(status, nonce, body))
                 self.send_header(HEADER_REPLY, signature)
+            if status == 503:
+                self.send_header("Retry-After", str(BUSY_RETRY_S))
             self.end_headers()
             self.wfile.write(body)
 
@@ -580,15 +615,6 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
 
 
 # --- the client side ------------------------------------------------------------------------
-
-
-class PeerBusy(Unreachable):
-    """A peer turned the connection away: it serves as many peers as it can already."""
-
-    def __init__(self, url: str) -> None:
-        SyncError.__init__(
-            self, N_("The peer {url} is busy serving other desktops: try again shortly"), url=url
-        )
 
 
 class PeerClient(SyncClient):
@@ -689,6 +715,8 @@ class PeerSummary:
     sent: int = 0
     accepted: int = 0
     dossiers: frozenset[str] = frozenset()
+    blobs: int = 0  # scans fetched from the peer
+    blob_bytes: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -699,6 +727,8 @@ class PeerSummary:
             "sent": self.sent,
             "accepted_by_peer": self.accepted,
             "dossiers_changed": len(self.dossiers),
+            "blobs_received": self.blobs,
+            "bytes_received": self.blob_bytes,
         }
 
 
@@ -836,6 +866,7 @@ def _exchange_through(
         accepted += pushed.accepted
         for event in batch:
             theirs[event.origin_device] = max(theirs.get(event.origin_device, 0), event.origin_seq)
+    scans = fetch_blobs(client, replica)  # those its events (and mine) refer to
     return PeerSummary(
         peer=url,
         device_id=device_id,
@@ -844,4 +875,6 @@ def _exchange_through(
         sent=sent,
         accepted=accepted,
         dossiers=frozenset(dossiers),
+        blobs=scans.blobs,
+        blob_bytes=scans.bytes,
     )

@@ -16,7 +16,8 @@ from core.domain.events import Event
 
 # 2: blob chunks are signed over the blob's prefix hash (X-Motcua-Prefix-Sha256).
 PROTOCOL_VERSION = 2
-# The LAN exchange between desktops (unchanged by version 2: peers move events only).
+# The LAN exchange between desktops (unchanged by version 2). Scans came later, as calls
+# of their own: a peer without them answers 404 and its scans are left to the centre.
 PEER_PROTOCOL = 1
 MAX_PUSH_EVENTS = 5000
 MAX_PULL_EVENTS = 5000
@@ -180,6 +181,18 @@ class MissingRequest(WireModel):
 
 class MissingResponse(WireModel):
     missing: list[str]
+
+
+class HeldBlob(WireModel):
+    sha256: Hex64
+    size: Annotated[int, Field(ge=0)]
+
+
+class HeldResponse(WireModel):
+    """A LAN peer's answer to ``POST /v1/blobs/held``: which of the asked scans it holds
+    and may send the caller (an event of the caller's branch refers to each)."""
+
+    held: Annotated[list[HeldBlob], Field(max_length=MAX_BLOB_QUERY)]
 
 
 class BlobStatus(WireModel):

@@ -17,6 +17,7 @@ from core.domain.errors import N_, MotcuaError
 from core.domain.workflow import TRANSITIONS, Action, Role, State, allowed_actions
 from core.i18n import _, describe, tr
 from core.services import documents
+from core.services.changes import Changes
 from desktop import labels, pages, queries, slips, theme
 from desktop.ui.thumbs import ThumbStrip
 from desktop.ui.widgets import (
@@ -102,6 +103,7 @@ class DossierScreen(BaseScreen):
         self.detail: Detail | None = None
         self.pending: Action | None = None
         self.dialog: ReappointDialog | PageViewer | None = None
+        self.page_slots: dict[str, BoxLayout] = {}
         return self.page
 
     def refresh(self) -> None:
@@ -109,8 +111,11 @@ class DossierScreen(BaseScreen):
         if code:
             self.ops.read(lambda b: load(b, code), self.show)
 
-    def on_changes(self, changes: Any) -> None:
-        if self.showing and self.detail and self.detail.view.id in changes.dossiers:
+    def on_changes(self, changes: Changes) -> None:
+        """This dossier changed, or one of its scans arrived from another desk."""
+        if not (self.showing and self.detail):
+            return
+        if self.detail.view.id in changes.dossiers or changes.scans & self.page_slots.keys():
             self.refresh()
 
     def show(self, detail: Detail) -> None:
@@ -190,7 +195,7 @@ class DossierScreen(BaseScreen):
     def _components(self, view: DossierView) -> Card:
         card = Card()
         card.add_widget(heading(_("Documents"), size=theme.FONT_LARGE))
-        self.page_slots: dict[str, BoxLayout] = {}
+        self.page_slots = {}
         self.file_names: dict[str, str] = {}
         wanted: list[str] = []
         for comp in view.components:
@@ -326,7 +331,8 @@ class DossierScreen(BaseScreen):
 
     def choose(self, action: Action) -> None:
         if action is Action.REAPPOINT and self.detail is not None:
-            self.dialog = ReappointDialog(self.detail.view.due_at, self.reappoint)
+            view = self.detail.view
+            self.dialog = ReappointDialog(view.due_at, self.reappoint, view.reappointments)
             self.dialog.bind(on_dismiss=self._closed)
             self.dialog.open()
             return
@@ -417,10 +423,14 @@ class DossierScreen(BaseScreen):
                 return True
             return False
 
+        # A second re-appointment carries the leader's reason the dialog asked for.
+        details = (
+            dialog.details_for(due_at)
+            if isinstance(dialog, ReappointDialog)
+            else {"due_at": due_at}
+        )
         self.ops.write(
-            lambda b: b.dossiers.act(
-                user, code, Action.REAPPOINT, note=reason, details={"due_at": due_at}
-            ),
+            lambda b: b.dossiers.act(user, code, Action.REAPPOINT, note=reason, details=details),
             recorded,
             refused,
         )

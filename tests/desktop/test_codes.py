@@ -71,6 +71,12 @@ def test_serial_reader_fills_the_applicant_and_opens_slips(harness: Any) -> None
     h.pump(until=lambda: h.status() != "")
     assert h.screen.detail.view.code == code
 
+    # Form 01's QR when the branch has a public address: a link to the lookup page.
+    h.key("F1")
+    port.write(f"https://motcua.example.vn/tra-cuu?code={code}\r\n".encode())
+    h.pump(until=lambda: h.shell.manager.current == "dossier")
+    assert h.screen.detail.view.code == code
+
     h.key("F8")
     h.press(_("No serial reader"))
     h.pump(until=lambda: not h.app.services.codes.listening)

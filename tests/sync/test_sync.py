@@ -417,6 +417,38 @@ def test_a_damaged_local_scan_is_named_and_the_others_still_go_up(net: Net, tmp_
     assert blob_path(replica.blob_root, their_sha).read_bytes() == theirs.read_bytes()
 
 
+def test_a_scan_the_server_refuses_is_named_and_the_others_still_go_up(
+    net: Net, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN two scans held by a desktop, and a server that refuses the first one (its
+    answer for that blob alone: a 409 no retry can resolve)
+    WHEN the desktop syncs
+    THEN the other scan reaches the server, and the sync names the refused one with the
+    server's reason; it stays pending for the next sync."""
+    from core.sync.errors import ProtocolError
+    from sync_server import blobstore
+    from sync_server.errors import Refusal
+
+    desk = net.desktop(net.branch())
+    first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
+    first.write_bytes(b"first" * 5000)
+    second.write_bytes(b"second" * 5000)
+    replica = LocalReplica(desk)
+    refused_sha, good_sha = replica.add_blob(first), replica.add_blob(second)
+    real_status = blobstore.status
+
+    def refusing(engine: Any, root: Path, who: Any, sha: str, size: int) -> Any:
+        if sha == refused_sha:  # as for a size another upload of this device committed to
+            raise Refusal(409, "size-mismatch", "Blob {sha} is being uploaded with another size")
+        return real_status(engine, root, who, sha, size)
+
+    monkeypatch.setattr(blobstore, "status", refusing)
+    with pytest.raises(ProtocolError, match=rf"{refused_sha[:12]} \(size-mismatch\)"):
+        net.agent(desk).sync_once()
+    assert net.client(desk).missing([refused_sha, good_sha]) == [refused_sha]
+    assert [b.sha256 for b in replica.pending_blobs()] == [refused_sha]
+
+
 def _marks_row(desk: Branch, sha: str) -> bytes | None:
     from sqlalchemy import select
 
