@@ -9,6 +9,7 @@ applicant form. Key presses of a wedge are fed by the shell with their time.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -70,10 +71,10 @@ class CodeInput:
                 decoded = reader.read(timeout=POLL_SECONDS)
             except Exception as err:  # the port went away: say so once, stop listening
                 if not stop.is_set():
-                    self.post(lambda err=err: self._problem(err))
+                    self.post(functools.partial(self._problem, err))
                 return
             if decoded is not None and decoded.text:
-                self.post(lambda d=decoded: self.deliver(d))
+                self.post(functools.partial(self.deliver, decoded))
 
     def _problem(self, err: BaseException) -> None:
         if self.on_problem is not None:

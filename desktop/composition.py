@@ -13,20 +13,23 @@ import importlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from core.domain.errors import N_, ValidationError
 from core.ports import DocumentPrinter, NoBackendAvailable, PrinterInfo, ReceiptPrinter, Scanner
 from core.ports.codes import CitizenIdentity, CodeReader
 from core.services.branch import Branch
 
-from .codes import CodeInput
+from .codes import Assembler, CodeInput
 from .devices import Devices
 from .live import ReceivedFeed
 from .services import Services
 from .settings import DesktopSettings
 from .sync_status import AgentSource, NotConfigured, SyncSource
 from .worker import Post, Worker, run_now
+
+if TYPE_CHECKING:
+    from core.services.peers import PeerService
 
 __all__ = ["Services", "compose"]
 
@@ -54,19 +57,25 @@ def find_printers(settings: DesktopSettings) -> DocumentPrinter:
     return available_printers()
 
 
+class _ReceiptBackend(Protocol):
+    """What this module uses of ``hardware.printers.receipt``."""
+
+    def receipt_printers(self) -> list[PrinterInfo]: ...
+
+    def open_receipt_printer(self, device_id: str, *, paper_mm: int = ...) -> ReceiptPrinter: ...
+
+
 def find_receipt_printers() -> list[PrinterInfo]:
     """ESC/POS printers on the USB bus (serial and network ones are typed in Settings)."""
-    found: list[PrinterInfo] = _receipt_printers().receipt_printers()
-    return found
+    return _receipt_printers().receipt_printers()
 
 
 def open_receipt_printer(device_id: str, paper_mm: int) -> ReceiptPrinter:
     """The ESC/POS printer ``escpos:usb:…``, ``escpos:serial:…`` or ``escpos:net:…``."""
-    printer: ReceiptPrinter = _receipt_printers().open_receipt_printer(device_id, paper_mm=paper_mm)
-    return printer
+    return _receipt_printers().open_receipt_printer(device_id, paper_mm=paper_mm)
 
 
-def _receipt_printers() -> Any:
+def _receipt_printers() -> _ReceiptBackend:
     try:
         from hardware.printers import receipt
     except ImportError as err:  # python-escpos or pyusb missing: said, not hidden
@@ -137,11 +146,12 @@ def _citizen_card_parser() -> Callable[[str], CitizenIdentity]:
     return parse
 
 
-def _wedge() -> Any:
+def _wedge() -> Assembler | None:
     try:
-        return importlib.import_module(WEDGE).WedgeAssembler()
+        assembler: Assembler = importlib.import_module(WEDGE).WedgeAssembler()
     except ImportError:
         return None
+    return assembler
 
 
 def _sync_source(
@@ -199,7 +209,7 @@ def compose(
     return services
 
 
-def _serve_peers(branch: Branch, port: int, feed: ReceivedFeed) -> Any:
+def _serve_peers(branch: Branch, port: int, feed: ReceivedFeed) -> PeerService | None:
     """This desktop as a LAN peer (served and announced), or None when the port is taken
     or the network refuses: the desk works on, the log says why. What peers push here
     goes to `feed`, like what the agent pulls."""

@@ -14,6 +14,7 @@ from core.domain.timeutil import VIETNAM
 from core.domain.workflow import Action
 from core.services.branch import DB_NAME, Branch
 from core.services.dossiers import Intake
+from core.services.users import User
 
 UNIT = "TAYHO"
 BRANCH_NAME = "Trung tâm Phục vụ hành chính công phường Tây Hồ"
@@ -96,7 +97,7 @@ def populate(branch: Branch, count: int = 36, seed: int = 7) -> None:
 
 def advance(
     branch: Branch,
-    users: dict,
+    users: dict[str, User],
     code: str,
     received: datetime,
     steps: int,

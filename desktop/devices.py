@@ -9,9 +9,9 @@ device that is not chosen gives a clear message. No fake device is ever chosen s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 from core.domain.errors import N_, MotcuaError
 from core.i18n import describe
@@ -21,12 +21,15 @@ from core.ports import (
     PrinterInfo,
     ReceiptPrinter,
     Scanner,
+    ScannerInfo,
     ScanResult,
     Source,
     Ticket,
 )
 
 from .settings import DesktopSettings
+
+T = TypeVar("T")
 
 FindScanners = Callable[[DesktopSettings], Scanner]
 FindPrinters = Callable[[DesktopSettings], DocumentPrinter]
@@ -56,29 +59,27 @@ class Devices:
     find_receipt_printers: FindReceiptPrinters | None = None
     open_receipt_printer: OpenReceiptPrinter | None = None
     code_reader_ports: Callable[[], list[str]] = list  # "serial:<port>" ids seen now
-    _found: dict[str, Any] = field(default_factory=dict, repr=False)
+    _scanners: Scanner | None = field(default=None, repr=False)  # found once, until forget()
+    _printers: DocumentPrinter | None = field(default=None, repr=False)
 
     # --- finding -----------------------------------------------------------------------
     def scanners(self) -> Scanner:
         """Every usable scanner backend, as one (raises when none is usable here)."""
-        found: Scanner = self._find("scanners", self.find_scanners)
-        return found
+        find = _loaded(self.find_scanners)
+        if self._scanners is None:
+            self._scanners = find(self.settings)
+        return self._scanners
 
     def printers(self) -> DocumentPrinter:
         """Every usable office-printer backend, as one (raises when none is usable here)."""
-        found: DocumentPrinter = self._find("printers", self.find_printers)
-        return found
-
-    def _find(self, kind: str, finder: Callable[[DesktopSettings], Any] | None) -> Any:
-        if finder is None:
-            raise DeviceNotConfigured(N_("No device drivers were loaded on this desktop"))
-        if kind not in self._found:
-            self._found[kind] = finder(self.settings)
-        return self._found[kind]
+        find = _loaded(self.find_printers)
+        if self._printers is None:
+            self._printers = find(self.settings)
+        return self._printers
 
     def forget(self) -> None:
         """Find the backends again (after the settings changed what they look at)."""
-        self._found.clear()
+        self._scanners = self._printers = None
 
     def inventory(self) -> list[DeviceEntry]:
         """Every device each backend sees now, and why a kind has none."""
@@ -122,7 +123,17 @@ class Devices:
         self.open_receipt_printer(chosen, self.settings.receipt_paper_mm).print_ticket(ticket)
 
 
-def _ask(kind: str, listing: Callable[[], Any], backends: Callable[[], Any]) -> list[DeviceEntry]:
+def _loaded(finder: Callable[[DesktopSettings], T] | None) -> Callable[[DesktopSettings], T]:
+    if finder is None:
+        raise DeviceNotConfigured(N_("No device drivers were loaded on this desktop"))
+    return finder
+
+
+def _ask(
+    kind: str,
+    listing: Callable[[], Sequence[ScannerInfo | PrinterInfo]],
+    backends: Callable[[], object],
+) -> list[DeviceEntry]:
     try:
         found = listing()
     except MotcuaError as err:  # no backend, no libusb, …: said where the devices are listed

@@ -108,7 +108,9 @@ class Harness:
         self.pump(frames=3)
         width, height = Window.size
         data = glReadPixels(0, 0, width, height, GL_RGBA, GL_UNSIGNED_BYTE)
-        image = Image.frombytes("RGBA", (width, height), data).transpose(Image.FLIP_TOP_BOTTOM)
+        image = Image.frombytes("RGBA", (width, height), data).transpose(
+            Image.Transpose.FLIP_TOP_BOTTOM
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         image.convert("RGB").save(path, compress_level=1)  # fast; the tour saves ~25
         return path

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.domain.applicant import FIELDS, applicant_from
 from core.domain.catalogue import Procedure
@@ -21,6 +21,9 @@ from core.ports.scanner import ScannedPage, Source
 from core.services.dossiers import Intake
 
 from .pages import Page
+
+if TYPE_CHECKING:
+    from core.domain.calendar import WorkCalendar
 
 # Which applicant field a core validation message is about.
 _FIELD_OF_MESSAGE = (
@@ -132,7 +135,7 @@ class IntakeDraft:
         assert self.procedure is not None
         return len(self.supplied), len(self.procedure.components)
 
-    def due(self, calendar: Any, received: datetime) -> DueMoment:
+    def due(self, calendar: WorkCalendar, received: datetime) -> DueMoment:
         assert self.procedure is not None
         p = self.procedure
         return compute_due(calendar, received, p.processing_time, p.processing_unit, p.cutoff)

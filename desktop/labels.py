@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.domain.catalogue import Field, ProcessingUnit
 from core.domain.errors import N_
 from core.domain.timeutil import parse_moment, to_vietnam
 from core.domain.workflow import ACTION_LABELS, STATE_LABELS, Action, Role, State
 from core.i18n import _, tr
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from core.domain.due import ExplanationStep
 
 FIELD_LABELS: dict[str, str] = {
     Field.CIVIL_STATUS: N_("Civil status"),
@@ -130,7 +135,7 @@ def money(amount_vnd: int) -> str:
     return tr("{amount} VND", amount=grouped)
 
 
-def explanation(steps: Any) -> list[str]:
+def explanation(steps: Iterable[ExplanationStep | dict[str, Any]]) -> list[str]:
     """The due moment's explanation, each step translated."""
     lines = []
     for step in steps:

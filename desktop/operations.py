@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from core.domain.errors import MotcuaError
 from core.i18n import describe, tr
@@ -22,9 +22,11 @@ from .services import Services
 log = logging.getLogger(__name__)
 Listener = Callable[[Changes], None]
 Reporter = Callable[[str], None]
+Refused = Callable[[BaseException], bool]  # True when it dealt with the error itself
+T = TypeVar("T")
 
 
-def split(result: Any) -> tuple[Any, Changes]:
+def split(result: object) -> tuple[object, Changes]:
     """A service returns ``Changes`` or ``(value, Changes)``; reads return just a value."""
     if isinstance(result, Changes):
         return None, result
@@ -52,15 +54,41 @@ class Operations:
         s = self.services
         return bool(s.writer.pending or s.reader.pending or s.device_worker.pending)
 
+    # ``done`` gets the value of a ``(value, Changes)`` result, None for a bare
+    # ``Changes``, the result itself otherwise (a write that records nothing: a login).
+    @overload
     def write(
         self,
-        work: Callable[[Branch], Any],
-        done: Callable[[Any], None] | None = None,
-        failed: Callable[[BaseException], bool] | None = None,
+        work: Callable[[Branch], tuple[T, Changes]],
+        done: Callable[[T], object] | None = None,
+        failed: Refused | None = None,
+    ) -> None: ...
+
+    @overload
+    def write(
+        self,
+        work: Callable[[Branch], Changes],
+        done: Callable[[None], object] | None = None,
+        failed: Refused | None = None,
+    ) -> None: ...
+
+    @overload
+    def write(
+        self,
+        work: Callable[[Branch], T],
+        done: Callable[[T], object] | None = None,
+        failed: Refused | None = None,
+    ) -> None: ...
+
+    def write(
+        self,
+        work: Callable[[Branch], object],
+        done: Callable[[Any], object] | None = None,  # typed by the overloads above
+        failed: Refused | None = None,
     ) -> None:
         """A change to the store, on the one writer; screens refresh from its Changes."""
 
-        def finished(result: Any) -> None:
+        def finished(result: object) -> None:
             value, changes = split(result)
             if changes.events_added or changes.dossiers or changes.users:
                 self.on_changes(changes)
@@ -72,24 +100,22 @@ class Operations:
 
     def read(
         self,
-        work: Callable[[Branch], Any],
-        done: Callable[[Any], None],
-        failed: Callable[[BaseException], bool] | None = None,
+        work: Callable[[Branch], T],
+        done: Callable[[T], object],
+        failed: Refused | None = None,
     ) -> None:
         branch = self.services.branch
         self.services.reader.submit(lambda: work(branch), done, self._failure(failed))
 
     def device(
         self,
-        work: Callable[[], Any],
-        done: Callable[[Any], None],
-        failed: Callable[[BaseException], bool] | None = None,
+        work: Callable[[], T],
+        done: Callable[[T], object],
+        failed: Refused | None = None,
     ) -> None:
         self.services.device_worker.submit(work, done, self._failure(failed))
 
-    def _failure(
-        self, handler: Callable[[BaseException], bool] | None
-    ) -> Callable[[BaseException], None]:
+    def _failure(self, handler: Refused | None) -> Callable[[BaseException], None]:
         def failed(err: BaseException) -> None:
             if handler is not None and handler(err):
                 return

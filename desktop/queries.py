@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select, true
+from sqlalchemy import Select, select, true
 
 from core.domain.dossier import DossierView
 from core.domain.workflow import OPEN_STATES, State
@@ -19,9 +19,9 @@ from core.storage import schema as t
 RUNNING = [s.value for s in OPEN_STATES if s is not State.SUPPLEMENT_REQUESTED]
 
 
-def _views(branch: Branch, query: object) -> list[DossierView]:
+def _views(branch: Branch, query: Select[tuple[str]]) -> list[DossierView]:
     with branch.store.read() as conn:
-        return [projection.view_from_json(r.doc) for r in conn.execute(query)]  # type: ignore[call-overload]
+        return [projection.view_from_json(r.doc) for r in conn.execute(query)]
 
 
 def due_soon(branch: Branch, limit: int = 8) -> list[DossierView]:

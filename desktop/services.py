@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core.ports.codes import CitizenIdentity
 from core.services.branch import Branch
@@ -21,6 +21,9 @@ from .live import ReceivedFeed
 from .settings import DesktopSettings
 from .sync_status import SyncSource
 from .worker import Worker
+
+if TYPE_CHECKING:  # the LAN stack is loaded only when the desk serves its peers
+    from core.services.peers import PeerService
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Services:
     sync: SyncSource
     codes: CodeInput
     citizen_card: Callable[[str], CitizenIdentity]
-    peers: Any = None  # the LAN peer service while it serves (core.services.peers)
+    peers: PeerService | None = None  # the LAN peer service while it serves
     received: ReceivedFeed = field(default_factory=ReceivedFeed)  # other desks' changes
 
     def save_settings(self) -> None:

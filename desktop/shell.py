@@ -6,6 +6,7 @@ logs out. The shell receives every operation's Changes and passes them to the sc
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import time
@@ -150,7 +151,10 @@ class Shell(BoxLayout):
                 continue
             variant = "nav_active" if route == current else "nav"
             button = McButton(
-                f"{_(label)}   {key}", lambda r=route: self.go(r), variant=variant, halign="left"
+                f"{_(label)}   {key}",
+                functools.partial(self.go, route),
+                variant=variant,
+                halign="left",
             )
             self.nav.add_widget(button)
         self.nav.add_widget(BoxLayout())

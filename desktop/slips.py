@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.domain.catalogue import Procedure
 from core.domain.dossier import DossierView
@@ -17,27 +18,25 @@ from core.services.branch import Branch
 
 from . import labels
 
+if TYPE_CHECKING:
+    from core.documents.forms import Applicant, Unit
+
 SLIP_DIR = "slips"
 
 
-def _forms() -> object:
-    from core.documents import forms
+def _unit(branch: Branch, parent: str = "") -> Unit:
+    from core.documents import forms  # loads the PDF stack: only when printing
 
-    return forms
-
-
-def _unit(branch: Branch, parent: str = "") -> object:
-    forms = _forms()
-    return forms.Unit(name=branch.branch_name, parent=parent)  # type: ignore[attr-defined]
+    return forms.Unit(name=branch.branch_name, parent=parent)
 
 
 def receipt_pdf(branch: Branch, view: DossierView, hotline: str = "") -> bytes:
+    from core.documents import forms
     from core.services.slips import slip_qr  # loads the forms: only when printing
 
-    forms = _forms()
     procedure = branch.procedures().get(view.procedure_code)
     rows = tuple(
-        forms.ComponentRow(  # type: ignore[attr-defined]
+        forms.ComponentRow(
             name=c["name"],
             originals=c.get("originals", 0),
             certified_copies=c.get("certified_copies", 0),
@@ -51,7 +50,7 @@ def receipt_pdf(branch: Branch, view: DossierView, hotline: str = "") -> bytes:
         if procedure
         else ""
     )
-    slip = forms.ReceiptSlip(  # type: ignore[attr-defined]
+    slip = forms.ReceiptSlip(
         unit=_unit(branch),
         dossier_code=view.code,
         applicant=_applicant(view),
@@ -63,12 +62,12 @@ def receipt_pdf(branch: Branch, view: DossierView, hotline: str = "") -> bytes:
         due_at=parse_moment(view.due_at),
         officer=view.received_by,
         qr_payload=slip_qr(view, branch.slips.settings()),
-        return_method=forms.ReturnMethod(view.return_method),  # type: ignore[attr-defined]
+        return_method=forms.ReturnMethod(view.return_method),
         postal_address=view.postal_address,
         hotline=hotline,
         fee_vnd=view.fees_vnd or None,
     )
-    return bytes(forms.render_form("01", slip))  # type: ignore[attr-defined]
+    return bytes(forms.render_form("01", slip))
 
 
 def guidance_pdf(
@@ -79,10 +78,11 @@ def guidance_pdf(
     officer: str,
     at: datetime,
 ) -> bytes:
-    forms = _forms()
+    from core.documents import forms
+
     wanted = {c.name: c for c in procedure.components}
     rows = tuple(
-        forms.ComponentRow(  # type: ignore[attr-defined]
+        forms.ComponentRow(
             name=name,
             originals=wanted[name].originals if name in wanted else 0,
             certified_copies=wanted[name].certified_copies if name in wanted else 0,
@@ -90,10 +90,10 @@ def guidance_pdf(
         )
         for name in missing
     )
-    request = forms.SupplementRequest(  # type: ignore[attr-defined]
+    request = forms.SupplementRequest(
         unit=_unit(branch),
         dossier_code="",
-        applicant=forms.Applicant(  # type: ignore[attr-defined]
+        applicant=forms.Applicant(
             name=applicant.get("full_name", ""),
             address=applicant.get("address", ""),
             phone=applicant.get("phone", ""),
@@ -107,12 +107,14 @@ def guidance_pdf(
         contact_phone="",
         issued_at=at,
     )
-    return bytes(forms.render_form("02", request))  # type: ignore[attr-defined]
+    return bytes(forms.render_form("02", request))
 
 
-def _applicant(view: DossierView) -> object:
+def _applicant(view: DossierView) -> Applicant:
+    from core.documents import forms
+
     a = view.applicant
-    return _forms().Applicant(  # type: ignore[attr-defined]
+    return forms.Applicant(
         name=a.get("full_name", ""),
         address=a.get("address", ""),
         phone=a.get("phone", ""),

@@ -16,14 +16,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core.domain.errors import MotcuaError
 from core.sync.errors import ServerRefused
+
+if TYPE_CHECKING:
+    from core.services.branch import Branch
+    from core.sync.agent import SyncAgent
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ class NotConfigured:
         """Nothing to stop."""
 
 
-def _first(record: Any, *names: str, default: Any = None) -> Any:
+def _first(record: object, *names: str, default: object = None) -> object:
     for name in names:
         value = record.get(name) if isinstance(record, dict) else getattr(record, name, None)
         if value is not None:
@@ -81,20 +85,19 @@ def _first(record: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
-def _count(value: Any) -> int:
+def _count(value: object) -> int:
     if isinstance(value, int | float):
         return int(value)
-    try:
+    if isinstance(value, Sized):
         return len(value)
-    except TypeError:
-        return 0
+    return 0
 
 
 class AgentSource:
     """Reads ``agent.status()`` (a record or a dict) into a :class:`SyncState`; with the
     branch, notices the server's answer that this desk is revoked and keeps it."""
 
-    def __init__(self, agent: Any, branch: Any = None) -> None:
+    def __init__(self, agent: SyncAgent, branch: Branch | None = None) -> None:
         self.agent = agent
         self.branch = branch
         describe = getattr(agent, "describe", None)
@@ -104,7 +107,7 @@ class AgentSource:
             agent.describe = _watching(describe, self._refused)
 
     def _refused(self, err: MotcuaError) -> None:
-        if revoked_answer(err):
+        if revoked_answer(err) and self.branch is not None:
             try:
                 self.branch.mark_revoked()
             except Exception:  # the next refusal tries again; the exchange's error stands
@@ -146,7 +149,9 @@ class AgentSource:
             method()
 
 
-def state_from_record(record: Any) -> SyncState:
+def state_from_record(record: object) -> SyncState:
+    """The state in a status record: ``core.sync.agent.SyncStatus``, or any record (or
+    dict) naming its fields differently."""
     last = _first(record, "last_sync", "last_success", "last_sync_at", default="")
     return SyncState(
         configured=True,
@@ -181,7 +186,7 @@ def _watching(
 EXPORT_DIR = "exports"
 
 
-def export_unsent(branch: Any, folder: Path | None = None) -> tuple[Path, int]:
+def export_unsent(branch: Branch, folder: Path | None = None) -> tuple[Path, int]:
     """The events of this branch the server never received (above what it last said it
     has), one wire-format event a line — what the desk would have pushed, signed as it
     is — in a file readable by its owner only (it holds citizens' data)."""

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from core.domain.workflow import Action
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from core.services.branch import Branch
 
 log = logging.getLogger(__name__)
@@ -256,11 +258,11 @@ def demo_conflict(data_dir: Path) -> None:
             ("admin", "motcua-demo"),
         )
         for one, other in ((a, b), (b, a)):
-            one.store.write(
-                lambda conn, o=other: replication.add_device(
-                    conn, o.device_id, o.branch_code, o.key.public_b64, "desk"
-                )
-            )
+
+            def trust(conn: Connection, o: Branch = other) -> None:
+                replication.add_device(conn, o.device_id, o.branch_code, o.key.public_b64, "desk")
+
+            one.store.write(trust)
         procedure = a.procedures()["HT-KS"]
         applicant = {**APPLICANT, "full_name": "Phạm Minh Đức", "id_number": "001090004321"}
         intake = Intake("HT-KS", applicant, [c.key for c in procedure.components])

@@ -12,16 +12,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.update import service
+
+if TYPE_CHECKING:
+    from desktop.services import Services
 
 log = logging.getLogger(__name__)
 CHECK_EVERY_S = 6 * 3600.0
 
 
 class UpdateWatcher:
-    def __init__(self, services: Any, every_s: float = CHECK_EVERY_S) -> None:
+    def __init__(self, services: Services, every_s: float = CHECK_EVERY_S) -> None:
         self.services = services
         self.every_s = every_s
         self.next_at = 0.0
@@ -51,7 +54,7 @@ class UpdateWatcher:
             log.warning("update %s staged but held: %s", result.get("staged"), result["held"])
 
 
-def watch(services: Any) -> UpdateWatcher | None:
+def watch(services: Services) -> UpdateWatcher | None:
     """Check for updates after each sync of an enrolled desk (None when it has no agent)."""
     agent = getattr(services.sync, "agent", None)
     if agent is None or not hasattr(agent, "listeners"):

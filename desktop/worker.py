@@ -13,11 +13,12 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+V = TypeVar("V")
 Post = Callable[[Callable[[], None]], None]
-Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None]
 
 
@@ -27,9 +28,9 @@ def run_now(callback: Callable[[], None]) -> None:
 
 
 @dataclass
-class _Job:
-    work: Callable[[], Any]
-    done: Done | None
+class _Job(Generic[T]):
+    work: Callable[[], T]
+    done: Callable[[T], object] | None
     failed: Failed | None
 
 
@@ -39,7 +40,7 @@ class Worker:
     def __init__(self, name: str, post: Post = run_now) -> None:
         self.name = name
         self.post = post
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._jobs: queue.Queue[_Job[Any] | None] = queue.Queue()  # jobs of any result
         self._busy = 0
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -52,7 +53,10 @@ class Worker:
             return self._busy
 
     def submit(
-        self, work: Callable[[], Any], done: Done | None = None, failed: Failed | None = None
+        self,
+        work: Callable[[], T],
+        done: Callable[[T], object] | None = None,
+        failed: Failed | None = None,
     ) -> None:
         with self._lock:
             self._busy += 1
@@ -67,7 +71,7 @@ class Worker:
             else:
                 self._deliver(job.done, result, job)
 
-    def _deliver(self, callback: Callable[[Any], None] | None, value: Any, job: _Job) -> None:
+    def _deliver(self, callback: Callable[[V], object] | None, value: V, job: _Job[Any]) -> None:
         def finish() -> None:
             with self._lock:
                 self._busy -= 1

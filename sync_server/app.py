@@ -975,6 +975,7 @@ def _with_schemas(app: FastAPI, models: list[type[BaseModel]]) -> None:
             app.openapi_schema = spec
         return app.openapi_schema
 
+    # FastAPI's documented way to extend the schema; its stubs declare openapi a method.
     app.openapi = openapi  # type: ignore[method-assign]
 
 

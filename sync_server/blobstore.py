@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,10 +28,10 @@ from . import schema as t
 from .errors import Refusal
 from .ingest import now_iso
 
-try:
+if sys.platform != "win32":
     import fcntl
-except ImportError:  # Windows: the in-process lock only
-    fcntl = None  # type: ignore[assignment]
+else:  # Windows: the in-process lock only
+    fcntl = None
 
 _WRITEBACK_STEP = 8 << 20
 

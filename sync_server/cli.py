@@ -29,7 +29,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import __version__
 from core.cli import failures, output
@@ -40,6 +40,11 @@ from . import cli_branch, cli_release, identity, logs
 from .audit import verify
 from .config import Config, load
 from .db import ENV_DB_CONNECTIONS, connections_per_worker, current_revision, make_engine, migrate
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from core.domain.signing import DeviceKey
 
 LABELS = {
     "code": N_("Code"),
@@ -161,19 +166,19 @@ class Ctx:
         self.config = config
         self.settings = config.settings
         self.creates = creates
-        self._engine: Any = None
+        self._engine: Engine | None = None
 
     @property
     def data_dir(self) -> Path:
         return self.settings.data_dir
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
         if self._engine is None:
             self._engine = self._open()
         return self._engine
 
-    def _open(self) -> Any:
+    def _open(self) -> Engine:
         url = self.settings.database_url
         sqlite_file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
         if not self.creates and sqlite_file and not Path(sqlite_file).exists():
@@ -193,7 +198,7 @@ class Ctx:
         return engine
 
     @property
-    def key(self) -> Any:
+    def key(self) -> DeviceKey:
         return identity.ensure_identity(self.engine, self.settings.key_file)
 
     def close(self) -> None:

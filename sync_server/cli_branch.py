@@ -11,7 +11,7 @@ import argparse
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.cli.parser import day
 from core.domain.catalogue import Procedure
@@ -21,6 +21,11 @@ from core.services import catalogue, catalogue_schema
 
 from . import branch_admin
 from . import schema as t
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from .cli import Ctx
 
 ROLES = [r.value for r in Role]
 
@@ -106,71 +111,71 @@ def new_password() -> str:
     return password
 
 
-def cmd_user_list(args: argparse.Namespace, ctx: Any) -> list[dict[str, Any]]:
+def cmd_user_list(args: argparse.Namespace, ctx: Ctx) -> list[dict[str, Any]]:
     return list(branch_admin.branch_users(ctx.engine, args.branch).values())
 
 
-def cmd_user_add(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_user_add(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     password = new_password()
     return branch_admin.add_user(
         ctx.engine, ctx.key, args.branch, args.name, args.role, args.full_name, password
     )
 
 
-def cmd_user_role(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_user_role(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return branch_admin.set_role(ctx.engine, ctx.key, args.branch, args.name, args.role)
 
 
-def cmd_user_disable(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_user_disable(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return branch_admin.set_disabled(ctx.engine, ctx.key, args.branch, args.name, True)
 
 
-def cmd_user_enable(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_user_enable(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return branch_admin.set_disabled(ctx.engine, ctx.key, args.branch, args.name, False)
 
 
-def cmd_user_unlock(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_user_unlock(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return branch_admin.unlock(ctx.engine, ctx.key, args.branch, args.name)
 
 
-def cmd_user_reset(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_user_reset(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     password = new_password()
     return branch_admin.reset_password(ctx.engine, ctx.key, args.branch, args.name, password)
 
 
-def cmd_calendar_list(args: argparse.Namespace, ctx: Any) -> list[dict[str, str]]:
+def cmd_calendar_list(args: argparse.Namespace, ctx: Ctx) -> list[dict[str, str]]:
     return branch_admin.overrides(ctx.engine, args.branch)
 
 
-def cmd_calendar_set(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_calendar_set(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return branch_admin.set_override(
         ctx.engine, ctx.key, args.branch, args.day, args.kind, args.reason
     )
 
 
-def cmd_calendar_remove(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_calendar_remove(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return branch_admin.set_override(
         ctx.engine, ctx.key, args.branch, args.day, "none", args.reason
     )
 
 
-def in_force(ctx: Any) -> list[Procedure]:
+def in_force(engine: Engine) -> list[Procedure]:
     """The catalogue the last publication set, else the one every desk ships with."""
-    published = branch_admin.last_payload(ctx.engine, t.GLOBAL_SCOPE, "catalogue.published")
+    published = branch_admin.last_payload(engine, t.GLOBAL_SCOPE, "catalogue.published")
     if published is None:
         return catalogue.shipped_catalogue()
     return catalogue.parse_catalogue(published)
 
 
-def cmd_catalogue_show(args: argparse.Namespace, ctx: Any) -> list[dict[str, Any]]:
-    return [catalogue.procedure_to_dict(p) for p in in_force(ctx)]
+def cmd_catalogue_show(args: argparse.Namespace, ctx: Ctx) -> list[dict[str, Any]]:
+    return [catalogue.procedure_to_dict(p) for p in in_force(ctx.engine)]
 
 
-def cmd_catalogue_schema(args: argparse.Namespace, ctx: Any) -> str:
+def cmd_catalogue_schema(args: argparse.Namespace, ctx: Ctx) -> str:
     return json.dumps(catalogue_schema.json_schema(), ensure_ascii=False, indent=2)
 
 
-def cmd_catalogue_publish(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_catalogue_publish(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     try:
         doc = json.loads(args.file.read_text(encoding="utf-8"))
     except OSError as err:
@@ -182,7 +187,7 @@ def cmd_catalogue_publish(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
             N_("The catalogue file {path} is not valid JSON"), path=str(args.file)
         ) from None
     proposed = catalogue_schema.validate(doc)
-    changes = catalogue_schema.diff(in_force(ctx), proposed)
+    changes = catalogue_schema.diff(in_force(ctx.engine), proposed)
     if not any(changes.values()):
         raise ValidationError(N_("The catalogue is the one in force: nothing to publish"))
     catalogue_schema.check_removals(changes, args.allow_removals)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.domain.errors import N_
 from core.i18n import tr
 from core.update import repository
 
 from .updates import repository_dir
+
+if TYPE_CHECKING:
+    from .cli import Ctx
 
 LABELS = {
     "repository": N_("Repository"),
@@ -64,7 +67,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_refresh)
 
 
-def cmd_init(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_init(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     result = repository.init(repository_dir(ctx.settings), args.keys)
     result["next"] = tr(
         N_(
@@ -77,16 +80,16 @@ def cmd_init(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
     return result
 
 
-def cmd_publish(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_publish(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return repository.publish(
         repository_dir(ctx.settings), args.archive, args.version, args.keys, args.platform
     )
 
 
-def cmd_list(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_list(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     return repository.describe(repository_dir(ctx.settings))
 
 
-def cmd_refresh(args: argparse.Namespace, ctx: Any) -> dict[str, Any]:
+def cmd_refresh(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     done = repository.refresh(repository_dir(ctx.settings), args.keys, force=args.force)
     return {"resigned": ", ".join(done)}

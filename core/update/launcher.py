@@ -141,8 +141,9 @@ def run(program: str, argv: list[str], choice: Choice) -> int | None:
         env[ENV_MARKER] = str(choice.marker)
     if choice.rolled_back_from:
         from core.domain.errors import N_
-        from core.i18n import tr
+        from core.i18n import set_language, tr
 
+        set_language(None)  # MOTCUA_LANG, else Vietnamese: nothing chose one in this process
         message = N_(
             "Version {failed} did not reach its login screen in {starts} starts: "
             "going back to version {version}"

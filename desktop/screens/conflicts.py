@@ -9,6 +9,7 @@ and who may resolve it.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from kivy.uix.boxlayout import BoxLayout
@@ -149,7 +150,7 @@ class ConflictsScreen(BaseScreen):
                                 _("Keep this step")
                                 if clash.get("kind") != "field"
                                 else _("Keep this value"),
-                                lambda e=clash["event_id"]: self.resolve(view.code, keep=e),
+                                functools.partial(self.resolve, view.code, keep=clash["event_id"]),
                                 variant="secondary",
                             )
                         ),

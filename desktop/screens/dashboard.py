@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -14,12 +16,15 @@ from core.domain.dossier import DossierView
 from core.domain.errors import N_
 from core.i18n import _, tr
 from desktop import labels, queries, theme
-from desktop.sync_status import SyncState
+from desktop.sync_status import SyncSource, SyncState
 from desktop.ui.table import Table
 from desktop.ui.widgets import Card, Text, heading, muted, paint
 from desktop.ui.widgets import labels as pairs
 
 from .base import BaseScreen
+
+if TYPE_CHECKING:
+    from core.services.branch import Branch
 
 # count key, caption, colour, where a click leads (route, params)
 TILES: tuple[tuple[str, str, theme.RGBA, str, dict[str, str]], ...] = (
@@ -46,7 +51,7 @@ class DashboardData:
 
 
 class Tile(ButtonBehavior, BoxLayout):
-    def __init__(self, caption: str, colour: theme.RGBA, on_open: Any) -> None:
+    def __init__(self, caption: str, colour: theme.RGBA, on_open: Callable[[], object]) -> None:
         super().__init__(orientation="vertical", padding=theme.PAD, spacing=2)
         paint(self, theme.SURFACE, theme.RADIUS, theme.BORDER)
         self.number = Text("…", size=theme.FONT_HERO, bold=True, color=colour)
@@ -59,7 +64,7 @@ class Tile(ButtonBehavior, BoxLayout):
         self._open()
 
 
-def load(branch: Any, username: str, sync: Any) -> DashboardData:
+def load(branch: Branch, username: str, sync: SyncSource) -> DashboardData:
     return DashboardData(
         branch.dossiers.dashboard(username), queries.due_soon(branch), sync.status()
     )
@@ -74,7 +79,7 @@ class DashboardScreen(BaseScreen):
         grid = GridLayout(cols=3, spacing=theme.GAP, size_hint_y=None, height=2 * 112 + theme.GAP)
         self.tiles: dict[str, Tile] = {}
         for key, caption, colour, route, params in TILES:
-            tile = Tile(_(caption), colour, lambda r=route, p=params: self.shell.go(r, **p))
+            tile = Tile(_(caption), colour, functools.partial(self.shell.go, route, True, **params))
             self.tiles[key] = tile
             grid.add_widget(tile)
         page.add_widget(grid)

@@ -5,9 +5,11 @@ the actions this user may take now.
 
 from __future__ import annotations
 
+import functools
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
@@ -39,6 +41,9 @@ from desktop.ui.widgets import (
 
 from .base import BaseScreen
 from .dossier_dialogs import PageViewer, ReappointDialog
+
+if TYPE_CHECKING:
+    from core.services.branch import Branch
 
 # Actions that need more than a note, and what they ask for.
 DETAIL_FIELDS: dict[Action, tuple[str, str]] = {
@@ -75,7 +80,7 @@ class Detail:
     users: list[tuple[str, str, str]]
 
 
-def render_files(branch: Any, shas: list[str]) -> dict[str, list[bytes] | str]:
+def render_files(branch: Branch, shas: list[str]) -> dict[str, list[bytes] | str]:
     """Thumbnails of every page of each stored file (reader thread), or why there are none."""
     rendered: dict[str, list[bytes] | str] = {}
     for sha in shas:
@@ -88,7 +93,7 @@ def render_files(branch: Any, shas: list[str]) -> dict[str, list[bytes] | str]:
     return rendered
 
 
-def load(branch: Any, code: str) -> Detail:
+def load(branch: Branch, code: str) -> Detail:
     return Detail(
         branch.dossiers.get(code), branch.dossiers.timeline(code), queries.usernames(branch)
     )
@@ -239,7 +244,11 @@ class DossierScreen(BaseScreen):
                 slot.add_widget(muted(shots))
                 continue
             first = self.all_pages.index((sha, 1, self.file_names.get(sha, "")))
-            strip = ThumbStrip(shots, on_open=lambda i, first=first: self.view_page(first + i))
+
+            def open_page(index: int, first: int = first) -> None:
+                self.view_page(first + index)
+
+            strip = ThumbStrip(shots, on_open=open_page)
             slot.height = strip.height
             slot.add_widget(strip)
 
@@ -249,7 +258,7 @@ class DossierScreen(BaseScreen):
         self.dialog.bind(on_dismiss=self._closed)
         self.dialog.open()
 
-    def _render_page(self, sha: str, number: int, show: Any) -> None:
+    def _render_page(self, sha: str, number: int, show: Callable[[bytes], object]) -> None:
         self.ops.read(lambda b: pages.pdf_page(documents.read(b, sha), number), show)
 
     def _closed(self, *_args: Any) -> None:
@@ -321,7 +330,7 @@ class DossierScreen(BaseScreen):
                 fit_width(
                     McButton(
                         label,
-                        lambda a=action: self.choose(a),
+                        functools.partial(self.choose, action),
                         variant="primary" if index == 1 else "secondary",
                     )
                 )
@@ -349,7 +358,11 @@ class DossierScreen(BaseScreen):
         self.detail_field: Field | None = None
         if action in DETAIL_FIELDS:
             key, caption = DETAIL_FIELDS[action]
-            hint = ", ".join(u for u, _n, _r in self.detail.users) if key == "to" else ""
+            hint = (
+                ", ".join(u for u, _n, _r in self.detail.users)
+                if key == "to" and self.detail
+                else ""
+            )
             self.detail_field = Field(_(caption), hint=hint)
             if key == "postal_address" and self.detail:
                 self.detail_field.input.text = self.detail.view.postal_address

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
@@ -54,7 +53,7 @@ class ReappointDialog(Dialog):
     reason for the second one too (``core.domain.dossier.check_reappointment``)."""
 
     def __init__(
-        self, current_due: str, on_confirm: Callable[[str, str], Any], reappointments: int = 0
+        self, current_due: str, on_confirm: Callable[[str, str], object], reappointments: int = 0
     ) -> None:
         super().__init__(width=680)
         self.current = parse_moment(current_due)
@@ -77,7 +76,9 @@ class ReappointDialog(Dialog):
             _("New date (dd/mm/yyyy)"), hint="dd/mm/yyyy", on_enter=lambda: self.focus(self.time)
         )
         self.day.input.text = suggested.strftime("%d/%m/%Y")
-        self.time = Field(_("Time (hh:mm)"), hint="hh:mm", on_enter=lambda: self.focus(self.reason))
+        self.time: Field = Field(
+            _("Time (hh:mm)"), hint="hh:mm", on_enter=lambda: self.focus(self.reason)
+        )
         self.time.input.text = suggested.strftime("%H:%M")
         when = BoxLayout(size_hint_y=None, spacing=theme.PAD)
         when.add_widget(self.day)
@@ -85,7 +86,7 @@ class ReappointDialog(Dialog):
         self.day.bind(height=lambda *_: setattr(when, "height", self.day.height))
         when.height = self.day.height
         card.add_widget(when)
-        self.reason = Field(
+        self.reason: Field = Field(
             _("Reason for the delay (printed on the letter)"), on_enter=self._reason_entered
         )
         card.add_widget(self.reason)

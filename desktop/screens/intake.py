@@ -7,8 +7,9 @@ Ctrl+Enter receives from any page once the applicant is valid.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
@@ -35,6 +36,9 @@ from . import intake_outcome as outcome
 from . import intake_steps as steps
 from .base import BaseScreen
 
+if TYPE_CHECKING:
+    from desktop.shell import Shell
+
 STEPS = (
     N_("Procedure"),
     N_("Applicant"),
@@ -49,7 +53,7 @@ class IntakeScreen(BaseScreen):
     route = "intake"
     title = N_("Receive a dossier")
 
-    def __init__(self, shell: Any) -> None:
+    def __init__(self, shell: Shell) -> None:
         self.draft = IntakeDraft()
         self.step = 0
         self.outcome: DossierView | IncompleteDossier | None = None
@@ -99,7 +103,9 @@ class IntakeScreen(BaseScreen):
             if isinstance(button, McButton):
                 fit_width(button)
 
-    def _nav(self, forward: str = "", on_forward: Any = None, back: bool = True) -> None:
+    def _nav(
+        self, forward: str = "", on_forward: Callable[[], object] | None = None, back: bool = True
+    ) -> None:
         if back and self.step > 0:
             self.buttons.add_widget(
                 McButton(
@@ -152,7 +158,7 @@ class IntakeScreen(BaseScreen):
         )
         self.body.add_widget(self.search)
         self.body.add_widget(self.table)
-        self.focus_target = self.search.input
+        self.focus_target: Widget | None = self.search.input
         self._filter()
         self._nav()
 

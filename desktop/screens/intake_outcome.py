@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from core.domain.dossier import DossierView
 from core.domain.errors import IncompleteDossier, MotcuaError
@@ -21,6 +21,7 @@ from desktop.ui.widgets import Card, Text, heading, muted
 from desktop.ui.widgets import labels as pairs
 
 if TYPE_CHECKING:
+    from core.services.branch import Branch
     from core.services.users import User
     from desktop.shell import Shell
 
@@ -75,7 +76,7 @@ class Printing:
     def slip(self, view: DossierView) -> None:
         services = self.shell.services
 
-        def work(branch: Any) -> tuple[bytes, str, Path]:
+        def work(branch: Branch) -> tuple[bytes, str, Path]:
             pdf = slips.receipt_pdf(branch, view, services.settings.hotline)
             name = f"{view.code}-01.pdf"
             return pdf, name, slips.save(services.data_dir, name, pdf)
@@ -101,7 +102,7 @@ class Printing:
         assert draft.procedure is not None and user is not None
         procedure, applicant, officer = draft.procedure, dict(draft.applicant), user.full_name
 
-        def work(branch: Any) -> tuple[bytes, str, Path]:
+        def work(branch: Branch) -> tuple[bytes, str, Path]:
             pdf = slips.guidance_pdf(
                 branch, procedure, applicant, err.missing, officer, branch.clock()
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -48,11 +49,13 @@ FIELD_CAPTIONS = {
 
 
 class ApplicantPage(Column):
-    def __init__(self, draft: IntakeDraft, on_qr: Callable[[str], Any], on_done: Callable[[], Any]):
+    def __init__(
+        self, draft: IntakeDraft, on_qr: Callable[[str], object], on_done: Callable[[], object]
+    ) -> None:
         super().__init__(spacing=theme.GAP)
         self.draft = draft
         self.fields: dict[str, Field] = {}
-        self.qr = Field(
+        self.qr: Field = Field(
             _("Citizen ID card QR (scan with the code reader, or type)"),
             on_enter=lambda: on_qr(self.qr.value),
         )
@@ -92,8 +95,8 @@ class ComponentsPage(Column):
     def __init__(
         self,
         draft: IntakeDraft,
-        on_scan: Callable[[str], Any],
-        on_import: Callable[[str], Any],
+        on_scan: Callable[[str], object],
+        on_import: Callable[[str], object],
         defaults: ScanSettings,
     ) -> None:
         super().__init__(spacing=4)
@@ -116,7 +119,7 @@ class ComponentsPage(Column):
         self.strips: dict[str, BoxLayout] = {}
         for comp in draft.procedure.components:
             check = Check(
-                comp.key in draft.supplied, on_change=lambda on, k=comp.key: self._toggle(k, on)
+                comp.key in draft.supplied, on_change=functools.partial(self._toggle, comp.key)
             )
             self.checks[comp.key] = check
             box = BoxLayout(size_hint_x=None, width=30, padding=(0, 7))
@@ -125,11 +128,14 @@ class ComponentsPage(Column):
             counts = f"{comp.originals} / {comp.certified_copies} / {comp.copies}"
             self.page_cells[comp.key] = Cell("", 0.08)
             scan = McButton(
-                _("Scan"), lambda k=comp.key: on_scan(k), variant="secondary", size_hint_x=0.13
+                _("Scan"),
+                functools.partial(on_scan, comp.key),
+                variant="secondary",
+                size_hint_x=0.13,
             )
             imports = McButton(
                 _("Import files"),
-                lambda k=comp.key: on_import(k),
+                functools.partial(on_import, comp.key),
                 variant="secondary",
                 size_hint_x=0.17,
             )
@@ -157,7 +163,7 @@ class ComponentsPage(Column):
             source: fit_width(
                 McButton(
                     _(label),
-                    lambda s=source: self.choose_source(s),
+                    functools.partial(self.choose_source, source),
                     variant="secondary",
                     font_size=14,
                 ),
@@ -203,8 +209,8 @@ class ComponentsPage(Column):
             strip.add_widget(
                 ThumbStrip(
                     [p.thumb for p in pages],
-                    on_move=lambda i, d, k=key: self._move(k, i, d),
-                    on_delete=lambda i, k=key: self._delete(k, i),
+                    on_move=functools.partial(self._move, key),
+                    on_delete=functools.partial(self._delete, key),
                 )
             )
         if key in self.draft.supplied and not self.checks[key].active:

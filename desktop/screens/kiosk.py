@@ -3,6 +3,7 @@ the expected date and what to do next in plain words; rate the service afterward
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from kivy.clock import Clock
@@ -144,7 +145,7 @@ class KioskScreen(BaseScreen):
                 *(
                     McButton(
                         f"{n} · {_(text)}",
-                        lambda n=n: self.rate(n),
+                        functools.partial(self.rate, n),
                         variant="secondary",
                         font_size=theme.FONT_BODY,
                     )
@@ -162,7 +163,7 @@ class KioskScreen(BaseScreen):
         view = self.view
         assert view is not None
 
-        def thanks(_value: Any) -> None:
+        def thanks(_value: object) -> None:
             self.card.clear_widgets()
             self.card.add_widget(heading(_("Thank you for your rating."), size=theme.FONT_HERO))
             self.card.add_widget(McButton(_("Done"), self.start_page, height=theme.ROW + 16))

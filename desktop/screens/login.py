@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.widget import Widget
@@ -12,6 +12,9 @@ from desktop import theme
 from desktop.ui.widgets import Card, Field, McButton, Text, heading, muted, row
 
 from .base import BaseScreen
+
+if TYPE_CHECKING:
+    from core.services.users import User
 
 
 class LoginScreen(BaseScreen):
@@ -68,7 +71,7 @@ class LoginScreen(BaseScreen):
         self.button.disabled = True
         self.ops.write(lambda b: b.login(name, password), self._signed_in, self._refused)
 
-    def _signed_in(self, user: Any) -> None:
+    def _signed_in(self, user: User) -> None:
         self.button.disabled = False
         self.message.text = ""
         self.password.input.text = ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
@@ -16,6 +16,9 @@ from desktop.ui.widgets import Field
 
 from .base import BaseScreen
 from .queues import rows
+
+if TYPE_CHECKING:
+    from core.domain.dossier import DossierView
 
 
 class LookupScreen(BaseScreen):
@@ -56,7 +59,7 @@ class LookupScreen(BaseScreen):
             return
         self.ops.read(lambda b: b.dossiers.search(text), self._found)
 
-    def _found(self, views: Any) -> None:
+    def _found(self, views: list[DossierView]) -> None:
         self.table.empty_text = _("No dossier found.")
         self.table.set_rows(rows(views))
         if len(views) == 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from kivy.uix.boxlayout import BoxLayout
@@ -63,7 +64,9 @@ class QueuesScreen(BaseScreen):
         self.tab_buttons: dict[str, McButton] = {}
         for key, label, _states, _mine in QUEUES:
             button = fit_width(
-                McButton(_(label), lambda k=key: self.choose(k), variant="secondary", font_size=14),
+                McButton(
+                    _(label), functools.partial(self.choose, key), variant="secondary", font_size=14
+                ),
                 extra=20,
             )
             self.tab_buttons[key] = button

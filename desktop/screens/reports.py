@@ -6,21 +6,25 @@ rates' base)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
 from core.domain.errors import N_
 from core.i18n import _, number, percent, tr
-from core.reports.ontime import Bucket
+from core.reports.ontime import Bucket, Stats
 from desktop import labels, theme
 from desktop.ui.chart import BarChart, legend
 from desktop.ui.widgets import Card, McButton, fit_width, heading, muted, row, scrolling
 from desktop.ui.widgets import labels as pairs
 
 from .base import BaseScreen
+
+if TYPE_CHECKING:
+    from core.services.branch import Branch
 
 PERIODS = (("month", N_("This month")), ("30d", N_("Last 30 days")), ("year", N_("This year")))
 GROUPINGS = (
@@ -57,11 +61,11 @@ class ReportsScreen(BaseScreen):
         self.period_key, self.by = "month", "field"
         page = BoxLayout(orientation="vertical", spacing=theme.GAP)
         self.period_buttons = {
-            k: fit_width(McButton(_(t), lambda k=k: self.set_period(k), variant="secondary"))
+            k: fit_width(McButton(_(t), functools.partial(self.set_period, k), variant="secondary"))
             for k, t in PERIODS
         }
         self.group_buttons = {
-            k: fit_width(McButton(_(t), lambda k=k: self.set_group(k), variant="secondary"))
+            k: fit_width(McButton(_(t), functools.partial(self.set_group, k), variant="secondary"))
             for k, t in GROUPINGS
         }
         page.add_widget(row(*self.period_buttons.values(), Widget(), *self.group_buttons.values()))
@@ -92,12 +96,12 @@ class ReportsScreen(BaseScreen):
         start, end = period(self.period_key, self.services.branch.clock())
         by = self.by
 
-        def work(branch: Any) -> tuple[Any, Any]:
+        def work(branch: Branch) -> tuple[dict[str, Stats], dict[str, Stats]]:
             return branch.reports.stats(start, end, "all"), branch.reports.stats(start, end, by)
 
         self.ops.read(work, self.show)
 
-    def show(self, result: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    def show(self, result: tuple[dict[str, Stats], dict[str, Stats]]) -> None:
         overall, groups = result
         total = overall.get("all")
         self.totals.clear_widgets()

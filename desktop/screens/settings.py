@@ -4,9 +4,10 @@ revoked desk, the export of the events the server never received."""
 
 from __future__ import annotations
 
+import functools
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
@@ -34,6 +35,10 @@ from desktop.ui.widgets import labels as pairs
 
 from .base import BaseScreen
 from .settings_devices import DevicesSection
+
+if TYPE_CHECKING:
+    from core.services.branch import Branch
+    from core.services.changes import Changes
 
 ROLES = (Role.OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN)
 
@@ -141,10 +146,10 @@ class SettingsScreen(BaseScreen):
             card.add_widget(muted(_("No serial port found on this computer.")))
         for port in ports:
             use = fit_width(
-                McButton(_("Use"), lambda p=port: self.use_reader(p), variant="secondary")
+                McButton(_("Use"), functools.partial(self.use_reader, port), variant="secondary")
             )
             card.add_widget(row(Text(port), use))
-        self.port_field = Field(
+        self.port_field: Field = Field(
             _("Or type the port (COM3, /dev/ttyACM0, socket://host:port)"),
             on_enter=lambda: self.use_reader(self.port_field.value),
         )
@@ -164,7 +169,7 @@ class SettingsScreen(BaseScreen):
         device = port if not port or port.startswith("serial:") else "serial:" + port
         codes, settings = self.services.codes, self.services.settings
 
-        def done(_value: Any) -> None:
+        def done(_value: object) -> None:
             settings.code_reader = device
             self.services.save_settings()
             self.shell.report(
@@ -209,7 +214,7 @@ class SettingsScreen(BaseScreen):
         card.add_widget(pairs([(_(k), v) for k, v in facts], caption_width=0.35))
 
     # --- users -----------------------------------------------------------------------
-    def _show_users(self, users: list[dict[str, Any]]) -> None:
+    def _show_users(self, users: list[dict[str, object]]) -> None:
         card = self.users_card
         card.clear_widgets()
         card.add_widget(heading(_("Users of this branch"), size=theme.FONT_LARGE))
@@ -235,7 +240,7 @@ class SettingsScreen(BaseScreen):
             r: fit_width(
                 McButton(
                     labels.role_label(r),
-                    lambda r=r: self.pick_role(r),
+                    functools.partial(self.pick_role, r),
                     variant="secondary",
                     font_size=14,
                 ),
@@ -256,17 +261,17 @@ class SettingsScreen(BaseScreen):
         actor, role = self.user, self.new_role
         name, full, password = self.new_name.value, self.new_full.value, self.new_password.value
 
-        def done(_value: Any) -> None:
+        def done(_value: object) -> None:
             self.shell.report(tr("User {name} added", name=name), "ok")
 
         self.ops.write(lambda b: b.admin.add_user(actor, name, role.value, password, full), done)
 
-    def on_changes(self, changes: Any) -> None:
+    def on_changes(self, changes: Changes) -> None:
         if self.showing and changes.users:
             self.refresh()
 
 
-def _diagnostics(branch: Any) -> list[tuple[str, str]]:
+def _diagnostics(branch: Branch) -> list[tuple[str, str]]:
     import kivy
 
     return [

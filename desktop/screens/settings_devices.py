@@ -7,6 +7,7 @@ Every device call runs on the device thread (``ops.device``); choices are saved 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,9 @@ from desktop.ui.widgets import (
 from desktop.ui.widgets import labels as pairs
 
 if TYPE_CHECKING:
+    from core.ports.scanner import ScanResult
+    from desktop.services import Services
+
     from .settings import SettingsScreen
 
 SOURCES = {Source.FLATBED: N_("Flatbed"), Source.FEEDER: N_("Feeder (ADF)")}
@@ -52,7 +56,7 @@ class DevicesSection:
         self.card = card
 
     @property
-    def services(self) -> Any:
+    def services(self) -> Services:
         return self.screen.services
 
     def refresh(self) -> None:
@@ -93,11 +97,15 @@ class DevicesSection:
 
     def _toggles(self, caption: str, options: dict[str, str], current: str, name: str) -> Widget:
         """One button per value (shown by its label); the current one stands out."""
+
+        def choose(value: str) -> None:
+            self._save(**{name: _typed(name, value)})
+
         buttons = [
             fit_width(
                 McButton(
                     label,
-                    lambda v=value: self._save(**{name: _typed(name, v)}),
+                    functools.partial(choose, value),
                     variant="primary" if value == str(current) else "secondary",
                     font_size=14,
                 ),
@@ -155,7 +163,7 @@ class DevicesSection:
 
     # --- tests ---------------------------------------------------------------------
     def test_scanner(self) -> None:
-        def done(result: Any) -> None:
+        def done(result: ScanResult) -> None:
             problem = result.problem
             if problem is not None:
                 self.screen.shell.report(
@@ -201,7 +209,7 @@ class DevicesSection:
                 text = f"{entry.backend}: {problem}" if entry.backend else problem
                 card.add_widget(muted(text))
                 continue
-            button = McButton(_("Use"), lambda e=entry: use(e), variant="secondary")
+            button = McButton(_("Use"), functools.partial(use, entry), variant="secondary")
             card.add_widget(row(Text(f"{entry.name} ({entry.device_id})"), fit_width(button)))
         if not entries:
             card.add_widget(muted(_("None found.")))

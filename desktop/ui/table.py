@@ -22,7 +22,7 @@ class TableRow(FocusBehavior, ButtonBehavior, BoxLayout):
             size_hint_y=None, height=theme.ROW, spacing=theme.GAP, padding=(theme.GAP, 0)
         )
         self.key = key
-        self.opener: Callable[[str], Any] | None = None
+        self.opener: Callable[[str], object] | None = None
         with self.canvas.before:
             self._colour = Color(*(theme.SURFACE_ALT if stripe else theme.SURFACE))
             self._rect = Rectangle()
@@ -53,7 +53,7 @@ class Table(BoxLayout):
     def __init__(
         self,
         columns: Columns,
-        on_open: Callable[[str], Any] | None = None,
+        on_open: Callable[[str], object] | None = None,
         empty: str = "",
         **kwargs: Any,
     ) -> None:

@@ -30,7 +30,7 @@ def texture_of(png: bytes) -> Texture:
 class ClickableImage(ButtonBehavior, Image):
     """A picture that opens something when clicked."""
 
-    def __init__(self, on_open: Callable[[], Any], **kwargs: Any) -> None:
+    def __init__(self, on_open: Callable[[], object], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._on_open = on_open
 
@@ -45,9 +45,9 @@ class PageThumb(BoxLayout):
         self,
         png: bytes,
         number: int,
-        on_move: Callable[[int], Any] | None = None,
-        on_delete: Callable[[], Any] | None = None,
-        on_open: Callable[[], Any] | None = None,
+        on_move: Callable[[int], object] | None = None,
+        on_delete: Callable[[], object] | None = None,
+        on_open: Callable[[], object] | None = None,
     ) -> None:
         texture = texture_of(png)
         width = max(60, min(int(texture.width * THUMB / max(texture.height, 1)), 2 * THUMB))
@@ -92,9 +92,9 @@ class ThumbStrip(ScrollView):
     def __init__(
         self,
         pngs: list[bytes],
-        on_move: Callable[[int, int], Any] | None = None,
-        on_delete: Callable[[int], Any] | None = None,
-        on_open: Callable[[int], Any] | None = None,
+        on_move: Callable[[int, int], object] | None = None,
+        on_delete: Callable[[int], object] | None = None,
+        on_open: Callable[[int], object] | None = None,
     ) -> None:
         editable = on_move is not None
         height = THUMB + 22 + (SMALL + 4 if editable else 0) + 8 + 10

@@ -127,7 +127,7 @@ class McButton(FocusBehavior, ButtonBehavior, Label):
     def __init__(
         self,
         text: str,
-        on_press: Callable[[], Any] | None = None,
+        on_press: Callable[[], object] | None = None,
         variant: str = "primary",
         **kwargs: Any,
     ) -> None:
@@ -179,7 +179,7 @@ class Input(TextInput):
     """A one-line input; Enter calls ``on_enter`` (or moves to the next field)."""
 
     def __init__(
-        self, hint: str = "", on_enter: Callable[[], Any] | None = None, **kwargs: Any
+        self, hint: str = "", on_enter: Callable[[], object] | None = None, **kwargs: Any
     ) -> None:
         kwargs.setdefault("multiline", False)
         kwargs.setdefault("size_hint_y", None)
@@ -233,7 +233,7 @@ class Field(BoxLayout):
 class Check(FocusBehavior, ButtonBehavior, Widget):
     """A check box drawn in the theme's colours; Space or Enter toggles it."""
 
-    def __init__(self, active: bool = False, on_change: Callable[[bool], Any] | None = None):
+    def __init__(self, active: bool = False, on_change: Callable[[bool], object] | None = None):
         super().__init__(size_hint=(None, None), size=(26, 26))
         self.active = active
         self._on_change = on_change

@@ -55,13 +55,18 @@ def update() -> None:
             write_po(handle, catalog, width=100, ignore_obsolete=True)
 
 
+def _translated(catalog: Catalog, msgid: str) -> bool:
+    message = catalog.get(msgid)
+    return message is not None and bool(message.string)
+
+
 def missing() -> dict[str, list[str]]:
     """Per language, the template msgids its catalogue lacks or leaves empty."""
     ids = [str(m.id) for m in extract() if m.id]
     gaps: dict[str, list[str]] = {}
     for language in LANGUAGES:
         catalog = read(language)
-        absent = [i for i in ids if catalog.get(i) is None or not catalog.get(i).string]  # type: ignore[union-attr]
+        absent = [i for i in ids if not _translated(catalog, i)]
         if absent:
             gaps[language] = absent
     return gaps

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -29,7 +28,7 @@ MAX_CATALOGUE = 4 << 20  # bytes of a catalogue document sent to the console
 
 
 def in_force(engine: Engine) -> list[Procedure]:
-    return _in_force(SimpleNamespace(engine=engine))
+    return _in_force(engine)
 
 
 def in_force_json(engine: Engine) -> str:

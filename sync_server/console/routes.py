@@ -19,8 +19,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from core.domain.errors import N_, AuthenticationFailed
+from core.sync import blobs
 
-from .. import blobstore, projections
+from .. import projections
 from . import accounts, queries, sessions
 from .shared import LoginRequired, address, console_of, read_form
 from .web import (
@@ -258,7 +259,7 @@ async def dossier_file(request: Request, branch: str, dossier_id: str, sha256: s
     )
     if not ok:
         return message(request, N_("No such file, or not on the server yet."), 404, session)
-    path = blobstore.addr.blob_path(console.data_dir / "blobs", sha)
+    path = blobs.blob_path(console.data_dir / "blobs", sha)
     return FileResponse(
         path,
         media_type="application/pdf",
