@@ -56,6 +56,14 @@ class Centre:
         return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.fixture(autouse=True)
+def _in_english() -> None:
+    """Messages checked in English here (the root conftest restores the language after)."""
+    from core.i18n import set_language
+
+    set_language("en")
+
+
 @pytest.fixture
 def centre(tmp_path: Path) -> Iterator[Centre]:
     data = tmp_path / "server"
