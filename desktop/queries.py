@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import Select, select, true
 
 from core.domain.dossier import DossierView
+from core.domain.timeutil import iso
 from core.domain.workflow import OPEN_STATES, State
 from core.services.branch import Branch
 from core.storage import projection
@@ -25,10 +26,20 @@ def _views(branch: Branch, query: Select[tuple[str]]) -> list[DossierView]:
 
 
 def due_soon(branch: Branch, limit: int = 8) -> list[DossierView]:
-    """Open dossiers whose clock runs, the nearest appointment first."""
+    """Open dossiers whose clock runs and whose appointment is still ahead, the nearest
+    first (the overdue ones are ``overdue``'s)."""
     d = t.dossiers.c
-    query = select(d.doc).where(d.state.in_(RUNNING)).order_by(d.due_at).limit(limit)
-    return _views(branch, query)
+    ahead = iso(branch.clock())
+    query = select(d.doc).where(d.state.in_(RUNNING), d.due_at >= ahead)
+    return _views(branch, query.order_by(d.due_at).limit(limit))
+
+
+def overdue(branch: Branch, limit: int = 8) -> list[DossierView]:
+    """Open dossiers whose clock runs past their appointment, the longest overdue first."""
+    d = t.dossiers.c
+    now = iso(branch.clock())
+    query = select(d.doc).where(d.state.in_(RUNNING), d.due_at < now)
+    return _views(branch, query.order_by(d.due_at).limit(limit))
 
 
 def in_states(

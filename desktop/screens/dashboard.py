@@ -14,7 +14,7 @@ from kivy.uix.widget import Widget
 
 from core.domain.dossier import DossierView
 from core.domain.errors import N_
-from core.i18n import _, tr
+from core.i18n import _, number, tr
 from desktop import labels, queries, theme
 from desktop.sync_status import SyncSource, SyncState
 from desktop.ui.table import Table
@@ -47,6 +47,7 @@ TILES: tuple[tuple[str, str, theme.RGBA, str, dict[str, str]], ...] = (
 class DashboardData:
     counts: dict[str, int]
     due_soon: list[DossierView]
+    overdue: list[DossierView]
     sync: SyncState
 
 
@@ -66,8 +67,19 @@ class Tile(ButtonBehavior, BoxLayout):
 
 def load(branch: Branch, username: str, sync: SyncSource) -> DashboardData:
     return DashboardData(
-        branch.dossiers.dashboard(username), queries.due_soon(branch), sync.status()
+        branch.dossiers.dashboard(username),
+        queries.due_soon(branch),
+        queries.overdue(branch),
+        sync.status(),
     )
+
+
+def _rows(views: list[DossierView]) -> list[tuple[str, list[str]]]:
+    due = labels.moment
+    return [
+        (v.code, [v.code, v.applicant["full_name"], labels.state_label(v.state), due(v.due_at)])
+        for v in views
+    ]
 
 
 class DashboardScreen(BaseScreen):
@@ -85,18 +97,25 @@ class DashboardScreen(BaseScreen):
         page.add_widget(grid)
         lower = BoxLayout(spacing=theme.GAP + 4)
         due_card = Card(fit=False)
+        # Past appointments apart from the coming ones: an overdue dossier is not "next".
+        due_card.add_widget(heading(_("Overdue dossiers"), size=theme.FONT_LARGE))
+        self.overdue_table = self._dossier_table(_("No overdue dossier."))
+        due_card.add_widget(self.overdue_table)
         due_card.add_widget(heading(_("Nearest appointments"), size=theme.FONT_LARGE))
-        self.due_table = Table(
-            [(_("Code"), 0.24), (_("Applicant"), 0.28), (_("Status"), 0.28), (_("Due"), 0.2)],
-            on_open=lambda code: self.shell.go("dossier", code=code),
-            empty=_("No open dossiers."),
-        )
+        self.due_table = self._dossier_table(_("No open dossiers."))
         due_card.add_widget(self.due_table)
         lower.add_widget(due_card)
         self.sync_card = Card(fit=False, size_hint_x=0.42)
         lower.add_widget(self.sync_card)
         page.add_widget(lower)
         return page
+
+    def _dossier_table(self, empty: str) -> Table:
+        return Table(
+            [(_("Code"), 0.24), (_("Applicant"), 0.28), (_("Status"), 0.28), (_("Due"), 0.2)],
+            on_open=lambda code: self.shell.go("dossier", code=code),
+            empty=empty,
+        )
 
     def refresh(self) -> None:
         if self.user is None:
@@ -106,21 +125,9 @@ class DashboardScreen(BaseScreen):
 
     def show(self, data: DashboardData) -> None:
         for key, tile in self.tiles.items():
-            tile.number.text = f"{data.counts.get(key, 0):,}".replace(",", ".")
-        self.due_table.set_rows(
-            [
-                (
-                    v.code,
-                    [
-                        v.code,
-                        v.applicant["full_name"],
-                        labels.state_label(v.state),
-                        labels.moment(v.due_at),
-                    ],
-                )
-                for v in data.due_soon
-            ]
-        )
+            tile.number.text = number(data.counts.get(key, 0))
+        self.overdue_table.set_rows(_rows(data.overdue))
+        self.due_table.set_rows(_rows(data.due_soon))
         self.show_sync(data.sync)
 
     def show_sync(self, state: SyncState) -> None:
