@@ -264,15 +264,17 @@ def check_payload(event: Event, rule: Rule | None = None) -> None:
         ) from None
 
 
+# A fold asks this for every step it applies: worked out once per type.
+_STEP_ROLES: dict[str, frozenset[Role]] = {
+    "dossier.resolve": frozenset({Role.LEADER}),
+    **{f"dossier.{a.value}": TRANSITIONS[a].roles for a in PROVEN_ACTIONS},
+}
+
+
 def step_roles(event_type: str) -> frozenset[Role] | None:
     """The roles allowed to take a decision (a step that carries its actor's proof), or
     None for any other event."""
-    if event_type == "dossier.resolve":
-        return frozenset({Role.LEADER})
-    action = Action._value2member_map_.get(event_type.removeprefix("dossier."))
-    if not event_type.startswith("dossier.") or action not in PROVEN_ACTIONS:
-        return None
-    return TRANSITIONS[Action(action)].roles
+    return _STEP_ROLES.get(event_type)
 
 
 def needs_proof(event: Event) -> bool:

@@ -238,15 +238,18 @@ def _concurrent(view: DossierView, past: dict[str, int], reg: str) -> bool:
     return past.get(reg, 0) < regs.get(reg, 0)
 
 
-def _record(view: DossierView, event: Event, past: dict[str, int], reg: str | None) -> DossierView:
-    """Count `event`'s write of `reg` (if any) and remember its causal past."""
+def _recorded(
+    view: DossierView, event: Event, past: dict[str, int], reg: str | None
+) -> dict[str, Any]:
+    """The change that counts `event`'s write of `reg` (if any) and remembers its causal
+    past (a change, not a view: ``apply`` copies the view once for this and ``_after``)."""
     regs = dict(view.extra.get(REGS, {}))
     past = dict(past)
     if reg is not None:
         regs[reg] = regs.get(reg, 0) + 1
         past[reg] = regs[reg]
     pasts = {**view.extra.get(PAST, {}), event.event_id: past}
-    return replace(view, extra={**view.extra, REGS: regs, PAST: pasts})
+    return {"extra": {**view.extra, REGS: regs, PAST: pasts}}
 
 
 def _flag(view: DossierView, *entries: dict[str, str]) -> DossierView:
@@ -254,15 +257,19 @@ def _flag(view: DossierView, *entries: dict[str, str]) -> DossierView:
     return replace(view, conflict=bool(conflicts), conflicts=conflicts)
 
 
-def _after(view: DossierView, event: Event) -> DossierView:
+def _after(view: DossierView, event: Event) -> dict[str, Any]:
+    """The change that moves the view's heads and clock past `event`."""
     heads = tuple(sorted((set(view.heads) - set(event.parents)) | {event.event_id}))
     # A record folded before ``last_at`` was kept leaves it unknown ("") until it is
     # folded again from all its events: its earlier events' moments are not known here.
     moment = _moment_text(event)
     last_at = moment if view.last_at and moment > view.last_at else view.last_at
-    return replace(
-        view, heads=heads, last_event_hlc=event.hlc, last_actor=event.actor, last_at=last_at
-    )
+    return {
+        "heads": heads,
+        "last_event_hlc": event.hlc,
+        "last_actor": event.actor,
+        "last_at": last_at,
+    }
 
 
 def _handover(view: DossierView, event: Event, action: str) -> DossierView:
@@ -314,11 +321,12 @@ def _transition(view: DossierView, event: Event, action: Action, concurrent: boo
     if action is Action.REGISTER_POSTAL:
         view = replace(view, postal_address=p.get("postal_address") or view.postal_address)
     if target is not None:
-        view = replace(view, state=target)
+        moved: dict[str, Any] = {"state": target}
         if target in END_STATES and not view.end_at:
-            view = replace(view, end_at=p["at"])
+            moved["end_at"] = p["at"]
         if target is State.RETURNED:
-            view = replace(view, returned_at=p["at"])
+            moved["returned_at"] = p["at"]
+        view = replace(view, **moved)
     return view
 
 
@@ -469,7 +477,7 @@ def apply(view: DossierView | None, event: Event) -> DossierView:
         view = _transition(view, event, action, _concurrent(view, past, reg))
     else:
         view = _commutative(view, event)
-    return _after(_record(view, event, past, reg), event)
+    return replace(view, **_recorded(view, event, past, reg), **_after(view, event))
 
 
 def check_reappointment(

@@ -17,6 +17,7 @@ across the branch once the centre's enrolment of the desk names the same user an
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 
 from sqlalchemy import Connection, text
 
@@ -54,12 +55,7 @@ def add_key(conn: Connection, username: str, public_key: str) -> None:
 
 def proven(conn: Connection, event: Event) -> bool:
     """Whether `event` carries a valid proof of its actor (or needs none)."""
-    if not authority.needs_proof(event):
-        return True
-    keys, legacy = keys_of(conn, event.actor)
-    if legacy:
-        return True
-    return userkeys.proof_ok(keys, event)
+    return Verdicts(conn).proven(event)
 
 
 def refuse_unproven(conn: Connection, event: Event) -> None:
@@ -74,9 +70,9 @@ def refuse_unproven(conn: Connection, event: Event) -> None:
 
 
 _ROLE_EVENTS = (
-    "SELECT type, payload FROM events WHERE dossier_id IS NULL "
+    "SELECT hlc, type, payload FROM events WHERE dossier_id IS NULL "
     "AND type IN ('user.added', 'user.role_set', 'user.disabled') "
-    "AND json_extract(payload, '$.username') = ? AND hlc <= ? "
+    "AND json_extract(payload, '$.username') = ? "
     "AND event_id NOT IN (SELECT event_id FROM quarantine) "
     "ORDER BY hlc, origin_device, origin_seq"
 )
@@ -85,28 +81,85 @@ _ROLE_EVENTS = (
 def role_at(conn: Connection, username: str, hlc: str) -> tuple[str | None, bool]:
     """The role `username` held, and whether she was disabled, at the moment `hlc`: her
     user events up to it, in fold order (the same answer on every replica)."""
-    role: str | None = None
-    disabled = False
-    for type_, payload in raw(conn).execute(_ROLE_EVENTS, (username, hlc)):
-        body = json.loads(payload)
-        if type_ == "user.added":
-            role, disabled = str(body.get("role")), False
-        elif type_ == "user.role_set":
-            role = str(body.get("role"))
-        else:
-            disabled = bool(body.get("disabled", True))
-    return role, disabled
+    return Verdicts(conn).role_at(username, hlc)
 
 
 def role_held(conn: Connection, event: Event) -> bool:
-    """Whether a decision's actor held a role allowed to take it when she took it. Only
-    decisions (the steps that carry their actor's proof) are judged: their role is what
-    the proof vouches for."""
-    allowed = authority.step_roles(event.type)
-    if allowed is None or not authority.needs_proof(event):
-        return True
-    role, disabled = role_at(conn, event.actor, event.hlc)
-    return role in allowed and not disabled
+    """Whether a decision's actor held a role allowed to take it when she took it."""
+    return Verdicts(conn).role_held(event)
+
+
+class _RoleHistory:
+    """One user's role after each of her user events, in fold order: the role at a moment
+    is the state after the last of them at or before it."""
+
+    def __init__(self, rows: list[tuple[str, str, str]]) -> None:
+        self.moments: list[str] = []
+        self.states: list[tuple[str | None, bool]] = []
+        role: str | None = None
+        disabled = False
+        for hlc, type_, payload in rows:
+            body = json.loads(payload)
+            if type_ == "user.added":
+                role, disabled = str(body.get("role")), False
+            elif type_ == "user.role_set":
+                role = str(body.get("role"))
+            else:
+                disabled = bool(body.get("disabled", True))
+            self.moments.append(hlc)
+            self.states.append((role, disabled))
+
+    def at(self, hlc: str) -> tuple[str | None, bool]:
+        # Fold order sorts by the clock first: the events up to `hlc` are a prefix.
+        done = bisect_right(self.moments, hlc)
+        return self.states[done - 1] if done else (None, False)
+
+
+class Verdicts:
+    """The fold-time verdicts on dossier steps (``proven``, ``role_held``), reading each
+    actor's keys and role history once, however many of her steps are judged.
+
+    One instance serves a batch of dossier folds: they change neither the users' events
+    and keys nor the quarantine of user events (they only quarantine dossier steps), so
+    what was read stays true for the batch. Anything that folds users makes a new one.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._keys: dict[str, tuple[list[str], bool]] = {}
+        self._roles: dict[str, _RoleHistory] = {}
+
+    def keys_of(self, username: str) -> tuple[list[str], bool]:
+        if username not in self._keys:
+            self._keys[username] = keys_of(self._conn, username)
+        return self._keys[username]
+
+    def proven(self, event: Event) -> bool:
+        """Whether `event` carries a valid proof of its actor (or needs none); every proof
+        is verified, each against the actor's keys."""
+        if not authority.needs_proof(event):
+            return True
+        keys, legacy = self.keys_of(event.actor)
+        if legacy:
+            return True
+        return userkeys.proof_ok(keys, event)
+
+    def role_at(self, username: str, hlc: str) -> tuple[str | None, bool]:
+        history = self._roles.get(username)
+        if history is None:
+            rows = raw(self._conn).execute(_ROLE_EVENTS, (username,)).fetchall()
+            history = self._roles[username] = _RoleHistory(rows)
+        return history.at(hlc)
+
+    def role_held(self, event: Event) -> bool:
+        """Whether a decision's actor held a role allowed to take it when she took it. Only
+        decisions (the steps that carry their actor's proof) are judged: their role is
+        what the proof vouches for."""
+        allowed = authority.step_roles(event.type)
+        if allowed is None or not authority.needs_proof(event):
+            return True
+        role, disabled = self.role_at(event.actor, event.hlc)
+        return role in allowed and not disabled
 
 
 def refuse_role(conn: Connection, event: Event) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, text, update
@@ -25,12 +24,16 @@ from . import actors, event_store, quarantine
 from . import schema as t
 from .db import raw
 
+# json.dumps(..., ensure_ascii=False, sort_keys=True) without an encoder built per call.
+_VIEW_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, check_circular=False)
+
 
 def view_to_json(view: DossierView) -> str:
     # Shallow on purpose: json serialises the nested dicts; asdict would deep-copy them all.
-    data = {f.name: getattr(view, f.name) for f in fields(view)}
+    # A view's __dict__ holds exactly its fields (its properties are computed).
+    data = dict(view.__dict__)
     data["handovers"] = [vars(h) for h in view.handovers]
-    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return _VIEW_JSON.encode(data)
 
 
 def view_from_json(doc: str) -> DossierView:
@@ -132,17 +135,22 @@ def apply_dossier_event(conn: Connection, event: Event) -> DossierView:
 
 
 def fold_guarded(
-    conn: Connection, events: Sequence[Event], view: DossierView | None = None
+    conn: Connection,
+    events: Sequence[Event],
+    view: DossierView | None = None,
+    verdicts: actors.Verdicts | None = None,
 ) -> DossierView | None:
     """Fold `events` (in fold order) onto `view`, quarantining any event the fold cannot
-    apply instead of failing: one bad event never stops a dossier, nor a sync."""
+    apply instead of failing: one bad event never stops a dossier, nor a sync.
+    `verdicts`: the batch's, when several dossiers are folded in a row."""
+    verdicts = verdicts or actors.Verdicts(conn)
     for event in sort_for_fold(events):
         if view is None and "code" not in event.payload:
             continue  # the dossier cannot start from this event: its creation is missing
-        if not actors.proven(conn, event):
+        if not verdicts.proven(event):
             actors.refuse_unproven(conn, event)
             continue
-        if not actors.role_held(conn, event):
+        if not verdicts.role_held(event):
             actors.refuse_role(conn, event)
             continue
         try:
@@ -242,6 +250,7 @@ def apply_dossier_batch(
     whose projection changed.
     """
     views = load_views(conn, list(added))
+    verdicts = actors.Verdicts(conn)
     refold: list[str] = []
     changed: set[str] = set()
     for dossier_id, events in added.items():
@@ -254,7 +263,7 @@ def apply_dossier_batch(
             continue
         ordered = sort_for_fold(events)
         if ordered[0].hlc > view.last_event_hlc:
-            new_view = fold_guarded(conn, ordered, view)
+            new_view = fold_guarded(conn, ordered, view, verdicts)
             assert new_view is not None
             refresh_view(conn, view, new_view)
             changed.add(dossier_id)
@@ -271,7 +280,8 @@ def apply_dossier_batch(
         ordered = sort_for_fold([e for e in every.values() if e.event_id not in skipped])
         if not ordered or "code" not in ordered[0].payload:
             continue
-        if _keep_refold(conn, views.get(dossier_id), fold_guarded(conn, ordered)):
+        refolded = fold_guarded(conn, ordered, verdicts=verdicts)
+        if _keep_refold(conn, views.get(dossier_id), refolded):
             changed.add(dossier_id)
     return changed
 
@@ -292,9 +302,11 @@ def refold_dossiers(conn: Connection, dossier_ids: Sequence[str]) -> set[str]:
     skipped = quarantine.ids(conn)
     stored = stored_dossier_events(conn, list(dossier_ids))
     views = load_views(conn, list(dossier_ids))
+    verdicts = actors.Verdicts(conn)
     changed: set[str] = set()
     for dossier_id, events in stored.items():
-        refolded = fold_guarded(conn, [e for e in events if e.event_id not in skipped])
+        kept = [e for e in events if e.event_id not in skipped]
+        refolded = fold_guarded(conn, kept, verdicts=verdicts)
         if _keep_refold(conn, views.get(dossier_id), refolded):
             changed.add(dossier_id)
     return changed
@@ -386,8 +398,9 @@ def rebuild(conn: Connection) -> int:
     for event in sorted(reference, key=fold_order):
         apply_reference_event(conn, event)
     firsts = sorted(by_dossier.values(), key=lambda evs: min(fold_order(e) for e in evs))
+    verdicts = actors.Verdicts(conn)  # the users are folded: their verdicts hold from here
     for events in firsts:
-        view = fold_guarded(conn, events)
+        view = fold_guarded(conn, events, verdicts=verdicts)
         if view is not None:
             save_view(conn, view, is_new=True)
     return replayed

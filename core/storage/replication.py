@@ -47,12 +47,6 @@ DEVICE_REVOKED = "device.revoked"
 # desk's first admin: any of them refolds the users (``refold_reference``).
 REFERENCE_PREFIXES = ("user.", "calendar.", "device.")
 
-_EVENT_COLUMNS = [c.name for c in t.events.columns if c.name != "seq"]
-_INSERT_EVENT = (
-    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _EVENT_COLUMNS)})"
-)
-
 sync_cursors = Table(
     "sync_cursors",
     t.metadata,
@@ -395,7 +389,7 @@ def ingest(
         result.dossiers = set(by_dossier)
     else:
         result.dossiers = projection.apply_dossier_batch(conn, by_dossier)
-    db.executemany(_INSERT_EVENT, [event_store.event_row(e) for e in logged])
+    db.executemany(event_store.INSERT_EVENTS, [event_store.event_values(e) for e in logged])
     _observe(conn, logged, now_ms)
     result.accepted = fresh
     if any(e.dossier_id is None and e.type.startswith(REFERENCE_PREFIXES) for e in fresh):

@@ -305,23 +305,31 @@ class SyncAgent:
     def _pull(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:
         pulled = applied = held = 0
         dossiers: set[str] = set(summary.dossiers)
-        for scope in self.replica.scopes():
-            start = cursor = self.replica.cursor(scope)
-            while True:
-                page = self.client.pull(scope, cursor, PULL_PAGE)
-                if page.next < cursor:
-                    raise ProtocolError(N_("The server moved the pull cursor backwards"))
-                events = [e.to_event() for e in page.events]
-                result = self.replica.ingest(scope, events, page.next)
-                pulled += len(events)
-                applied += result.accepted - result.quarantined
-                held += result.quarantined
-                dossiers |= result.dossiers
-                self._applied |= result.applied()
-                cursor = page.next
-                report(Progress("pull", cursor - start, max(page.head - start, 1), "events"))
-                if not page.more:
-                    break
+        # The next page is asked for (and its JSON checked) while this one is applied: the
+        # server's and the link's time overlap the local checks and writes. Each page is
+        # still applied, and its cursor saved, in order; if applying one fails, the page
+        # fetched ahead is dropped with the pull.
+        with ThreadPoolExecutor(1, thread_name_prefix="pull-ahead") as fetcher:
+            for scope in self.replica.scopes():
+                start = cursor = self.replica.cursor(scope)
+                ahead = fetcher.submit(self.client.pull, scope, cursor, PULL_PAGE)
+                while True:
+                    page = ahead.result()
+                    if page.next < cursor:
+                        raise ProtocolError(N_("The server moved the pull cursor backwards"))
+                    if page.more:
+                        ahead = fetcher.submit(self.client.pull, scope, page.next, PULL_PAGE)
+                    events = [e.to_event() for e in page.events]
+                    result = self.replica.ingest(scope, events, page.next)
+                    pulled += len(events)
+                    applied += result.accepted - result.quarantined
+                    held += result.quarantined
+                    dossiers |= result.dossiers
+                    self._applied |= result.applied()
+                    cursor = page.next
+                    report(Progress("pull", cursor - start, max(page.head - start, 1), "events"))
+                    if not page.more:
+                        break
         return replace(
             summary, pulled=pulled, applied=applied, quarantined=held, dossiers=frozenset(dossiers)
         )

@@ -66,22 +66,10 @@ class WireEvent(WireModel):
     schema_version: Annotated[int, Field(ge=1, le=1000)]
 
     def to_event(self) -> Event:
-        return Event(
-            event_id=self.event_id,
-            dossier_id=self.dossier_id,
-            branch=self.branch,
-            type=self.type,
-            payload=self.payload,
-            actor=self.actor,
-            origin_device=self.origin_device,
-            origin_seq=self.origin_seq,
-            hlc=self.hlc,
-            parents=tuple(self.parents),
-            prev_hash=self.prev_hash,
-            hash=self.hash,
-            signature=self.signature,
-            schema_version=self.schema_version,
-        )
+        # The model holds exactly the event's fields, validated: no second check needed.
+        values = dict(self.__dict__)
+        values["parents"] = tuple(self.parents)
+        return Event.from_checked(values)
 
 
 def event_from_wire(body: dict[str, Any]) -> Event:

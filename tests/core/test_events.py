@@ -80,3 +80,17 @@ def test_hlc_ticks_and_observes() -> None:
     assert seen > remote and hlc.tick(seen, 1300) > seen
     assert hlc.Timestamp.decode(seen.encode()) == seen
     assert a.encode() < seen.encode()  # text order is clock order
+
+
+def test_a_validated_wire_event_becomes_the_same_event() -> None:
+    """``WireEvent.to_event`` builds the record without the dataclass's ``__init__``: the
+    same event, equal field by field, still verifying; a partial set of fields is refused."""
+    from core.sync.wire import WireEvent
+
+    key = DeviceKey.generate()
+    event = sample_event(parents=("p1", "p2")).sealed(key)
+    built = WireEvent.model_validate(event.to_wire()).to_event()
+    assert built == event and built.parents == ("p1", "p2") and built.extra == {}
+    assert built.hash_ok() and built.signature_ok(key.public_b64)
+    with pytest.raises(TypeError):
+        Event.from_checked({"event_id": "e1"})
