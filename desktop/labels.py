@@ -130,6 +130,24 @@ def day(value: str | datetime | None) -> str:
     return to_vietnam(when).strftime("%d/%m/%Y")
 
 
+PAYMENT_LABELS = {
+    "cash": N_("in cash"),
+    "transfer": N_("by bank transfer"),
+    "online": N_("paid online"),
+}
+
+
+def receipt_line(number: str, amount_vnd: int, method: str, at: str) -> str:
+    """One fee receipt as the dossier screen lists it."""
+    return tr(
+        "Receipt {number}: {amount}, {method}, {moment}",
+        number=number,
+        amount=money(amount_vnd),
+        method=_(PAYMENT_LABELS.get(method, method)),
+        moment=moment(at),
+    )
+
+
 def money(amount_vnd: int) -> str:
     grouped = f"{amount_vnd:,}".replace(",", ".")
     return tr("{amount} VND", amount=grouped)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kivy.uix.boxlayout import BoxLayout
@@ -20,6 +20,7 @@ from core.domain.workflow import TRANSITIONS, Action, Role, State, allowed_actio
 from core.i18n import _, describe, tr
 from core.services import documents
 from core.services.changes import Changes
+from core.services.fees import FeeReceipt, FeeService
 from desktop import labels, pages, queries, slips, theme
 from desktop.ui.thumbs import ThumbStrip
 from desktop.ui.widgets import (
@@ -78,6 +79,7 @@ class Detail:
     view: DossierView
     timeline: list[dict[str, Any]]
     users: list[tuple[str, str, str]]
+    receipts: list[FeeReceipt] = field(default_factory=list)  # fees paid, as recorded
 
 
 def render_files(branch: Branch, shas: list[str]) -> dict[str, list[bytes] | str]:
@@ -95,7 +97,10 @@ def render_files(branch: Branch, shas: list[str]) -> dict[str, list[bytes] | str
 
 def load(branch: Branch, code: str) -> Detail:
     return Detail(
-        branch.dossiers.get(code), branch.dossiers.timeline(code), queries.usernames(branch)
+        branch.dossiers.get(code),
+        branch.dossiers.timeline(code),
+        queries.usernames(branch),
+        FeeService(branch).receipts(code),
     )
 
 
@@ -149,7 +154,7 @@ class DossierScreen(BaseScreen):
             )
         columns = BoxLayout(spacing=theme.GAP + 4)
         left, right = Column(), Column()
-        left.add_widget(self._summary(view))
+        left.add_widget(self._summary(view, detail.receipts))
         left.add_widget(self._components(view))
         right.add_widget(self._timeline(detail.timeline))
         right.add_widget(self._handovers(view))
@@ -162,7 +167,7 @@ class DossierScreen(BaseScreen):
         self._actions()
 
     # --- panels ----------------------------------------------------------------------
-    def _summary(self, view: DossierView) -> Card:
+    def _summary(self, view: DossierView, receipts: list[FeeReceipt]) -> Card:
         a = view.applicant
         card = Card()
         card.add_widget(heading(_("Applicant and appointment"), size=theme.FONT_LARGE))
@@ -193,6 +198,9 @@ class DossierScreen(BaseScreen):
                 ]
             )
         )
+        for r in receipts:  # the fee receipts recorded against it (biên lai)
+            line = labels.receipt_line(r.number, r.amount_vnd, r.method, r.at)
+            card.add_widget(muted("• " + line))
         for line in labels.explanation(view.due_explanation):
             card.add_widget(muted("• " + line))
         return card

@@ -112,3 +112,24 @@ def test_a_second_new_appointment_asks_for_the_leaders_reason(harness: Any) -> N
     assert details["repeat_reason"] == "Giám đốc đồng ý gia hạn lần hai"
     branch.dossiers.act(leader, code, Action.REAPPOINT, note=reason, details=details)
     assert branch.dossiers.get(code).reappointments == 2
+
+
+def test_the_dossier_lists_its_fee_receipts(harness: Any) -> None:
+    """GIVEN a dossier with a fee receipt recorded at the counter (by bank transfer)
+    WHEN its detail opens
+    THEN the receipt is listed with its number, amount in VND, method and moment."""
+    from core.i18n import set_language
+    from core.services.fees import FeeService
+
+    h = harness
+    login(h, "officer")
+    code = receive_complete(h)
+    set_language("en")  # the line checked below in English (the language is restored after)
+    branch = h.app.services.branch
+    FeeService(branch).record_receipt(h.shell.user, code, "BL-0042", 50_000, "transfer")
+    screen = open_dossier(h, code)
+    [receipt] = screen.detail.receipts
+    line = labels.receipt_line("BL-0042", 50_000, "transfer", receipt.at)
+    money = labels.money(50_000)
+    assert line.startswith(f"Receipt BL-0042: {money}, by bank transfer, ") and "50.000" in money
+    assert h.shows("• " + line)
