@@ -22,6 +22,7 @@ from core.services.branch import Branch
 
 from .codes import Assembler, CodeInput
 from .devices import Devices
+from .documents import OcrJobs
 from .live import ReceivedFeed
 from .services import Services
 from .settings import DesktopSettings
@@ -190,6 +191,8 @@ def compose(
         writer=Worker("motcua-store-writer", post),
         reader=Worker("motcua-store-reader", post),
         device_worker=Worker("motcua-devices", post),
+        documents_worker=Worker("motcua-documents", post),
+        ocr=OcrJobs(post),
         devices=devices,
         sync=_sync_source(branch, data_dir, settings.lan_peers, feed),
         codes=codes,

@@ -85,7 +85,7 @@ def populate(branch: Branch, count: int = 36, seed: int = 7) -> None:
         )
         if index < 4:
             received = now.replace(hour=7, minute=30 + index * 5, second=0, microsecond=0)
-            received = min(received, now)
+        received = min(received, now)  # early in the morning, today's hours are ahead
         code = PROCEDURES[index % len(PROCEDURES)]
         procedure = branch.procedures()[code]
         intake = Intake(

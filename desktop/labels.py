@@ -51,6 +51,7 @@ EVENT_LABELS: dict[str, str] = {
     "dossier.attach": N_("Pages attached"),
     "dossier.rate": N_("Citizen rating"),
     "dossier.resolve": N_("Conflict resolved"),
+    "dossier.transfer-in": N_("Accepted from another unit"),
 }
 
 _WAIT = N_("Nothing to do: the dossier is being handled. Come back on the appointment day.")

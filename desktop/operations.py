@@ -12,11 +12,14 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from core.documents.ocr_jobs import OcrState
 from core.domain.errors import MotcuaError
 from core.i18n import describe, tr
+from core.services import documents
 from core.services.branch import Branch
 from core.services.changes import Changes
 
+from .documents import OcrProgress
 from .services import Services
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,8 @@ class Operations:
     @property
     def busy(self) -> bool:
         s = self.services
-        return bool(s.writer.pending or s.reader.pending or s.device_worker.pending)
+        workers = (s.writer, s.reader, s.device_worker, s.documents_worker)
+        return any(worker.pending for worker in workers)
 
     # ``done`` gets the value of a ``(value, Changes)`` result, None for a bare
     # ``Changes``, the result itself otherwise (a write that records nothing: a login).
@@ -114,6 +118,29 @@ class Operations:
         failed: Refused | None = None,
     ) -> None:
         self.services.device_worker.submit(work, done, self._failure(failed))
+
+    def documents(
+        self,
+        work: Callable[[], T],
+        done: Callable[[T], object],
+        failed: Refused | None = None,
+    ) -> None:
+        """Document steps (PDF/A, signature): CPU work on its own worker, never the writer."""
+        self.services.documents_worker.submit(work, done, self._failure(failed))
+
+    def recognise(self, dossier_id: str, sha256: str, pdf: bytes) -> None:
+        """OCR of a recorded scan in the background: each change of its state redraws the
+        dossier; once read, its text goes to the dossier's search."""
+
+        def changed(progress: OcrProgress) -> None:
+            dossier = Changes(dossiers=frozenset({dossier_id}))
+            if progress.state is OcrState.DONE:
+                words = progress.text or ""
+                self.write(lambda b: documents.record_text(b, dossier_id, sha256, words))
+            else:
+                self.on_changes(dossier)
+
+        self.services.ocr.submit(sha256, dossier_id, pdf, changed)
 
     def _failure(self, handler: Refused | None) -> Callable[[BaseException], None]:
         def failed(err: BaseException) -> None:

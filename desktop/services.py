@@ -17,6 +17,7 @@ from core.services.branch import Branch
 
 from .codes import CodeInput
 from .devices import Devices
+from .documents import OcrJobs
 from .live import ReceivedFeed
 from .settings import DesktopSettings
 from .sync_status import SyncSource
@@ -38,6 +39,8 @@ class Services:
     sync: SyncSource
     codes: CodeInput
     citizen_card: Callable[[str], CitizenIdentity]
+    documents_worker: Worker  # the intake's document steps (PDF/A, signature), off the writer
+    ocr: OcrJobs  # background OCR of recorded scans
     peers: PeerService | None = None  # the LAN peer service while it serves
     received: ReceivedFeed = field(default_factory=ReceivedFeed)  # other desks' changes
 
@@ -49,6 +52,7 @@ class Services:
             self.peers.stop()
         self.sync.stop()
         self.codes.stop()
-        for worker in (self.writer, self.reader, self.device_worker):
+        self.ocr.close()
+        for worker in (self.writer, self.reader, self.device_worker, self.documents_worker):
             worker.stop()
         self.branch.close()

@@ -42,6 +42,17 @@ class DesktopSettings:
     # counters keep sharing work while the server cannot be reached.
     lan_peers: bool = True
     peer_port: int = 8471
+    # The intake's document steps (docs/desktop.md): those turned off here, of "blank",
+    # "checklist", "pdfa", "sign" and "ocr"; and the digitising clerk's signing key, a
+    # PKCS#12 file (and its passphrase) or a PKCS#11 token (its module, the token's and
+    # the key's labels, the PIN). A token, when set, is used before a file.
+    intake_skip: list[str] = field(default_factory=list)
+    signing_key_file: str = ""
+    signing_key_passphrase: str = ""
+    signing_token_module: str = ""
+    signing_token_label: str = ""
+    signing_token_key: str = ""
+    signing_token_pin: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

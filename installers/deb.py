@@ -54,6 +54,7 @@ PACKAGES = {
             "tesseract-ocr",
             "tesseract-ocr-vie",
             "ghostscript",
+            "gnome-keyring",  # a Secret Service for the store key (docs/encryption.md)
         ),
         ("motcua-server",),
         "one-stop counter desktop for public administrative service centres",

@@ -53,12 +53,14 @@ from core.sync.wire import (
     PullResponse,
     PushRequest,
     PushResponse,
+    TransfersResponse,
     VectorRequest,
     VectorResponse,
 )
 
 from . import blobstore, console, identity, ingest, limits, logs, reads
 from . import schema as t
+from . import transfers as between_units
 from .db import Settings, make_engine, migrate
 from .errors import Refusal
 from .folder import Folder
@@ -861,6 +863,17 @@ def create_app(settings: Settings) -> FastAPI:
     def vector(body: VectorRequest, who: Device) -> Response:
         _readable(who, body.scope)
         content = reads.exchange(server.engine, body.scope, dict(body.vector), body.limit)
+        return Response(content, media_type="application/json")
+
+    @app.get("/v1/transfers", response_model=TransfersResponse)
+    def transfer_messages(
+        who: Device,
+        after: Annotated[int, Query(ge=0, le=2**53)] = 0,
+        limit: Annotated[int, Query(ge=1, le=between_units.MAX_PAGE)] = 100,
+    ) -> Response:
+        """The offers and replies other units sent this device's branch: nothing else of
+        theirs is ever served to it."""
+        content = between_units.page(server.engine, who.branch, after, limit)
         return Response(content, media_type="application/json")
 
     @app.post("/v1/blobs/missing", response_model=MissingResponse)

@@ -68,26 +68,41 @@ class Uploader:
 
 
 def _held_by(conn: Connection, branch: str, sha256: str) -> Row[Any] | None:
-    """The complete blob's row when `branch` holds it (uploaded it), else None."""
+    """The complete blob's row when `branch` holds it (uploaded it, or was sent it with a
+    transfer by a branch that did), else None."""
     return conn.execute(
         select(t.blobs)
-        .join(t.blob_holders, t.blob_holders.c.sha256 == t.blobs.c.sha256)
-        .where(t.blob_holders.c.branch == branch)
         .where(t.blobs.c.sha256 == sha256)
         .where(t.blobs.c.complete.is_(True))
+        .where(t.blobs.c.sha256.in_(_holdings(branch)))
     ).first()
 
 
+def _holdings(branch: str) -> Any:
+    """The scans `branch` may read: those it uploaded, and those a branch that uploaded
+    them sent it with a transfer (``sync_server.transfers``)."""
+    granted = (
+        select(t.blob_grants.c.sha256)
+        .join(
+            t.blob_holders,
+            (t.blob_holders.c.sha256 == t.blob_grants.c.sha256)
+            & (t.blob_holders.c.branch == t.blob_grants.c.from_branch),
+        )
+        .where(t.blob_grants.c.branch == branch)
+    )
+    own = select(t.blob_holders.c.sha256).where(t.blob_holders.c.branch == branch)
+    return own.union(granted)
+
+
 def missing(engine: Engine, branch: str, hashes: list[str]) -> list[str]:
-    """The blobs `branch` has not uploaded: a blob uploaded only by another branch is
-    missing too (its existence is not revealed; the upload proves possession)."""
+    """The blobs `branch` has not uploaded (nor been sent): a blob uploaded only by another
+    branch is missing too (its existence is not revealed; the upload proves possession)."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(t.blob_holders.c.sha256)
-            .join(t.blobs, t.blobs.c.sha256 == t.blob_holders.c.sha256)
-            .where(t.blob_holders.c.branch == branch)
-            .where(t.blob_holders.c.sha256.in_(hashes))
+            select(t.blobs.c.sha256)
+            .where(t.blobs.c.sha256.in_(hashes))
             .where(t.blobs.c.complete.is_(True))
+            .where(t.blobs.c.sha256.in_(_holdings(branch)))
         )
         have = {r.sha256 for r in rows}
     return [h for h in dict.fromkeys(hashes) if h not in have]

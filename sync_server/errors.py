@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.domain import authority
 from core.domain.errors import MotcuaError
 
 
@@ -30,3 +31,13 @@ class Refusal(MotcuaError):
         self.extra = extra or {}
         self.headers = headers or {}
         super().__init__(message, **params)
+
+
+def authority_refusal(err: authority.AuthorityRefused | authority.MalformedEvent) -> Refusal:
+    """The problem for an event the authority table refuses: 403 naming the rule for an
+    author who may not write it, 422 for a malformed one."""
+    if isinstance(err, authority.AuthorityRefused):
+        status, kind = 403, "authority"
+    else:
+        status, kind = 422, "malformed-event"
+    return Refusal(status, kind, err.message, extra={"rule": err.rule}, **err.params)

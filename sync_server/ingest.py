@@ -26,7 +26,8 @@ from core.domain.events import GENESIS_HASH, Event, canonical_json, check_json_s
 
 from . import logs
 from . import schema as t
-from .errors import Refusal
+from . import transfers as between_units
+from .errors import Refusal, authority_refusal
 
 
 @dataclass
@@ -178,16 +179,6 @@ class Pusher:
     device_id: str
     branch: str
     server_key: str = ""  # relayed events of the centre's chain for this branch verify with it
-
-
-def authority_refusal(err: authority.AuthorityRefused | authority.MalformedEvent) -> Refusal:
-    """The problem for an event the authority table refuses: 403 naming the rule for an
-    author who may not write it, 422 for a malformed one."""
-    if isinstance(err, authority.AuthorityRefused):
-        status, kind = 403, "authority"
-    else:
-        status, kind = 422, "malformed-event"
-    return Refusal(status, kind, err.message, extra={"rule": err.rule}, **err.params)
 
 
 def check_authority(event: Event) -> None:
@@ -362,6 +353,7 @@ def _append_checked(
     conn: Connection, pusher: Pusher, events: Sequence[Event]
 ) -> tuple[list[dict[str, Any]], list[Event]]:
     bodies = _precheck(pusher, events)
+    between_units.check(events, pusher.server_key)
     ordered = sorted(events, key=lambda e: (e.origin_device, e.origin_seq))
     origins = sorted({e.origin_device for e in ordered})
     keys = _origin_keys(conn, pusher, origins)
@@ -372,6 +364,7 @@ def _append_checked(
         _require_signature(event, keys[origin])
     sealed = {event.event_id for event in newest.values()}
     append(conn, pusher.branch, last, fresh, heads, bodies, sealed)
+    between_units.relay(conn, fresh, bodies)
     return results, fresh
 
 

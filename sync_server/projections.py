@@ -223,7 +223,7 @@ def fold_guarded(events: Sequence[Event], view: DossierView | None = None) -> Do
     """Fold `events` (sorted here) onto `view`; an event the fold cannot apply is skipped
     and logged, and events before the dossier's creation wait for it (as on a desktop)."""
     for event in sort_for_fold(events):
-        if view is None and "code" not in event.payload:
+        if view is None and not fold.starts(event):
             continue
         try:
             view = fold.apply(view, event)
@@ -259,7 +259,7 @@ def fold_chunk(conn: Connection, branch: str, events: Sequence[Event], upto: int
             folded = fold_guarded(ordered, view)
             assert folded is not None
             changed.append(row_of(branch, folded))
-        elif view is not None or any("code" in e.payload for e in evs):
+        elif view is not None or any(fold.starts(e) for e in evs):
             refold.append(dossier_id)
         # else: its creation has not arrived yet, and these events cannot start it
     # The log is read only for the dossiers it holds more events of than this chunk

@@ -161,3 +161,31 @@ blob_refs = Table(
     Column("branch", String(32), primary_key=True),
     Column("sha256", String(64), primary_key=True),
 )
+
+transfers = Table(
+    # Messages between units (``core.domain.transfers``): a send-out (an offer) or a
+    # send-back (a reply), with the centre's enrolment of the desk that wrote it, kept for
+    # the unit it is addressed to. Its desks pull them by ``num``; nothing else of the
+    # sending unit is ever served to them.
+    "transfers",
+    metadata,
+    # A cursor up to 2**53 may be asked for: 64 bits on PostgreSQL (SQLite's rowid is).
+    Column("num", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("to_branch", String(32), nullable=False, index=True),
+    Column("from_branch", String(32), nullable=False),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("enrolment", Text, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+blob_grants = Table(
+    # Scans a unit sent with a transfer: the receiving branch may read them while the
+    # sending branch holds them (it proved it by uploading them).
+    "blob_grants",
+    metadata,
+    Column("branch", String(32), primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("from_branch", String(32), primary_key=True),
+)

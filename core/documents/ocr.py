@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import io
 import shutil
+from pathlib import Path
 
-import ocrmypdf
 import pikepdf
 
 from core.ports.errors import NoBackendAvailable
@@ -26,11 +26,18 @@ def ocr_available() -> bool:
 
 
 def ocr_pdf(
-    pdf: bytes, language: str = LANGUAGE, jobs: int = 1, info: DocumentInfo | None = None
+    pdf: bytes,
+    language: str = LANGUAGE,
+    jobs: int = 1,
+    info: DocumentInfo | None = None,
+    sidecar: Path | None = None,
 ) -> bytes:
-    """``pdf`` with a searchable text layer in ``language``; PDF/A-2b kept."""
+    """``pdf`` with a searchable text layer in ``language``; PDF/A-2b kept. With
+    ``sidecar``, the recognised text is also written there (UTF-8, a page a form feed)."""
     if not ocr_available():
         raise NoBackendAvailable("OCR", "tesseract")
+    import ocrmypdf  # heavy: loaded by the worker that reads, not by every importer
+
     out = io.BytesIO()
     ocrmypdf.ocr(
         io.BytesIO(pdf),
@@ -41,6 +48,7 @@ def ocr_pdf(
         optimize=0,
         jobs=jobs,
         progress_bar=False,
+        sidecar=sidecar,
     )
     out.seek(0)
     with pikepdf.open(out) as searchable:

@@ -5,9 +5,9 @@ runs the jobs one after another, each in its own worker process (OCRmyPDF and th
 tesseract processes it starts), so the caller's thread never waits and a cancel stops
 the work at once: the worker leads its own process group, and cancelling ends the whole
 group. A job is ``queued`` → ``running`` → ``done`` (the searchable PDF/A in
-``result``) or ``failed`` (``error``: a translatable message saying why) or
-``cancelled``. The submitted PDF stays in ``original`` whatever happens; it is never
-written over.
+``result``, the text it read in ``text``) or ``failed`` (``error``: a translatable
+message saying why) or ``cancelled``. The submitted PDF stays in ``original`` whatever
+happens; it is never written over.
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ class OcrJob:
     result: bytes | None = None
     error: MotcuaError | None = None
     info: DocumentInfo | None = None
+    text: str | None = None  # what was read, once done
 
     @property
     def best(self) -> bytes:
@@ -201,7 +202,8 @@ class OcrQueue:
             if job.id in self._cancelled:
                 return replace(job, state=OcrState.CANCELLED, error=OcrCancelled())
             if worker.exitcode == 0 and target.exists():
-                return replace(job, state=OcrState.DONE, result=target.read_bytes())
+                words = _read_text(Path(str(target) + ".txt"))
+                return replace(job, state=OcrState.DONE, result=target.read_bytes(), text=words)
             if problem.exists():
                 return replace(job, state=OcrState.FAILED, error=OcrFailed(_detail(problem)))
             return replace(job, state=OcrState.FAILED, error=OcrWorkerDied(worker.exitcode or -1))
@@ -219,7 +221,13 @@ def _worker(
     if hasattr(os, "setsid"):
         os.setsid()  # its own process group: a cancel ends tesseract too
     try:
-        result = ocr_pdf(Path(source).read_bytes(), language=language, jobs=jobs, info=info)
+        result = ocr_pdf(
+            Path(source).read_bytes(),
+            language=language,
+            jobs=jobs,
+            info=info,
+            sidecar=Path(target + ".txt"),
+        )
     except BaseException as err:
         Path(problem).write_text(_explain(err), encoding="utf-8")
         raise SystemExit(1) from None
@@ -247,6 +255,14 @@ def _explain(err: BaseException) -> str:
     text = str(err).strip()
     first = text.splitlines()[0] if text else traceback.format_exc(limit=1).strip()
     return f"{type(err).__name__}: {first}"
+
+
+def _read_text(sidecar: Path) -> str:
+    """The recognised text, without the notes OCRmyPDF leaves for pages it skipped."""
+    if not sidecar.exists():
+        return ""
+    raw = sidecar.read_text(encoding="utf-8", errors="replace")
+    return "\n".join(line for line in raw.splitlines() if not line.startswith("[OCR skipped"))
 
 
 def _detail(problem: Path) -> str:

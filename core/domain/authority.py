@@ -112,6 +112,9 @@ PROVEN_ACTIONS = frozenset({Action.APPROVE, Action.REJECT, Action.REAPPOINT, Act
 _STEP_PAYLOADS: dict[Action, type[p.Payload]] = {
     Action.RECEIVE: p.Receipt,
     Action.REAPPOINT: p.Reappointment,
+    Action.SEND_OUT: p.SendOut,
+    Action.SEND_BACK: p.SendBack,
+    Action.TAKE_BACK: p.TakeBack,
 }
 
 RULES: dict[str, Rule] = {
@@ -140,6 +143,8 @@ RULES: dict[str, Rule] = {
     "dossier.edit": _step(p.FieldEdit),
     "dossier.fee_paid": _step(p.FeePaid),
     "dossier.submitted_online": _step(p.Receipt),
+    # A dossier another unit sent here, accepted (``core.domain.transfers``).
+    "dossier.transfer-in": _step(p.TransferIn),
     **{
         f"dossier.{a.value}": _step(_STEP_PAYLOADS.get(a, p.Step), a in PROVEN_ACTIONS)
         for a in Action

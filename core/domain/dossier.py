@@ -96,6 +96,10 @@ class DossierView:
     last_at: str = ""  # the latest moment of any folded event (payload ``at``)
     result_files: int = 0  # electronic result files attached
     payment: str = ""  # how fees or the financial obligation were paid, where recorded
+    # Between units (``core.domain.transfers``): where it was received and where it is (or
+    # was last) processed, when not this record's own branch.
+    received_unit: str = ""
+    processing_unit: str = ""
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
@@ -135,8 +139,19 @@ def replace(view: DossierView, **changes: Any) -> DossierView:
     return copy
 
 
+TRANSFER_IN = "dossier.transfer-in"
+
+
+def starts(event: Event) -> bool:
+    """Whether a dossier can start from `event`: a receipt, an online submission (both
+    carry its code), or a transfer in from another unit."""
+    return "code" in event.payload or event.type == TRANSFER_IN
+
+
 def start(event: Event) -> DossierView:
-    """The record created by a receipt (or an online submission)."""
+    """The record created by a receipt (or an online submission, or a transfer in)."""
+    if event.type == TRANSFER_IN:
+        return _transferred_in(event)
     p = event.payload
     return DossierView(
         id=str(event.dossier_id),
@@ -174,6 +189,116 @@ def start(event: Event) -> DossierView:
             **({NOMINAL: p["due"]["nominal_at"]} if p["due"].get("nominal_at") else {}),
         },
     )
+
+
+def _transferred_in(event: Event) -> DossierView:
+    """A dossier another unit sent, accepted here: the sender's record, same code, same
+    appointment (the due moment stays the one given at receipt)."""
+    offer = event.payload["offer"]
+    snap = offer["payload"]["snapshot"]
+    at = event.payload["at"]
+    row = Handover(
+        Action.SEND_OUT.value, offer["payload"]["at"], _unit_actor(offer), event.actor, ""
+    )
+    return DossierView(
+        id=str(event.dossier_id),
+        code=snap["code"],
+        branch=event.branch,
+        procedure_code=snap["procedure"]["code"],
+        procedure_version=snap["procedure"]["version"],
+        procedure_name=snap["procedure"]["name"],
+        field=snap["procedure"]["field"],
+        applicant=dict(snap["applicant"]),
+        channel=snap.get("channel", "counter"),
+        components=tuple(dict(c) for c in snap["components"]),
+        fees_vnd=int(snap.get("fees_vnd", 0)),
+        return_method=snap.get("return_method", "counter"),
+        postal_address=snap.get("postal_address", ""),
+        received_at=snap["received_at"],
+        received_by=snap["received_by"],
+        due_at=snap["due_at"],
+        due_original=snap["due_at"],
+        deadline_at=snap["deadline_at"],
+        last_at=_moment_text(event),
+        due_explanation=tuple(snap.get("due_explanation", ())),
+        lookup_token=snap["lookup_token"],
+        state=State.RECEIVED,
+        holder=event.actor,
+        handovers=(row,),
+        heads=(event.event_id,),
+        last_event_hlc=event.hlc,
+        last_actor=event.actor,
+        received_unit=str(offer["branch"]),
+        extra={
+            "unit": snap["procedure"].get("unit", "working_days"),
+            REGS: {STATE_REG: 1},
+            PAST: {event.event_id: {STATE_REG: 1}},
+            TRANSFER: {
+                "from": str(offer["branch"]),
+                "origin_dossier": str(offer["dossier_id"]),
+                "offer": str(offer["event_id"]),
+                "return_at": str(offer["payload"].get("return_at", "origin")),
+                "accepted_at": at,
+            },
+        },
+    )
+
+
+def _unit_actor(message: dict[str, Any]) -> str:
+    """A person of another unit, as a hand-over row names her: ``user @ UNIT``."""
+    return f"{message['actor']} @ {message['branch']}"
+
+
+# --- between units ----------------------------------------------------------------------
+
+TRANSFER = "transfer"  # extra: the transfer this dossier is part of
+# The state a taken-back dossier is in, per outcome the other unit sent.
+TAKEN_BACK: dict[str, State] = {
+    "declined": State.RECEIVED,
+    "finished": State.FINISHED,
+    "stopped": State.STOPPED,
+    "returned": State.RETURNED,
+}
+
+
+def _between_units(view: DossierView, event: Event, action: Action) -> DossierView:
+    """The hand-over row and record changes of a transfer step (the state moves after)."""
+    p = event.payload
+    if action is Action.SEND_OUT:
+        row = Handover(action.value, p["at"], event.actor, p["to_branch"], p.get("note", ""))
+        transfer = {"to": p["to_branch"], "offer": event.event_id, "return_at": p["return_at"]}
+        return replace(
+            view,
+            handovers=(*view.handovers, row),
+            holder=p["to_branch"],
+            processing_unit=p["to_branch"],
+            extra={**view.extra, TRANSFER: transfer},
+        )
+    if action is Action.SEND_BACK:
+        row = Handover(action.value, p["at"], event.actor, p["to_branch"], p.get("note", ""))
+        moved: dict[str, Any] = {"handovers": (*view.handovers, row), "holder": p["to_branch"]}
+        if p.get("end_at") and not view.end_at:
+            moved["end_at"] = p["end_at"]
+        return replace(view, **moved)
+    reply = p["reply"]
+    outcome = str(reply["payload"]["outcome"])
+    row = Handover(action.value, p["at"], _unit_actor(reply), event.actor, p.get("note", ""))
+    state = TAKEN_BACK[outcome]
+    moved = {
+        "handovers": (*view.handovers, row),
+        "holder": event.actor,
+        "state": state,
+        "result_files": view.result_files + len(reply["payload"].get("result_files", ())),
+        "extra": {**view.extra, TRANSFER: {**view.extra.get(TRANSFER, {}), "outcome": outcome}},
+    }
+    if outcome == "declined":
+        moved["processing_unit"] = ""
+    else:
+        end = str(reply["payload"].get("end_at") or reply["payload"]["at"])
+        moved["end_at"] = view.end_at or end
+        if state is State.RETURNED:
+            moved["returned_at"] = str(reply["payload"].get("returned_at") or end)
+    return replace(view, **moved)
 
 
 # --- moments --------------------------------------------------------------------------
@@ -293,6 +418,8 @@ def _transition(view: DossierView, event: Event, action: Action, concurrent: boo
     if concurrent:
         view = _flag(view, clash)
     p = event.payload
+    if action in _BETWEEN_UNITS:
+        return _between_units_moved(view, event, action, transition.target)
     view = _handover(view, event, action.value)
     target = transition.target
     if action in WAITS:
@@ -328,6 +455,23 @@ def _transition(view: DossierView, event: Event, action: Action, concurrent: boo
             moved["returned_at"] = p["at"]
         view = replace(view, **moved)
     return view
+
+
+_BETWEEN_UNITS = frozenset({Action.SEND_OUT, Action.SEND_BACK, Action.TAKE_BACK})
+
+
+def _between_units_moved(
+    view: DossierView, event: Event, action: Action, target: State | None
+) -> DossierView:
+    """A transfer step; a send-back after the citizen got her result at this unit keeps
+    the record returned."""
+    view = _between_units(view, event, action)
+    if target is None or view.state in (State.RETURNED, State.POSTAL_RETURN):
+        return view
+    moved: dict[str, Any] = {"state": target}
+    if target in END_STATES and not view.end_at:
+        moved["end_at"] = event.payload["at"]
+    return replace(view, **moved)
 
 
 def _received_online(view: DossierView, event: Event) -> DossierView:

@@ -9,6 +9,7 @@ MotcuaError                    every refusal the core makes; carries a translata
 ├── AuthenticationFailed       wrong user name or password, or a locked account
 ├── CodeSpaceExhausted         this desk has used every dossier number it owns for the day
 ├── StoreError                 the local store is missing, locked or unusable
+│   └── StoreKeyError          an encrypted store's key is missing or wrong
 ├── IntegrityError             a stored event chain or signature does not verify
 └── CheckFailed                `motcua doctor` found a failure (not the store's or disk's)
 
@@ -84,6 +85,12 @@ class CodeSpaceExhausted(MotcuaError):
 
 class StoreError(MotcuaError):
     exit_code = 8
+
+
+class StoreKeyError(StoreError):
+    """The key of an encrypted store is not in the keystore, or the passphrase is wrong."""
+
+    exit_code = 12
 
 
 class IntegrityError(MotcuaError):

@@ -185,6 +185,71 @@ class FieldEdit(Payload):
     value: Line
 
 
+# --- between units (``core.domain.transfers``) -----------------------------------------------
+
+BranchCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9.]{0,30}$")]
+DossierId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
+WireEvent = dict[str, Any]  # an event as it travels (``Event.to_wire``), checked on its own
+
+
+class Snapshot(Payload):
+    """The dossier as the sending unit holds it: what the receiving unit starts from."""
+
+    code: Line
+    procedure: ProcedureRef
+    applicant: dict[str, Line]
+    channel: Literal["counter", "online", "postal"] = "counter"
+    components: list[dict[str, Any]]
+    fees_vnd: Annotated[int, Field(ge=0)] = 0
+    return_method: Literal["counter", "postal"] = "counter"
+    postal_address: Line = ""
+    received_at: Moment
+    received_by: Line
+    due_at: Moment
+    deadline_at: Moment
+    due_explanation: list[dict[str, Any]] = Field(default_factory=list)
+    lookup_token: Line
+
+
+class SendOut(Step):
+    """``dossier.send-out``: the dossier goes to unit `to_branch` for processing; the result
+    comes back here (``origin``) or is returned there (``destination``)."""
+
+    to_branch: BranchCode
+    return_at: Literal["origin", "destination"] = "origin"
+    snapshot: Snapshot
+
+
+class SendBack(Step):
+    """``dossier.send-back``: a transferred-in dossier handed back with its outcome."""
+
+    to_branch: BranchCode
+    origin_dossier: DossierId
+    origin_code: Line = ""
+    outcome: Literal["finished", "stopped", "returned", "declined"]
+    end_at: Moment | None = None
+    returned_at: Moment | None = None  # the citizen got the result at the sending unit
+    result_files: list[AttachedFile] = Field(default_factory=list)
+
+
+class TransferIn(Payload):
+    """``dossier.transfer-in``: the receiving unit accepts an offer; it carries the
+    sender's signed ``send-out`` and the centre's enrolment of the sending desk, so every
+    replica checks it on its own."""
+
+    at: Moment
+    offer: WireEvent
+    enrolment: WireEvent
+
+
+class TakeBack(Step):
+    """``dossier.take-back``: the sending unit takes the dossier back, with the other unit's
+    signed ``send-back`` and the centre's enrolment of the desk that wrote it."""
+
+    reply: WireEvent
+    enrolment: WireEvent
+
+
 # --- branch reference data -------------------------------------------------------------------
 
 

@@ -48,6 +48,8 @@ class State(StrEnum):
     FINISHED = "finished"
     POSTAL_RETURN = "postal_return"
     RETURNED = "returned"
+    AWAY = "away"  # sent to another branch or agency unit for processing (liên thông)
+    SENT_BACK = "sent_back"  # a transferred-in dossier handed back to the unit it came from
 
 
 NATIONAL_STATUS: dict[State, NationalStatus] = {
@@ -65,6 +67,8 @@ NATIONAL_STATUS: dict[State, NationalStatus] = {
     State.FINISHED: NationalStatus.FINISHED,
     State.POSTAL_RETURN: NationalStatus.FINISHED,
     State.RETURNED: NationalStatus.RETURNED,
+    State.AWAY: NationalStatus.PROCESSING,
+    State.SENT_BACK: NationalStatus.FINISHED,
 }
 
 # States in which the dossier is still being worked on (the clock runs or is paused).
@@ -78,11 +82,19 @@ OPEN_STATES = frozenset(
         State.AWAITING_APPROVAL,
         State.APPROVED,
         State.WITHDRAWAL_REQUESTED,
+        State.AWAY,
     }
 )
 # States that end processing: the "end moment" of Decision 766.
 END_STATES = frozenset(
-    {State.REFUSED, State.STOPPED, State.FINISHED, State.POSTAL_RETURN, State.RETURNED}
+    {
+        State.REFUSED,
+        State.STOPPED,
+        State.FINISHED,
+        State.POSTAL_RETURN,
+        State.RETURNED,
+        State.SENT_BACK,
+    }
 )
 
 
@@ -105,6 +117,10 @@ class Action(StrEnum):
     REGISTER_POSTAL = "register-postal"
     DELIVER = "deliver"
     REAPPOINT = "reappoint"
+    # Between units (``core.domain.transfers``): each has its own command, never a plain button.
+    SEND_OUT = "send-out"
+    SEND_BACK = "send-back"
+    TAKE_BACK = "take-back"
 
 
 @dataclass(frozen=True)
@@ -145,7 +161,7 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.REJECT, {State.AWAITING_APPROVAL}, State.PROCESSING, {_L}, True),
         _t(
             Action.WITHDRAW,
-            set(OPEN_STATES) - {State.WITHDRAWAL_REQUESTED},
+            set(OPEN_STATES) - {State.WITHDRAWAL_REQUESTED, State.AWAY},
             State.WITHDRAWAL_REQUESTED,
             {_O},
             True,
@@ -161,7 +177,15 @@ TRANSITIONS: dict[Action, Transition] = {
         _t(Action.RETURN, {State.FINISHED}, State.RETURNED, {_O}),
         _t(Action.REGISTER_POSTAL, {State.FINISHED}, State.POSTAL_RETURN, {_O}),
         _t(Action.DELIVER, {State.POSTAL_RETURN}, State.RETURNED, {_O}),
-        _t(Action.REAPPOINT, set(OPEN_STATES), None, {_L}, True),
+        _t(Action.REAPPOINT, set(OPEN_STATES) - {State.AWAY}, None, {_L}, True),
+        _t(Action.SEND_OUT, {State.RECEIVED, State.PROCESSING}, State.AWAY, {_O, _S}),
+        _t(
+            Action.SEND_BACK,
+            {State.RECEIVED, State.FINISHED, State.STOPPED, State.RETURNED, State.POSTAL_RETURN},
+            State.SENT_BACK,
+            {_O, _S},
+        ),
+        _t(Action.TAKE_BACK, {State.AWAY}, None, {_O}),
     )
 }
 
@@ -173,6 +197,8 @@ WAITS: dict[Action, Action] = {
     Action.REQUEST_PAYMENT: Action.PAY,
 }
 WAIT_ENDS: dict[Action, Action] = {end: begin for begin, end in WAITS.items()}
+# Taken through ``core.services.transfers`` with their own details, not offered as buttons.
+TRANSFER_ACTIONS = frozenset({Action.SEND_OUT, Action.SEND_BACK, Action.TAKE_BACK})
 
 
 def transition_for(action: Action, state: State, role: Role) -> Transition:
@@ -195,7 +221,11 @@ def transition_for(action: Action, state: State, role: Role) -> Transition:
 
 def allowed_actions(state: State, role: Role) -> list[Action]:
     """What a user of `role` may do now: the buttons a screen shows."""
-    return [a for a, t in TRANSITIONS.items() if state in t.sources and role in t.roles]
+    return [
+        a
+        for a, t in TRANSITIONS.items()
+        if state in t.sources and role in t.roles and a not in TRANSFER_ACTIONS
+    ]
 
 
 # Plain words for people (translated at the edge; the national wording in Vietnamese).
@@ -214,6 +244,8 @@ STATE_LABELS: dict[State, str] = {
     State.FINISHED: N_("result ready"),
     State.POSTAL_RETURN: N_("result sent by post"),
     State.RETURNED: N_("result returned"),
+    State.AWAY: N_("at another unit for processing"),
+    State.SENT_BACK: N_("sent back to the unit it came from"),
 }
 
 ACTION_LABELS: dict[Action, str] = {
@@ -235,4 +267,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.REGISTER_POSTAL: N_("Send by post"),
     Action.DELIVER: N_("Postal delivery confirmed"),
     Action.REAPPOINT: N_("New appointment (apology)"),
+    Action.SEND_OUT: N_("Send to another unit"),
+    Action.SEND_BACK: N_("Send back to the unit it came from"),
+    Action.TAKE_BACK: N_("Take back from the other unit"),
 }

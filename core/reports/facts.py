@@ -48,6 +48,20 @@ class DossierFacts:
     digitised: bool
     payable: bool
     paid_online: bool
+    # Between units (Decision 766 counts a dossier at the unit that received it and at
+    # the one that processed it, each in its own column): this record's own branch when
+    # it was received and processed there.
+    received_unit: str = ""
+    processing_unit: str = ""
+
+    @property
+    def processed_here(self) -> bool:
+        """Judged here: this record is where it is (or was) processed."""
+        return self.processing_unit in ("", self.branch)
+
+    @property
+    def received_here(self) -> bool:
+        return self.received_unit in ("", self.branch)
 
     @property
     def month(self) -> str:
@@ -88,6 +102,8 @@ def facts_from_view(view: DossierView) -> DossierFacts:
         digitised=_digitised(view),
         payable=view.fees_vnd > 0 or bool(view.payment),
         paid_online=view.payment == "online",
+        received_unit=view.received_unit or view.branch,
+        processing_unit=view.processing_unit or view.branch,
     )
 
 
@@ -98,8 +114,8 @@ def view_as_of(events: Iterable[Event], moment: datetime) -> DossierView | None:
     quarantine it); a report never fails on one bad event."""
     view: DossierView | None = None
     for event in sort_for_fold([e for e in events if fold.event_moment(e) <= moment]):
-        if view is None and "code" not in event.payload:
-            continue  # the dossier starts at its receipt (or its online submission)
+        if view is None and not fold.starts(event):
+            continue  # it starts at its receipt (its online submission, its transfer in)
         try:
             view = fold.apply(view, event)
         except Exception:

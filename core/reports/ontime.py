@@ -103,12 +103,24 @@ class Stats:
     digitised: int = 0
     payable: int = 0
     paid_online: int = 0
+    # Between units: received here and processed by another unit (judged there), and
+    # received by another unit and processed here (judged here).
+    sent_out: int = 0
+    transferred_in: int = 0
+    received_judged: int = 0  # received here in the period, and judged here
 
     def add(self, d: DossierFacts, bucket: Bucket, received: bool, rules: OnTimeRules) -> None:
-        self.buckets[bucket] += 1
-        if received:
+        if received and d.received_here:
             self.received += 1
             self.channels[d.channel] += 1
+        if not d.processed_here:
+            self.sent_out += 1
+            return
+        if not d.received_here:
+            self.transferred_in += 1
+        elif received:
+            self.received_judged += 1
+        self.buckets[bucket] += 1
         self.rated_negative += int(d.complaint or 0 < d.rating <= rules.negative_rating_max)
         self.with_result += int(d.has_result)
         self.digitised += int(d.has_result and d.digitised)
@@ -131,7 +143,8 @@ class Stats:
 
     @property
     def carried_over(self) -> int:
-        return self.total - self.received
+        """Judged here but received before the period (or by another unit: counted apart)."""
+        return self.total - self.received_judged - self.transferred_in
 
     def _sum(self, buckets: frozenset[Bucket]) -> int:
         return sum(self.buckets[b] for b in buckets)
@@ -182,6 +195,8 @@ class Stats:
             "total": self.total,
             "received": self.received,
             "carried_over": self.carried_over,
+            "sent_out": self.sent_out,
+            "transferred_in": self.transferred_in,
             **{b.value: self.buckets[b] for b in Bucket},
             "judged": self.judged,
             "finished_on_time": self.finished_on_time,
@@ -210,6 +225,8 @@ GROUPS: dict[str, Callable[[DossierFacts], str]] = {
     "branch": lambda d: d.branch,
     "month": lambda d: d.month,
     "channel": lambda d: d.channel,
+    "received_unit": lambda d: d.received_unit or d.branch,
+    "processing_unit": lambda d: d.processing_unit or d.branch,
 }
 
 

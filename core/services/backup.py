@@ -2,7 +2,10 @@
 
 A backup is one file: the store (SQLite's online backup API, so the desk keeps working)
 and the blob store (scans, result files), as a tar stream encrypted with AES-256-GCM in
-chunks under a key derived from a passphrase with Argon2id. The file::
+chunks under a key derived from a passphrase with Argon2id. An encrypted desk's store and
+scans go in as plain bytes (exported with SQLCipher, read through ``core.sync.sealed``):
+the backup's own encryption protects them, and it restores on any machine; run
+``motcua store encrypt`` on the restored desk (docs/encryption.md). The file::
 
     header  MAGIC (8) | version (1) | salt (16) | time cost, memory KiB, lanes,
             chunk size (4 bytes each) | key check (16: the GCM tag of nothing)
@@ -48,8 +51,9 @@ from core.domain.ids import new_uuid7
 from core.domain.signing import DeviceKey
 from core.storage import replication
 from core.storage import schema as t
-from core.storage.db import Store, check_store_file, migrate, private_file, raw
+from core.storage.db import Store, check_store_file, connect_file, migrate, private_file, raw
 from core.sync import blobs as blob_io
+from core.sync import sealed
 
 from .branch import DB_NAME, KEY_NAME, Branch, set_meta
 
@@ -181,7 +185,7 @@ def backup(branch: Branch, out: Path, secret: str) -> BackupResult:
                     for path in blobs:
                         relative = path.relative_to(branch.data_dir).as_posix()
                         with contextlib.suppress(FileNotFoundError):
-                            tar.add(path, relative, recursive=False)
+                            _add_blob(tar, path, relative)
                 sealer.finish()
                 sink.flush()
                 os.fsync(sink.fileno())
@@ -198,10 +202,13 @@ def _snapshot(branch: Branch, copy: Path) -> dict[str, Any]:
     """The store copied with SQLite's online backup API (one read transaction: writers
     go on in WAL mode), and what it holds."""
     private_file(copy)
+    if branch.store.key is not None:
+        _export_plain(branch.store.path, branch.store.key, copy)
     target = sqlite3.connect(copy)
     try:
-        with branch.store.read() as conn:
-            raw(conn).backup(target)
+        if branch.store.key is None:
+            with branch.store.read() as conn:
+                raw(conn).backup(target)
         events = target.execute("SELECT count(*) FROM events").fetchone()[0]
         dossiers = target.execute("SELECT count(*) FROM dossiers").fetchone()[0]
         settings = dict(target.execute("SELECT key, value FROM meta").fetchall())
@@ -216,7 +223,30 @@ def _snapshot(branch: Branch, copy: Path) -> dict[str, Any]:
         "server": settings.get("sync_server_url", ""),
         "events": int(events),
         "dossiers": int(dossiers),
+        "encrypted_at_rest": branch.store.key is not None,
     }
+
+
+def _export_plain(store: Path, key: bytes, copy: Path) -> None:
+    """An encrypted store's plain copy, in one read transaction (the backup file itself is
+    encrypted, under its own passphrase: it restores on any machine)."""
+    db = connect_file(store, key, isolation_level=None, timeout=10)
+    try:
+        db.execute("ATTACH DATABASE ? AS plain KEY ''", (str(copy),))
+        db.execute("BEGIN")
+        db.execute("SELECT sqlcipher_export('plain')")
+        db.execute("COMMIT")
+        db.execute("DETACH DATABASE plain")
+    finally:
+        db.close()
+
+
+def _add_blob(tar: tarfile.TarFile, path: Path, name: str) -> None:
+    """A blob's plain bytes (its file may be sealed, ``core.sync.sealed``)."""
+    info = tar.gettarinfo(path, name)
+    info.size = sealed.size(path)
+    with sealed.open_read(path) as data:
+        tar.addfile(info, data)
 
 
 def _blob_files(root: Path) -> Iterator[Path]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 
-from core.domain import authority, userkeys
+from core.domain import authority, transfers, userkeys
 from core.domain.calendar import DayKind, Override, WorkCalendar
 from core.domain.catalogue import Procedure
 from core.domain.codes import DEFAULT_BLOCK_WIDTH, CodeSpace, check_unit_code
@@ -30,6 +30,7 @@ from core.domain.errors import (
     MotcuaError,
     PermissionDenied,
     StoreError,
+    StoreKeyError,
     ValidationError,
 )
 from core.domain.events import Event
@@ -41,7 +42,7 @@ from core.storage import actors, event_store, projection, replication
 from core.storage import schema as t
 from core.storage.db import Store, check_store_file, diagnose, migrate, raw
 
-from . import catalogue, users
+from . import catalogue, storekey, users
 from .changes import Changes
 
 log = logging.getLogger(__name__)
@@ -83,8 +84,13 @@ class Branch:
         branch_name: str,
         admin: tuple[str, str],
         clock: Clock = _now,
+        *,
+        encrypt: bool = False,
+        passphrase: str | None = None,
     ) -> Branch:
-        """Create the store, the device key, the catalogue and the first branch admin."""
+        """Create the store, the device key, the catalogue and the first branch admin.
+        With `encrypt`, the store, the device key and the scans are encrypted under a new
+        store key kept in the OS keystore and/or under `passphrase` (``storekey``)."""
         check_unit_code(unit_code)
         admin_name = users.check_username(admin[0])
         admin_credentials = users.credentials(admin[1])
@@ -102,12 +108,20 @@ class Branch:
                 path=str(data_dir),
             )
         try:
+            store_key = storekey.create(data_dir, passphrase)[0] if encrypt else None
             return cls._create(
-                data_dir, unit_code, branch_name.strip(), admin_name, admin_credentials, clock
+                data_dir,
+                unit_code,
+                branch_name.strip(),
+                admin_name,
+                admin_credentials,
+                clock,
+                store_key,
             )
         except BaseException:
             # Half a store is worse than none: the next `init` would refuse it.
-            for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", KEY_NAME):
+            names = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", KEY_NAME, storekey.KEYS_FILE)
+            for name in names:
                 (data_dir / name).unlink(missing_ok=True)
             raise
 
@@ -120,10 +134,12 @@ class Branch:
         admin_name: str,
         admin_credentials: dict[str, Any],
         clock: Clock,
+        store_key: bytes | None = None,
     ) -> Branch:
         key = DeviceKey.generate()
-        _write_key(data_dir / KEY_NAME, key)
-        store = Store(data_dir / DB_NAME)
+        _write_key(data_dir / KEY_NAME, key, store_key)
+        store = Store(data_dir / DB_NAME, store_key)
+        storekey.register_blobs(data_dir, store_key, store)
         migrate(store.writer)
         device_id = new_uuid7()
         settings = {
@@ -149,14 +165,27 @@ class Branch:
             )
         except BaseException:
             store.close()
+            storekey.unregister_blobs(data_dir, store_key, store)
             raise
         return branch
 
     @classmethod
-    def open(cls, data_dir: Path, clock: Clock = _now) -> Branch:
-        check_store_file(data_dir / DB_NAME)
-        key = load_key(data_dir / KEY_NAME)
-        store = Store(data_dir / DB_NAME)
+    def open(
+        cls,
+        data_dir: Path,
+        clock: Clock = _now,
+        *,
+        passphrase: str | None = None,
+        prompt: storekey.Prompt | None = None,
+    ) -> Branch:
+        """Open the store in `data_dir`; an encrypted one with its key from the OS
+        keystore, else from `passphrase`, ``MOTCUA_PASSPHRASE`` or `prompt`."""
+        store_key = storekey.open_key(data_dir, passphrase, prompt)
+        if store_key is None:
+            check_store_file(data_dir / DB_NAME)
+        key = load_key(data_dir / KEY_NAME, store_key)
+        store = Store(data_dir / DB_NAME, store_key)
+        storekey.register_blobs(data_dir, store_key, store)
         try:
             migrate(store.writer)
             with store.read() as conn:
@@ -169,10 +198,17 @@ class Branch:
             return cls._from_store(data_dir, store, key, clock)
         except DatabaseError as err:
             store.close()
+            storekey.unregister_blobs(data_dir, store_key, store)
             log.error("store %s could not be opened: %s", data_dir / DB_NAME, err)
+            if store_key is not None and "not a database" in str(err):
+                raise StoreKeyError(
+                    N_("The store {path} does not open with its key: restore it from a backup"),
+                    path=str(data_dir / DB_NAME),
+                ) from err
             raise diagnose(data_dir / DB_NAME, err) from err
         except BaseException:
             store.close()
+            storekey.unregister_blobs(data_dir, store_key, store)
             raise
 
     @classmethod
@@ -200,6 +236,7 @@ class Branch:
 
     def close(self) -> None:
         self.store.close()
+        storekey.unregister_blobs(self.data_dir, self.store.key, self.store)
 
     # --- events ----------------------------------------------------------------------
     def append(
@@ -246,6 +283,7 @@ class Branch:
         # transaction rolls back), so a bug can never put an event in the chain that the
         # centre refuses.
         authority.check(event, self.branch_code)
+        transfers.check_event(event, centre_key(conn, self.branch_code))
         if not actors.proven(conn, event):
             raise PermissionDenied(
                 N_("{user} must log in again: this step needs the proof of her own key"),
@@ -348,8 +386,9 @@ class Branch:
         return ReportService(self)
 
 
-def load_key(path: Path) -> DeviceKey:
-    """This desktop's signing key, or a refusal saying what to do without it."""
+def load_key(path: Path, store_key: bytes | None = None) -> DeviceKey:
+    """This desktop's signing key, or a refusal saying what to do without it (sealed with
+    `store_key` on an encrypted desk)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -360,6 +399,7 @@ def load_key(path: Path) -> DeviceKey:
             ),
             path=str(path),
         ) from None
+    data = storekey.open_device_key(data, store_key, path)
     try:
         return DeviceKey.from_pem(data)
     except (ValueError, TypeError, MotcuaError):
@@ -369,10 +409,10 @@ def load_key(path: Path) -> DeviceKey:
         ) from None
 
 
-def _write_key(path: Path, key: DeviceKey) -> None:
+def _write_key(path: Path, key: DeviceKey, store_key: bytes | None = None) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(key.to_pem())
+        handle.write(storekey.seal_device_key(key.to_pem(), store_key))
 
 
 def _initialise(conn: Connection, settings: dict[str, str], key: DeviceKey, device_id: str) -> None:
@@ -393,6 +433,14 @@ def _initialise(conn: Connection, settings: dict[str, str], key: DeviceKey, devi
 def _revoked(conn: Connection, device_id: str) -> bool:
     row = raw(conn).execute(_REVOKED, (device_id,)).fetchone()
     return bool(row and row[0])
+
+
+def centre_key(conn: Connection, branch_code: str) -> str | None:
+    """The centre's key as this desk knows it (None before enrolment)."""
+    centre = authority.CENTRE_PREFIX + branch_code
+    row = conn.execute(select(t.devices.c.public_key).where(t.devices.c.device_id == centre))
+    found = row.first()
+    return str(found.public_key) if found else None
 
 
 def set_meta(conn: Connection, name: str, value: str) -> None:

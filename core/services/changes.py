@@ -20,6 +20,7 @@ class Changes:
     events_added: int = 0
     received: int = 0
     scans: frozenset[str] = field(default_factory=frozenset)
+    transfers: int = 0  # offers and replies from other units that arrived
 
     def __or__(self, other: Changes) -> Changes:
         return Changes(
@@ -30,4 +31,5 @@ class Changes:
             self.events_added + other.events_added,
             self.received + other.received,
             self.scans | other.scans,
+            self.transfers + other.transfers,
         )

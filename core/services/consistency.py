@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.domain.errors import N_
 from core.storage import event_store, projection
-from core.storage.db import Store, private_file, raw
+from core.storage.db import Store, connect_file, private_file, raw
 
 if TYPE_CHECKING:
     from .branch import Branch
@@ -67,13 +67,14 @@ def _rebuilt_copy(branch: Branch) -> Iterator[Store]:
     with tempfile.TemporaryDirectory(dir=branch.data_dir, prefix=".verify-") as folder:
         path = Path(folder) / "copy.db"
         private_file(path)
-        target = sqlite3.connect(path)
+        key = branch.store.key  # an encrypted store's copy is encrypted too
+        target = connect_file(path, key)
         try:
             with branch.store.read() as conn:
                 raw(conn).backup(target)
         finally:
             target.close()
-        copy = Store(path)
+        copy = Store(path, key)
         try:
             copy.write(projection.rebuild)
             yield copy

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from core import logfile
 from core.domain.errors import N_, MotcuaError
 from core.i18n import describe
-from core.storage.db import MIGRATIONS, check_store_file
+from core.storage.db import MIGRATIONS, check_store_file, connect_file
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ DISK_WARN = 1 << 30
 DISK_FAIL = 100 << 20
 CERT_WARN_DAYS = 30
 # Checks whose failure means the store or the disk: exit 8 (StoreError) rather than 11.
-STORE_CHECKS = frozenset({"data_dir", "store", "migrations", "key", "disk"})
+STORE_CHECKS = frozenset({"data_dir", "store", "migrations", "key", "disk", "encryption"})
 
 
 @dataclass(frozen=True)
@@ -126,15 +126,88 @@ def check_data_dir(data_dir: Path) -> list[Finding]:
     return [ok("data_dir", N_("Data folder {path}, owner only"), path=str(data_dir))]
 
 
-def check_store(data_dir: Path) -> list[Finding]:
+class _Unlock:
+    """The store key, asked for once per doctor run (a passphrase costs Argon2 each time)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._done: list[Any] = []
+
+    def __call__(self) -> Any:
+        if not self._done:
+            from . import storekey
+
+            self._done.append(storekey.open_store(self.data_dir))
+        return self._done[0]
+
+    def key(self) -> bytes | None:
+        unlocked = self()
+        return unlocked.key if unlocked is not None else None
+
+
+def check_encryption(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:
+    """Whether the store, device key and scans are encrypted, and where the key is."""
+    from . import storekey
+
+    if not storekey.is_encrypted(data_dir):
+        return [
+            warning(
+                "encryption",
+                N_("The store and scans are not encrypted: a stolen disk shows citizens' data"),
+                N_("Close the application and run 'motcua store encrypt' (docs/encryption.md)"),
+            )
+        ]
+    if (data_dir / (DB_NAME + ".plain")).exists():  # ``encryption``: cut after its swap
+        return [
+            warning(
+                "encryption",
+                N_("A plain copy of the store is left from its encryption"),
+                N_("Close the application and run 'motcua store encrypt' again to remove it"),
+            )
+        ]
+    where = storekey.describe_keys(data_dir)
+    unlocked = (unlock or _Unlock(data_dir))()
+    source = unlocked.source if unlocked is not None else ""
+    if where["keyring"] and where["passphrase"]:
+        found = N_("Encrypted; the key is in the keystore {keystore} and under the passphrase")
+    elif where["keyring"]:
+        found = N_("Encrypted; the key is in the keystore {keystore} only")
+    else:
+        found = N_("Encrypted; the key is under the branch passphrase")
+    if where["keyring"] and source != storekey.KEYRING:
+        return [
+            warning(
+                "encryption",
+                N_("Encrypted; the keystore did not give the key, the passphrase opened it"),
+                N_("Log in as the user who set the desk up, or set the passphrase again"),
+            )
+        ]
+    if not where["passphrase"]:
+        return [
+            warning(
+                "encryption",
+                found,
+                N_(
+                    "Set a recovery passphrase with 'motcua store passphrase': without it, "
+                    "a lost keystore means a lost store"
+                ),
+                keystore=where["keyring"],
+            )
+        ]
+    return [ok("encryption", found, keystore=where["keyring"])]
+
+
+def check_store(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:
     """SQLite's quick check and the schema's migration, on a read-only connection."""
     path = data_dir / DB_NAME
     try:
-        check_store_file(path)
+        key = (unlock or _Unlock(data_dir)).key()
+        if key is None:
+            check_store_file(path)
     except MotcuaError as err:
         return [failure("store", N_("{error}"), _RESTORE_FIX, error=describe(err))]
     try:
-        with _read_only(path) as db:
+        with _read_only(path, key) as db:
             rows = db.execute("PRAGMA quick_check(20)").fetchall()
             problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
             if problems:
@@ -148,7 +221,7 @@ def check_store(data_dir: Path) -> list[Finding]:
                     )
                 ]
             current = _revision(db)
-    except sqlite3.DatabaseError as err:
+    except (sqlite3.DatabaseError, _cipher_error()) as err:
         log.warning("doctor: store %s: %s", path, err)
         text = str(err).lower()
         if "locked" in text or "busy" in text:
@@ -193,9 +266,20 @@ _RESTORE_FIX = N_(
 )
 
 
+def _cipher_error() -> type[Exception]:
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError:
+        return sqlite3.DatabaseError
+    return dbapi2.DatabaseError  # type: ignore[no-any-return]
+
+
 @contextlib.contextmanager
-def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+def _read_only(path: Path, key: bytes | None = None) -> Iterator[sqlite3.Connection]:
+    if key is None:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    else:  # an encrypted store: SQLCipher, with its key
+        db = connect_file(f"file:{path}?mode=ro", key, uri=True, timeout=5)
     try:
         yield db
     finally:
@@ -205,7 +289,7 @@ def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
 def _revision(db: sqlite3.Connection) -> str:
     try:
         row = db.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.OperationalError as err:
+    except (sqlite3.OperationalError, _cipher_error()) as err:
         if "no such table" in str(err):
             return ""
         raise
@@ -221,12 +305,12 @@ def migration_head() -> str:
     return str(ScriptDirectory.from_config(cfg).get_current_head())
 
 
-def check_key(data_dir: Path) -> list[Finding]:
+def check_key(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:
     from .branch import load_key
 
     path = data_dir / KEY_NAME
     try:
-        load_key(path)
+        load_key(path, (unlock or _Unlock(data_dir)).key())
     except MotcuaError as err:
         return [
             failure(
@@ -671,8 +755,10 @@ def run(
     found = guarded("data_dir", lambda: check_data_dir(data_dir))
     if not data_dir.is_dir():
         return found
-    found += guarded("store", lambda: check_store(data_dir))
-    found += guarded("key", lambda: check_key(data_dir))
+    unlock = _Unlock(data_dir)
+    found += guarded("encryption", lambda: check_encryption(data_dir, unlock))
+    found += guarded("store", lambda: check_store(data_dir, unlock))
+    found += guarded("key", lambda: check_key(data_dir, unlock))
     found += guarded("disk", lambda: check_disk(data_dir))
     branch = None
     if not any(f.level == FAILURE and f.check in ("store", "key") for f in found):

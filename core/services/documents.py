@@ -28,8 +28,9 @@ from core.domain.events import EventType
 from core.domain.timeutil import iso
 from core.domain.workflow import Role
 from core.ports.scanner import ScannedPage
-from core.storage import replication
+from core.storage import replication, scan_text
 from core.sync import blobs as blob_io
+from core.sync import sealed
 
 from .changes import Changes
 from .users import User
@@ -154,6 +155,13 @@ def attach_pages(
 
 
 def _attach(branch: Branch, user: User, code: str, file: ScanFile) -> Changes:
+    return attach_file(branch, user, code, file)
+
+
+def attach_file(branch: Branch, user: User, code: str, file: ScanFile) -> Changes:
+    """Keep a made file (``core.services.intake_pipeline``), then record it as a scan of
+    dossier ``code`` in one transaction."""
+    user.require(Role.OFFICER, Role.SPECIALIST, Role.LEADER)
     keep(branch, file)
 
     def work(conn: Connection) -> str:
@@ -164,6 +172,19 @@ def _attach(branch: Branch, user: User, code: str, file: ScanFile) -> Changes:
     return Changes(dossiers=frozenset({dossier_id}), events_added=1)
 
 
+def record_text(branch: Branch, dossier_id: str, sha256: str, text: str) -> Changes:
+    """The text OCR read in a recorded scan, added to the dossier's search (local to
+    this desk: the words are read again wherever they are wanted)."""
+    branch.store.write(lambda conn: scan_text.put(conn, sha256, dossier_id, text))
+    return Changes(dossiers=frozenset({dossier_id}))
+
+
+def texts(branch: Branch, shas: Sequence[str]) -> dict[str, str]:
+    """The recognised text of each of these scans that has been read."""
+    with branch.store.read() as conn:
+        return scan_text.get(conn, shas)
+
+
 def read(branch: Branch, sha256: str) -> bytes:
     """A stored file's bytes; refuses a blob this desktop has not received yet."""
     path = blob_io.blob_path(blob_root(branch), sha256)
@@ -171,7 +192,7 @@ def read(branch: Branch, sha256: str) -> bytes:
         raise NotFoundError(
             N_("The file {sha} has not arrived on this desktop yet"), sha=sha256[:12]
         )
-    return path.read_bytes()
+    return sealed.read_bytes(path)
 
 
 def files(branch: Branch, code: str) -> list[tuple[str, dict[str, object]]]:
@@ -186,5 +207,5 @@ def _store(root: Path, sha256: str, data: bytes) -> None:
         return  # kept already (a damaged copy is replaced)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(data)
+    sealed.write_file(tmp, data)  # sealed when this desk's store is encrypted
     os.replace(tmp, final)

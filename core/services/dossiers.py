@@ -21,7 +21,7 @@ from core.domain.fees import FeeBasis
 from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
 from core.domain.timeutil import iso, parse_moment, to_vietnam
-from core.domain.workflow import WAIT_ENDS, Action, Role, transition_for
+from core.domain.workflow import TRANSFER_ACTIONS, WAIT_ENDS, Action, Role, transition_for
 from core.storage import projection
 from core.storage.db import raw
 
@@ -177,6 +177,11 @@ class DossierService(DossierQueries):
         details: Mapping[str, Any] | None = None,
     ) -> tuple[DossierView, Changes]:
         """Take one workflow action; refused actions change nothing."""
+        if action in TRANSFER_ACTIONS:
+            raise ValidationError(
+                N_("Action '{action}' goes through the transfer commands (motcua transfer)"),
+                action=action.value,
+            )
         moment = to_vietnam(at or self.branch.clock())
 
         def work(conn: Connection) -> DossierView:

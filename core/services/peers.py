@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +25,12 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from core.domain import authority, transfers
 from core.domain.errors import N_, ValidationError
 from core.domain.events import Event
+from core.domain.timeutil import iso, to_vietnam
 from core.i18n import describe
-from core.storage import replication
+from core.storage import event_store, replication
 from core.storage import schema as t
 from core.sync import blobs as blob_io
 from core.sync.agent import AppliedListener, IngestSummary
@@ -36,8 +38,10 @@ from core.sync.applied import Applied
 from core.sync.discovery import Advertiser, Browser, PeerHint
 from core.sync.errors import SyncError
 from core.sync.peer import KnownDevice, PeerServer, PeerSummary, exchange_with_peer, peer_url
+from core.sync.wire import MAX_HANDED, TransferItem
 
-from .branch import Branch, set_meta
+from . import transfers as transfers_service
+from .branch import Branch, centre_key, set_meta
 from .sync import LocalReplica, meta
 
 PEERS_META = "lan_peers"
@@ -106,6 +110,60 @@ class LocalPeerReplica:
         if self.on_applied is not None:
             self.on_applied(applied)
 
+    # --- peers of another unit (``core.sync.peer_units``) ------------------------------
+    def centre_key(self) -> str | None:
+        with self.b.store.read() as conn:
+            return centre_key(conn, self.branch)
+
+    def own_enrolment(self) -> dict[str, Any] | None:
+        with self.b.store.read() as conn:
+            return _enrolments(conn, self.branch).get(self.device_id)
+
+    def introduced_device(self, enrolment: Mapping[str, Any]) -> KnownDevice | None:
+        """A desk of another unit the centre's enrolment vouches for (one of this branch
+        must be in its device list: that list also knows revocations)."""
+        centre = self.centre_key()
+        if centre is None:
+            return None
+        try:
+            device_id, unit, key = transfers.enrolled_desk(enrolment, centre)
+        except (authority.AuthorityRefused, authority.MalformedEvent):
+            return None
+        return None if unit == self.branch else KnownDevice(device_id, unit, key, False)
+
+    def messages_for(self, unit: str) -> list[TransferItem]:
+        """This unit's send-outs and send-backs addressed to `unit` (the newest first),
+        each with the centre's enrolment of the desk that wrote it."""
+        with self.b.store.read() as conn:
+            enrolments = _enrolments(conn, self.branch)
+            events = _sent_to(conn, unit)
+        return [
+            TransferItem(
+                kind=transfers.RELAYED[e.type],  # type: ignore[arg-type]
+                message=e.to_wire(),
+                enrolment=enrolments[e.origin_device],
+            )
+            for e in events[:MAX_HANDED]
+            if e.origin_device in enrolments
+        ]
+
+    def receive_transfers_from_peer(self, items: Sequence[TransferItem]) -> tuple[int, list[str]]:
+        received_at = iso(to_vietnam(self.b.clock()))
+        arrival = self.b.store.write(
+            lambda conn: transfers_service.keep_messages(conn, self.branch, items, received_at)
+        )
+        self._note(Applied(transfers=arrival.kept))
+        return arrival.kept, [f"{event_id}: {why}" for event_id, why in arrival.refused]
+
+    def servable_blob_for(self, sha256: str, unit: str) -> Path | None:
+        """A scan held whole here that this unit sent `unit` with a transfer."""
+        with self.b.store.read() as conn:
+            named = {s for e in _sent_to(conn, unit) for s in blob_io.referenced_blobs(e.payload)}
+        if sha256 not in named:
+            return None
+        path = blob_io.blob_path(self._local.blob_root, sha256)
+        return path if path.is_file() else None
+
     def peer_seen(self, address: str, device_id: str, error: str) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -153,6 +211,32 @@ class ReferencedBlobs:
             for row in rows:
                 self._hashes.update(blob_io.referenced_blobs(json.loads(row.payload)))
         self._seen = top
+
+
+def _enrolments(conn: Connection, branch: str) -> dict[str, dict[str, Any]]:
+    """The centre's ``device.enrolled`` of this branch's desks, by device (the newest)."""
+    rows = conn.execute(
+        select(t.events)
+        .where(t.events.c.type == transfers.DEVICE_ENROLLED)
+        .where(t.events.c.origin_device == authority.CENTRE_PREFIX + branch)
+        .order_by(t.events.c.seq)
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        event = event_store.decode(row)
+        found[str(event.payload.get("device_id"))] = event.to_wire()
+    return found
+
+
+def _sent_to(conn: Connection, unit: str) -> list[Event]:
+    """This unit's messages (send-outs, send-backs) addressed to `unit`, newest first."""
+    rows = conn.execute(
+        select(t.events)
+        .where(t.events.c.type.in_(list(transfers.RELAYED)))
+        .order_by(t.events.c.seq.desc())
+    )
+    events = [event_store.decode(row) for row in rows]
+    return [e for e in events if e.payload.get("to_branch") == unit]
 
 
 def _load(conn: Connection, name: str) -> dict[str, Any]:
@@ -230,9 +314,10 @@ def known_peers(branch: Branch) -> list[str]:
     return sorted(json.loads(meta(branch, PEERS_META, "{}")))
 
 
-def discover(branch: Branch, browse_s: float) -> list[PeerHint]:
-    """Peers of this branch that mDNS announces within `browse_s` seconds."""
-    browser = Browser(branch.branch_code, own_device=branch.device_id)
+def discover(branch: Branch, browse_s: float, *, units: bool = False) -> list[PeerHint]:
+    """Peers of this branch that mDNS announces within `browse_s` seconds (with `units`,
+    also the desks of other units: they get only the transfers between the two)."""
+    browser = Browser(None if units else branch.branch_code, own_device=branch.device_id)
     try:
         deadline = time.monotonic() + browse_s
         hints = browser.wait(browse_s)
@@ -308,7 +393,7 @@ def peer_round(
     replica = LocalPeerReplica(branch)
     targets: dict[str, tuple[str, str]] = dict.fromkeys(known_peers(branch), ("", ""))
     if browse_s > 0:
-        for hint in discover(branch, browse_s):
+        for hint in discover(branch, browse_s, units=True):
             targets[hint.address] = (hint.device_id, hint.fingerprint)
     results: list[dict[str, Any]] = []
     for address, (device, print_) in sorted(targets.items()):

@@ -14,7 +14,7 @@ from core.domain.events import Event, sort_for_fold
 from core.domain.text import fold
 from core.domain.timeutil import iso
 from core.domain.workflow import OPEN_STATES, State
-from core.storage import event_store, projection
+from core.storage import event_store, projection, scan_text
 from core.storage import schema as t
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ class DossierQueries:
             return [projection.view_from_json(r.doc) for r in conn.execute(query)]
 
     def search(self, query: str, limit: int = SEARCH_LIMIT) -> list[DossierView]:
-        """By code, citizen ID, phone or name, insensitive to diacritics and case."""
+        """By code, citizen ID, phone or name, or a word OCR read in its scans;
+        insensitive to diacritics and case."""
         if looks_like_code(query):
             try:
                 return [self.get(query)]
@@ -94,9 +95,18 @@ class DossierQueries:
             "SELECT d.doc FROM dossier_search s JOIN dossiers d ON d.num = s.rowid "
             "WHERE dossier_search MATCH :q ORDER BY s.rowid DESC LIMIT :limit"
         )
+        fts = fts_query(query)
         with self.branch.store.read() as conn:
-            rows = conn.execute(sql, {"q": fts_query(query), "limit": limit})
-            return [projection.view_from_json(r.doc) for r in rows]
+            rows = conn.execute(sql, {"q": fts, "limit": limit})
+            found = [projection.view_from_json(r.doc) for r in rows]
+            if len(found) < limit:  # then the dossiers a word of whose scans matches
+                seen = {view.id for view in found}
+                for dossier_id in scan_text.dossiers_matching(conn, fts, limit):
+                    view = projection.load_view(conn, dossier_id)
+                    if view is not None and view.id not in seen and len(found) < limit:
+                        seen.add(view.id)
+                        found.append(view)
+            return found
 
     def lookup(self, code: str, secret: str) -> DossierView:
         """A citizen's lookup: the code with the slip's lookup key or the citizen ID."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -25,17 +24,19 @@ from core.domain.codes import CodeSpace
 from core.domain.errors import N_, ValidationError
 from core.domain.events import Event
 from core.domain.signing import verify_signature
+from core.domain.timeutil import iso, to_vietnam
 from core.i18n import describe
 from core.storage import event_store, quarantine, replication
 from core.storage import schema as t
 from core.sync import blobs as blob_io
-from core.sync.agent import IngestSummary, LocalBlob, SyncAgent
+from core.sync import sealed
+from core.sync.agent import TRANSFERS_SCOPE, IngestSummary, LocalBlob, SyncAgent
 from core.sync.applied import CALENDAR, CATALOGUE, USERS, Applied, LanRound, reference_kinds
 from core.sync.client import Credentials, SyncClient
 from core.sync.errors import NotEnrolled, ProtocolError
-from core.sync.wire import EnrolRequest
+from core.sync.wire import EnrolRequest, TransferItem
 
-from . import catalogue
+from . import catalogue, transfers
 from .branch import Branch, set_meta
 from .changes import Changes
 
@@ -110,6 +111,20 @@ class LocalReplica:
     def events_above(self, vector: dict[str, int], limit: int) -> list[Event]:
         with self.b.store.read() as conn:
             return replication.events_above(conn, vector, limit, branch=self.branch)
+
+    def receive_transfers(
+        self, items: Sequence[TransferItem], cursor: int
+    ) -> tuple[int, list[str]]:
+        """Other units' offers and replies, checked and kept with the cursor, at once."""
+        received_at = iso(to_vietnam(self.b.clock()))
+
+        def work(conn: Connection) -> transfers.Arrival:
+            arrival = transfers.keep_messages(conn, self.b.branch_code, items, received_at)
+            replication.set_cursor(conn, TRANSFERS_SCOPE, cursor)
+            return arrival
+
+        arrival = self.b.store.write(work)
+        return arrival.kept, [f"{event_id}: {why}" for event_id, why in arrival.refused]
 
     def ingest(
         self,
@@ -203,7 +218,7 @@ class LocalReplica:
         final = blob_io.blob_path(self.blob_root, sha256)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(partial, final)
-        size = final.stat().st_size  # a wanted blob's row did not know it (an upload will)
+        size = sealed.size(final)  # a wanted blob's row did not know it (an upload will)
         self.b.store.write(
             lambda conn: replication.mark_blobs(
                 conn, [sha256], present=True, durable=durable, size=size
@@ -218,9 +233,9 @@ class LocalReplica:
         if not final.exists() or blob_io.file_sha256(final) != sha256:
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = final.with_suffix(".tmp")
-            shutil.copyfile(source, tmp)
+            sealed.copy_in(source, tmp)  # sealed when this desk's store is encrypted
             os.replace(tmp, final)
-        size = final.stat().st_size
+        size = sealed.size(final)
         self.b.store.write(
             lambda conn: replication.add_blob(
                 conn, sha256, size, present=True, durable=False, marks=marks
@@ -346,6 +361,7 @@ def received(applied: Applied) -> Changes:
         catalogue=CATALOGUE in applied.reference,
         received=applied.events,
         scans=applied.blobs,
+        transfers=applied.transfers,
     )
 
 

@@ -145,7 +145,7 @@ def fold_guarded(
     `verdicts`: the batch's, when several dossiers are folded in a row."""
     verdicts = verdicts or actors.Verdicts(conn)
     for event in sort_for_fold(events):
-        if view is None and "code" not in event.payload:
+        if view is None and not fold.starts(event):
             continue  # the dossier cannot start from this event: its creation is missing
         if not verdicts.proven(event):
             actors.refuse_unproven(conn, event)
@@ -256,7 +256,7 @@ def apply_dossier_batch(
     for dossier_id, events in added.items():
         view = views.get(dossier_id)
         if view is None:
-            if any("code" in e.payload for e in events):
+            if any(fold.starts(e) for e in events):
                 refold.append(dossier_id)
             # else: its creation has not arrived (or is not first in fold order): the
             # fold cannot start, and these events cannot change that.
@@ -278,7 +278,7 @@ def apply_dossier_batch(
         for event in added[dossier_id]:
             every.setdefault(event.event_id, event)
         ordered = sort_for_fold([e for e in every.values() if e.event_id not in skipped])
-        if not ordered or "code" not in ordered[0].payload:
+        if not ordered or not fold.starts(ordered[0]):
             continue
         refolded = fold_guarded(conn, ordered, verdicts=verdicts)
         if _keep_refold(conn, views.get(dossier_id), refolded):

@@ -33,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 
-from core.domain import authority, hlc
+from core.domain import authority, hlc, transfers
 from core.domain.errors import N_, IntegrityError
 from core.domain.events import Event, fold_order
 
@@ -281,14 +281,16 @@ def _check_signature(event: Event, keys: dict[str, str]) -> None:
 
 
 def _refusal(
-    event: Event, branches: dict[str, str]
+    event: Event, branches: dict[str, str], keys: dict[str, str]
 ) -> authority.AuthorityRefused | authority.MalformedEvent | None:
-    """Why the authority table refuses `event` (``None``: it may be applied)."""
+    """Why the authority table refuses `event` (``None``: it may be applied); an event that
+    carries another unit's message is checked against the centre's key too."""
     origin_branch = None if authority.is_centre_origin(event.origin_device) else ""
     if origin_branch is not None:
         origin_branch = branches.get(event.origin_device, "")
     try:
         authority.check(event, origin_branch)
+        transfers.check_event(event, keys.get(authority.CENTRE_PREFIX + event.branch))
     except (authority.AuthorityRefused, authority.MalformedEvent) as err:
         return err
     return None
@@ -327,7 +329,7 @@ def _classify(
             result.duplicates += 1
             continue
         _check_link(event, heads[origin])
-        refusal = _refusal(event, branches)
+        refusal = _refusal(event, branches, keys)
         if refusal is not None and from_peer:
             result.refused.append((event, refusal))
             cut.add(origin)

@@ -152,6 +152,21 @@ intake_keys = Table(
     Column("at", String, nullable=False),
 )
 
+# Messages other units sent this branch (``core.domain.transfers``), checked on arrival:
+# offers to accept and replies to take back. Local to this desk (each desk pulls them).
+transfer_messages = Table(
+    "transfer_messages",
+    metadata,
+    Column("event_id", String, primary_key=True),
+    Column("kind", String, nullable=False),
+    Column("from_branch", String, nullable=False),
+    Column("dossier_id", String, nullable=False),  # the dossier of the unit it came from
+    Column("code", String, nullable=False),
+    Column("message", String, nullable=False),
+    Column("enrolment", String, nullable=False),
+    Column("received_at", String, nullable=False),
+)
+
 SEARCH_DDL = (
     "CREATE VIRTUAL TABLE dossier_search USING fts5("
     "body, tokenize = \"unicode61 remove_diacritics 2 tokenchars '-'\")"

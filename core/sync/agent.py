@@ -29,10 +29,11 @@ from typing import Protocol
 from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
 
+from . import sealed
 from .applied import Applied, LanRound
 from .client import FileSlice, MarkedCutter, PrefixHasher, SyncClient
 from .errors import LocalFileShort, ProtocolError, ServerRefused, SyncError, Unreachable
-from .wire import CHUNK_SIZE, MAX_CHUNK, MIN_CHUNK
+from .wire import CHUNK_SIZE, MAX_CHUNK, MIN_CHUNK, TransferItem
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,9 @@ class IngestSummary:
     def applied(self) -> Applied:
         """What this page changed here, for the screens (quarantined events change nothing)."""
         return Applied(self.accepted - self.quarantined, self.dossiers, self.reference)
+
+
+TRANSFERS_SCOPE = "transfers"  # the cursor of other units' messages (not an event scope)
 
 
 class Replica(Protocol):
@@ -94,6 +98,13 @@ class Replica(Protocol):
 
     def complete_blob(self, sha256: str) -> None: ...
 
+    def receive_transfers(
+        self, items: Sequence[TransferItem], cursor: int
+    ) -> tuple[int, list[str]]:
+        """Check and keep other units' offers and replies; save the cursor with them.
+        Returns how many were kept and each refused one, named."""
+        ...
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -124,6 +135,8 @@ class SyncSummary:
     damaged: tuple[str, ...] = ()  # local blobs whose file is missing, short or altered
     refused: tuple[str, ...] = ()  # blobs the server refused, each on its own (named)
     quarantined: int = 0  # pulled events the authority table refused (``motcua quarantine``)
+    transfers: int = 0  # offers and replies other units sent this branch, kept
+    transfers_refused: tuple[str, ...] = ()  # those that did not check out, each named
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -132,6 +145,7 @@ class SyncSummary:
             "pulled": self.pulled,
             "applied": self.applied,
             "quarantined": self.quarantined,
+            "transfers": self.transfers,
             "blobs_up": self.blobs_up,
             "blobs_down": self.blobs_down,
             "bytes_up": self.bytes_up,
@@ -264,12 +278,18 @@ class SyncAgent:
     def _exchange(self, report: ProgressCallback) -> SyncSummary:
         summary = self.push(report)
         summary = self.pull(report, summary)
+        summary = self.pull_transfers(summary)
         summary = self.upload_blobs(report, summary)
         summary = self.download_blobs(report, summary)
         if summary.damaged:  # after the downloads: one bad local file must not stop them
             raise ProtocolError(
                 N_("Scans damaged on this desktop could not be sent: {files}"),
                 files=", ".join(summary.damaged),
+            )
+        if summary.transfers_refused:
+            raise ProtocolError(
+                N_("Messages from other units did not check out and were not kept: {items}"),
+                items="; ".join(summary.transfers_refused),
             )
         if summary.refused:
             raise ProtocolError(
@@ -333,6 +353,28 @@ class SyncAgent:
         return replace(
             summary, pulled=pulled, applied=applied, quarantined=held, dossiers=frozenset(dossiers)
         )
+
+    def pull_transfers(self, summary: SyncSummary) -> SyncSummary:
+        """The offers and replies other units sent this branch (``core.domain.transfers``);
+        a server without them (an older one) answers 404 and nothing is asked."""
+        cursor = self.replica.cursor(TRANSFERS_SCOPE)
+        kept = 0
+        refused: list[str] = []
+        while True:
+            try:
+                page = self.client.transfers(cursor)
+            except ServerRefused as err:
+                if err.status == 404:
+                    break
+                raise
+            if page.next < cursor:
+                raise ProtocolError(N_("The server moved the pull cursor backwards"))
+            got, named = self.replica.receive_transfers(page.items, page.next)
+            kept, refused, cursor = kept + got, refused + named, page.next
+            self._applied |= Applied(transfers=got)
+            if not page.more:
+                break
+        return replace(summary, transfers=kept, transfers_refused=tuple(refused))
 
     # --- blobs -----------------------------------------------------------------------------
     def upload_blobs(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:
@@ -492,10 +534,10 @@ class SyncAgent:
     def _download(self, sha256: str, report: ProgressCallback, before: int) -> int:
         partial = self.replica.partial_blob(sha256)
         partial.parent.mkdir(parents=True, exist_ok=True)
-        offset = partial.stat().st_size if partial.exists() else 0
+        offset = sealed.size(partial) if partial.exists() else 0
         got = 0
         try:
-            with partial.open("ab") as handle:
+            with sealed.open_append(partial) as handle:
                 for data in self.client.download(sha256, offset, CHUNK_SIZE):
                     handle.write(data)
                     got += len(data)
@@ -590,7 +632,7 @@ def _too_large(err: ServerRefused) -> bool:
 def _whole(blob: LocalBlob) -> bool:
     """The blob's file is there with its size (its bytes are checked by the server)."""
     try:
-        return blob.path.stat().st_size == blob.size
+        return sealed.size(blob.path) == blob.size
     except OSError:
         return False
 

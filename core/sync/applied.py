@@ -30,6 +30,7 @@ class Applied:
     dossiers: frozenset[str] = frozenset()  # the dossiers they changed (ids)
     reference: frozenset[str] = frozenset()  # kinds of reference data they changed
     blobs: frozenset[str] = frozenset()  # scans received (SHA-256), now readable here
+    transfers: int = 0  # offers and replies other units sent (``core.domain.transfers``)
 
     def __or__(self, other: Applied) -> Applied:
         return Applied(
@@ -37,10 +38,11 @@ class Applied:
             self.dossiers | other.dossiers,
             self.reference | other.reference,
             self.blobs | other.blobs,
+            self.transfers + other.transfers,
         )
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.dossiers or self.reference or self.blobs)
+        return bool(self.events or self.dossiers or self.reference or self.blobs or self.transfers)
 
 
 @dataclass(frozen=True)

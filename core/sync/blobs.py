@@ -14,6 +14,7 @@ from pathlib import Path
 
 from core.domain.errors import N_
 
+from . import sealed
 from .errors import ProtocolError
 from .wire import MIN_CHUNK
 
@@ -52,7 +53,7 @@ def partial_path(root: Path, sha256: str) -> Path:
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with sealed.open_read(path) as handle:  # a sealed blob's address is its plain bytes'
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
@@ -60,7 +61,7 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 def file_marks(path: Path) -> tuple[str, bytes]:
     """The SHA-256 of `path` and its prefix marks, in one pass."""
-    with path.open("rb") as handle:
+    with sealed.open_read(path) as handle:
         return digest_with_marks(iter(lambda: handle.read(MARK_SPAN), b""))
 
 
@@ -99,7 +100,7 @@ def marks_fit(marks: bytes, size: int) -> bool:
 
 def read_chunks(path: Path, offset: int, chunk_size: int) -> Iterator[tuple[int, bytes]]:
     """(offset, bytes) chunks of `path` from `offset` to the end."""
-    with path.open("rb") as handle:
+    with sealed.open_read(path) as handle:
         handle.seek(offset)
         while block := handle.read(chunk_size):
             yield offset, block

@@ -27,7 +27,7 @@ from core.domain.events import Event
 from core.domain.signing import DeviceKey
 from core.i18n import current_language
 
-from . import auth
+from . import auth, sealed
 from . import blobs as blob_io
 from .blobs import PREFIX_HEADER
 from .errors import LocalFileShort, ProtocolError, Unreachable, refused
@@ -41,6 +41,7 @@ from .wire import (
     MissingResponse,
     PullResponse,
     PushResponse,
+    TransfersResponse,
     VectorResponse,
 )
 
@@ -224,6 +225,11 @@ class SyncClient:
         body = json.dumps({"scope": scope, "vector": dict(vector), "limit": limit}).encode()
         return self._json("POST", "/v1/vector", VectorResponse, body=body, headers=_JSON)
 
+    def transfers(self, after: int, limit: int = 100) -> TransfersResponse:
+        """The messages other units sent this desk's branch (offers and replies)."""
+        params = {"after": after, "limit": limit}
+        return self._json("GET", "/v1/transfers", TransfersResponse, params=params)
+
     def missing(self, hashes: list[str]) -> list[str]:
         answer = self._json(
             "POST",
@@ -278,7 +284,7 @@ class FileSlice:
         # One buffer, refilled: the sender is done with a piece before asking for the
         # next, and fresh 1 MiB objects would cost their page faults every time.
         buffer = memoryview(bytearray(min(self.length, _PIECE) or 1))
-        with self.path.open("rb", buffering=0) as handle:
+        with sealed.open_read(self.path, buffering=0) as handle:
             handle.seek(self.offset)
             left = self.length
             while left:
@@ -305,7 +311,7 @@ class PrefixHasher:
         return FileSlice(self.path, begin, self.at - begin, self.running.copy().hexdigest())
 
     def _feed(self, length: int) -> None:
-        with self.path.open("rb") as handle:
+        with sealed.open_read(self.path) as handle:
             handle.seek(self.at)
             left = length
             while left and (block := handle.read(min(left, _PIECE))):

@@ -106,9 +106,12 @@ class Advertiser:
 
 
 class Browser:
-    """Collect peer hints of one branch, as mDNS announces them, until ``close()``."""
+    """Collect peer hints of one branch (``branch`` None: of any unit — the peers of other
+    units, for transfers), as mDNS announces them, until ``close()``."""
 
-    def __init__(self, branch: str, own_device: str = "", zc: Zeroconf | None = None) -> None:
+    def __init__(
+        self, branch: str | None, own_device: str = "", zc: Zeroconf | None = None
+    ) -> None:
         self.branch = branch
         self.own_device = own_device
         self.zc = zc or Zeroconf()
@@ -123,7 +126,7 @@ class Browser:
         hint = hint_of(info) if info is not None else None
         if hint is None or hint.device_id == self.own_device:
             return
-        if hint.branch != self.branch or hint.protocol != PEER_PROTOCOL:
+        if self.branch not in (None, hint.branch) or hint.protocol != PEER_PROTOCOL:
             return
         with self._lock:
             self._hints[name] = hint

@@ -56,7 +56,7 @@ from core.domain.events import Event, check_json_subset
 from core.domain.signing import DeviceKey, fingerprint, verify_signature
 from core.i18n import language_of
 
-from . import auth
+from . import auth, peer_units
 from .agent import IngestSummary
 from .client import Credentials, FileSlice, RetryPolicy, SyncClient, retry_after_seconds
 from .errors import ProtocolError, ServerRefused, SyncError, Unreachable
@@ -64,6 +64,7 @@ from .peer_blobs import (
     BLOBS_PATH,
     HEADER_SIZE,
     HELD_PATH,
+    BlobSource,
     ServedBlob,
     TransferSlots,
     blob_reply_message,
@@ -87,6 +88,7 @@ from .wire import (
     PushResponse,
     PushResult,
     PushStatus,
+    TransferItem,
     VectorRequest,
     VectorResponse,
 )
@@ -140,6 +142,23 @@ class PeerReplica(Protocol):
 
     def complete_blob(self, sha256: str, *, durable: bool = True) -> None: ...
 
+    # Peers of another unit (``core.sync.peer_units``).
+    def centre_key(self) -> str | None: ...
+
+    def own_enrolment(self) -> dict[str, Any] | None: ...
+
+    def introduced_device(self, enrolment: Mapping[str, Any]) -> KnownDevice | None:
+        """A desk of another unit, as the centre's enrolment it sent vouches for it."""
+        ...
+
+    def messages_for(self, unit: str) -> list[TransferItem]: ...
+
+    def receive_transfers_from_peer(
+        self, items: Sequence[TransferItem]
+    ) -> tuple[int, list[str]]: ...
+
+    def servable_blob_for(self, sha256: str, unit: str) -> Path | None: ...
+
 
 class NonceCache:
     """Nonces seen within the signature window: a second use is a replay."""
@@ -166,6 +185,7 @@ def info_of(replica: PeerReplica) -> PeerInfo:
         device_id=replica.device_id,
         public_key=replica.key.public_b64,
         fingerprint=fingerprint(replica.key.public_b64),
+        enrolment=replica.own_enrolment(),
     )
 
 
@@ -211,8 +231,11 @@ class PeerServer:
             self._thread = None
 
     # --- the calls ---------------------------------------------------------------------
-    def authenticate(self, headers: Mapping[str, str], method: str, path: str, body: bytes) -> str:
-        """The caller's device id, or a refusal (401 unknown/bad/replayed, 403 other branch)."""
+    def authenticate(
+        self, headers: Mapping[str, str], method: str, path: str, body: bytes
+    ) -> KnownDevice:
+        """The caller, or a refusal (401 unknown/bad/replayed, 403 another branch — save a
+        desk of another unit, introduced by its enrolment, on the calls it may make)."""
         signed = auth.read_headers(headers)
         if signed is None:
             raise PeerRefusal(
@@ -223,11 +246,7 @@ class PeerServer:
             raise PeerRefusal(
                 401, "stale", N_("The request's time is too far from this desktop's clock")
             )
-        device = self.replica.known_device(signed.device_id)
-        if device is None:
-            raise PeerRefusal(
-                401, "unknown-device", N_("Unknown device {device}"), device=signed.device_id[:64]
-            )
+        device = self._caller(signed.device_id, headers)
         if device.revoked:
             raise PeerRefusal(
                 401, "revoked", N_("Device {device} is revoked"), device=device.device_id
@@ -236,7 +255,7 @@ class PeerServer:
             raise PeerRefusal(
                 401, "bad-request-signature", N_("The request signature does not verify")
             )
-        if device.branch != self.replica.branch:
+        if device.branch != self.replica.branch and not peer_units.may_call(path, method):
             raise PeerRefusal(
                 403,
                 "wrong-branch",
@@ -246,7 +265,27 @@ class PeerServer:
             )
         if not self.nonces.first_use(device.device_id, signed.nonce, now):
             raise PeerRefusal(401, "replayed", N_("This request was already received (replayed)"))
-        return device.device_id
+        return device
+
+    def _caller(self, device_id: str, headers: Mapping[str, str]) -> KnownDevice:
+        device = self.replica.known_device(device_id)
+        introduced = _header(headers, peer_units.HEADER_ENROLMENT)
+        if device is None and introduced:
+            enrolment = peer_units.read_introduction(introduced)
+            device = self.replica.introduced_device(enrolment)
+            if device is not None and device.device_id != device_id:
+                device = None
+        if device is None:
+            raise PeerRefusal(
+                401, "unknown-device", N_("Unknown device {device}"), device=device_id[:64]
+            )
+        return device
+
+    def blobs_for(self, caller: KnownDevice) -> BlobSource:
+        """The scans `caller` may fetch: its branch's, or those sent to its unit."""
+        if caller.branch == self.replica.branch:
+            return self.replica
+        return peer_units.UnitBlobs(self.replica, caller.branch)
 
     def vector(self, body: bytes) -> bytes:
         request = parse_request(VectorRequest, body)
@@ -289,6 +328,11 @@ class PeerServer:
             accepted=summary.accepted, duplicates=summary.duplicates, results=results
         )
         return answer.model_dump_json().encode()
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), "")
 
 
 NATIONAL_CHAIN = authority.CENTRE_PREFIX + authority.GLOBAL_SCOPE
@@ -533,8 +577,9 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
                 if not self.path.startswith(BLOBS_PATH):
                     raise PeerRefusal(404, "not-found", N_("No such call"))
                 self.pool.disarm(self.connection)  # processing: not the client's time
-                server.authenticate(headers, "GET", self.path, b"")
-                blob = served_blob(server.replica, self.path, self.headers.get("Range"))
+                caller = server.authenticate(headers, "GET", self.path, b"")
+                source = server.blobs_for(caller)
+                blob = served_blob(source, self.path, self.headers.get("Range"))
                 with server.blob_slots.slot():
                     self._send_blob(blob, nonce)
             except PeerRefusal as refusal:
@@ -576,13 +621,15 @@ def _handler_for(server: PeerServer) -> type[BaseHTTPRequestHandler]:
                 headers = dict(self.headers.items())
                 signed = auth.read_headers(headers)
                 nonce = signed.nonce if signed else ""
-                server.authenticate(headers, "POST", self.path, body)
+                caller = server.authenticate(headers, "POST", self.path, body)
                 if self.path == "/v1/vector":
                     answer = server.vector(body)
                 elif self.path == "/v1/events":
                     answer = server.push(body)
                 elif self.path == HELD_PATH:
-                    answer = held(server.replica, body)
+                    answer = held(server.blobs_for(caller), body)
+                elif self.path == peer_units.TRANSFERS_PATH:
+                    answer = peer_units.handed(server.replica, body)
                 else:
                     raise PeerRefusal(404, "not-found", N_("No such call"))
             except PeerRefusal as refusal:
@@ -625,6 +672,10 @@ class PeerClient(SyncClient):
     ) -> None:
         super().__init__(base_url, credentials, **options)
         self.peer_key = peer_key
+        self.introduce = ""  # to a peer of another unit: the centre's enrolment of this desk
+
+    def extra_headers(self) -> dict[str, str]:
+        return {peer_units.HEADER_ENROLMENT: self.introduce} if self.introduce else {}
 
     def request(self, method: str, path: str, **options: Any) -> requests.Response:
         try:
@@ -681,7 +732,7 @@ class PeerClient(SyncClient):
             method,
             self.base_url + target,
             data=body or None,
-            headers={**(headers or {}), **signed},
+            headers={**(headers or {}), **self.extra_headers(), **signed},
             timeout=timeout or self.timeout,
         )
         reply = response.headers.get(HEADER_REPLY, "")
@@ -717,6 +768,8 @@ class PeerSummary:
     dossiers: frozenset[str] = frozenset()
     blobs: int = 0  # scans fetched from the peer
     blob_bytes: int = 0
+    unit: str = ""  # a peer of another unit: its unit (only messages and scans cross)
+    handed: int = 0  # messages of transfers handed to a peer of another unit, kept by it
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -729,6 +782,7 @@ class PeerSummary:
             "dossiers_changed": len(self.dossiers),
             "blobs_received": self.blobs,
             "bytes_received": self.blob_bytes,
+            **({"unit": self.unit, "messages_handed": self.handed} if self.unit else {}),
         }
 
 
@@ -811,6 +865,10 @@ def _exchange_through(
     info = client.info() if not expected_device else None
     device_id = expected_device or (info.device_id if info else "")
     known = replica.known_device(device_id)
+    if known is None or known.branch != replica.branch:
+        info = info or client.info()
+        if info.branch != replica.branch:  # a desk of another unit: transfers only
+            return _exchange_with_unit(client, replica, url, info, expected_fingerprint)
     if known is None:
         raise ProtocolError(
             N_("The peer {device} is not a device this desktop knows: sync with the server first"),
@@ -877,4 +935,38 @@ def _exchange_through(
         dossiers=frozenset(dossiers),
         blobs=scans.blobs,
         blob_bytes=scans.bytes,
+    )
+
+
+def _exchange_with_unit(
+    client: PeerClient,
+    replica: PeerReplica,
+    url: str,
+    info: PeerInfo,
+    expected_fingerprint: str,
+) -> PeerSummary:
+    """With a desk of another unit: hand it the messages of the transfers addressed to its
+    unit, then fetch the scans its unit sent this one (``core.sync.peer_units``)."""
+    key = peer_units.peer_key_of(info, replica.centre_key())
+    if expected_fingerprint and fingerprint(key) != expected_fingerprint:
+        raise ProtocolError(
+            N_("The peer {device} announces a key that is not its enrolled one"),
+            device=info.device_id,
+        )
+    mine = replica.own_enrolment()
+    if mine is None:
+        raise ProtocolError(
+            N_("This desktop is not enrolled: it cannot check a desk of another unit")
+        )
+    client.peer_key = key
+    client.introduce = peer_units.introduction(mine)
+    handed = peer_units.hand_messages(client, replica.messages_for(info.branch))
+    scans = fetch_blobs(client, replica)
+    return PeerSummary(
+        peer=url,
+        device_id=info.device_id,
+        blobs=scans.blobs,
+        blob_bytes=scans.bytes,
+        unit=info.branch,
+        handed=handed,
     )

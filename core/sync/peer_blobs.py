@@ -35,7 +35,7 @@ from pydantic import ValidationError as PydanticError
 from core.domain.errors import N_
 from core.domain.signing import verify_signature
 
-from . import auth
+from . import auth, sealed
 from .errors import ProtocolError, ServerRefused, Unreachable, refused
 from .peer_wire import HEADER_REPLY, PeerBusy, PeerRefusal, parse_request, reply_message
 from .wire import MAX_BLOB_QUERY, HeldBlob, HeldResponse, MissingRequest
@@ -77,7 +77,7 @@ def held(source: BlobSource, body: bytes) -> bytes:
     for sha256 in dict.fromkeys(asked.hashes):
         path = source.servable_blob(sha256)
         if path is not None:
-            found.append(HeldBlob(sha256=sha256, size=path.stat().st_size))
+            found.append(HeldBlob(sha256=sha256, size=sealed.size(path)))
     return HeldResponse(held=found).model_dump_json().encode()
 
 
@@ -95,7 +95,7 @@ class ServedBlob:
     def pieces(self) -> Iterator[bytes]:
         """The bytes from `offset`, a piece at a time; ends early if the file shrank (the
         receiver then has less than announced and resumes, or discards, later)."""
-        with self.path.open("rb") as handle:
+        with sealed.open_read(self.path) as handle:
             handle.seek(self.offset)
             left = self.size - self.offset
             while left and (piece := handle.read(min(PIECE, left))):
@@ -110,7 +110,7 @@ def served_blob(source: BlobSource, path: str, range_header: str | None) -> Serv
     file = source.servable_blob(sha256) if _HEX64.match(sha256) else None
     if file is None:
         raise PeerRefusal(404, "unknown-blob", N_("This desktop has no such scan to send"))
-    size = file.stat().st_size
+    size = sealed.size(file)
     offset = _offset(range_header)
     if offset is None or offset > size or (offset == size and size):
         raise PeerRefusal(
@@ -201,7 +201,7 @@ def fetch_blob(client: PeerClient, replica: PeerReplica, blob: HeldBlob) -> int:
         )
     partial = replica.partial_blob(blob.sha256)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    offset = partial.stat().st_size if partial.exists() else 0
+    offset = sealed.size(partial) if partial.exists() else 0
     if offset > blob.size:  # not a prefix of this blob: start again
         partial.unlink()
         offset = 0
@@ -240,7 +240,7 @@ def _download(client: PeerClient, blob: HeldBlob, partial: Path, offset: int) ->
     left = blob.size - offset
     response = _open(client, blob, offset)
     try:
-        with partial.open("ab") as handle:
+        with sealed.open_append(partial) as handle:
             for data in response.iter_content(PIECE):
                 piece = data[:left]
                 handle.write(piece)
@@ -268,6 +268,7 @@ def _open(client: PeerClient, blob: HeldBlob, offset: int) -> requests.Response:
         client.credentials.key, client.credentials.device_id, "GET", target, b"", client.clock_ms()
     )
     nonce = headers[auth.HEADER_NONCE]
+    headers.update(client.extra_headers())  # a desk of another unit introduces itself
     if offset:
         headers["Range"] = f"bytes={offset}-"
     try:

@@ -22,6 +22,7 @@ PEER_PROTOCOL = 1
 MAX_PUSH_EVENTS = 5000
 MAX_PULL_EVENTS = 5000
 MAX_BLOB_QUERY = 2000
+MAX_HANDED = 200  # messages between units handed over the LAN at once
 # Blob chunks: an upload starts at CHUNK_SIZE and adapts (``agent.next_chunk_size``) so a
 # chunk takes about a second on the link, within [MIN_CHUNK, MAX_CHUNK]: few requests on a
 # LAN, and a cut never costs more than one chunk, about a second of transfer (a chunk
@@ -125,6 +126,33 @@ class VectorResponse(WireModel):
     more: bool
 
 
+# --- messages between units (``core.domain.transfers``) ------------------------------
+
+
+class TransferItem(WireModel):
+    num: int = 0  # the centre's order (a LAN peer hands them without one)
+    kind: Literal["offer", "reply"]
+    message: dict[str, Any] = Field(description="the sending desk's signed event")
+    enrolment: dict[str, Any] = Field(description="the centre's enrolment of that desk")
+
+
+class TransfersResponse(WireModel):
+    items: list[TransferItem]
+    next: int = Field(description="cursor to ask for next: the last num returned")
+    more: bool
+
+
+class TransfersHanded(WireModel):
+    """A LAN peer of another unit hands this desk the messages addressed to its unit."""
+
+    items: Annotated[list[TransferItem], Field(max_length=MAX_HANDED)]
+
+
+class TransfersKept(WireModel):
+    kept: int
+    refused: list[str]
+
+
 # --- enrolment ------------------------------------------------------------------------
 
 
@@ -199,6 +227,8 @@ class PeerInfo(WireModel):
     device_id: Ident
     public_key: PublicKey
     fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+    # The centre's enrolment of this desk: how a peer of another unit learns its key.
+    enrolment: dict[str, Any] | None = None
 
 
 class Health(WireModel):

@@ -23,6 +23,12 @@ def register(sub: Any) -> None:
     p = sub.add_parser("init", help="create the store, device key, catalogue and first admin")
     p.add_argument("--unit-code", required=True)
     p.add_argument("--branch-name", required=True)
+    p.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="encrypt the store, device key and scans (key in the OS keystore, or under "
+        "the branch passphrase in MOTCUA_PASSPHRASE)",
+    )
     p.set_defaults(handler=cmd_init)
 
     register_users(sub)
@@ -50,7 +56,21 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     name, password = ctx.acting_user()
     if not name or not password:
         raise ValidationError(N_("Set MOTCUA_USER and MOTCUA_PASSWORD for the first branch admin"))
-    ctx._services = Branch.init(ctx.data_dir, args.unit_code, args.branch_name, (name, password))
+    secret = None
+    if args.encrypt:
+        from core.services.storekey import keystore
+
+        from .commands_store import new_passphrase
+
+        secret = new_passphrase(required=keystore() is None)
+    ctx._services = Branch.init(
+        ctx.data_dir,
+        args.unit_code,
+        args.branch_name,
+        (name, password),
+        encrypt=args.encrypt,
+        passphrase=secret,
+    )
     b = ctx.services
     return {
         "data_dir": str(ctx.data_dir),
@@ -58,6 +78,7 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         "device_id": b.device_id,
         "procedures": len(b.procedures()),
         "admin": name.lower(),
+        "encrypted": b.store.key is not None,
     }
 
 

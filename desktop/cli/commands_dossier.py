@@ -10,7 +10,7 @@ from typing import Any
 
 from core.domain.errors import N_, IncompleteDossier, ValidationError
 from core.domain.timeutil import parse_moment
-from core.domain.workflow import Action
+from core.domain.workflow import TRANSFER_ACTIONS, Action
 from core.i18n import describe
 from core.services import documents
 from core.services.dossiers import Intake
@@ -54,7 +54,10 @@ def register(sub: Any) -> None:
 
     p = dossier.add_parser("act", help="take a workflow action")
     p.add_argument("code")
-    p.add_argument("action", choices=[a.value for a in Action if a is not Action.RECEIVE])
+    p.add_argument(
+        "action",
+        choices=[a.value for a in Action if a is not Action.RECEIVE and a not in TRANSFER_ACTIONS],
+    )
     p.add_argument("--note", default="")
     p.add_argument("--at", help="ISO date-time (default: now)")
     p.add_argument("--to", default="", help="receiver of a hand-over (transfer)")

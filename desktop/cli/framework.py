@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 import platformdirs
 
 from core.cli import output
+from core.domain.errors import N_
+from core.i18n import tr
 
 from .labels import LABELS
 
@@ -43,7 +46,7 @@ class Context:
         if self._services is None:
             from core.services.branch import Branch
 
-            self._services = Branch.open(self.data_dir)
+            self._services = Branch.open(self.data_dir, prompt=ask_passphrase)
         return self._services
 
     def acting_user(self) -> tuple[str, str]:
@@ -52,6 +55,15 @@ class Context:
     def close(self) -> None:
         if self._services is not None:
             self._services.close()
+
+
+def ask_passphrase(label: str = N_("Branch passphrase: ")) -> str | None:
+    """The branch passphrase typed at the terminal (not echoed); None without one."""
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    return getpass.getpass(tr(label)) or None
 
 
 def emit(result: Any, as_json: bool) -> None:

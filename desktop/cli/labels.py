@@ -107,4 +107,9 @@ LABELS: dict[str, str] = {
     "changed": N_("Changed"),
     "added": N_("Added"),
     "removed": N_("Removed"),
+    "encrypted": N_("Encrypted"),
+    "keystore": N_("Keystore"),
+    "passphrase": N_("Recovery passphrase"),
+    "scans_sealed": N_("Scans sealed"),
+    "dossiers": N_("Dossiers"),
 }

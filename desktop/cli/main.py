@@ -22,9 +22,11 @@ COMMAND_MODULES = (
     "desktop.cli.commands_hardware",
     "desktop.cli.commands_print",
     "desktop.cli.commands_sync",
+    "desktop.cli.commands_transfer",
     "desktop.cli.commands_online",
     "desktop.cli.commands_doctor",
     "desktop.cli.commands_backup",
+    "desktop.cli.commands_store",
     "desktop.cli.commands_update",
 )
 

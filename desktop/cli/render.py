@@ -33,6 +33,8 @@ def dossier(view: DossierView) -> dict[str, Any]:
         "postal_address": view.postal_address,
         "lookup_token": view.lookup_token,
         "conflict": view.conflict,
+        "received_unit": view.received_unit or view.branch,
+        "processing_unit": view.processing_unit or view.branch,
     }
 
 

@@ -15,6 +15,7 @@ from kivy.uix.widget import Widget
 from core.domain.dossier import DossierView
 from core.domain.errors import N_
 from core.i18n import _, number, tr
+from core.services.transfers import TransferMessage, TransferService
 from desktop import labels, queries, theme
 from desktop.sync_status import SyncSource, SyncState
 from desktop.ui.table import Table
@@ -22,6 +23,7 @@ from desktop.ui.widgets import Card, Text, heading, muted, paint
 from desktop.ui.widgets import labels as pairs
 
 from .base import BaseScreen
+from .transfers_inbox import TransfersCard
 
 if TYPE_CHECKING:
     from core.services.branch import Branch
@@ -49,6 +51,7 @@ class DashboardData:
     due_soon: list[DossierView]
     overdue: list[DossierView]
     sync: SyncState
+    transfers: list[TransferMessage]
 
 
 class Tile(ButtonBehavior, BoxLayout):
@@ -71,6 +74,7 @@ def load(branch: Branch, username: str, sync: SyncSource) -> DashboardData:
         queries.due_soon(branch),
         queries.overdue(branch),
         sync.status(),
+        TransferService(branch).messages(),
     )
 
 
@@ -107,7 +111,10 @@ class DashboardScreen(BaseScreen):
         lower.add_widget(due_card)
         self.sync_card = Card(fit=False, size_hint_x=0.42)
         lower.add_widget(self.sync_card)
+        # Shown between the tiles and the lists only while another unit's dossiers wait.
+        self.transfers_card = TransfersCard(self)
         page.add_widget(lower)
+        self.page = page
         return page
 
     def _dossier_table(self, empty: str) -> Table:
@@ -129,6 +136,15 @@ class DashboardScreen(BaseScreen):
         self.overdue_table.set_rows(_rows(data.overdue))
         self.due_table.set_rows(_rows(data.due_soon))
         self.show_sync(data.sync)
+        self.show_transfers(data)
+
+    def show_transfers(self, data: DashboardData) -> None:
+        card, page = self.transfers_card, self.page
+        if card.parent is not None:
+            page.remove_widget(card)
+        if data.transfers:
+            card.show(data.transfers)
+            page.add_widget(card, index=len(page.children) - 1)  # after the tiles
 
     def show_sync(self, state: SyncState) -> None:
         card = self.sync_card

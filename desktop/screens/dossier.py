@@ -16,16 +16,27 @@ from kivy.uix.widget import Widget
 
 from core.domain.dossier import DossierView
 from core.domain.errors import N_, MotcuaError
-from core.domain.workflow import TRANSITIONS, Action, Role, State, allowed_actions
+from core.domain.workflow import (
+    TRANSFER_ACTIONS,
+    TRANSITIONS,
+    Action,
+    Role,
+    State,
+    allowed_actions,
+)
 from core.i18n import _, describe, tr
 from core.services import documents
 from core.services.changes import Changes
 from core.services.fees import FeeReceipt, FeeService
+from core.services.transfers import TransferMessage
 from desktop import labels, pages, queries, slips, theme
+from desktop.documents import ocr_line
+from desktop.ui.files import FileDialog
 from desktop.ui.thumbs import ThumbStrip
 from desktop.ui.widgets import (
     Card,
     Cell,
+    Check,
     Column,
     Field,
     McButton,
@@ -40,8 +51,10 @@ from desktop.ui.widgets import (
     labels as pairs,
 )
 
+from . import dossier_transfers as transfers_ui
 from .base import BaseScreen
 from .dossier_dialogs import PageViewer, ReappointDialog
+from .dossier_scans import ScanAdder
 
 if TYPE_CHECKING:
     from core.services.branch import Branch
@@ -51,6 +64,7 @@ DETAIL_FIELDS: dict[Action, tuple[str, str]] = {
     Action.TRANSFER: ("to", N_("Hand over to (user name)")),
     Action.REGISTER_POSTAL: ("postal_address", N_("Postal address")),
     Action.REAPPOINT: ("due_at", N_("New appointment (yyyy-mm-ddThh:mm)")),
+    Action.SEND_OUT: ("to_branch", N_("Send to unit (its code)")),
 }
 
 
@@ -80,6 +94,8 @@ class Detail:
     timeline: list[dict[str, Any]]
     users: list[tuple[str, str, str]]
     receipts: list[FeeReceipt] = field(default_factory=list)  # fees paid, as recorded
+    texts: dict[str, str] = field(default_factory=dict)  # what OCR read in each scan
+    reply: TransferMessage | None = None  # the other unit's reply, to take back
 
 
 def render_files(branch: Branch, shas: list[str]) -> dict[str, list[bytes] | str]:
@@ -96,12 +112,27 @@ def render_files(branch: Branch, shas: list[str]) -> dict[str, list[bytes] | str
 
 
 def load(branch: Branch, code: str) -> Detail:
+    view = branch.dossiers.get(code)
+    shas = [str(f.get("sha256", "")) for c in view.components for f in c.get("files", [])]
     return Detail(
-        branch.dossiers.get(code),
+        view,
         branch.dossiers.timeline(code),
         queries.usernames(branch),
         FeeService(branch).receipts(code),
+        documents.texts(branch, shas),
+        transfers_ui.reply_for(branch, view),
     )
+
+
+def _grows_with(box: BoxLayout, text: Text) -> BoxLayout:
+    """A row as tall as its wrapped text, never less than a button's height."""
+
+    def fit(*_args: Any) -> None:
+        box.height = max(theme.ROW, text.height)
+
+    text.bind(height=fit)
+    fit()
+    return box
 
 
 class DossierScreen(BaseScreen):
@@ -112,8 +143,9 @@ class DossierScreen(BaseScreen):
         self.page = BoxLayout(orientation="vertical", spacing=theme.GAP)
         self.detail: Detail | None = None
         self.pending: Action | None = None
-        self.dialog: ReappointDialog | PageViewer | None = None
+        self.dialog: ReappointDialog | PageViewer | FileDialog | None = None
         self.page_slots: dict[str, BoxLayout] = {}
+        self.scans = ScanAdder(self)
         return self.page
 
     def refresh(self) -> None:
@@ -216,13 +248,19 @@ class DossierScreen(BaseScreen):
             files = comp.get("files", [])
             pages = sum(int(f.get("pages", 0)) for f in files)
             text = tr("{name} — {mark}, {pages} pages", name=comp["name"], mark=mark, pages=pages)
-            card.add_widget(
-                Text(
-                    text,
-                    color=theme.TEXT if comp.get("supplied") else theme.WARNING,
-                    size=theme.FONT_SMALL,
-                )
+            line = Text(
+                text,
+                color=theme.TEXT if comp.get("supplied") else theme.WARNING,
+                size=theme.FONT_SMALL,
             )
+            key = str(comp["key"])
+            add = McButton(
+                _("Add pages…"),
+                functools.partial(self.scans.ask, view, key),
+                variant="secondary",
+                font_size=theme.FONT_SMALL,
+            )
+            card.add_widget(_grows_with(row(line, fit_width(add)), line))
             for record in files:
                 sha = str(record.get("sha256", ""))
                 slot = BoxLayout(orientation="vertical", size_hint_y=None, height=24)
@@ -231,9 +269,17 @@ class DossierScreen(BaseScreen):
                 self.file_names[sha] = str(comp["name"])
                 wanted.append(sha)
                 card.add_widget(slot)
+                self._ocr_status(card, sha)
         if wanted:
             self.ops.read(lambda b: render_files(b, wanted), self._show_pages)
         return card
+
+    def _ocr_status(self, card: Card, sha: str) -> None:
+        """How far this scan's text recognition is (from the desk's OCR jobs)."""
+        read = self.detail.texts.get(sha) if self.detail is not None else None
+        line, colour = ocr_line(self.services.ocr.progress.get(sha), read)
+        if line:
+            card.add_widget(Text(line, color=colour, size=theme.FONT_SMALL))
 
     def _show_pages(self, rendered: dict[str, list[bytes] | str]) -> None:
         self.all_pages: list[tuple[str, int, str]] = [
@@ -329,6 +375,7 @@ class DossierScreen(BaseScreen):
             self._action_form(self.pending)
             return
         actions = ordered_actions(view.state, self.user.role)
+        actions += transfers_ui.transfer_actions(view, self.user.role, self.detail.reply)
         bar = BoxLayout(size_hint_y=None, height=theme.ROW, spacing=theme.GAP)
         if not actions:
             bar.add_widget(muted(_("No action for your role in this state."), size=theme.FONT_BODY))
@@ -353,8 +400,11 @@ class DossierScreen(BaseScreen):
             self.dialog.bind(on_dismiss=self._closed)
             self.dialog.open()
             return
+        if action is Action.TAKE_BACK:
+            self.transfer(action, "", {})
+            return
         transition = TRANSITIONS[action]
-        if transition.needs_note or action in DETAIL_FIELDS:
+        if transition.needs_note or action in DETAIL_FIELDS or action is Action.SEND_BACK:
             self.pending = action
             self._actions()
             return
@@ -375,6 +425,11 @@ class DossierScreen(BaseScreen):
             if key == "postal_address" and self.detail:
                 self.detail_field.input.text = self.detail.view.postal_address
             area.add_widget(self.detail_field)
+        self.return_there: Check | None = None
+        if action is Action.SEND_OUT:  # where the citizen gets the result
+            self.return_there = Check(False)
+            caption = _("The citizen gets the result at the other unit")
+            area.add_widget(row(self.return_there, Text(caption, size=theme.FONT_BODY)))
         needs = TRANSITIONS[action].needs_note
         self.note_field = Field(
             _("Reason (required)") if needs else _("Note (optional)"),
@@ -399,7 +454,35 @@ class DossierScreen(BaseScreen):
         details: dict[str, str] = {}
         if action in DETAIL_FIELDS and self.detail_field is not None:
             details[DETAIL_FIELDS[action][0]] = self.detail_field.value
+        if action in TRANSFER_ACTIONS:
+            there = self.return_there is not None and self.return_there.active
+            details["return_at"] = "destination" if there else "origin"
+            self.transfer(action, self.note_field.value, details)
+            return
         self.act(action, self.note_field.value, details)
+
+    def transfer(self, action: Action, note: str, details: dict[str, str]) -> None:
+        """A step between units (``dossier_transfers``)."""
+        assert self.detail is not None
+        user, view, reply = self.user, self.detail.view, self.detail.reply
+        assert user is not None
+        unit, return_at = details.get("to_branch", ""), details.get("return_at", "origin")
+
+        def done(new_view: DossierView) -> None:
+            self.pending = None
+            self.shell.report(
+                tr(
+                    "{action}: done — {code} is now {state}",
+                    action=labels.action_label(action),
+                    code=new_view.code,
+                    state=labels.state_label(new_view.state),
+                ),
+                "ok",
+            )
+
+        self.ops.write(
+            lambda b: transfers_ui.run(b, user, view, action, note, unit, reply, return_at), done
+        )
 
     def act(self, action: Action, note: str, details: dict[str, str]) -> None:
         assert self.detail is not None

@@ -14,12 +14,16 @@ from typing import TYPE_CHECKING
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
+from core.documents.ocr import ocr_available
+from core.documents.steps import StepResult
 from core.domain.dossier import DossierView
 from core.domain.errors import N_, IncompleteDossier, MotcuaError
 from core.domain.lookup import PREFIX
 from core.i18n import _, describe, tr
-from core.services import documents
+from core.services import intake_pipeline
+from core.services.intake_pipeline import Prepared
 from desktop import pages, theme
+from desktop.documents import step_settings
 from desktop.intake_model import IntakeDraft, applicant_from_card, search_procedures
 from desktop.pages import Page
 from desktop.ui.files import FileDialog
@@ -57,6 +61,7 @@ class IntakeScreen(BaseScreen):
         self.draft = IntakeDraft()
         self.step = 0
         self.outcome: DossierView | IncompleteDossier | None = None
+        self.step_results: dict[str, list[StepResult]] = {}
         self.dialog: FileDialog | None = None
         self.printing = outcome.Printing(shell)
         super().__init__(shell)
@@ -143,6 +148,7 @@ class IntakeScreen(BaseScreen):
     def new_intake(self) -> None:
         self.draft = IntakeDraft()
         self.outcome = None
+        self.step_results = {}
         self.go_step(0)
 
     # --- 1. procedure ----------------------------------------------------------------
@@ -304,32 +310,45 @@ class IntakeScreen(BaseScreen):
         self.focus_target = self.forward_button
 
     def receive(self) -> None:
-        """The documents' PDFs are made first (on the reader, off the writer), then the
-        receipt and its files are recorded in one transaction; the form's key makes a
-        second click or a retry return the same dossier."""
+        """The documents go through the intake's steps first (blank pages, checklist,
+        PDF/A, signature: on the documents worker, off the writer), then the receipt and
+        its files are recorded in one transaction; the form's key makes a second click or
+        a retry return the same dossier. OCR of the files follows in the background."""
         user = self.user
-        assert user is not None
+        assert user is not None and self.draft.procedure is not None
         intake = self.draft.intake()
         scans = {k: v for k, v in self.draft.scans().items() if k in intake.components}
+        components = self.draft.procedure.components
+        settings = step_settings(self.services.settings)
         self.forward_button.disabled = True
 
-        def record(files: list[documents.ScanFile]) -> None:
+        def record(prepared: Prepared) -> None:
             self.ops.write(
-                lambda b: b.dossiers.receive(user, intake, files), self._received, self._refused
+                lambda b: b.dossiers.receive(user, intake, prepared.files),
+                lambda view: self._received(view, prepared),
+                self._refused,
             )
 
         if not scans:
-            record([])
+            record(Prepared([], []))
             return
-        self.shell.report(_("Making the documents' PDF files…"), "info")
-        self.ops.read(
-            lambda _b: documents.build_all(user, intake.procedure_code, scans),
+        self.shell.report(_("Checking the pages and making the documents' files…"), "info")
+        self.ops.documents(
+            lambda: intake_pipeline.prepare(
+                user, intake.procedure_code, components, scans, settings
+            ),
             record,
             self._refused,
         )
 
-    def _received(self, view: DossierView) -> None:
+    def _received(self, view: DossierView, prepared: Prepared) -> None:
         self.outcome = view
+        prepared.recorded(ocr_available())
+        self.step_results = prepared.results()
+        recorded = {str(f.get("sha256")) for c in view.components for f in c.get("files", [])}
+        for sha, pdf in prepared.ocr.items():
+            if sha in recorded:  # a retry's files are not the ones the dossier holds
+                self.ops.recognise(view.id, sha, pdf)
         self.shell.report(tr("Dossier {code} received", code=view.code), "ok")
         self.go_step(5)
 
@@ -354,6 +373,8 @@ class IntakeScreen(BaseScreen):
 
     def _slip(self, view: DossierView) -> None:
         self.body.add_widget(outcome.slip_card(view))
+        if self.step_results:
+            self.body.add_widget(outcome.steps_card(view, self.step_results))
         self.body.add_widget(Widget())
         printing = self.printing
         buttons = [(_("Print slip"), lambda: printing.slip(view))]

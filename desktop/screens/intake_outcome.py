@@ -11,11 +11,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.documents.steps import STEP_NAMES, Outcome, StepResult
 from core.domain.dossier import DossierView
-from core.domain.errors import IncompleteDossier, MotcuaError
+from core.domain.errors import N_, IncompleteDossier, MotcuaError
 from core.domain.lookup import SlipLookup
 from core.i18n import _, describe, tr
-from desktop import labels, slips, tickets
+from desktop import labels, slips, theme, tickets
 from desktop.intake_model import IntakeDraft
 from desktop.ui.widgets import Card, Text, heading, muted
 from desktop.ui.widgets import labels as pairs
@@ -48,6 +49,29 @@ def slip_card(view: DossierView) -> Card:
             )
         )
     )
+    return card
+
+
+OUTCOMES = {Outcome.DONE: N_("done"), Outcome.SKIPPED: N_("skipped"), Outcome.FAILED: N_("failed")}
+
+
+def step_line(result: StepResult) -> str:
+    """ "PDF/A: done (PDF/A-2b)", in the clerk's language."""
+    name, outcome = _(STEP_NAMES[result.step]), _(OUTCOMES[result.outcome])
+    if not result.note:
+        return tr("{step}: {outcome}", step=name, outcome=outcome)
+    note = tr(result.note, **result.params)
+    return tr("{step}: {outcome} ({note})", step=name, outcome=outcome, note=note)
+
+
+def steps_card(view: DossierView, results: dict[str, list[StepResult]]) -> Card:
+    """What the intake's steps did to each scanned document."""
+    names = {str(c["key"]): str(c["name"]) for c in view.components}
+    card = Card()
+    card.add_widget(heading(_("The scanned documents"), size=theme.FONT_LARGE))
+    for key, steps in results.items():
+        card.add_widget(Text(names.get(key, key), bold=True, size=theme.FONT_SMALL))
+        card.add_widget(muted(" · ".join(step_line(result) for result in steps)))
     return card
 
 

@@ -127,6 +127,8 @@ class ReportsScreen(BaseScreen):
                             _("Withdrawn by the citizen (outside the rates)"),
                             number(total.withdrawn),
                         ),
+                        (_("Sent to other units (judged there)"), number(total.sent_out)),
+                        (_("Received from other units"), number(total.transferred_in)),
                     ],
                     caption_width=0.62,
                 )

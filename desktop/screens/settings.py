@@ -1,5 +1,6 @@
 """Settings: language (switches live), devices (pick, set defaults, test:
-``settings_devices``), code reader, users (branch admin), about and diagnostics; on a
+``settings_devices``), code reader, the document intake's steps and signing key
+(``settings_intake``), users (branch admin), about and diagnostics; on a
 revoked desk, the export of the events the server never received."""
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from desktop.ui.widgets import labels as pairs
 
 from .base import BaseScreen
 from .settings_devices import DevicesSection
+from .settings_intake import IntakeSection
 
 if TYPE_CHECKING:
     from core.services.branch import Branch
@@ -56,6 +58,9 @@ class SettingsScreen(BaseScreen):
         left.add_widget(self.devices_card)
         self.reader_card = Card()
         left.add_widget(self.reader_card)
+        self.intake_card = Card()
+        self.intake = IntakeSection(self, self.intake_card)
+        left.add_widget(self.intake_card)
         self.reader_test = ""  # what the last test read, shown in the card
         self.testing = False
         self.about_card = Card()
@@ -91,6 +96,7 @@ class SettingsScreen(BaseScreen):
 
     def refresh(self) -> None:
         self.devices.refresh()
+        self.intake.refresh()
         self.ops.device(self.services.devices.code_reader_ports, self._show_reader)
         self.ops.read(_diagnostics, self._show_about)
         self.ops.read(lambda b: b.admin.list_users(), self._show_users)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from PyInstaller.utils.hooks import collect_data_files, collect_submodules
+from PyInstaller.utils.hooks import collect_data_files, collect_submodules, copy_metadata
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -145,7 +145,9 @@ def desktop_datas() -> list[tuple[str, str]]:
     # python-escpos reads its printer profiles, python-barcode its font, pyHanko the
     # certificates of the EU trusted lists it validates against.
     libraries = _library_data("escpos", "barcode", "pyhanko")
-    return core_datas() + _data("desktop") + _data("hardware") + libraries
+    # keyring finds its OS keystore backends through its package metadata's entry points.
+    keystore = copy_metadata("keyring")
+    return core_datas() + _data("desktop") + _data("hardware") + libraries + keystore
 
 
 def desktop_hiddenimports() -> list[str]:
@@ -157,7 +159,18 @@ def desktop_hiddenimports() -> list[str]:
         devices += ["sane", "_sane"]
     if sys.platform == "win32":
         devices += ["twain", "win32com.client", "pythoncom", "pywintypes", "win32print", "win32api"]
-    return ours + devices
+    return ours + devices + encryption_hiddenimports()
+
+
+def encryption_hiddenimports() -> list[str]:
+    """Encryption at rest (docs/encryption.md): SQLAlchemy loads SQLCipher's driver by
+    name, keyring its keystore backends (Secret Service, Windows, macOS) by entry point."""
+    return [
+        "sqlcipher3",
+        "sqlcipher3.dbapi2",
+        "sqlalchemy.dialects.sqlite.pysqlcipher",
+        *collect_submodules("keyring.backends"),
+    ]
 
 
 def server_datas() -> list[tuple[str, str]]:

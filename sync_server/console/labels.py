@@ -91,6 +91,7 @@ EVENT_LABELS: dict[str, str] = {
     "dossier.attach": N_("Pages attached"),
     "dossier.rate": N_("Citizen rating"),
     "dossier.resolve": N_("Conflict resolved"),
+    "dossier.transfer-in": N_("Accepted from another unit"),
     "dossier.edit": N_("Details corrected"),
 }
 

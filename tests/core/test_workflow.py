@@ -12,6 +12,7 @@ from core.domain.workflow import (
     ACTION_LABELS,
     NATIONAL_STATUS,
     STATE_LABELS,
+    TRANSFER_ACTIONS,
     TRANSITIONS,
     Action,
     Role,
@@ -74,7 +75,8 @@ def bring_to(world: World, state: State) -> str:
 
 
 def test_every_state_has_a_path_and_a_national_status() -> None:
-    assert set(PATHS) == set(State) - {State.SUBMITTED}
+    # Away and sent back come through a transfer between units (tests/sync/test_transfers.py).
+    assert set(PATHS) == set(State) - {State.SUBMITTED, State.AWAY, State.SENT_BACK}
     assert set(NATIONAL_STATUS) == set(State) == set(STATE_LABELS)
     assert set(ACTION_LABELS) == set(Action)
 
@@ -86,7 +88,8 @@ def test_transition_matrix(action: Action, state: State, role: Role) -> None:
     transition = TRANSITIONS[action]
     if state in transition.sources and role in transition.roles:
         assert transition_for(action, state, role) is transition
-        assert action in allowed_actions(state, role)
+        # Transfers between units have their own commands, never a plain button.
+        assert (action in allowed_actions(state, role)) is (action not in TRANSFER_ACTIONS)
         return
     expected = TransitionRefused if state not in transition.sources else PermissionDenied
     with pytest.raises(expected):
@@ -98,7 +101,7 @@ ALLOWED = [
     (state, action, role)
     for state in PATHS
     for action, t in TRANSITIONS.items()
-    if state in t.sources
+    if state in t.sources and action not in TRANSFER_ACTIONS
     for role in sorted(t.roles)
 ]
 
@@ -128,7 +131,10 @@ def test_refused_transitions_change_nothing(world: World, state: State) -> None:
     with world.branch.store.read() as conn:
         events_before = event_store.count(conn)
     refused = [a for a in Action if a is not Action.RECEIVE and state not in TRANSITIONS[a].sources]
-    for action in refused:
+    for action in TRANSFER_ACTIONS:  # never through the plain step: they have their own commands
+        with pytest.raises(ValidationError, match="transfer"):
+            world.act("lan", code, action.value, **kwargs_for(action, world))
+    for action in set(refused) - TRANSFER_ACTIONS:
         with pytest.raises(TransitionRefused):
             world.act(
                 "hung" if Role.LEADER in TRANSITIONS[action].roles else "lan",

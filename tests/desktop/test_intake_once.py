@@ -25,7 +25,9 @@ def count_events(h: Any) -> int:
 
 def page_file(folder: Path) -> Path:
     image = Image.new("L", (620, 877), 255)
-    ImageDraw.Draw(image).text((60, 80), "To khai", fill=0)
+    draw = ImageDraw.Draw(image)
+    draw.text((60, 80), "To khai", fill=0)
+    draw.rectangle((60, 120, 560, 200), fill=0)  # ink enough not to be a blank page
     path = folder / "to-khai.png"
     image.save(path)
     return path

@@ -82,6 +82,9 @@ def test_the_bundle_holds_what_runs_and_nothing_for_tests_or_the_server(
         "serial",
         "holidays.countries.vietnam",
         "babel.numbers",
+        "sqlcipher3.dbapi2",
+        "sqlalchemy.dialects.sqlite.pysqlcipher",
+        "keyring.backends.SecretService",
     ):
         assert needed in modules, needed
     leaked = sorted(m for m in modules if m.split(".")[0] in FORBIDDEN)
@@ -168,6 +171,30 @@ def _counter_day(program: Path, env: dict[str, str], store: Path, work: Path) ->
         env={**env, **OFFICER},
     )
     return code
+
+
+def test_the_frozen_command_keeps_an_encrypted_store(
+    desktop_bundle: Path, clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    """GIVEN no keystore WHEN the frozen ``motcua`` creates a store with ``--encrypt``
+    under a branch passphrase THEN it opens again with it (SQLCipher and keyring are in
+    the bundle) and a wrong passphrase is exit 12, one line."""
+    store = tmp_path / "store"
+    env = {**clean_env, **ADMIN, "MOTCUA_KEYSTORE": "off", "MOTCUA_PASSPHRASE": "chi nhánh 2026"}
+    base = ["--data-dir", str(store), "--json"]
+    run(desktop_bundle / "motcua", *base, "init", "--encrypt", "--unit-code", "TAYHO",
+        "--branch-name", "Tây Hồ", env=env)  # fmt: skip
+    status = run(desktop_bundle / "motcua", *base, "store", "status", env=env)
+    assert json.loads(status.stdout)["encrypted"] is True
+    wrong = subprocess.run(
+        [str(desktop_bundle / "motcua"), *base, "catalog", "list"],
+        env={**env, "MOTCUA_PASSPHRASE": "not it at all"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert wrong.returncode == 12 and wrong.stderr.count("\n") == 1, wrong.stderr
 
 
 def test_a_counter_day_through_the_frozen_command(

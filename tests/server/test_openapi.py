@@ -52,7 +52,7 @@ def test_api_conforms(net: Net) -> None:
     session = SigningSession(net.desktop(net.branch("SCHEMA")))
     api = schemathesis.openapi.from_url(net.server.url + "/openapi.json")
     operations = [result.ok() for result in api.get_all_operations()]
-    assert len(operations) == 10
+    assert len(operations) == 11
     for operation in operations:
 
         @given(case=operation.as_strategy())

@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 from sqlalchemy import select
 
 from core.domain.errors import IntegrityError, MotcuaError
-from core.domain.workflow import TRANSITIONS, Action, State
+from core.domain.workflow import TRANSFER_ACTIONS, TRANSITIONS, Action, State
 from core.services import conflicts
 from core.services.branch import Branch
 from core.services.sync import LocalReplica
@@ -36,7 +36,8 @@ from .fixtures import LEADER, OFFICER, SPECIALIST, Net, rebuilt, receive, snapsh
 
 DESKTOPS = 3
 USERS = {role: user for user in (OFFICER, SPECIALIST, LEADER) for role in [user.role]}
-SKIPPED = {Action.RECEIVE, Action.REAPPOINT, Action.REGISTER_POSTAL}
+# Transfers between units have their own commands and tests (test_transfers.py).
+SKIPPED = {Action.RECEIVE, Action.REAPPOINT, Action.REGISTER_POSTAL, *TRANSFER_ACTIONS}
 
 
 class Replicas(RuleBasedStateMachine):

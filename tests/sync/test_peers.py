@@ -130,11 +130,19 @@ def test_peer_of_another_branch_is_refused(lan: Lan) -> None:
     """GIVEN a desktop of another branch
     WHEN it asks for the exchange, or is asked
     THEN it is refused (unknown device 401; known but of another branch 403) and nothing
-    moves."""
+    moves: an exchange between desks of two units hands only the transfers between them
+    (none here), never an event (``core.sync.peer_units``)."""
     address_a = lan.serve(lan.a)
     receive(lan.a)
-    with pytest.raises(ProtocolError):
-        sync_with_peer(lan.other, address_a)
+    before = snapshot(lan.other)
+    between = sync_with_peer(lan.other, address_a)
+    assert (between.unit, between.received, between.sent, between.handed) == (
+        lan.a.branch_code,
+        0,
+        0,
+        0,
+    )
+    assert snapshot(lan.other) == before
     url = peer_url(address_a)
     body = vector_body(lan.other.branch_code)
     answer = signed_post(url, "/v1/vector", body, lan.other.device_id, lan.other.key)
@@ -155,8 +163,10 @@ def test_peer_of_another_branch_is_refused(lan: Lan) -> None:
     assert answer.status_code == 403
     assert answer.json()["title"] == "wrong-branch"
     address_other = lan.serve(lan.other)
-    with pytest.raises(ProtocolError):
-        sync_with_peer(lan.a, address_other)  # a does not know it as one of its branch
+    before = snapshot(lan.a)
+    between = sync_with_peer(lan.a, address_other)  # a unit exchange: nothing to hand
+    assert (between.unit, between.received, between.handed) == (lan.other.branch_code, 0, 0)
+    assert snapshot(lan.a) == before
     assert len(snapshot(lan.other)["events"]) < len(snapshot(lan.a)["events"])
 
 
