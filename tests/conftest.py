@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.softhsm import token  # noqa: F401 - one SoftHSM2 token per session
+
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("MOTCUA_LANG", "en")
 

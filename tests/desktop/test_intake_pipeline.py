@@ -23,8 +23,8 @@ from core.i18n import _, tr
 from core.services import documents
 from core.storage import event_store
 from tests.documents.test_pdfa import text_page
-from tests.documents.test_pkcs11 import Token, token  # noqa: F401 - the SoftHSM2 fixture
 from tests.documents.test_sign_ocr import PASSWORD, clerk_certificate
+from tests.softhsm import Token
 
 from .flows import fill_applicant, login, receive, start_intake
 
@@ -154,7 +154,7 @@ def test_a_scan_is_signed_with_the_clerks_pkcs12_key_and_validates(
 def test_a_scan_is_signed_on_a_pkcs11_token(
     harness: Any,
     tmp_path: Path,
-    token: Token,  # noqa: F811 - the fixture imported above
+    token: Token,  # the session's SoftHSM2 token (tests/conftest.py)
 ) -> None:
     """GIVEN a SoftHSM2 token holding the clerk's key, set up in Settings
     WHEN a dossier is received with a scanned document
