@@ -99,8 +99,10 @@ class LocalPeerReplica:
     def partial_blob(self, sha256: str) -> Path:
         return self._local.partial_blob(sha256)
 
-    def complete_blob(self, sha256: str, *, durable: bool = True) -> None:
-        self._local.complete_blob(sha256, durable=durable)
+    def complete_blob(
+        self, sha256: str, *, durable: bool = True, digest: str | None = None
+    ) -> None:
+        self._local.complete_blob(sha256, durable=durable, digest=digest)
         self._note(Applied(blobs=frozenset({sha256})))
 
     def _note(self, applied: Applied) -> None:

@@ -204,12 +204,15 @@ class LocalReplica:
     def partial_blob(self, sha256: str) -> Path:
         return blob_io.partial_path(self.blob_root, sha256)
 
-    def complete_blob(self, sha256: str, *, durable: bool = True) -> None:
+    def complete_blob(
+        self, sha256: str, *, durable: bool = True, digest: str | None = None
+    ) -> None:
         """Check a downloaded blob's SHA-256, then make it visible; a mismatch discards it.
         From the centre it is durable; from a LAN peer (`durable` false) this desk offers
-        it to the centre too, in case its author's desk never reaches it."""
+        it to the centre too, in case its author's desk never reaches it. `digest`: the
+        SHA-256 of every byte written to the partial file, taken as they were written."""
         partial = self.partial_blob(sha256)
-        if blob_io.file_sha256(partial) != sha256:
+        if (digest or blob_io.file_sha256(partial)) != sha256:
             partial.unlink(missing_ok=True)
             raise ProtocolError(
                 N_("A downloaded blob does not match its SHA-256 and was discarded: {sha}"),

@@ -20,6 +20,7 @@ sent them is named.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -168,7 +169,7 @@ def fetch_blobs(client: PeerClient, replica: PeerReplica) -> Fetched:
                 received += fetch_blob(client, replica, blob)
                 count += 1
     except PeerBusy:
-        pass
+        pass  # its slots are taken: the scans left wait for the next round (or the centre)
     except ServerRefused as err:
         if err.status != 404 or err.problem.get("title") != "not-found":
             raise
@@ -225,25 +226,32 @@ def _fetch_checked(
 ) -> tuple[int, bool]:
     """The bytes received from `offset`, and whether the whole is that blob (if not, it
     is discarded: ``complete_blob`` alone makes a blob visible)."""
-    got = _download(client, blob, partial, offset) if offset < blob.size else 0
+    got, digest = _download(client, blob, partial, offset) if offset < blob.size else (0, None)
     try:
-        replica.complete_blob(blob.sha256, durable=False)
+        replica.complete_blob(blob.sha256, durable=False, digest=digest)
     except ProtocolError:
         partial.unlink(missing_ok=True)
         return got, False
     return got, True
 
 
-def _download(client: PeerClient, blob: HeldBlob, partial: Path, offset: int) -> int:
+def _download(
+    client: PeerClient, blob: HeldBlob, partial: Path, offset: int
+) -> tuple[int, str | None]:
     """Append the blob's bytes from `offset`, never more than its size; a cut keeps what
-    arrived (the next round resumes from it)."""
+    arrived (the next round resumes from it). Returns the bytes received and, for a
+    transfer from the first byte, the SHA-256 of what was written (so the file need not
+    be read again to check it)."""
     left = blob.size - offset
+    hasher = hashlib.sha256() if offset == 0 else None
     response = _open(client, blob, offset)
     try:
         with sealed.open_append(partial) as handle:
             for data in response.iter_content(PIECE):
                 piece = data[:left]
                 handle.write(piece)
+                if hasher is not None:
+                    hasher.update(piece)
                 left -= len(piece)
                 if not left:
                     break
@@ -256,7 +264,7 @@ def _download(client: PeerClient, blob: HeldBlob, partial: Path, offset: int) ->
             N_("The peer {url} stopped sending a scan: it resumes at the next exchange"),
             url=client.base_url,
         )
-    return blob.size - offset
+    return blob.size - offset, hasher.hexdigest() if hasher is not None else None
 
 
 def _open(client: PeerClient, blob: HeldBlob, offset: int) -> requests.Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from core.services.branch import Branch
@@ -25,6 +26,7 @@ def serve(branch: Branch, address: str) -> int:
 
 
 def find_and_sync(branch: Branch, seconds: float) -> int:
+    started = time.monotonic()
     hints = discover(branch, seconds)
     if not hints:
         print(json.dumps({"error": "no peer announced itself"}), flush=True)
@@ -33,7 +35,9 @@ def find_and_sync(branch: Branch, seconds: float) -> int:
     summary = sync_with_peer(
         branch, hint.address, device_id=hint.device_id, fingerprint=hint.fingerprint
     )
-    print(json.dumps({"hint": hint.address, "device": hint.device_id, **summary.as_dict()}))
+    took = time.monotonic() - started  # from browsing to the exchange done (bench_lan)
+    found = {"hint": hint.address, "device": hint.device_id, "seconds": round(took, 3)}
+    print(json.dumps({**found, **summary.as_dict()}))
     return 0
 
 
