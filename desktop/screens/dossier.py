@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.stacklayout import StackLayout
 from kivy.uix.widget import Widget
 
 from core.domain.dossier import DossierView
@@ -376,21 +377,22 @@ class DossierScreen(BaseScreen):
             return
         actions = ordered_actions(view.state, self.user.role)
         actions += transfers_ui.transfer_actions(view, self.user.role, self.detail.reply)
-        bar = BoxLayout(size_hint_y=None, height=theme.ROW, spacing=theme.GAP)
+        # The buttons flow onto a second line rather than run off the screen's edge.
+        bar = StackLayout(orientation="lr-tb", size_hint_y=None, spacing=theme.GAP)
+        bar.bind(minimum_height=bar.setter("height"))
         if not actions:
             bar.add_widget(muted(_("No action for your role in this state."), size=theme.FONT_BODY))
         for index, action in enumerate(actions, start=1):
             label = f"{labels.action_label(action)}  (Alt+{index})" if index < 10 else ""
-            bar.add_widget(
-                fit_width(
-                    McButton(
-                        label,
-                        functools.partial(self.choose, action),
-                        variant="primary" if index == 1 else "secondary",
-                    )
+            button = fit_width(
+                McButton(
+                    label,
+                    functools.partial(self.choose, action),
+                    variant="primary" if index == 1 else "secondary",
                 )
             )
-        bar.add_widget(Widget())
+            button.size_hint_y, button.height = None, theme.ROW
+            bar.add_widget(button)
         area.add_widget(bar)
 
     def choose(self, action: Action) -> None:
