@@ -1,6 +1,7 @@
 """A real LAN in network namespaces: two desktops, each in its own namespace joined by a
 veth pair on a private test subnet; one finds the other by mDNS across the link and the
-exchange syncs both ways.
+exchange syncs both ways, the centre unreachable: the other desk gets the dossier and its
+scan, which never reached the centre.
 
 Needs root (``ip netns``). Without it the test fails with a clear message: it does not
 skip. All traffic stays inside the two namespaces created here; they are deleted
@@ -21,8 +22,10 @@ from pathlib import Path
 import pytest
 
 from core.services.branch import Branch
+from core.services.documents import read as documents_read
+from core.services.sync import LocalReplica
 
-from .fixtures import Net, receive, snapshot
+from .fixtures import Net, attach_blob, receive, snapshot
 from .live import live_server
 
 SUBNET = "10.213.77"  # inside the test namespaces only
@@ -90,6 +93,10 @@ def test_mdns_finds_the_peer_across_a_real_link_and_the_exchange_syncs(
         for desk in (a, b, a):
             net.agent(desk).sync_once()
         code_a, code_b = receive(a).code, receive(b).code
+        scan_file = tmp_path / "scan.pdf"
+        scan_file.write_bytes(os.urandom(2 * 1024 * 1024))
+        scan = LocalReplica(a).add_blob(scan_file)  # never sent to the centre
+        attach_blob(a, a.dossiers.get(code_a).id, scan)
         folders = (a.data_dir, b.data_dir)
         net.close()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -120,12 +127,15 @@ def test_mdns_finds_the_peer_across_a_real_link_and_the_exchange_syncs(
     assert found.returncode == 0, found.stdout + found.stderr
     result = json.loads(found.stdout.strip().splitlines()[-1])
     assert result["hint"] == f"{namespaces.address_a}:{ready['port']}"
-    assert (result["applied"], result["accepted_by_peer"]) == (1, 1)
+    assert (result["applied"], result["accepted_by_peer"]) == (2, 1)
+    assert result["blobs_received"] == 1  # the scan, over the link, from the desk itself
     a, b = Branch.open(folders[0]), Branch.open(folders[1])
     try:
         assert a.dossiers.get(code_b).code == code_b
         assert b.dossiers.get(code_a).code == code_a
         assert snapshot(a) == snapshot(b)
+        assert LocalReplica(b).wanted_blobs() == []
+        assert documents_read(b, scan) == scan_file.read_bytes()
     finally:
         a.close()
         b.close()
