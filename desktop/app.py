@@ -65,47 +65,76 @@ def default_data_dir() -> Path:
 
 
 def build_app(data_dir: Path, kiosk: bool = False) -> Any:
-    """The Kivy App over the store in ``data_dir`` (environment already prepared)."""
+    """The Kivy App over the store in ``data_dir`` (environment already prepared). A store
+    whose key only the branch passphrase opens starts on the unlock form."""
     from kivy.app import App
     from kivy.clock import Clock
 
     from core.i18n import set_language
-    from core.update.launcher import mark_started
     from desktop import theme
     from desktop.composition import compose
-    from desktop.updates import watch as watch_updates
+    from desktop.settings import DesktopSettings
+    from desktop.unlock import PassphraseNeeded, UnlockView, ask_in_window
 
     theme.register_fonts()
 
     def post(callback: Any) -> None:
         Clock.schedule_once(lambda _dt: callback(), 0)
 
-    services = compose(data_dir, post)
-    watch_updates(services)  # after each sync: check, download and stage in the background
-    set_language(os.environ.get("MOTCUA_LANG") or services.settings.language)
+    set_language(os.environ.get("MOTCUA_LANG") or DesktopSettings.load(data_dir).language)
+    try:
+        services = compose(data_dir, post, prompt=ask_in_window)
+    except PassphraseNeeded:
+        services = None
 
     class MotcuaApp(App):
         title = "Một Cửa"
+        services: Any = None
+        shell: Any = None
+        root: Any = None
 
         def build(self) -> Any:
             from kivy.core.window import Window
 
-            from desktop.shell import Shell
-
             Window.clearcolor = theme.BACKGROUND
             if kiosk:
                 Window.fullscreen = "auto"
-            self.shell = Shell(services, kiosk=kiosk)
+            if services is not None:
+                return self.start(services)
+            self.unlock = UnlockView(
+                data_dir,
+                lambda secret: compose(data_dir, post, passphrase=secret),
+                self.unlocked,
+                post,
+            )
+            return self.unlock
+
+        def start(self, opened: Any) -> Any:
+            from core.update.launcher import mark_started
+            from desktop.shell import Shell
+            from desktop.updates import watch as watch_updates
+
+            self.services = opened
+            opened.updates = watch_updates(opened, post)  # after each sync: check, stage
+            set_language(os.environ.get("MOTCUA_LANG") or opened.settings.language)
+            self.shell = Shell(opened, kiosk=kiosk)
             # The first screen is up: this version works (the launcher keeps it).
             Clock.schedule_once(lambda _dt: mark_started(), 0.5)
             return self.shell
 
-        def on_stop(self) -> None:
-            services.close()
+        def unlocked(self, opened: Any) -> None:
+            """The passphrase opened the store: the counter replaces the form."""
+            window = self.root_window
+            window.remove_widget(self.unlock)
+            shell = self.start(opened)
+            self.root = shell
+            window.add_widget(shell)
 
-    app = MotcuaApp()
-    app.services = services
-    return app
+        def on_stop(self) -> None:
+            if self.services is not None:
+                self.services.close()
+
+    return MotcuaApp()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from core.domain.errors import N_, ValidationError
 from core.ports import DocumentPrinter, NoBackendAvailable, PrinterInfo, ReceiptPrinter, Scanner
 from core.ports.codes import CitizenIdentity, CodeReader
 from core.services.branch import Branch
+from core.services.storekey import Prompt
 
 from .codes import Assembler, CodeInput
 from .devices import Devices
@@ -177,9 +178,17 @@ def _sync_source(
 
 
 def compose(
-    data_dir: Path, post: Post = run_now, with_devices: bool = True, start_sync: bool = True
+    data_dir: Path,
+    post: Post = run_now,
+    with_devices: bool = True,
+    start_sync: bool = True,
+    *,
+    passphrase: str | None = None,
+    prompt: Prompt | None = None,
 ) -> Services:
-    branch = Branch.open(data_dir)
+    """The desk's services over the store in `data_dir`; an encrypted store's key from
+    the keystore, else `passphrase`, ``MOTCUA_PASSPHRASE`` or `prompt`."""
+    branch = Branch.open(data_dir, passphrase=passphrase, prompt=prompt)
     settings = DesktopSettings.load(data_dir)
     devices = _devices(settings) if with_devices else Devices(settings=settings)
     codes = CodeInput(open_code_reader, _wedge(), post)

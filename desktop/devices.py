@@ -94,7 +94,9 @@ class Devices:
     def scanner(self) -> tuple[Scanner, str]:
         chosen = self.settings.scanner
         if not chosen:
-            raise DeviceNotConfigured(N_("No scanner configured: choose one in Settings → Devices"))
+            raise DeviceNotConfigured(
+                N_("No scanner configured: choose one in Settings (F8), Devices")
+            )
         return self.scanners(), chosen
 
     def scan(

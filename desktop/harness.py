@@ -39,14 +39,23 @@ class Harness:
         return harness
 
     def close(self) -> None:
-        self.shell.unbind_keys()
+        if self.app.shell is not None:
+            self.shell.unbind_keys()
         self.pump(frames=2)
         Window.remove_widget(self.app.root)
-        self.app.services.close()
+        if self.app.services is not None:
+            self.app.services.close()
 
     @property
     def shell(self) -> Any:
         return self.app.shell
+
+    @property
+    def busy(self) -> bool:
+        """Workers running, or (before the store is unlocked) the passphrase checked."""
+        if self.app.shell is None:
+            return bool(self.app.unlock.checking)
+        return bool(self.shell.ops.busy)
 
     @property
     def screen(self) -> Any:
@@ -67,16 +76,14 @@ class Harness:
         deadline = time.monotonic() + timeout
         for _ in range(frames):
             self.frame()
-        while until is not None or self.shell.ops.busy:
+        while until is not None or self.busy:
             self.frame()
-            if not self.shell.ops.busy and (until is None or until()):
+            if not self.busy and (until is None or until()):
                 self.frame()
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"screen {self.shell.manager.current!r}: condition not met; "
-                    f"status {self.status()!r}; showing {self.texts()[:8]}"
-                )
+                shown = self.texts()[:8]
+                raise TimeoutError(f"{self._where()}: condition not met; showing {shown}")
 
     def settle(self, quiet_frames: int = 3, timeout: float = 10.0) -> None:
         """Frames until the workers and the screen transition have been idle a while."""
@@ -84,17 +91,27 @@ class Harness:
         quiet = 0
         while quiet < quiet_frames:
             self.frame()
-            busy = self.shell.ops.busy or self.shell.manager.transition.is_active
+            busy = self.busy or (
+                self.app.shell is not None and self.shell.manager.transition.is_active
+            )
             quiet = 0 if busy else quiet + 1
             if time.monotonic() > deadline:
-                raise TimeoutError(f"still busy on {self.shell.manager.current!r}")
+                raise TimeoutError(f"{self._where()}: still busy; showing {self.texts()[:8]}")
+
+    def _where(self) -> str:
+        if self.app.shell is None:
+            return "unlock form"
+        return f"screen {self.shell.manager.current!r}, status {self.status()!r}"
 
     # --- looking ---------------------------------------------------------------------
     def texts(self, widget: Widget | None = None) -> list[str]:
+        if widget is None and self.app.shell is None:
+            widget = self.app.root  # the unlock form
         return texts_of(widget or self.screen)
 
     def shows(self, *fragments: str) -> bool:
-        shown = "\n".join(self.texts() + texts_of(self.shell.status))
+        status = texts_of(self.shell.status) if self.app.shell is not None else []
+        shown = "\n".join(self.texts() + status)
         return all(fragment in shown for fragment in fragments)
 
     def status(self) -> str:
@@ -118,7 +135,7 @@ class Harness:
     # --- acting ----------------------------------------------------------------------
     def button(self, text: str, widget: Widget | None = None) -> McButton:
         """The enabled button whose label starts with ``text`` (as the user reads it)."""
-        root = widget or self.screen
+        root = widget or (self.screen if self.app.shell is not None else self.app.root)
         for child in root.walk(restrict=True):
             if isinstance(child, McButton) and child.text.startswith(text) and not child.disabled:
                 return child

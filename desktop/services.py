@@ -26,6 +26,8 @@ from .worker import Worker
 if TYPE_CHECKING:  # the LAN stack is loaded only when the desk serves its peers
     from core.services.peers import PeerService
 
+    from .updates import UpdateWatcher
+
 
 @dataclass
 class Services:
@@ -43,6 +45,7 @@ class Services:
     ocr: OcrJobs  # background OCR of recorded scans
     peers: PeerService | None = None  # the LAN peer service while it serves
     received: ReceivedFeed = field(default_factory=ReceivedFeed)  # other desks' changes
+    updates: UpdateWatcher | None = None  # the update check (None before enrolment)
 
     def save_settings(self) -> None:
         self.settings.save(self.data_dir)

@@ -94,6 +94,9 @@ class Shell(BoxLayout):
             self.report(message_for(codes.failed))
         self._sync_timer = Clock.schedule_interval(lambda _dt: self.poll_sync(), SYNC_POLL_SECONDS)
         services.received.listeners.append(self.broadcast)  # pulls and LAN exchanges
+        self.told_update = ""  # the staged version the status line has announced
+        if services.updates is not None:
+            services.updates.listeners.append(self.announce_update)
         self.poll_sync()
 
     # --- layout ----------------------------------------------------------------------
@@ -231,6 +234,21 @@ class Shell(BoxLayout):
         colours = {"error": theme.DANGER, "ok": theme.SUCCESS, "info": theme.TEXT}
         self.status.color = colours.get(kind, theme.TEXT)
         self.status.text = message
+
+    def announce_update(self) -> None:
+        """Say once that a new version is staged (and whether it waits for the admin)."""
+        assert self.services.updates is not None
+        outcome = self.services.updates.outcome
+        staged = str(outcome.get("staged", ""))
+        if not staged or staged == self.told_update:
+            return
+        self.told_update = staged
+        if outcome.get("held"):
+            text = N_("Version {version} is ready and waits for the branch admin: see Settings")
+            self.report(tr(text, version=staged), "info")
+        else:
+            text = N_("Version {version} is ready: it starts the next time Một Cửa starts")
+            self.report(tr(text, version=staged), "ok")
 
     def poll_sync(self) -> None:
         self.ops.read(

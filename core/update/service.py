@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.domain.errors import N_, NotFoundError, ValidationError
-from core.i18n import tr
+from core.domain.errors import N_, MotcuaError, NotFoundError, ValidationError
+from core.i18n import describe, tr
 
 from . import guard, versions
 from . import state as st
@@ -163,14 +163,19 @@ def _recording(data_dir: Path, release: Release, progress: Progress | None) -> P
 
 
 def background_check(
-    data_dir: Path, server_url: str, branch: Any, done: Callable[[dict[str, Any]], None]
+    data_dir: Path,
+    server_url: str,
+    branch: Any,
+    done: Callable[[dict[str, Any]], None],
+    progress: Progress | None = None,
 ) -> None:
-    """The desktop's job after a sync: never raises (a failed check is logged and the
-    next sync tries again)."""
+    """The desktop's job after a sync: never raises (a failed check is logged, given to
+    `done` as ``{"error": ...}``, and the next sync tries again)."""
     try:
-        result = check_and_stage(data_dir, server_url, branch)
+        result = check_and_stage(data_dir, server_url, branch, progress=progress)
     except Exception as err:  # the counter keeps working: the update waits
         log.warning("update check failed: %s", err)
+        done({"error": describe(err) if isinstance(err, MotcuaError) else str(err)})
         return
     if result.get("staged"):
         log.info("update %s staged for the next start", result["staged"])

@@ -1,7 +1,7 @@
 """Settings: language (switches live), devices (pick, set defaults, test:
 ``settings_devices``), code reader, the document intake's steps and signing key
-(``settings_intake``), users (branch admin), about and diagnostics; on a
-revoked desk, the export of the events the server never received."""
+(``settings_intake``), users (branch admin), updates (``settings_updates``), about and
+diagnostics; on a revoked desk, the export of the events the server never received."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from desktop.ui.widgets import labels as pairs
 from .base import BaseScreen
 from .settings_devices import DevicesSection
 from .settings_intake import IntakeSection
+from .settings_updates import UpdatesSection
 
 if TYPE_CHECKING:
     from core.services.branch import Branch
@@ -67,6 +68,9 @@ class SettingsScreen(BaseScreen):
         left.add_widget(self.about_card)
         self.revoked_box = Column(height=0)  # a card only on a revoked desk
         right.add_widget(self.revoked_box)
+        self.updates_card = Card()
+        self.updates = UpdatesSection(self, self.updates_card)
+        right.add_widget(self.updates_card)
         self.users_card = Card()
         right.add_widget(self.users_card)
         columns.add_widget(scrolling(left))
@@ -97,6 +101,7 @@ class SettingsScreen(BaseScreen):
     def refresh(self) -> None:
         self.devices.refresh()
         self.intake.refresh()
+        self.updates.refresh()
         self.ops.device(self.services.devices.code_reader_ports, self._show_reader)
         self.ops.read(_diagnostics, self._show_about)
         self.ops.read(lambda b: b.admin.list_users(), self._show_users)

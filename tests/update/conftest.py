@@ -17,19 +17,7 @@ import pytest
 
 from core.update import client, repository
 from tests.sync.live import LiveServer, start_server
-
-PROGRAM = "motcua-desktop"
-
-
-def make_app(folder: Path, version: str, crash: bool = False) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    ending = (
-        "exit 3" if crash else '[ -n "$MOTCUA_UPDATE_MARKER" ] && touch "$MOTCUA_UPDATE_MARKER"'
-    )
-    script = folder / PROGRAM
-    script.write_text(f'#!/bin/sh\necho "{PROGRAM} {version}"\n{ending}\nexit 0\n')
-    script.chmod(0o755)
-    return folder
+from tests.update.apps import PROGRAM, make_app
 
 
 @dataclass

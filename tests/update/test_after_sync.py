@@ -12,7 +12,7 @@ from desktop.updates import watch
 from tests.sync.fixtures import Net
 from tests.sync.live import live_server
 
-from .conftest import make_app
+from .apps import make_app
 
 
 def test_a_sync_starts_the_update_check_in_the_background(tmp_path: Path) -> None:
