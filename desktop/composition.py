@@ -190,6 +190,7 @@ def compose(
     the keystore, else `passphrase`, ``MOTCUA_PASSPHRASE`` or `prompt`."""
     branch = Branch.open(data_dir, passphrase=passphrase, prompt=prompt)
     settings = DesktopSettings.load(data_dir)
+    secrets = _adopt_secrets(branch, settings, data_dir)
     devices = _devices(settings) if with_devices else Devices(settings=settings)
     codes = CodeInput(open_code_reader, _wedge(), post)
     feed = ReceivedFeed(post)
@@ -207,6 +208,7 @@ def compose(
         codes=codes,
         citizen_card=_citizen_card_parser(),
         received=feed,
+        secrets=secrets,
     )
     if with_devices and settings.code_reader:
         try:
@@ -219,6 +221,19 @@ def compose(
         if settings.lan_peers and isinstance(services.sync, AgentSource):
             services.peers = _serve_peers(branch, settings.peer_port, feed)
     return services
+
+
+def _adopt_secrets(branch: Branch, settings: DesktopSettings, data_dir: Path) -> dict[str, str]:
+    """The desk's secrets; those an earlier version left in ``desktop.json`` move into
+    the store first (kept there, then the file is rewritten without them)."""
+    from core.services import desk_secrets
+
+    legacy = DesktopSettings.clear_secrets(data_dir)
+    if legacy:
+        desk_secrets.write(branch, legacy)
+        settings.save(data_dir)
+        log.info("moved %s from %s into the store", ", ".join(legacy), data_dir)
+    return desk_secrets.read_all(branch)
 
 
 def _serve_peers(branch: Branch, port: int, feed: ReceivedFeed) -> PeerService | None:

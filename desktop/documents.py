@@ -10,7 +10,7 @@ scan's job is kept by its SHA-256 for the screens to read.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +24,10 @@ from .settings import DesktopSettings
 from .worker import Post, run_now
 
 
-def step_settings(settings: DesktopSettings) -> StepSettings:
+def step_settings(settings: DesktopSettings, secrets: Mapping[str, str]) -> StepSettings:
     """The steps turned off in Settings, and the signing key: a token when its module is
-    set, else a PKCS#12 file when one is set, else none (the signature is skipped)."""
+    set, else a PKCS#12 file when one is set, else none (the signature is skipped); its
+    PIN or passphrase from the desk's `secrets`."""
     names = {step.value: step for step in SKIPPABLE}
     skip = frozenset(names[name] for name in settings.intake_skip if name in names)
     from core.documents.signing import Pkcs11Key, Pkcs12Key  # pyHanko: loaded when used
@@ -37,10 +38,10 @@ def step_settings(settings: DesktopSettings) -> StepSettings:
             Path(settings.signing_token_module),
             settings.signing_token_label,
             settings.signing_token_key,
-            settings.signing_token_pin,
+            secrets.get("signing_token_pin", ""),
         )
     elif settings.signing_key_file:
-        secret = settings.signing_key_passphrase.encode("utf-8") or None
+        secret = secrets.get("signing_key_passphrase", "").encode("utf-8") or None
         key = Pkcs12Key(Path(settings.signing_key_file), secret)
     return StepSettings(skip, key)
 

@@ -46,6 +46,7 @@ class Services:
     peers: PeerService | None = None  # the LAN peer service while it serves
     received: ReceivedFeed = field(default_factory=ReceivedFeed)  # other desks' changes
     updates: UpdateWatcher | None = None  # the update check (None before enrolment)
+    secrets: dict[str, str] = field(default_factory=dict)  # desk_secrets, read once
 
     def save_settings(self) -> None:
         self.settings.save(self.data_dir)

@@ -16,6 +16,7 @@ from core.ports.scanner import ColorMode, ScanSettings, Source
 FILE_NAME = "desktop.json"
 RESOLUTIONS = (150, 200, 300, 400, 600)  # dpi offered in Settings
 RECEIPT_PAPER_MM = (80, 58)
+SECRET_NAMES = ("signing_key_passphrase", "signing_token_pin")  # once kept here in clear
 
 
 @dataclass
@@ -44,15 +45,14 @@ class DesktopSettings:
     peer_port: int = 8471
     # The intake's document steps (docs/desktop.md): those turned off here, of "blank",
     # "checklist", "pdfa", "sign" and "ocr"; and the digitising clerk's signing key, a
-    # PKCS#12 file (and its passphrase) or a PKCS#11 token (its module, the token's and
-    # the key's labels, the PIN). A token, when set, is used before a file.
+    # PKCS#12 file or a PKCS#11 token (its module, the token's and the key's labels). A
+    # token, when set, is used before a file. The file's passphrase and the token's PIN
+    # are kept in the store (``core.services.desk_secrets``), never here.
     intake_skip: list[str] = field(default_factory=list)
     signing_key_file: str = ""
-    signing_key_passphrase: str = ""
     signing_token_module: str = ""
     signing_token_label: str = ""
     signing_token_key: str = ""
-    signing_token_pin: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -75,6 +75,17 @@ class DesktopSettings:
             old = self.extra.pop(name, "")
             values: list[str] = getattr(self, name)
             values += [v for v in old.split(",") if v and v not in values]
+
+    @staticmethod
+    def clear_secrets(data_dir: Path) -> dict[str, str]:
+        """Secrets an earlier version kept in ``desktop.json`` (to move into the store)."""
+        try:
+            raw = json.loads((data_dir / FILE_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(raw, dict):
+            return {}
+        return {name: str(raw[name]) for name in SECRET_NAMES if raw.get(name)}
 
     def save(self, data_dir: Path) -> None:
         path = data_dir / FILE_NAME

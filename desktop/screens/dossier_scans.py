@@ -52,7 +52,7 @@ class ScanAdder:
         screen.dialog = None
         user = screen.user
         assert user is not None
-        settings = step_settings(screen.services.settings)
+        settings = step_settings(screen.services.settings, screen.services.secrets)
         components = intake_pipeline.components_of(view)
 
         def prepare(found: list[pages.Page]) -> None:

@@ -319,7 +319,7 @@ class IntakeScreen(BaseScreen):
         intake = self.draft.intake()
         scans = {k: v for k, v in self.draft.scans().items() if k in intake.components}
         components = self.draft.procedure.components
-        settings = step_settings(self.services.settings)
+        settings = step_settings(self.services.settings, self.services.secrets)
         self.forward_button.disabled = True
 
         def record(prepared: Prepared) -> None:

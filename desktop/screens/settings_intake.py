@@ -3,7 +3,7 @@ digitising clerk's signing key (a PKCS#12 file, or a PKCS#11 token).
 
 Each step can be turned off (its check box; saved in ``desktop.json`` at once); the
 key's fields are saved with the Save button. The passphrase and the PIN are typed
-hidden.
+hidden and kept in the store (``core.services.desk_secrets``), not in ``desktop.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from kivy.uix.widget import Widget
 from core.documents.steps import SKIPPABLE, STEP_NAMES, Step
 from core.domain.errors import N_
 from core.i18n import _
+from core.services import desk_secrets
 from desktop import theme
+from desktop.settings import SECRET_NAMES
 from desktop.ui.widgets import Card, Check, Field, McButton, Text, fit_width, heading, muted, row
 
 if TYPE_CHECKING:
@@ -67,7 +69,8 @@ class IntakeSection:
         self.fields = {}
         for name, caption, secret in KEY_FIELDS:
             entry = Field(_(caption), password=secret)
-            entry.input.text = str(getattr(settings, name))
+            kept = self.services.secrets.get(name, "") if secret else getattr(settings, name)
+            entry.input.text = str(kept)
             self.fields[name] = entry
             card.add_widget(entry)
         save = McButton(_("Save the signing key"), self.save_key, variant="secondary")
@@ -80,8 +83,16 @@ class IntakeSection:
         self.services.save_settings()
 
     def save_key(self) -> None:
-        settings = self.services.settings
-        for name, entry in self.fields.items():
-            setattr(settings, name, entry.input.text.strip())
-        self.services.save_settings()
-        self.screen.shell.report(_("Signing key saved."), "ok")
+        services = self.services
+        typed = {name: entry.input.text.strip() for name, entry in self.fields.items()}
+        secrets = {name: value for name, value in typed.items() if name in SECRET_NAMES}
+
+        def done(_value: object) -> None:
+            services.secrets.update(secrets)
+            for name, value in typed.items():
+                if name not in SECRET_NAMES:
+                    setattr(services.settings, name, value)
+            services.save_settings()
+            self.screen.shell.report(_("Signing key saved."), "ok")
+
+        self.screen.ops.write(lambda b: desk_secrets.write(b, secrets), done)

@@ -6,6 +6,7 @@ the search."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from core.documents.ocr import ocr_available
 from core.documents.ocr_jobs import OcrState
 from core.documents.pdfa import pdfa_status
 from core.i18n import _, tr
-from core.services import documents
+from core.services import desk_secrets, documents
 from core.storage import event_store
+from desktop.composition import compose
+from desktop.settings import FILE_NAME
 from tests.documents.test_pdfa import text_page
 from tests.documents.test_sign_ocr import PASSWORD, clerk_certificate
 from tests.softhsm import Token
@@ -135,6 +138,12 @@ def test_a_scan_is_signed_with_the_clerks_pkcs12_key_and_validates(
     login(h, "officer")
     h.app.services.settings.intake_skip = ["ocr"]  # this test is about the signature
     type_signing_key(h, signing_key_file=str(p12), signing_key_passphrase=PASSWORD.decode("utf-8"))
+    # The passphrase is kept in the store, not beside it in desktop.json.
+    data_dir = h.app.services.data_dir
+    assert PASSWORD not in (data_dir / FILE_NAME).read_bytes()
+    assert str(p12) in (data_dir / FILE_NAME).read_text("utf-8")
+    kept = desk_secrets.read_all(h.app.services.branch)
+    assert kept["signing_key_passphrase"] == PASSWORD.decode("utf-8")
     screen = start_intake(h, "khai sinh")
     fill_applicant(h, screen)
     key = screen.draft.procedure.components[0].key
@@ -298,3 +307,29 @@ def test_pages_added_to_a_received_dossier_go_through_the_same_steps(
 
 def sha_shown(h: Any, sha: str) -> bool:
     return h.screen.route == "dossier" and sha in h.screen.page_slots
+
+
+def test_secrets_an_earlier_version_left_in_desktop_json_move_into_the_store(
+    store: Path,
+) -> None:
+    """GIVEN a desktop.json holding the signing passphrase and PIN in clear (as versions
+    before 0.1.x kept them) WHEN the desk starts THEN both are in the store, the file no
+    longer holds them, and its other settings are kept."""
+    legacy = {
+        "language": "en",
+        "signing_key_file": "/etc/motcua/clerk.p12",
+        "signing_key_passphrase": "mat-khau-cu-1",
+        "signing_token_pin": "246810",
+    }
+    (store / FILE_NAME).write_text(json.dumps(legacy), encoding="utf-8")
+    services = compose(store, with_devices=False, start_sync=False)
+    try:
+        assert services.secrets["signing_key_passphrase"] == "mat-khau-cu-1"
+        assert services.secrets["signing_token_pin"] == "246810"
+        assert desk_secrets.read_all(services.branch) == services.secrets
+    finally:
+        services.close()
+    kept = json.loads((store / FILE_NAME).read_text("utf-8"))
+    assert "signing_key_passphrase" not in kept and "signing_token_pin" not in kept
+    assert kept["signing_key_file"] == "/etc/motcua/clerk.p12" and kept["language"] == "en"
+    assert b"246810" not in (store / FILE_NAME).read_bytes()
