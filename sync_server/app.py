@@ -58,7 +58,7 @@ from core.sync.wire import (
     VectorResponse,
 )
 
-from . import blobstore, console, identity, ingest, limits, logs, reads
+from . import blobstore, console, identity, ingest, limits, logs, projections, reads
 from . import schema as t
 from . import transfers as between_units
 from .db import Settings, make_engine, migrate
@@ -382,6 +382,9 @@ class Server:
         self.polls = reads.Polls()
         self.enrolments = limits.Attempts()
         self.folder = Folder(self.engine)
+        # Branches folded before dossier_facts existed get theirs once, in the background
+        # (the statistics read their records meanwhile).
+        threading.Thread(target=self._backfill_facts, name="facts", daemon=True).start()
         self._prune_lock = threading.Lock()
         self._prune_next = 0.0  # monotonic moment of the next pruning of old nonces
         self._writers = ThreadPoolExecutor(4, thread_name_prefix="blob-write")
@@ -389,6 +392,12 @@ class Server:
         self._blob_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+
+    def _backfill_facts(self) -> None:
+        try:
+            projections.backfill_facts(self.engine)
+        except Exception as err:  # the next start tries again; statistics stay exact
+            log.warning("statistics facts not written: %s", err)
 
     def open_chunk(
         self, request: Request, sha256: str, offset: int, size: int, prefix: str

@@ -60,7 +60,8 @@ from core.domain import dossier as fold
 from core.domain.authority import CENTRE_PREFIX
 from core.domain.dossier import DossierView
 from core.domain.events import Event, sort_for_fold
-from core.domain.timeutil import VIETNAM
+from core.domain.timeutil import VIETNAM, parse_moment
+from core.reports import GROUPS, Tally, facts_from_view, timeline
 from core.storage.projection import search_body, view_from_json, view_to_json
 
 from . import schema as t
@@ -104,6 +105,50 @@ cursors = Table(
     t.metadata,
     Column("branch", String(32), primary_key=True),
     Column("folded_seq", BigInteger, nullable=False),
+    # Every dossier of the branch has its row in ``dossier_facts`` (false for a branch
+    # folded before that table existed, until ``backfill_facts`` has written them).
+    Column("facts_ready", Boolean, nullable=False),
+)
+
+# What the statistics read of each dossier (``core.reports``), in columns SQL can count:
+# moments as epoch seconds, the dossier's column in any report made after its last event
+# (``core.reports.timeline``: ``b_before`` up to ``switch_s``, ``b_after`` past it, the
+# ``b_moment_*`` pair under early_by_moment), the rest of its ``Tally`` and its value for
+# each grouping (``g_<name>``: ``GROUPS[name]`` of its facts).
+facts = Table(
+    "dossier_facts",
+    t.metadata,
+    Column("branch", String(32), nullable=False),
+    Column("dossier_id", String(64), nullable=False),
+    Column("received_s", BigInteger, nullable=False),
+    Column("ended_s", BigInteger, nullable=True),
+    Column("last_s", BigInteger, nullable=False),
+    Column("switch_s", BigInteger, nullable=True),
+    Column("refused", Boolean, nullable=False),
+    Column("b_before", String(24), nullable=False),
+    Column("b_after", String(24), nullable=False),
+    Column("b_moment_before", String(24), nullable=False),
+    Column("b_moment_after", String(24), nullable=False),
+    Column("received_here", Boolean, nullable=False),
+    Column("processed_here", Boolean, nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("complaint", Boolean, nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("has_result", Boolean, nullable=False),
+    Column("digitised", Boolean, nullable=False),
+    Column("payable", Boolean, nullable=False),
+    Column("paid_online", Boolean, nullable=False),
+    Column("g_field", String(64), nullable=False),
+    Column("g_procedure", String(64), nullable=False),
+    Column("g_clerk", String(64), nullable=False),
+    Column("g_branch", String(32), nullable=False),
+    Column("g_month", String(7), nullable=False),
+    Column("g_channel", String(32), nullable=False),
+    Column("g_received_unit", String(32), nullable=False),
+    Column("g_processing_unit", String(32), nullable=False),
+    PrimaryKeyConstraint("branch", "dossier_id"),
+    Index("ix_dossier_facts_ended", "ended_s"),
+    Index("ix_dossier_facts_received", "received_s"),
 )
 
 intake_days = Table(
@@ -113,6 +158,55 @@ intake_days = Table(
     Column("day", String(10), nullable=False),
     Column("events", BigInteger, nullable=False),
     PrimaryKeyConstraint("branch", "day"),
+)
+
+
+def _seconds(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
+
+
+def facts_of(branch: str, view: DossierView) -> dict[str, Any] | None:
+    """The dossier's ``dossier_facts`` row; None for a record the reports cannot read
+    (no receipt moment), which the statistics leave out as the desktops do."""
+    try:
+        found = facts_from_view(view)
+        last_at = parse_moment(view.last_at) if view.last_at else None
+    except ValueError:
+        return None
+    # A record folded before its last moment was kept: always read from its events.
+    line = timeline(found, last_at or _NEVER)
+    tally = Tally.of(found)
+    row: dict[str, Any] = {
+        "branch": branch,
+        "dossier_id": view.id,
+        "received_s": _seconds(found.received_at),
+        "ended_s": _seconds(found.ended_at),
+        "last_s": _seconds(last_at) if last_at else NEVER_S,
+        "switch_s": _seconds(line.switch),
+        "refused": found.refused,
+        "b_before": line.before.value,
+        "b_after": line.after.value,
+        "b_moment_before": line.moment_before.value,
+        "b_moment_after": line.moment_after.value,
+        **{name: getattr(tally, name) for name in TALLY_COLUMNS},
+    }
+    row.update({f"g_{name}": str(group(found)) for name, group in GROUPS.items() if name != "all"})
+    return row
+
+
+_NEVER = datetime(9999, 12, 31, tzinfo=VIETNAM)
+NEVER_S = int(_NEVER.timestamp())  # later than any report's moment
+
+TALLY_COLUMNS = (
+    "received_here",
+    "processed_here",
+    "channel",
+    "complaint",
+    "rating",
+    "has_result",
+    "digitised",
+    "payable",
+    "paid_online",
 )
 
 
@@ -252,6 +346,7 @@ def fold_chunk(conn: Connection, branch: str, events: Sequence[Event], upto: int
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     refold: list[str] = []
+    written: list[DossierView] = []
     for dossier_id, evs in added.items():
         view = views.get(dossier_id)
         ordered = sort_for_fold(evs)
@@ -259,6 +354,7 @@ def fold_chunk(conn: Connection, branch: str, events: Sequence[Event], upto: int
             folded = fold_guarded(ordered, view)
             assert folded is not None
             changed.append(row_of(branch, folded))
+            written.append(folded)
         elif view is not None or any(fold.starts(e) for e in evs):
             refold.append(dossier_id)
         # else: its creation has not arrived yet, and these events cannot start it
@@ -272,8 +368,20 @@ def fold_chunk(conn: Connection, branch: str, events: Sequence[Event], upto: int
         if folded is None:
             continue
         (changed if dossier_id in views else new).append(row_of(branch, folded))
+        written.append(folded)
     _write(conn, new, changed)
+    write_facts(conn, branch, written)
     return len(new) + len(changed)
+
+
+def write_facts(conn: Connection, branch: str, views: Sequence[DossierView]) -> None:
+    """Replace these dossiers' ``dossier_facts`` rows."""
+    f = facts.c
+    for ids in _chunks([v.id for v in views]):
+        conn.execute(delete(facts).where(f.branch == branch, f.dossier_id.in_(ids)))
+    rows = [row for v in views if (row := facts_of(branch, v)) is not None]
+    if rows:
+        conn.execute(insert(facts), rows)
 
 
 def _write(conn: Connection, new: list[dict[str, Any]], changed: list[dict[str, Any]]) -> None:
@@ -309,10 +417,13 @@ def _lock_cursor(conn: Connection, branch: str) -> int:
         return int(found)
     if conn.dialect.name == "postgresql":
         conn.execute(
-            pg_insert(cursors).values(branch=branch, folded_seq=0).on_conflict_do_nothing()
+            pg_insert(cursors)
+            .values(branch=branch, folded_seq=0, facts_ready=True)
+            .on_conflict_do_nothing()
         )
     else:
-        conn.execute(insert(cursors).prefix_with("OR IGNORE").values(branch=branch, folded_seq=0))
+        new = insert(cursors).prefix_with("OR IGNORE")
+        conn.execute(new.values(branch=branch, folded_seq=0, facts_ready=True))
     return int(conn.execute(query).scalar_one())
 
 
@@ -392,9 +503,65 @@ def rebuild(engine: Engine, branch: str | None = None, chunk: int = CHUNK) -> di
         with engine.begin() as conn:
             _lock_cursor(conn, code)
             conn.execute(delete(dossiers).where(dossiers.c.branch == code))
-            conn.execute(update(cursors).where(cursors.c.branch == code).values(folded_seq=0))
+            conn.execute(delete(facts).where(facts.c.branch == code))
+            conn.execute(
+                update(cursors)
+                .where(cursors.c.branch == code)
+                .values(folded_seq=0, facts_ready=True)
+            )
             done[code] = fold_from_cursor(conn, code, chunk)[0]
     return done
+
+
+def backfill_facts(engine: Engine, chunk: int = CHUNK) -> dict[str, int]:
+    """Write the ``dossier_facts`` of each branch folded before that table existed (its
+    cursor's ``facts_ready`` false), from its dossiers' records, holding its cursor: the
+    server does it once after the upgrade, in the background. Returns the rows per branch."""
+    with engine.connect() as conn:
+        waiting = list(
+            conn.execute(select(cursors.c.branch).where(~cursors.c.facts_ready)).scalars()
+        )
+    done: dict[str, int] = {}
+    for branch in waiting:
+        with engine.begin() as conn:
+            _lock_cursor(conn, branch)
+            ready = select(cursors.c.facts_ready).where(cursors.c.branch == branch)
+            if conn.execute(ready).scalar_one():
+                continue  # another process did it meanwhile
+            conn.execute(delete(facts).where(facts.c.branch == branch))
+            done[branch] = _facts_from_records(conn, branch, chunk)
+            conn.execute(update(cursors).where(cursors.c.branch == branch).values(facts_ready=True))
+        log.info("statistics facts of branch %s written: %d dossiers", branch, done[branch])
+    return done
+
+
+def _facts_from_records(conn: Connection, branch: str, chunk: int) -> int:
+    d = dossiers.c
+    written, after = 0, ""
+    while True:
+        docs = conn.execute(
+            select(d.dossier_id, d.doc)
+            .where(d.branch == branch, d.dossier_id > after)
+            .order_by(d.dossier_id)
+            .limit(chunk)
+        ).all()
+        if not docs:
+            return written
+        rows = [r for doc in docs if (r := facts_of(branch, view_from_json(doc.doc)))]
+        if rows:
+            conn.execute(insert(facts), rows)
+        written += len(rows)
+        after = docs[-1].dossier_id
+
+
+def facts_ready(conn: Connection, branches: Sequence[str]) -> set[str]:
+    """Of these branches, those whose every dossier has its ``dossier_facts`` row (a
+    branch never folded has none to have)."""
+    c = cursors.c
+    behind = set(
+        conn.execute(select(c.branch).where(c.branch.in_(list(branches)), ~c.facts_ready)).scalars()
+    )
+    return {b for b in branches if b not in behind}
 
 
 def today() -> str:

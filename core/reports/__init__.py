@@ -10,12 +10,16 @@ from .ontime import (
     Bucket,
     OnTimeReport,
     OnTimeRules,
+    ReportBuilder,
     Stats,
+    Tally,
+    Timeline,
     as_of_moment,
     check_period,
     judge,
     ontime_report,
     report_from_facts,
+    timeline,
 )
 
 __all__ = [
@@ -24,7 +28,10 @@ __all__ = [
     "DossierFacts",
     "OnTimeReport",
     "OnTimeRules",
+    "ReportBuilder",
     "Stats",
+    "Tally",
+    "Timeline",
     "as_of_moment",
     "check_period",
     "complete_as_of",
@@ -33,5 +40,6 @@ __all__ = [
     "judge",
     "ontime_report",
     "report_from_facts",
+    "timeline",
     "view_as_of",
 ]

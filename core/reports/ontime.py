@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from core.domain.errors import N_, ValidationError
@@ -79,6 +79,34 @@ def judge(d: DossierFacts, as_of: datetime, rules: OnTimeRules = OnTimeRules()) 
     return Bucket.IN_PROGRESS_WITHIN if as_of <= d.deadline else Bucket.IN_PROGRESS_LATE
 
 
+# Later than any report's moment.
+_NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+_BY_MOMENT = OnTimeRules(early_by_moment=True)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A dossier's column in every report whose moment is at or after its last event:
+    `before` up to `switch` (included), `after` past it; no switch: always `before`.
+    ``moment_*`` are the same under ``early_by_moment``. Past its last event nothing
+    of the dossier changes but the report's moment, and ``judge`` reads that moment only
+    against the deadline, so one switch is all there is (``tests/core``: every moment)."""
+
+    before: Bucket
+    after: Bucket
+    moment_before: Bucket
+    moment_after: Bucket
+    switch: datetime | None
+
+
+def timeline(d: DossierFacts, last_at: datetime) -> Timeline:
+    """`d` is the dossier as of `last_at`, the moment of its latest event."""
+    before, after = judge(d, last_at), judge(d, _NEVER)
+    moment_before, moment_after = judge(d, last_at, _BY_MOMENT), judge(d, _NEVER, _BY_MOMENT)
+    same = (before, moment_before) == (after, moment_after)
+    return Timeline(before, after, moment_before, moment_after, None if same else d.deadline)
+
+
 def in_period(d: DossierFacts, start: datetime, as_of: datetime) -> bool:
     """Received or processed in the period: received by its moment and not ended before it
     began. A refused dossier was never received."""
@@ -89,6 +117,36 @@ def in_period(d: DossierFacts, start: datetime, as_of: datetime) -> bool:
 
 def _rate(part: int, whole: int, empty: float = 0.0) -> float:
     return 100.0 * part / whole if whole else empty
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a dossier adds to its group's figures besides its column: equal for every
+    dossier of a count the server keeps (``Stats.count``)."""
+
+    received_here: bool
+    processed_here: bool
+    channel: str
+    complaint: bool
+    rating: int
+    has_result: bool
+    digitised: bool
+    payable: bool
+    paid_online: bool
+
+    @classmethod
+    def of(cls, d: DossierFacts) -> Tally:
+        return cls(
+            d.received_here,
+            d.processed_here,
+            d.channel,
+            d.complaint,
+            d.rating,
+            d.has_result,
+            d.digitised,
+            d.payable,
+            d.paid_online,
+        )
 
 
 @dataclass
@@ -110,22 +168,28 @@ class Stats:
     received_judged: int = 0  # received here in the period, and judged here
 
     def add(self, d: DossierFacts, bucket: Bucket, received: bool, rules: OnTimeRules) -> None:
-        if received and d.received_here:
-            self.received += 1
-            self.channels[d.channel] += 1
-        if not d.processed_here:
-            self.sent_out += 1
+        self.count(Tally.of(d), bucket, received, rules)
+
+    def count(
+        self, t: Tally, bucket: Bucket, received: bool, rules: OnTimeRules, n: int = 1
+    ) -> None:
+        """Add `n` dossiers alike in everything the figures read (a stored count)."""
+        if received and t.received_here:
+            self.received += n
+            self.channels[t.channel] += n
+        if not t.processed_here:
+            self.sent_out += n
             return
-        if not d.received_here:
-            self.transferred_in += 1
+        if not t.received_here:
+            self.transferred_in += n
         elif received:
-            self.received_judged += 1
-        self.buckets[bucket] += 1
-        self.rated_negative += int(d.complaint or 0 < d.rating <= rules.negative_rating_max)
-        self.with_result += int(d.has_result)
-        self.digitised += int(d.has_result and d.digitised)
-        self.payable += int(d.payable)
-        self.paid_online += int(d.payable and d.paid_online)
+            self.received_judged += n
+        self.buckets[bucket] += n
+        self.rated_negative += n * int(t.complaint or 0 < t.rating <= rules.negative_rating_max)
+        self.with_result += n * int(t.has_result)
+        self.digitised += n * int(t.has_result and t.digitised)
+        self.payable += n * int(t.payable)
+        self.paid_online += n * int(t.payable and t.paid_online)
 
     @property
     def total(self) -> int:
@@ -264,6 +328,52 @@ def as_of_moment(period_end: datetime, now: datetime) -> datetime:
     return to_vietnam(min(period_end, now))
 
 
+class ReportBuilder:
+    """A report's figures added up dossier by dossier (``add``), or by stored counts of
+    dossiers alike (``count``: the server's statistics); ``build`` makes the report."""
+
+    def __init__(
+        self,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        group_by: str = "all",
+        rules: OnTimeRules = OnTimeRules(),
+    ) -> None:
+        check_period(start, end, group_by)
+        self.start, self.end, self.group_by, self.rules = start, end, group_by, rules
+        self.as_of = as_of_moment(end, now)
+        self.group = GROUPS[group_by]
+        self.overall = Stats()
+        self.groups: dict[str, Stats] = {}
+
+    @property
+    def empty(self) -> bool:
+        """The period starts after the report's moment: nothing counts."""
+        return self.as_of < self.start
+
+    def add(self, d: DossierFacts) -> None:
+        if self.empty or not in_period(d, self.start, self.as_of):
+            return
+        bucket = judge(d, self.as_of, self.rules)
+        self.count(self.group(d), Tally.of(d), bucket, d.received_at >= self.start)
+
+    def count(self, group: str, t: Tally, bucket: Bucket, received: bool, n: int = 1) -> None:
+        """`n` dossiers in the period, alike, in `group`, judged `bucket`."""
+        self.overall.count(t, bucket, received, self.rules, n)
+        self.groups.setdefault(group, Stats()).count(t, bucket, received, self.rules, n)
+
+    def build(self) -> OnTimeReport:
+        return OnTimeReport(
+            to_vietnam(self.start),
+            to_vietnam(self.end),
+            self.as_of,
+            self.group_by,
+            self.overall,
+            self.groups,
+        )
+
+
 def report_from_facts(
     dossiers: Iterable[DossierFacts],
     start: datetime,
@@ -273,19 +383,10 @@ def report_from_facts(
     rules: OnTimeRules = OnTimeRules(),
 ) -> OnTimeReport:
     """The report over dossiers reduced to their facts as of ``as_of_moment(end, now)``."""
-    check_period(start, end, group_by)
-    as_of = as_of_moment(end, now)
-    group = GROUPS[group_by]
-    overall = Stats()
-    groups: dict[str, Stats] = {}
+    builder = ReportBuilder(start, end, now, group_by, rules)
     for d in dossiers:
-        if as_of < start or not in_period(d, start, as_of):
-            continue
-        bucket = judge(d, as_of, rules)
-        received = d.received_at >= start
-        overall.add(d, bucket, received, rules)
-        groups.setdefault(group(d), Stats()).add(d, bucket, received, rules)
-    return OnTimeReport(to_vietnam(start), to_vietnam(end), as_of, group_by, overall, groups)
+        builder.add(d)
+    return builder.build()
 
 
 def ontime_report(
