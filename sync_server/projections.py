@@ -52,6 +52,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -96,6 +97,13 @@ dossiers = Table(
     Column("doc", Text, nullable=False),  # the DossierView, as the desktops store it
     PrimaryKeyConstraint("branch", "dossier_id"),
     Index("ix_dossiers_received", "branch", "received_at"),
+    # The overview counts each branch's conflicts: few rows among millions.
+    Index(
+        "ix_dossiers_conflict",
+        "branch",
+        postgresql_where=text("conflict"),
+        sqlite_where=text("conflict"),
+    ),
 )
 # Read when a dossier is folded again from its log (and for its timeline).
 Index("ix_events_dossier", t.events.c.branch, t.events.c.dossier_id)

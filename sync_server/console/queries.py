@@ -54,6 +54,8 @@ class BranchLine:
     events_today: int
     dossiers_month: int
     devices: list[DeviceLine] = field(default_factory=list)
+    conflicts: int = 0  # dossiers in conflict now
+    on_time_rate: float | None = None  # this month, None when nothing was judged
 
     @property
     def alerts(self) -> int:
@@ -112,6 +114,11 @@ def overview(engine: Engine, account: Account, moment: datetime | None = None) -
         )
         for branch, count in month:
             lines[branch].dossiers_month = int(count)
+        conflicts = conn.execute(
+            select(d.branch, func.count()).where(d.conflict, d.branch.in_(codes)).group_by(d.branch)
+        )
+        for branch, count in conflicts:
+            lines[branch].conflicts = int(count)
         seen = {
             r.device_id: r
             for r in conn.execute(select(device_seen).where(device_seen.c.branch.in_(codes)))
@@ -127,7 +134,18 @@ def overview(engine: Engine, account: Account, moment: datetime | None = None) -
         )
         for r in devices:
             lines[r.branch].devices.append(_device(r, seen.get(r.device_id), heads, moment))
+    for branch, rate in month_rates(engine, account, moment).items():
+        lines[branch].on_time_rate = rate
     return list(lines.values())
+
+
+def month_rates(engine: Engine, account: Account, moment: datetime) -> dict[str, float]:
+    """Each branch's on-time rate this month (Decision 766), where something was judged."""
+    from .stats import Query, report, this_month
+
+    first, last = this_month(moment.astimezone(VIETNAM).date())
+    figures = report(engine, account, Query("", first, last, "branch"), moment)
+    return {code: s.on_time_rate for code, s in figures.groups.items() if s.judged}
 
 
 def _device(row: Any, seen: Any, heads: dict[str, int], moment: datetime) -> DeviceLine:

@@ -1,5 +1,6 @@
-"""The statistics' facts of each dossier, in columns SQL can count (``dossier_facts``), and
-whether a branch has them all (``projection_cursor.facts_ready``).
+"""The statistics' facts of each dossier, in columns SQL can count (``dossier_facts``),
+whether a branch has them all (``projection_cursor.facts_ready``), and an index of the
+dossiers in conflict (the overview counts them per branch).
 
 Branches folded before this revision start with ``facts_ready`` false: the server writes
 their facts from the dossiers' records in the background once it runs
@@ -63,9 +64,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_dossier_facts_ended", "dossier_facts", ["ended_s"])
     op.create_index("ix_dossier_facts_received", "dossier_facts", ["received_s"])
+    op.create_index(
+        "ix_dossiers_conflict",
+        "dossiers",
+        ["branch"],
+        postgresql_where=sa.text("conflict"),
+        sqlite_where=sa.text("conflict"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dossiers_conflict", "dossiers")
     op.drop_index("ix_dossier_facts_received", "dossier_facts")
     op.drop_index("ix_dossier_facts_ended", "dossier_facts")
     op.drop_table("dossier_facts")

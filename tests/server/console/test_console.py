@@ -166,6 +166,9 @@ def test_overview_and_search_show_pushed_data(net: Net) -> None:
     assert pushed >= 2  # the receipt and the transfer, at least
     assert f"Events received today {pushed}" in tayho
     assert "Dossiers received this month 1" in tayho
+    # The one dossier is in progress within its deadline: on time; none in conflict.
+    assert "On-time rate this month 100.00%" in tayho
+    assert "Open conflicts 0" in tayho
     for query in (
         view.code,
         "nguyen van an",
