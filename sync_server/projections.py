@@ -97,6 +97,8 @@ dossiers = Table(
     Column("doc", Text, nullable=False),  # the DossierView, as the desktops store it
     PrimaryKeyConstraint("branch", "dossier_id"),
     Index("ix_dossiers_received", "branch", "received_at"),
+    # The dossiers page lists the latest receipts of every branch.
+    Index("ix_dossiers_received_at", "received_at"),
     # The overview counts each branch's conflicts: few rows among millions.
     Index(
         "ix_dossiers_conflict",

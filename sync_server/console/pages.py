@@ -54,8 +54,8 @@ def error_text(request: Request, err: MotcuaError) -> str:
 
 
 async def visible_branches(request: Request, session: Session) -> list[tuple[str, str]]:
-    lines = await run_in_threadpool(queries.overview, console_of(request).engine, session.account)
-    return [(b.code, b.name) for b in lines]
+    engine = console_of(request).engine
+    return await run_in_threadpool(queries.branch_names, engine, session.account)
 
 
 # --- statistics -----------------------------------------------------------------------------

@@ -7,13 +7,13 @@ from __future__ import annotations
 import hmac
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, true
+from sqlalchemy import Connection, Engine, and_, func, or_, select, true
 
 from core.domain.codes import looks_like_code
 from core.domain.dossier import DossierView
@@ -90,61 +90,116 @@ def month_bounds(today: date) -> tuple[str, str]:
     return first.isoformat(), following.isoformat()
 
 
-def overview(engine: Engine, account: Account, moment: datetime | None = None) -> list[BranchLine]:
-    moment = moment or now()
-    start, end = month_bounds(moment.date())
-    d = projections.dossiers.c
+def branch_names(engine: Engine, account: Account) -> list[tuple[str, str]]:
+    """The branches the account sees, by code: (code, name)."""
+    b = t.branches.c
+    query = select(b.code, b.name).order_by(b.code)
+    if not account.every_branch:
+        query = query.where(b.code.in_(account.branches))
     with engine.connect() as conn:
-        query = select(t.branches).order_by(t.branches.c.code)
-        if not account.every_branch:
-            query = query.where(t.branches.c.code.in_(account.branches))
-        lines = {r.code: BranchLine(r.code, r.name, 0, 0) for r in conn.execute(query)}
-        codes = list(lines)
-        for r in conn.execute(
-            select(projections.intake_days).where(
-                projections.intake_days.c.day == moment.date().isoformat(),
-                projections.intake_days.c.branch.in_(codes),
-            )
-        ):
-            lines[r.branch].events_today = int(r.events)
-        month = conn.execute(
-            select(d.branch, func.count())
-            .where(d.branch.in_(codes), d.received_at >= start, d.received_at < end)
-            .group_by(d.branch)
-        )
-        for branch, count in month:
-            lines[branch].dossiers_month = int(count)
-        conflicts = conn.execute(
-            select(d.branch, func.count()).where(d.conflict, d.branch.in_(codes)).group_by(d.branch)
-        )
-        for branch, count in conflicts:
-            lines[branch].conflicts = int(count)
-        seen = {
-            r.device_id: r
-            for r in conn.execute(select(device_seen).where(device_seen.c.branch.in_(codes)))
-        }
-        heads = {
-            r.device_id: int(r.last_seq)
-            for r in conn.execute(
-                select(t.heads.c.device_id, t.heads.c.last_seq).where(t.heads.c.branch.in_(codes))
-            )
-        }
-        devices = conn.execute(
-            select(t.devices).where(t.devices.c.branch.in_(codes)).order_by(t.devices.c.enrolled_at)
-        )
-        for r in devices:
+        return [(r.code, r.name) for r in conn.execute(query)]
+
+
+PAGE_SIZE = 50  # branches per overview page
+
+
+@dataclass
+class Overview:
+    """One page of the overview: its branches (those needing attention first), how many
+    branches match in all, how many of them need attention, and the page's place."""
+
+    lines: list[BranchLine]
+    matching: int
+    attention: int
+    page: int
+    pages: int
+
+
+def overview(
+    engine: Engine,
+    account: Account,
+    moment: datetime | None = None,
+    *,
+    page: int = 1,
+    search: str = "",
+    size: int = PAGE_SIZE,
+) -> Overview:
+    """The branches the account sees whose code or name holds `search`, with their
+    devices; those with a device needing attention first, then by code; the figures of
+    the `page`-th `size` of them."""
+    moment = moment or now()
+    with engine.connect() as conn:
+        lines = _branch_lines(conn, account, search)
+        _add_devices(conn, lines, moment)
+    ordered = sorted(lines.values(), key=lambda b: (b.alerts == 0, b.code))
+    pages = max(1, -(-len(ordered) // size))
+    page = min(max(page, 1), pages)
+    shown = {b.code: b for b in ordered[(page - 1) * size : page * size]}
+    with engine.connect() as conn:
+        _add_figures(conn, shown, moment)
+    for branch, rate in month_rates(engine, account, moment, list(shown)).items():
+        shown[branch].on_time_rate = rate
+    attention = sum(1 for b in ordered if b.alerts)
+    return Overview(list(shown.values()), len(ordered), attention, page, pages)
+
+
+def _branch_lines(conn: Connection, account: Account, search: str) -> dict[str, BranchLine]:
+    b = t.branches.c
+    query = select(b.code, b.name).order_by(b.code)
+    if not account.every_branch:
+        query = query.where(b.code.in_(account.branches))
+    wanted = words(search)
+    lines: dict[str, BranchLine] = {}
+    for r in conn.execute(query):
+        if all(w in " ".join(words(f"{r.code} {r.name}")) for w in wanted):
+            lines[r.code] = BranchLine(r.code, r.name, 0, 0)
+    return lines
+
+
+def _add_devices(conn: Connection, lines: dict[str, BranchLine], moment: datetime) -> None:
+    seen = {r.device_id: r for r in conn.execute(select(device_seen))}
+    heads = {
+        r.device_id: int(r.last_seq)
+        for r in conn.execute(select(t.heads.c.device_id, t.heads.c.last_seq))
+    }
+    for r in conn.execute(select(t.devices).order_by(t.devices.c.enrolled_at)):
+        if r.branch in lines:
             lines[r.branch].devices.append(_device(r, seen.get(r.device_id), heads, moment))
-    for branch, rate in month_rates(engine, account, moment).items():
-        lines[branch].on_time_rate = rate
-    return list(lines.values())
 
 
-def month_rates(engine: Engine, account: Account, moment: datetime) -> dict[str, float]:
-    """Each branch's on-time rate this month (Decision 766), where something was judged."""
+def _add_figures(conn: Connection, lines: dict[str, BranchLine], moment: datetime) -> None:
+    """Events today, dossiers this month and conflicts of these branches."""
+    codes = list(lines)
+    start, end = month_bounds(moment.date())
+    d, days = projections.dossiers.c, projections.intake_days.c
+    today = select(days.branch, days.events).where(
+        days.day == moment.date().isoformat(), days.branch.in_(codes)
+    )
+    for branch, events in conn.execute(today):
+        lines[branch].events_today = int(events)
+    month = (
+        select(d.branch, func.count())
+        .where(d.branch.in_(codes), d.received_at >= start, d.received_at < end)
+        .group_by(d.branch)
+    )
+    for branch, count in conn.execute(month):
+        lines[branch].dossiers_month = int(count)
+    conflicts = (
+        select(d.branch, func.count()).where(d.conflict, d.branch.in_(codes)).group_by(d.branch)
+    )
+    for branch, count in conn.execute(conflicts):
+        lines[branch].conflicts = int(count)
+
+
+def month_rates(
+    engine: Engine, account: Account, moment: datetime, codes: Sequence[str]
+) -> dict[str, float]:
+    """The on-time rate this month (Decision 766) of these branches, where something was
+    judged."""
     from .stats import Query, report, this_month
 
     first, last = this_month(moment.astimezone(VIETNAM).date())
-    figures = report(engine, account, Query("", first, last, "branch"), moment)
+    figures = report(engine, account, Query("", first, last, "branch"), moment, codes)
     return {code: s.on_time_rate for code, s in figures.groups.items() if s.judged}
 
 

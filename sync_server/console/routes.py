@@ -9,6 +9,7 @@ unknown branch or dossier, a search with nothing searchable, each is a message o
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import quote
@@ -190,10 +191,24 @@ async def switch_language(request: Request, lang: str) -> Response:
 async def overview(request: Request) -> Response:
     session = await signed_in(request)
     console = console_of(request)
-    lines = await run_in_threadpool(queries.overview, console.engine, session.account)
+    search = request.query_params.get("q", "")[:64]
+    number = request.query_params.get("page", "1")
+    chosen = int(number) if number.isdigit() and len(number) < 7 else 1
+    view = await run_in_threadpool(
+        functools.partial(
+            queries.overview, console.engine, session.account, page=chosen, search=search
+        )
+    )
     disk = await run_in_threadpool(queries.disk, console.data_dir, console.disk_usage)
     return page(
-        request, "overview.html", session, branches=lines, disk=disk, now=queries.now().isoformat()
+        request,
+        "overview.html",
+        session,
+        branches=view.lines,
+        view=view,
+        search=search,
+        disk=disk,
+        now=queries.now().isoformat(),
     )
 
 
@@ -213,14 +228,14 @@ async def dossiers(request: Request) -> Response:
         )
         if query.strip() and not found:
             error = say(request, N_("No dossier matches “{query}”."), query=query)
-    visible = await run_in_threadpool(queries.overview, console.engine, session.account)
+    visible = await run_in_threadpool(queries.branch_names, console.engine, session.account)
     return page(
         request,
         "dossiers.html",
         session,
         query=query,
         branch=branch,
-        branches=[(b.code, b.name) for b in visible],
+        branches=visible,
         found=found,
         error=error,
         status=status,

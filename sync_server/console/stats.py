@@ -171,17 +171,29 @@ def facts(
     return found, codes
 
 
-def report(engine: Engine, account: Account, query: Query, now: datetime) -> OnTimeReport:
-    """The page's report. Dossiers of a branch whose facts are stored and that had no
-    event after the report's moment are counted in SQL, alike ones together
-    (``projections.facts``); the others are read one by one, as ``facts`` does."""
+def report(
+    engine: Engine,
+    account: Account,
+    query: Query,
+    now: datetime,
+    only: Sequence[str] | None = None,
+) -> OnTimeReport:
+    """The page's report (`only`: of these of the branches). Dossiers of a branch whose
+    facts are stored and that had no event after the report's moment are counted in SQL,
+    alike ones together (``projections.facts``); the others are read one by one, as
+    ``facts`` does."""
     builder = ReportBuilder(query.start, query.end, now, query.by, query.rules)
     if builder.empty:
         return builder.build()
     codes = branches_for(engine, account, query.branch)
+    if only is not None:
+        wanted = set(only)
+        codes = [c for c in codes if c in wanted]
     with engine.connect() as conn:
         ready = projections.facts_ready(conn, codes)
-        everything = not query.branch and account.every_branch and len(ready) == len(codes)
+        everything = (
+            not query.branch and only is None and account.every_branch and len(ready) == len(codes)
+        )
         for group, tally, bucket, received, n in counted(conn, query, builder, ready, everything):
             builder.count(group, tally, bucket, received, n)
         later = _later(conn, query, builder.as_of, ready, everything)
@@ -196,6 +208,7 @@ def report(engine: Engine, account: Account, query: Query, now: datetime) -> OnT
 
 
 Counted = tuple[str, Tally, Bucket, bool, int]
+WORK_MEM = "64MB"  # for the counting query only (its transaction)
 
 
 def _where(query: Query, as_of: datetime, ready: set[str], everything: bool) -> list[Any]:
@@ -233,6 +246,8 @@ def counted(
     if query.by != "all":
         keys.insert(0, f[f"g_{query.by}"])
     where = [*_where(query, builder.as_of, ready, everything), f.last_s <= as_of_s]
+    if conn.dialect.name == "postgresql":  # hash the groups in memory, not sort on disk
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
     rows = conn.execute(select(*keys, func.count()).where(*where).group_by(*keys))
     found: list[Counted] = []
     for row in rows:

@@ -1,6 +1,7 @@
 """The statistics' facts of each dossier, in columns SQL can count (``dossier_facts``),
 whether a branch has them all (``projection_cursor.facts_ready``), and an index of the
-dossiers in conflict (the overview counts them per branch).
+dossiers in conflict (the overview counts them per branch) and one of every branch's
+receipts by moment (the dossiers page lists the latest).
 
 Branches folded before this revision start with ``facts_ready`` false: the server writes
 their facts from the dossiers' records in the background once it runs
@@ -64,6 +65,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_dossier_facts_ended", "dossier_facts", ["ended_s"])
     op.create_index("ix_dossier_facts_received", "dossier_facts", ["received_s"])
+    op.create_index("ix_dossiers_received_at", "dossiers", ["received_at"])
     op.create_index(
         "ix_dossiers_conflict",
         "dossiers",
@@ -75,6 +77,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_dossiers_conflict", "dossiers")
+    op.drop_index("ix_dossiers_received_at", "dossiers")
     op.drop_index("ix_dossier_facts_received", "dossier_facts")
     op.drop_index("ix_dossier_facts_ended", "dossier_facts")
     op.drop_table("dossier_facts")

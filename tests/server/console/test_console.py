@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from core.domain.workflow import Action
 from sync_server import cli, identity
-from sync_server.console import accounts, catalogue, sessions
+from sync_server.console import accounts, catalogue, queries, sessions
 from sync_server.console.tables import accounts as account_table
 from sync_server.console.tables import device_seen
 from sync_server.console.tables import sessions as session_table
@@ -169,6 +169,20 @@ def test_overview_and_search_show_pushed_data(net: Net) -> None:
     # The one dossier is in progress within its deadline: on time; none in conflict.
     assert "On-time rate this month 100.00%" in tayho
     assert "Open conflicts 0" in tayho
+    # Both branches have a device needing attention; found by name without diacritics.
+    assert "2 branches; 2 with a device needing attention (listed first). Page 1 of 1." in page
+    found = text_of(web.get("/console/", params={"q": "chi nhanh badinh"}).text)
+    assert "Chi nhánh BADINH" in found and "Chi nhánh TAYHO" not in found
+    assert "1 branches; 1 with" in found
+    nothing = text_of(web.get("/console/", params={"q": "nowhere"}).text)
+    assert "No branch matches “nowhere”." in nothing
+    assert web.get("/console/", params={"page": "x" * 9}).status_code == 200
+    root = accounts.find(net.engine, "root")
+    assert root is not None
+    first, second = (queries.overview(net.engine, root, page=n, size=1) for n in (1, 2))
+    assert (first.pages, first.matching, first.attention) == (2, 2, 2)
+    assert [b.code for b in first.lines + second.lines] == ["BADINH", "TAYHO"]
+    assert first.lines[0].on_time_rate == 100.0 and first.lines[0].dossiers_month == 1
     for query in (
         view.code,
         "nguyen van an",
