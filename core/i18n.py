@@ -10,10 +10,12 @@ Vietnamese.
 
 from __future__ import annotations
 
+import functools
 import gettext
 import os
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from core.domain.errors import MotcuaError
 
@@ -119,10 +121,22 @@ def tr(message: str, **params: object) -> str:
 def number(value: float, digits: int = 0, language: str | None = None) -> str:
     """A number as the language writes it (CLDR, through Babel): 1234.5 with two digits is
     "1.234,50" in Vietnamese, "1,234.50" in English."""
-    from babel.numbers import format_decimal
+    return str(_pattern(digits).apply(value, _locale(language or _current)))
 
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return str(format_decimal(value, format=pattern, locale=language or _current))
+
+# Parsed once: a statistics table formats tens of thousands of numbers.
+@functools.lru_cache(maxsize=16)
+def _pattern(digits: int) -> Any:
+    from babel.numbers import parse_pattern
+
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits > 0 else ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _locale(code: str) -> Any:
+    from babel import Locale
+
+    return Locale.parse(code)
 
 
 def percent(value: float, digits: int = 2, language: str | None = None) -> str:

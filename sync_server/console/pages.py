@@ -94,8 +94,11 @@ async def stats_page(request: Request) -> Response:
         context.update(error=error_text(request, err), status=400)
         return page(request, "stats.html", session, **context)
     names = {p.code: p.name for p in await run_in_threadpool(reference.in_force, engine)}
+    number = params.get("rows", "1")
+    rows = stats.group_page(result, int(number) if number.isdigit() and len(number) < 7 else 1)
     context.update(
         result=result,
+        rows=rows,
         bars=stats.bars(result),
         chart_width=stats.CHART_WIDTH,
         args=urlencode(

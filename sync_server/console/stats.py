@@ -31,6 +31,7 @@ from core.reports import (
     OnTimeReport,
     OnTimeRules,
     ReportBuilder,
+    Stats,
     Tally,
     as_of_moment,
     check_period,
@@ -212,18 +213,21 @@ WORK_MEM = "64MB"  # for the counting query only (its transaction)
 
 
 def _where(query: Query, as_of: datetime, ready: set[str], everything: bool) -> list[Any]:
-    """Rows of ``dossier_facts`` that count in the period (``core.reports.in_period``),
-    of the branches asked for."""
+    """Rows of ``dossier_facts`` received by the report's moment, of the branches asked
+    for; with one of ``ENDED`` they are those that count in the period
+    (``core.reports.in_period``)."""
     f = projections.facts.c
-    start_s, as_of_s = int(query.start.timestamp()), int(as_of.timestamp())
-    conditions = [
-        ~f.refused,
-        f.received_s <= as_of_s,
-        or_(f.ended_s.is_(None), f.ended_s >= start_s),
-    ]
+    conditions = [~f.refused, f.received_s <= int(as_of.timestamp())]
     if not everything:
         conditions.append(f.branch.in_(sorted(ready)))
     return conditions
+
+
+def _ended(query: Query) -> tuple[Any, Any]:
+    """Still open, or ended since the period began: apart, so that each is one range of
+    the index by end moment (an OR of the two would read the table scattered)."""
+    f = projections.facts.c
+    return f.ended_s.is_(None), f.ended_s >= int(query.start.timestamp())
 
 
 def counted(
@@ -248,13 +252,14 @@ def counted(
     where = [*_where(query, builder.as_of, ready, everything), f.last_s <= as_of_s]
     if conn.dialect.name == "postgresql":  # hash the groups in memory, not sort on disk
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
-    rows = conn.execute(select(*keys, func.count()).where(*where).group_by(*keys))
     found: list[Counted] = []
-    for row in rows:
-        values = list(row)
-        group = str(values.pop(0)) if query.by != "all" else "all"
-        bucket_value, got, *tallied, n = values
-        found.append((group, _tally(tallied), Bucket(bucket_value), bool(got), int(n)))
+    for ended in _ended(query):
+        rows = conn.execute(select(*keys, func.count()).where(*where, ended).group_by(*keys))
+        for row in rows:
+            values = list(row)
+            group = str(values.pop(0)) if query.by != "all" else "all"
+            bucket_value, got, *tallied, n = values
+            found.append((group, _tally(tallied), Bucket(bucket_value), bool(got), int(n)))
     return found
 
 
@@ -283,8 +288,9 @@ def _later(
     f = projections.facts.c
     where = [*_where(query, as_of, ready, everything), f.last_s > int(as_of.timestamp())]
     found: dict[str, list[str]] = {}
-    for branch, dossier_id in conn.execute(select(f.branch, f.dossier_id).where(*where)):
-        found.setdefault(branch, []).append(dossier_id)
+    for ended in _ended(query):
+        for branch, dossier_id in conn.execute(select(f.branch, f.dossier_id).where(*where, ended)):
+            found.setdefault(branch, []).append(dossier_id)
     return found
 
 
@@ -444,6 +450,28 @@ class Bar:
 
 
 CHART_WIDTH = 360  # the bar area, in SVG units
+
+
+GROUP_ROWS = 100  # rows of the groups' table per page (the exports have them all)
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    """One page of the groups' table: its rows, and the rows in all."""
+
+    rows: list[tuple[str, Stats]]
+    page: int
+    pages: int
+    first: int  # 1-based number of its first row
+    total: int
+
+
+def group_page(result: OnTimeReport, page: int, size: int = GROUP_ROWS) -> GroupPage:
+    ordered = sorted(result.groups.items())
+    pages = max(1, -(-len(ordered) // size))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * size
+    return GroupPage(ordered[start : start + size], page, pages, start + 1, len(ordered))
 
 
 def bars(result: OnTimeReport, limit: int = 30) -> list[Bar]:

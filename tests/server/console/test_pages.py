@@ -474,3 +474,22 @@ def test_bad_input_to_every_new_form_is_a_message_never_a_5xx(net: Net) -> None:
                 assert answer.headers["content-type"].startswith("text/html")
     assert web.get("/console/stats/export.pdf").status_code == 404
     assert events_count(net) == before
+
+
+def test_the_groups_table_is_paged_and_the_exports_keep_every_row() -> None:
+    """A report grouped by branch over thousands of branches shows its table a hundred
+    rows at a time (the CSV has every row); a page number past the end shows the last."""
+    from core.reports import ReportBuilder, Tally
+    from core.reports.ontime import Bucket
+
+    now = datetime(2026, 11, 20, 9, 0, tzinfo=VIETNAM)
+    builder = ReportBuilder(now - timedelta(days=10), now, now, "branch")
+    tally = Tally(True, True, "counter", False, 0, False, False, False, False)
+    for n in range(250):
+        builder.count(f"B{n:04d}", tally, Bucket.ON_TIME, True)
+    result = builder.build()
+    first, last = stats.group_page(result, 1), stats.group_page(result, 99)
+    assert (first.pages, first.total, first.first) == (3, 250, 1)
+    assert [name for name, _s in first.rows][:2] == ["B0000", "B0001"]
+    assert (last.page, last.first, len(last.rows)) == (3, 201, 50)
+    assert len(stats.read_csv(stats.as_csv(result, []))) == 251  # every branch and overall
