@@ -380,14 +380,17 @@ def fold_chunk(conn: Connection, branch: str, events: Sequence[Event], upto: int
         (changed if dossier_id in views else new).append(row_of(branch, folded))
         written.append(folded)
     _write(conn, new, changed)
-    write_facts(conn, branch, written)
+    write_facts(conn, branch, written, [v.id for v in written if v.id in views])
     return len(new) + len(changed)
 
 
-def write_facts(conn: Connection, branch: str, views: Sequence[DossierView]) -> None:
-    """Replace these dossiers' ``dossier_facts`` rows."""
+def write_facts(
+    conn: Connection, branch: str, views: Sequence[DossierView], replaced: Sequence[str]
+) -> None:
+    """Write these dossiers' ``dossier_facts`` rows, in place of those of `replaced` (the
+    dossiers that had a record: a new one has no facts yet)."""
     f = facts.c
-    for ids in _chunks([v.id for v in views]):
+    for ids in _chunks(replaced):
         conn.execute(delete(facts).where(f.branch == branch, f.dossier_id.in_(ids)))
     rows = [row for v in views if (row := facts_of(branch, v)) is not None]
     if rows:
