@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, or_, select
+from sqlalchemy import Connection, Engine, case, func, or_, select, tuple_
 
 from core.domain.dossier import DossierView
 from core.domain.errors import N_, ValidationError
@@ -134,17 +134,23 @@ def _candidates(engine: Engine, branch: str, start: datetime, as_of: datetime) -
 
 def histories(engine: Engine, branch: str, dossier_ids: Sequence[str]) -> list[list[Event]]:
     """The events of these dossiers of a branch, one list per dossier."""
+    return histories_of(engine, [(branch, d) for d in dossier_ids])
+
+
+def histories_of(engine: Engine, dossiers: Sequence[tuple[str, str]]) -> list[list[Event]]:
+    """The events of these (branch, dossier id) pairs, one list per dossier: a few
+    queries on one connection, whatever the number of branches."""
     e = t.events.c
-    found: dict[str, list[Event]] = {}
+    found: dict[tuple[str, str], list[Event]] = {}
     with engine.connect() as conn:
-        for at in range(0, len(dossier_ids), _IN):
+        for at in range(0, len(dossiers), _IN):
+            pairs = tuple_(e.branch, e.dossier_id).in_(dossiers[at : at + _IN])
             rows = conn.execute(
-                select(e.dossier_id, e.body)
-                .where(e.branch == branch, e.dossier_id.in_(dossier_ids[at : at + _IN]))
-                .order_by(e.server_seq)
+                select(e.branch, e.dossier_id, e.body).where(pairs).order_by(e.server_seq)
             )
-            for dossier_id, body in rows:
-                found.setdefault(dossier_id, []).append(event_from_wire(json.loads(body)))
+            for branch, dossier_id, body in rows:
+                key = (branch, dossier_id)
+                found.setdefault(key, []).append(event_from_wire(json.loads(body)))
     return list(found.values())
 
 
@@ -198,9 +204,9 @@ def report(
         for group, tally, bucket, received, n in counted(conn, query, builder, ready, everything):
             builder.count(group, tally, bucket, received, n)
         later = _later(conn, query, builder.as_of, ready, everything)
-    for branch, ids in later.items():
-        for one in _folded_as_of(engine, branch, ids, builder.as_of):
-            builder.add(one)
+    pairs = [(branch, d) for branch, ids in later.items() for d in ids]
+    for one in _as_of(histories_of(engine, pairs) if pairs else [], builder.as_of):
+        builder.add(one)
     if len(ready) < len(codes):
         not_ready = [c for c in codes if c not in ready]
         for d in facts(engine, account, query, now, not_ready)[0]:
@@ -297,8 +303,13 @@ def _later(
 def _folded_as_of(
     engine: Engine, branch: str, dossier_ids: list[str], as_of: datetime
 ) -> list[DossierFacts]:
+    return _as_of(histories(engine, branch, dossier_ids), as_of)
+
+
+def _as_of(histories: list[list[Event]], as_of: datetime) -> list[DossierFacts]:
+    """Each dossier's facts as of `as_of`, folded from its events."""
     found: list[DossierFacts] = []
-    for events in histories(engine, branch, dossier_ids):
+    for events in histories:
         try:
             one = facts_as_of(events, as_of)
         except Exception as err:  # one dossier that cannot be folded never stops the page
