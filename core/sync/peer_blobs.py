@@ -24,11 +24,13 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 import requests
 from pydantic import ValidationError as PydanticError
@@ -243,15 +245,12 @@ def _download(
     transfer from the first byte, the SHA-256 of what was written (so the file need not
     be read again to check it)."""
     left = blob.size - offset
-    hasher = hashlib.sha256() if offset == 0 else None
     response = _open(client, blob, offset)
     try:
-        with sealed.open_append(partial) as handle:
+        with sealed.open_append(partial) as handle, _PieceWriter(handle, offset == 0) as out:
             for data in response.iter_content(PIECE):
                 piece = data[:left]
-                handle.write(piece)
-                if hasher is not None:
-                    hasher.update(piece)
+                out.write(piece)
                 left -= len(piece)
                 if not left:
                     break
@@ -264,7 +263,49 @@ def _download(
             N_("The peer {url} stopped sending a scan: it resumes at the next exchange"),
             url=client.base_url,
         )
-    return blob.size - offset, hasher.hexdigest() if hasher is not None else None
+    return blob.size - offset, out.digest
+
+
+class _PieceWriter:
+    """Writes and (for a transfer from the first byte) hashes the pieces received, each on
+    a thread of its own, so receiving the next piece overlaps both: all three release the
+    GIL, and on a fast link the disk and SHA-256 are most of the time. One thread per task
+    keeps the pieces in order; at most two wait; a write's error is raised at the next
+    piece or at the end."""
+
+    def __init__(self, handle: IO[bytes], hashing: bool) -> None:
+        self._hasher = hashlib.sha256() if hashing else None
+        self._steps: list[tuple[ThreadPoolExecutor, Callable[[bytes], object]]] = [
+            (ThreadPoolExecutor(1, thread_name_prefix="motcua-blob-write"), handle.write)
+        ]
+        if self._hasher is not None:
+            hashing_pool = ThreadPoolExecutor(1, thread_name_prefix="motcua-blob-hash")
+            self._steps.append((hashing_pool, self._hasher.update))
+        self._pending: deque[list[Future[object]]] = deque()
+        self.digest: str | None = None
+
+    def __enter__(self) -> _PieceWriter:
+        return self
+
+    def write(self, piece: bytes) -> None:
+        while len(self._pending) >= 2:
+            _wait(self._pending.popleft())
+        self._pending.append([pool.submit(step, piece) for pool, step in self._steps])
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            while self._pending:
+                _wait(self._pending.popleft())
+        finally:
+            for pool, _step in self._steps:
+                pool.shutdown(wait=True)
+        if self._hasher is not None:
+            self.digest = self._hasher.hexdigest()
+
+
+def _wait(jobs: list[Future[object]]) -> None:
+    for job in jobs:
+        job.result()
 
 
 def _open(client: PeerClient, blob: HeldBlob, offset: int) -> requests.Response:

@@ -5,6 +5,7 @@ sending other bytes are refused; transfers are bounded."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Iterator
@@ -263,3 +264,48 @@ def test_scan_transfers_are_bounded_and_a_stalled_reader_frees_its_slot(
     assert answer.status_code == 200
     answer.close()
     stalled.close()
+
+
+class _FillingDisk:
+    """A file that takes `room` bytes, then answers as a full disk does."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.kept = bytearray()
+
+    def write(self, piece: bytes) -> int:
+        if len(self.kept) + len(piece) > self.room:
+            raise OSError(28, "No space left on device")
+        self.kept += piece
+        return len(piece)
+
+
+def test_pieces_are_written_and_hashed_in_order_off_the_receiving_thread() -> None:
+    """GIVEN 40 pieces of different bytes and sizes
+    WHEN they go through the writer of fetched scans (a thread writes, another hashes)
+    THEN the file holds them in order and the digest is their SHA-256."""
+    pieces = [os.urandom(1 + n * 997) for n in range(40)]
+    disk = _FillingDisk(room=1 << 30)
+    with peer_blobs._PieceWriter(disk, hashing=True) as out:  # type: ignore[arg-type]
+        for piece in pieces:
+            out.write(piece)
+    assert bytes(disk.kept) == b"".join(pieces)
+    assert out.digest == hashlib.sha256(b"".join(pieces)).hexdigest()
+
+
+def test_a_full_disk_while_writing_a_fetched_scan_is_raised_not_lost() -> None:
+    """GIVEN a disk with room for 2 of 10 pieces
+    WHEN the pieces are written
+    THEN the disk's error reaches the caller (at a later piece or at the end) and what
+    was written is the pieces before it, in order."""
+    pieces = [bytes([n]) * 1000 for n in range(10)]
+    disk = _FillingDisk(room=2000)
+
+    def write_all() -> None:
+        with peer_blobs._PieceWriter(disk, hashing=False) as out:  # type: ignore[arg-type]
+            for piece in pieces:
+                out.write(piece)
+
+    with pytest.raises(OSError, match="No space"):
+        write_all()
+    assert bytes(disk.kept) == pieces[0] + pieces[1]
