@@ -34,7 +34,7 @@ from core.documents.steps import (
 )
 from core.domain.catalogue import Component
 from core.domain.dossier import RESULT_COMPONENT, DossierView
-from core.domain.errors import N_
+from core.domain.errors import N_, ValidationError
 from core.ports.scanner import ScannedPage
 
 from . import documents
@@ -107,3 +107,14 @@ def components_of(view: DossierView) -> list[Component]:
     ]
     components.append(Component(RESULT_COMPONENT, RESULT_COMPONENT, mandatory=False))
     return components
+
+
+def component_key(view: DossierView, given: str) -> str:
+    """The key of a received dossier's document named by its key, its 1-based position or
+    its exact name (``result``: the electronic result)."""
+    for index, component in enumerate(components_of(view), start=1):
+        if given in (component.key, component.name, str(index)):
+            return component.key
+    raise ValidationError(
+        N_("Dossier {code} has no document {component}"), code=view.code, component=given
+    )

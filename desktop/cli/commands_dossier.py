@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from core.documents.steps import Step
 from core.domain.errors import N_, IncompleteDossier, ValidationError
 from core.domain.timeutil import parse_moment
 from core.domain.workflow import TRANSFER_ACTIONS, Action
@@ -46,10 +47,20 @@ def register(sub: Any) -> None:
     p.add_argument("--fee-exemption", default="", help="the case that waives a fee")
     p.set_defaults(handler=cmd_receive)
 
-    p = dossier.add_parser("attach", help="attach a PDF to a document of a dossier")
+    p = dossier.add_parser(
+        "attach",
+        help="attach scanned pages (PDF or image files) to a document of a dossier, through "
+        "the intake's steps: blank pages, checklist, PDF/A, signature, then OCR",
+    )
     p.add_argument("code")
-    p.add_argument("component", help="the document's key, or 'result' for the electronic result")
-    p.add_argument("file", type=Path, help="the PDF file")
+    p.add_argument(
+        "component",
+        help="the document's key, number or name, or 'result' for the electronic result",
+    )
+    p.add_argument("file", type=Path, nargs="+", help="PDF, JPEG, PNG or TIFF files, in order")
+    p.add_argument(
+        "--no-ocr", action="store_true", help="do not read the text now (Settings may turn it off)"
+    )
     p.set_defaults(handler=cmd_attach)
 
     p = dossier.add_parser("act", help="take a workflow action")
@@ -165,22 +176,56 @@ def cmd_act(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
 
 
 def cmd_attach(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    user = ctx.services.login(*ctx.acting_user())
-    try:
-        pdf = args.file.read_bytes()
-    except OSError:
-        raise ValidationError(N_("Cannot read the file {path}"), path=str(args.file)) from None
-    import pikepdf
+    """The desktop's document pipeline, run here and now: the pages read from the files,
+    the steps before any write, the file kept and recorded in one transaction, then the
+    OCR (waited for: there is no background here) and its text added to the search."""
+    from core.documents.ocr import ocr_available
+    from core.services import desk_secrets, intake_pipeline
+    from desktop import pages
+    from desktop.documents import step_settings
+    from desktop.settings import DesktopSettings
 
+    branch = ctx.services
+    user = branch.login(*ctx.acting_user())
+    view = branch.dossiers.get(args.code)
+    found = pages.import_files(list(args.file))
+    settings = step_settings(DesktopSettings.load(ctx.data_dir), desk_secrets.read_all(branch))
+    if args.no_ocr:
+        settings = replace(settings, skip=settings.skip | {Step.OCR})
+    key = intake_pipeline.component_key(view, args.component)
+    scans = {key: [page.page for page in found]}
+    components = intake_pipeline.components_of(view)
+    prepared = intake_pipeline.prepare(user, view.code, components, scans, settings)
+    (file,) = prepared.files
+    documents.attach_file(branch, user, view.code, file)
+    engine = ocr_available()
+    prepared.recorded(engine)
+    return {
+        **render.dossier(branch.dossiers.get(args.code)),
+        "steps": [render.step(result) for result in prepared.results()[key]],
+        "ocr": _read_now(branch, view.id, prepared.ocr) if engine else [],
+    }
+
+
+def _read_now(branch: Any, dossier_id: str, pdfs: dict[str, bytes]) -> list[dict[str, Any]]:
+    """Each file's OCR, read by the worker and its text recorded for the dossier's
+    search; a failed reading is said and leaves the scan attached (already recorded)."""
+    from core.documents.ocr_jobs import OcrQueue, OcrState
+
+    queue = OcrQueue()
+    read: list[dict[str, Any]] = []
     try:
-        with pikepdf.open(io.BytesIO(pdf)) as document:
-            pages = len(document.pages)
-    except pikepdf.PdfError:
-        raise ValidationError(
-            N_("{path} is not a readable PDF file"), path=str(args.file)
-        ) from None
-    documents.attach(ctx.services, user, args.code, args.component, pdf, pages)
-    return render.dossier(ctx.services.dossiers.get(args.code))
+        for sha, pdf in pdfs.items():
+            job = queue.wait(queue.submit(pdf))
+            if job.state is OcrState.DONE:
+                documents.record_text(branch, dossier_id, sha, job.text or "")
+                read.append({"file": sha[:12], "words": len((job.text or "").split())})
+            else:
+                error = describe(job.error) if job.error is not None else job.state.value
+                read.append({"file": sha[:12], "error": error})
+    finally:
+        queue.close()
+    return read
 
 
 def cmd_show(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.documents.steps import StepResult
 from core.domain.catalogue import Procedure
 from core.domain.dossier import DossierView
 from core.domain.errors import N_
@@ -94,3 +95,12 @@ def procedure_line(p: Procedure) -> dict[str, Any]:
 def format_vnd(amount: int) -> str:
     """An amount as Vietnamese write it: 1.200.000 đ."""
     return f"{amount:,}".replace(",", ".") + " đ"
+
+
+def step(result: StepResult) -> dict[str, str]:
+    """What one intake step did to a document, its note in the current language."""
+    return {
+        "step": result.step.value,
+        "outcome": result.outcome.value,
+        "note": tr(result.note, **result.params) if result.note else "",
+    }

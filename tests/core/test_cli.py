@@ -42,15 +42,19 @@ class Motcua:
         return json.loads(result.stdout)
 
 
-@pytest.fixture(scope="module")
-def motcua(tmp_path_factory: pytest.TempPathFactory) -> Motcua:
-    tmp = tmp_path_factory.mktemp("cli")
+def new_branch(tmp: Path) -> Motcua:
+    """A branch made by `motcua init`, with an officer, a specialist and a leader."""
     cli = Motcua(tmp / "data", tmp)
     cli.json("init", "--unit-code", "TAYHO", "--branch-name", "Chi nhánh Tây Hồ")
     for name, role in [("lan", "officer"), ("minh", "specialist"), ("hung", "leader")]:
         cli.json("user", "add", name, "--role", role, MOTCUA_NEW_PASSWORD=f"{name}-password")
     (tmp / "applicant.json").write_text(json.dumps(APPLICANT, ensure_ascii=False), encoding="utf-8")
     return cli
+
+
+@pytest.fixture(scope="module")
+def motcua(tmp_path_factory: pytest.TempPathFactory) -> Motcua:
+    return new_branch(tmp_path_factory.mktemp("cli"))
 
 
 def as_user(name: str) -> dict[str, str]:

@@ -73,7 +73,7 @@ def scan_pdf(size: int = 3 << 20) -> bytes:
 
 
 def real_pdf() -> bytes:
-    """A one-page PDF (what `dossier attach` accepts) carrying SCAN_MARK in the clear."""
+    """A one-page PDF carrying SCAN_MARK in the clear (`dossier attach` makes a PDF/A of it)."""
     import io
 
     import pikepdf
@@ -271,11 +271,22 @@ def plain_desk(tmp_path: Path) -> tuple[Path, str, bytes]:
         "giay-to-tuy-than",
         **lan,
     )
-    pdf = real_pdf()
-    (tmp_path / "scan.pdf").write_bytes(pdf)
+    (tmp_path / "scan.pdf").write_bytes(real_pdf())
     component = str(got["components"][0]["key"])
     motcua(data_dir, "dossier", "attach", got["code"], component, str(tmp_path / "scan.pdf"), **lan)
-    return data_dir, str(got["code"]), pdf
+    desk = Branch.open(data_dir)
+    try:  # the file the pipeline made of it (PDF/A, compressed): what was kept
+        sha = documents.files(desk, str(got["code"]))[0][1]["sha256"]
+        kept = documents.read(desk, str(sha))
+    finally:
+        desk.close()
+    return data_dir, str(got["code"]), kept
+
+
+def holding(folder: Path, data: bytes) -> list[str]:
+    """Files under `folder` holding a 64-byte run of `data` (from its middle) as is."""
+    window = data[len(data) // 2 : len(data) // 2 + 64]
+    return [p.name for p in folder.rglob("*") if p.is_file() and window in p.read_bytes()]
 
 
 def test_a_plain_store_is_encrypted_in_place_without_loss(tmp_path: Path) -> None:
@@ -286,6 +297,7 @@ def test_a_plain_store_is_encrypted_in_place_without_loss(tmp_path: Path) -> Non
     read back, and no file of the folder holds the citizen's data in the clear."""
     data_dir, code, pdf = plain_desk(tmp_path)
     assert leaks(data_dir) != []  # the fixture shows what encryption must hide
+    assert holding(data_dir, pdf) != []
     (tmp_path / "scan.pdf").unlink()
     before = motcua(data_dir, "dossier", "show", code)
 
@@ -299,7 +311,7 @@ def test_a_plain_store_is_encrypted_in_place_without_loss(tmp_path: Path) -> Non
     done = motcua(data_dir, "store", "encrypt", **env)
     assert done["key"] == "passphrase" and done["scans_sealed"] == 1
     assert done["events"] >= 3 and done["dossiers"] == 1
-    assert leaks(data_dir) == []
+    assert leaks(data_dir) == [] and holding(data_dir, pdf) == []
     assert motcua(data_dir, "verify", **env)["ok"] is True
     assert motcua(data_dir, "dossier", "show", code, **env) == before
     assert motcua(data_dir, "store", "status", **env)["encrypted"] is True
