@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from core.domain.errors import N_, ValidationError
 from core.ports import DocumentPrinter, NoBackendAvailable, PrinterInfo, ReceiptPrinter, Scanner
 from core.ports.codes import CitizenIdentity, CodeReader
+from core.services import printouts
 from core.services.branch import Branch
 from core.services.storekey import Prompt
 
@@ -189,6 +190,7 @@ def compose(
     """The desk's services over the store in `data_dir`; an encrypted store's key from
     the keystore, else `passphrase`, ``MOTCUA_PASSPHRASE`` or `prompt`."""
     branch = Branch.open(data_dir, passphrase=passphrase, prompt=prompt)
+    printouts.clear_session(data_dir)  # forms a crashed session of an encrypted desk left
     settings = DesktopSettings.load(data_dir)
     secrets = _adopt_secrets(branch, settings, data_dir)
     devices = _devices(settings) if with_devices else Devices(settings=settings)

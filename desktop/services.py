@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.ports.codes import CitizenIdentity
+from core.services import printouts
 from core.services.branch import Branch
 
 from .codes import CodeInput
@@ -60,3 +61,4 @@ class Services:
         for worker in (self.writer, self.reader, self.device_worker, self.documents_worker):
             worker.stop()
         self.branch.close()
+        printouts.clear_session(self.data_dir)  # an encrypted desk keeps no form in the clear

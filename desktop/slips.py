@@ -1,5 +1,6 @@
 """The national forms for a dossier: receipt slip (01), supplement guidance (02), control
-slip (06), rendered by ``core.documents`` and kept as PDF files beside the store.
+slip (06), rendered by ``core.documents`` and kept as PDF files (beside a plain store; for
+the session only when the store is encrypted: ``core.services.printouts``).
 
 Rendering runs on a worker; printing goes to the configured printer, and when there is
 none the PDF file is what the clerk gets (never a silent fake printer).
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from core.domain.catalogue import Procedure
 from core.domain.dossier import DossierView
 from core.domain.timeutil import parse_moment
+from core.services import printouts
 from core.services.branch import Branch
 
 from . import labels
@@ -21,7 +23,7 @@ from . import labels
 if TYPE_CHECKING:
     from core.documents.forms import Applicant, Unit
 
-SLIP_DIR = "slips"
+SLIP_DIR = printouts.SLIP_DIR
 
 
 def _unit(branch: Branch, parent: str = "") -> Unit:
@@ -123,8 +125,6 @@ def _applicant(view: DossierView) -> Applicant:
 
 
 def save(data_dir: Path, name: str, pdf: bytes) -> Path:
-    folder = data_dir / SLIP_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(pdf)
-    return path
+    """The form kept as a file: beside a plain store, in the session folder of an
+    encrypted one (``core.services.printouts``)."""
+    return printouts.save(data_dir, name, pdf)

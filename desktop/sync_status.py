@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from core.domain.errors import MotcuaError
+from core.services import printouts
 from core.sync.errors import ServerRefused
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def _watching(
     return watched
 
 
-EXPORT_DIR = "exports"
+EXPORT_DIR = printouts.EXPORT_DIR
 
 
 def export_unsent(branch: Branch, folder: Path | None = None) -> tuple[Path, int]:

@@ -197,6 +197,31 @@ def check_encryption(data_dir: Path, unlock: _Unlock | None = None) -> list[Find
     return [ok("encryption", found, keystore=where["keyring"])]
 
 
+def check_plain_files(data_dir: Path) -> list[Finding]:
+    """An encrypted desk's files left in the clear: forms printed before it was
+    encrypted, events exported for the centre and not yet taken away."""
+    from . import printouts, storekey
+
+    if not storekey.is_encrypted(data_dir):
+        return []
+    left = printouts.plain_leftovers(data_dir)
+    if not left:
+        return [ok("plain_files", N_("No citizens' data kept in the clear beside the store"))]
+    return [
+        warning(
+            "plain_files",
+            N_("{count} files under {path} hold citizens' data in the clear ({names})"),
+            N_(
+                "Take exported events to the centre on an encrypted drive, then delete them; "
+                "printed forms can be printed again from their dossiers: delete them"
+            ),
+            count=len(left),
+            path=str(data_dir),
+            names=", ".join(sorted({p.parent.name for p in left})),
+        )
+    ]
+
+
 def check_store(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:
     """SQLite's quick check and the schema's migration, on a read-only connection."""
     path = data_dir / DB_NAME
@@ -757,6 +782,7 @@ def run(
         return found
     unlock = _Unlock(data_dir)
     found += guarded("encryption", lambda: check_encryption(data_dir, unlock))
+    found += guarded("plain_files", lambda: check_plain_files(data_dir))
     found += guarded("store", lambda: check_store(data_dir, unlock))
     found += guarded("key", lambda: check_key(data_dir, unlock))
     found += guarded("disk", lambda: check_disk(data_dir))

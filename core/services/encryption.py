@@ -30,7 +30,7 @@ from core.domain.errors import N_, StoreError, ValidationError
 from core.storage.db import SQLITE_HEADER, cipher_settings, connect_file
 from core.sync import sealed
 
-from . import storekey
+from . import printouts, storekey
 from .branch import DB_NAME, KEY_NAME, Branch
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class Encrypted:
     events: int
     dossiers: int
     scans: int
+    printouts: int = 0  # printed forms kept in the clear, removed
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -59,6 +60,7 @@ class Encrypted:
             "events": self.events,
             "dossiers": self.dossiers,
             "scans_sealed": self.scans,
+            "printouts_removed": self.printouts,
         }
 
 
@@ -107,7 +109,8 @@ def encrypt_store(data_dir: Path, passphrase: str | None = None) -> Encrypted:
         )
         if used
     )
-    return Encrypted(data_dir, source, counts["events"], counts["dossiers"], scans)
+    removed = printouts.remove_plain(data_dir)  # they can be printed again from the dossiers
+    return Encrypted(data_dir, source, counts["events"], counts["dossiers"], scans, removed)
 
 
 def _fold_log(store: Path) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from core.domain.errors import StoreError, StoreKeyError
-from core.services import backup, doctor, documents, encryption, storekey
+from core.services import backup, doctor, documents, encryption, printouts, storekey
 from core.services.branch import Branch
 from core.services.sync import LocalReplica
 from core.sync import sealed
@@ -178,6 +178,67 @@ def test_an_encrypted_desk_keeps_no_citizen_data_in_the_clear(tmp_path: Path) ->
         del os.environ[storekey.PASSPHRASE_ENV]
     assert found["store"].level == "ok" and found["key"].level == "ok"
     assert found["encryption"].level == "ok", found["encryption"]
+
+
+def slip_of(name: str) -> bytes:
+    """What a printed slip holds: the citizen's name and ID, uncompressed."""
+    return b"%PDF-1.7\n(" + name.encode() + b" " + APPLICANT["id_number"].encode() + b")"
+
+
+def test_an_encrypted_desk_keeps_printed_forms_for_the_session_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN an encrypted desk, with and without a runtime folder ($XDG_RUNTIME_DIR)
+    WHEN slips are printed (kept as files for the clerk)
+    THEN with one they are kept under it, never under the data folder; without, in a
+    session folder of the data folder; either way readable by the user only, and gone
+    once the application closes (or starts again after a crash); doctor sees none left."""
+    data_dir = tmp_path / "desk"
+    Branch.init(data_dir, "TAYHO", "Tây Hồ", ADMIN, encrypt=True, passphrase=PASSPHRASE).close()
+    runtime = tmp_path / "run-user"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv(printouts.RUNTIME_ENV, str(runtime))
+    kept = printouts.save(data_dir, "TAYHO-261203-0001-01.pdf", slip_of(APPLICANT["full_name"]))
+    assert kept.is_relative_to(runtime) and kept.read_bytes().startswith(b"%PDF")
+    assert kept.stat().st_mode & 0o077 == 0 and leaks(data_dir) == []
+    monkeypatch.delenv(printouts.RUNTIME_ENV)
+    here = printouts.save(data_dir, "TAYHO-261203-0002-06.pdf", slip_of(APPLICANT["full_name"]))
+    assert here.parent == data_dir / printouts.SESSION_DIR and here.stat().st_mode & 0o077 == 0
+    assert leaks(data_dir) != []  # for the session only:
+    assert printouts.clear_session(data_dir) == 1
+    assert leaks(data_dir) == [] and not here.exists()
+    monkeypatch.setenv(printouts.RUNTIME_ENV, str(runtime))
+    assert printouts.clear_session(data_dir) == 1 and not kept.exists()
+    assert doctor.check_plain_files(data_dir)[0].level == "ok"
+
+
+def test_forms_printed_before_encryption_are_removed_and_exports_are_named(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a plain desk that kept two printed slips (under the data folder: it is plain,
+    and they stay there across sessions)
+    WHEN the store is encrypted THEN the slips are removed (they can be printed again)
+    and said; WHEN events are exported for the centre THEN doctor warns that the file
+    holds citizens' data in the clear, with what to do."""
+    data_dir = tmp_path / "desk"
+    desk = Branch.init(data_dir, "TAYHO", "Tây Hồ", ADMIN)
+    add_clerks(desk)
+    code = receive(desk).code
+    desk.close()
+    for form in ("01", "06"):
+        printouts.save(data_dir, f"{code}-{form}.pdf", slip_of(APPLICANT["full_name"]))
+    assert printouts.clear_session(data_dir) == 0  # a plain desk keeps its forms
+    assert len(list((data_dir / printouts.SLIP_DIR).iterdir())) == 2
+    done = encryption.encrypt_store(data_dir, PASSPHRASE)
+    assert done.as_dict()["printouts_removed"] == 2
+    assert leaks(data_dir) == [] and not (data_dir / printouts.SLIP_DIR).exists()
+
+    exports = data_dir / printouts.EXPORT_DIR
+    exports.mkdir()
+    (exports / "unsent-TAYHO.jsonl").write_bytes(slip_of(APPLICANT["full_name"]))
+    (finding,) = doctor.check_plain_files(data_dir)
+    assert finding.level == "warning" and finding.params["count"] == 1
+    assert "exports" in finding.params["names"] and "centre" in finding.fix
 
 
 def test_a_wrong_or_missing_key_is_a_clear_refusal(tmp_path: Path) -> None:
