@@ -251,6 +251,7 @@ def apply_dossier_batch(
     """
     views = load_views(conn, list(added))
     verdicts = actors.Verdicts(conn)
+    verdicts.prove_all(event for events in added.values() for event in events)
     refold: list[str] = []
     changed: set[str] = set()
     for dossier_id, events in added.items():

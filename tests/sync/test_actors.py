@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select
 
 from core.domain import userkeys
@@ -15,7 +16,7 @@ from core.services import audit
 from core.services.branch import Branch
 from core.services.sync import LocalReplica
 from core.services.users import credentials
-from core.storage import event_store, projection, quarantine
+from core.storage import actors, event_store, projection, quarantine
 from core.storage import schema as t
 from tests.sync.fixtures import LEADER, SPECIALIST, Net, act, rebuilt, receive, snapshot
 from tests.sync.test_quarantine import held_back, hostile_write
@@ -199,3 +200,43 @@ def test_a_decision_needs_the_role_its_actor_held_at_that_moment(net: Net) -> No
     assert honest.dossiers.get(earlier.code).state is State.APPROVED  # judged at its moment
     assert snapshot(honest)["dossiers"] == rebuilt(honest)["dossiers"]
     assert set(held_back(honest).values()) == {quarantine.STEP_ROLE}
+
+
+def test_proofs_verified_ahead_in_parallel_refuse_a_forgery_among_honest_ones(
+    net: Net, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN six dossiers approved by their leader on one desk, and a forged approval of a
+    seventh under her name written by a hostile desk, all on the server
+    WHEN a new desk catches up, its batch's proofs verified ahead on several threads
+    (the threshold lowered so that six decisions take that path)
+    THEN the parallel path ran, the six approvals apply and the forged one is
+    quarantined as unproven, as the one-by-one path judges them."""
+    honest, hostile = branch_of_three(net)
+    views = [awaiting_approval(honest) for _ in range(7)]
+    for view in views[:6]:
+        act(honest, view.code, Action.APPROVE, LEADER)
+    for desk in (honest, hostile):
+        net.agent(desk).sync_once()
+    last = views[6]
+    step = {"at": MOMENT, "note": ""}
+    heads = hostile.dossiers.get(last.code).heads
+    proof = userkeys.prove(
+        DeviceKey.generate(), "dossier.approve", hostile.branch_code, last.id, "hung", heads, step
+    )
+    forged = hostile_write(
+        hostile, "dossier.approve", {**step, "proof": proof}, dossier=last.id, actor="hung"
+    )
+    net.agent(hostile).sync_once()
+    shares: list[int] = []
+    verify_share = actors._verify_share
+    monkeypatch.setattr(actors, "PROOFS_IN_PARALLEL", 4)
+    monkeypatch.setattr(
+        actors, "_verify_share", lambda share: shares.append(len(share)) or verify_share(share)
+    )
+    late = net.desktop(honest.branch_code)
+    net.agent(late).sync_once()
+    assert sum(shares) >= 7 and len(shares) == actors._proof_threads()
+    assert held_back(late) == {forged.event_id: quarantine.UNPROVEN}
+    states = [late.dossiers.get(v.code).state for v in views]
+    assert states == [State.APPROVED] * 6 + [State.AWAITING_APPROVAL]
+    assert snapshot(late)["dossiers"] == snapshot(honest)["dossiers"]
