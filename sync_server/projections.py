@@ -161,6 +161,16 @@ facts = Table(
     Index("ix_dossier_facts_received", "received_s"),
 )
 
+# Each dossier's facts as of the end of every month it went on past (``closed_months``).
+closed = Table(
+    "dossier_facts_closed",
+    t.metadata,
+    *[Column(c.name, c.type, nullable=c.nullable) for c in facts.columns],
+    Column("month_end_s", BigInteger, nullable=False),
+    PrimaryKeyConstraint("branch", "dossier_id", "month_end_s"),
+    Index("ix_dossier_facts_closed_month", "month_end_s", "ended_s"),
+)
+
 intake_days = Table(
     "intake_days",
     t.metadata,
@@ -346,6 +356,8 @@ def fold_guarded(events: Sequence[Event], view: DossierView | None = None) -> Do
 def fold_chunk(conn: Connection, branch: str, events: Sequence[Event], upto: int) -> int:
     """Fold a chunk of the branch's log (every event at most `upto`); returns the number
     of dossiers whose row was written."""
+    from . import closed_months  # it reads this module's tables and folds
+
     added: dict[str, list[Event]] = {}
     for event in events:
         if event.dossier_id is not None:
@@ -357,6 +369,7 @@ def fold_chunk(conn: Connection, branch: str, events: Sequence[Event], upto: int
     changed: list[dict[str, Any]] = []
     refold: list[str] = []
     written: list[DossierView] = []
+    crossed: list[closed_months.Written] = []
     for dossier_id, evs in added.items():
         view = views.get(dossier_id)
         ordered = sort_for_fold(evs)
@@ -365,6 +378,7 @@ def fold_chunk(conn: Connection, branch: str, events: Sequence[Event], upto: int
             assert folded is not None
             changed.append(row_of(branch, folded))
             written.append(folded)
+            crossed.append(closed_months.Written(view, folded, ordered, whole=False))
         elif view is not None or any(fold.starts(e) for e in evs):
             refold.append(dossier_id)
         # else: its creation has not arrived yet, and these events cannot start it
@@ -374,13 +388,16 @@ def fold_chunk(conn: Connection, branch: str, events: Sequence[Event], upto: int
     unread = [d for d in refold if counts.get(d, 0) > len(added[d])]
     logged = logged_events(conn, branch, unread, upto) if unread else {}
     for dossier_id in refold:
-        folded = fold_guarded(logged.get(dossier_id) or added[dossier_id])
+        every = logged.get(dossier_id) or added[dossier_id]
+        folded = fold_guarded(every)
         if folded is None:
             continue
         (changed if dossier_id in views else new).append(row_of(branch, folded))
         written.append(folded)
+        crossed.append(closed_months.Written(views.get(dossier_id), folded, every, whole=True))
     _write(conn, new, changed)
     write_facts(conn, branch, written, [v.id for v in written if v.id in views])
+    closed_months.write(conn, branch, crossed, upto)
     return len(new) + len(changed)
 
 
@@ -517,6 +534,7 @@ def rebuild(engine: Engine, branch: str | None = None, chunk: int = CHUNK) -> di
             _lock_cursor(conn, code)
             conn.execute(delete(dossiers).where(dossiers.c.branch == code))
             conn.execute(delete(facts).where(facts.c.branch == code))
+            conn.execute(delete(closed).where(closed.c.branch == code))
             conn.execute(
                 update(cursors)
                 .where(cursors.c.branch == code)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, or_, select, tuple_
+from sqlalchemy import Connection, Engine, Table, case, func, or_, select, tuple_
 
 from core.domain.dossier import DossierView
 from core.domain.errors import N_, ValidationError
@@ -43,7 +43,7 @@ from core.reports import (
 from core.reports.ontime import in_period
 from core.storage.projection import view_from_json
 from core.sync.wire import event_from_wire
-from sync_server import projections
+from sync_server import closed_months, projections
 from sync_server import schema as t
 
 from .accounts import Account
@@ -218,21 +218,23 @@ Counted = tuple[str, Tally, Bucket, bool, int]
 WORK_MEM = "64MB"  # for the counting query only (its transaction)
 
 
-def _where(query: Query, as_of: datetime, ready: set[str], everything: bool) -> list[Any]:
-    """Rows of ``dossier_facts`` received by the report's moment, of the branches asked
-    for; with one of ``ENDED`` they are those that count in the period
-    (``core.reports.in_period``)."""
-    f = projections.facts.c
+def _where(
+    query: Query, as_of: datetime, ready: set[str], everything: bool, table: Table | None = None
+) -> list[Any]:
+    """Rows of ``dossier_facts`` (or of `table`, alike) received by the report's moment,
+    of the branches asked for; with one of ``ENDED`` they are those that count in the
+    period (``core.reports.in_period``)."""
+    f = (table if table is not None else projections.facts).c
     conditions = [~f.refused, f.received_s <= int(as_of.timestamp())]
     if not everything:
         conditions.append(f.branch.in_(sorted(ready)))
     return conditions
 
 
-def _ended(query: Query) -> tuple[Any, Any]:
+def _ended(query: Query, table: Table | None = None) -> tuple[Any, Any]:
     """Still open, or ended since the period began: apart, so that each is one range of
     the index by end moment (an OR of the two would read the table scattered)."""
-    f = projections.facts.c
+    f = (table if table is not None else projections.facts).c
     return f.ended_s.is_(None), f.ended_s >= int(query.start.timestamp())
 
 
@@ -240,10 +242,25 @@ def counted(
     conn: Connection, query: Query, builder: ReportBuilder, ready: set[str], everything: bool
 ) -> list[Counted]:
     """The complete dossiers of the period (no event after the report's moment), counted
-    by group, column and everything their ``Tally`` holds."""
+    by group, column and everything their ``Tally`` holds; at a month's end, with the
+    others' facts as of then (``closed_months``)."""
     if not ready:
         return []
-    f = projections.facts.c
+    as_of_s = int(builder.as_of.timestamp())
+    f = projections.facts
+    found = _count(conn, query, builder, f, [*_where(query, builder.as_of, ready, everything),
+                                              f.c.last_s <= as_of_s])  # fmt: skip
+    if closed_months.is_month_end(builder.as_of):
+        c = projections.closed
+        where = [*_where(query, builder.as_of, ready, everything, c), c.c.month_end_s == as_of_s]
+        found += _count(conn, query, builder, c, where)
+    return found
+
+
+def _count(
+    conn: Connection, query: Query, builder: ReportBuilder, table: Table, where: list[Any]
+) -> list[Counted]:
+    f = table.c
     as_of_s = int(builder.as_of.timestamp())
     before = or_(f.switch_s.is_(None), f.switch_s >= as_of_s)
     if query.rules.early_by_moment:
@@ -255,11 +272,10 @@ def counted(
     keys: list[Any] = [bucket, received, *tally]
     if query.by != "all":
         keys.insert(0, f[f"g_{query.by}"])
-    where = [*_where(query, builder.as_of, ready, everything), f.last_s <= as_of_s]
     if conn.dialect.name == "postgresql":  # hash the groups in memory, not sort on disk
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
     found: list[Counted] = []
-    for ended in _ended(query):
+    for ended in _ended(query, table):
         rows = conn.execute(select(*keys, func.count()).where(*where, ended).group_by(*keys))
         for row in rows:
             values = list(row)
@@ -292,7 +308,14 @@ def _later(
     if not ready:
         return {}
     f = projections.facts.c
-    where = [*_where(query, as_of, ready, everything), f.last_s > int(as_of.timestamp())]
+    as_of_s = int(as_of.timestamp())
+    where = [*_where(query, as_of, ready, everything), f.last_s > as_of_s]
+    if closed_months.is_month_end(as_of):  # those with their facts as of then are counted
+        c = projections.closed.c
+        kept = select(c.dossier_id).where(
+            c.branch == f.branch, c.dossier_id == f.dossier_id, c.month_end_s == as_of_s
+        )
+        where.append(~kept.exists())
     found: dict[str, list[str]] = {}
     for ended in _ended(query):
         for branch, dossier_id in conn.execute(select(f.branch, f.dossier_id).where(*where, ended)):

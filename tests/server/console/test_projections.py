@@ -8,6 +8,7 @@ import random
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, insert, select
 
+from core.domain.dossier import event_moment
 from core.domain.events import Event
 from core.domain.hlc import Timestamp
+from core.domain.timeutil import VIETNAM, parse_moment
 from core.domain.workflow import Action, State
+from core.reports.facts import view_as_of
+from core.reports.ontime import ontime_report
 from core.storage import schema as desk_schema
-from sync_server import cli, identity, ingest, projections
+from sync_server import cli, closed_months, identity, ingest, projections
 from sync_server import schema as t
+from sync_server.console import accounts, stats
 from sync_server.db import make_engine, migrate
 from tests.sync.fixtures import SPECIALIST, Net, act, receive
 from tests.sync.live import database
@@ -145,7 +151,9 @@ def receipt(dossier: int) -> dict[str, Any]:
 
 
 def step_payload(kind: str, n: int) -> tuple[str, dict[str, Any]]:
-    at = {"at": f"2026-11-24T10:{n % 60:02d}:00+07:00"}
+    # Days from 28 Nov to 3 Dec: a dossier's steps cross the end of November.
+    day = datetime(2026, 11, 28, 10, n % 60, tzinfo=VIETNAM) + timedelta(days=n % 6)
+    at = {"at": day.isoformat()}
     if kind == "note":
         return "dossier.note", {**at, "text": f"ghi chú {n}"}
     if kind == "edit":
@@ -190,6 +198,7 @@ def histories(draw: st.DrawFn) -> tuple[list[Event], list[int], int]:
                 origin_seq=len(chain) + 1,
                 hlc=Timestamp(base + 10 * offset, i).encode(),
                 hash=f"{i:064x}",
+                signature="c2ln",  # read back as a wire event by the reports
             )
         )
     queues = {d: list(evs) for d, evs in per_device.items()}
@@ -234,11 +243,72 @@ def facts_rows(engine: Engine) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in conn.execute(select(f).order_by(f.c.branch, f.c.dossier_id))]
 
 
+def closed_rows(engine: Engine) -> list[tuple[Any, ...]]:
+    c = projections.closed
+    order = (c.c.branch, c.c.dossier_id, c.c.month_end_s)
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(c).order_by(*order))]
+
+
+def closed_by_definition(engine: Engine) -> list[tuple[Any, ...]]:
+    """What ``dossier_facts_closed`` must hold: for each dossier and each month end from
+    its first event's moment to its last folded one, its facts folded from the events
+    dated up to that end (``core.reports.facts_as_of``, as a report folds them)."""
+    with engine.connect() as conn:
+        logged = projections.logged_events(conn, BRANCH, _dossier_ids(conn), 10**9)
+        views = projections.load_views(conn, BRANCH, list(logged))
+    expected = []
+    for dossier_id, events in logged.items():
+        view = views.get(dossier_id)
+        if view is None or not view.last_at:
+            continue
+        first = min(event_moment(e) for e in events)
+        for end in closed_months.month_ends(first, parse_moment(view.last_at)):
+            as_of = view_as_of(events, end)
+            row = projections.facts_of(BRANCH, as_of) if as_of is not None else None
+            if row is not None:
+                expected.append(tuple({**row, "month_end_s": int(end.timestamp())}.values()))
+    return sorted(expected, key=lambda r: (r[0], r[1], r[-1]))
+
+
+def _dossier_ids(conn: Any) -> list[str]:
+    return list(conn.execute(select(projections.dossiers.c.dossier_id)).scalars())
+
+
 def fresh(engine: Engine) -> None:
     with engine.begin() as conn:
-        for table in (t.events, projections.dossiers, projections.facts, projections.cursors):
+        for table in (
+            t.events,
+            projections.dossiers,
+            projections.facts,
+            projections.closed,
+            projections.cursors,
+        ):
             conn.execute(table.delete())
         conn.execute(t.scopes.update().values(last_seq=0))
+
+
+CENTRE = accounts.Account("root", "", accounts.CENTRAL_ADMIN, ())
+NOVEMBER = stats.Query("", date(2026, 11, 1), date(2026, 11, 30), "procedure")
+LATER = datetime(2026, 12, 10, 9, tzinfo=VIETNAM)
+
+
+def check_closed_month_report(engine: Engine) -> None:
+    """November's report, read in December, counted in SQL with the month-end facts
+    equals the report folded from every dossier's events, and the same with the
+    month-end facts gone (each such dossier folded again from its events)."""
+    with engine.connect() as conn:
+        logged = projections.logged_events(conn, BRANCH, _dossier_ids(conn), 10**9)
+    q = NOVEMBER
+    expected = ontime_report(logged.values(), q.start, q.end, LATER, q.by).as_dict()
+    assert stats.report(engine, CENTRE, q, LATER).as_dict() == expected
+    with engine.begin() as conn:
+        kept = [dict(r._mapping) for r in conn.execute(select(projections.closed))]
+        conn.execute(projections.closed.delete())
+    assert stats.report(engine, CENTRE, q, LATER).as_dict() == expected
+    if kept:
+        with engine.begin() as conn:
+            conn.execute(insert(projections.closed), kept)
 
 
 def check_rebuild_equals_incremental(engine: Engine, history: Any) -> None:
@@ -251,9 +321,13 @@ def check_rebuild_equals_incremental(engine: Engine, history: Any) -> None:
             projections.catch_up(engine, BRANCH, chunk)
             start = cut
     incremental, incremental_facts = rows(engine), facts_rows(engine)
+    incremental_closed = closed_rows(engine)
+    assert incremental_closed == closed_by_definition(engine)
+    check_closed_month_report(engine)
     projections.rebuild(engine, BRANCH, chunk=random.choice([1, 3, 1000]))
     assert rows(engine) == incremental
     assert facts_rows(engine) == incremental_facts
+    assert closed_rows(engine) == incremental_closed
     # The statistics' facts written afresh from the records (after an upgrade) are the same.
     with engine.begin() as conn:
         conn.execute(projections.cursors.update().values(facts_ready=False))
