@@ -13,6 +13,7 @@ from core.documents.ocr import ocr_available
 from tests.documents.test_pdfa import text_page
 
 from .test_cli import Motcua, as_user, new_branch
+from .test_cli_operability import RECEIVE
 
 
 @pytest.fixture(scope="module")
@@ -24,19 +25,8 @@ LINES = ["Cộng hòa xã hội chủ nghĩa Việt Nam", "Tờ khai đăng ký 
 
 
 def received(motcua: Motcua) -> str:
-    view = motcua.json(
-        "dossier",
-        "receive",
-        "--procedure",
-        "HT-XNHN",
-        "--component",
-        "1",
-        "--component",
-        "giay-to-tuy-than",
-        "--applicant",
-        str(motcua.tmp / "applicant.json"),
-        **as_user("lan"),
-    )
+    applicant = str(motcua.tmp / "applicant.json")
+    view = motcua.json(*RECEIVE, "--applicant", applicant, **as_user("lan"))
     return str(view["code"])
 
 
