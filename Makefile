@@ -26,6 +26,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python -m sync_server.console.catalogue check
 
 typecheck: install
 	$(BIN)/mypy

@@ -23,8 +23,6 @@ from . import labels
 if TYPE_CHECKING:
     from core.documents.forms import Applicant, Unit
 
-SLIP_DIR = printouts.SLIP_DIR
-
 
 def _unit(branch: Branch, parent: str = "") -> Unit:
     from core.documents import forms  # loads the PDF stack: only when printing

@@ -184,9 +184,6 @@ def _watching(
     return watched
 
 
-EXPORT_DIR = printouts.EXPORT_DIR
-
-
 def export_unsent(branch: Branch, folder: Path | None = None) -> tuple[Path, int]:
     """The events of this branch the server never received (above what it last said it
     has), one wire-format event a line — what the desk would have pushed, signed as it
@@ -195,7 +192,7 @@ def export_unsent(branch: Branch, folder: Path | None = None) -> tuple[Path, int
 
     replica = LocalReplica(branch)
     events = replica.events_above(replica.server_vector(), limit=2**62)
-    target = folder or branch.data_dir / EXPORT_DIR
+    target = folder or branch.data_dir / printouts.EXPORT_DIR
     target.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = target / f"unsent-{branch.branch_code}-{branch.device_id}-{stamp}.jsonl"

@@ -34,9 +34,7 @@ from core.domain.events import Event
 from core.domain.timeutil import VIETNAM, parse_moment, to_vietnam
 from core.reports.facts import view_as_of
 
-from .projections import closed, facts_of, logged_events
-
-_IN = 500
+from .projections import _chunks, closed, facts_of, logged_events
 
 
 def month_end(moment: datetime) -> datetime:
@@ -159,7 +157,3 @@ def _last(view: DossierView) -> datetime | None:
         return parse_moment(view.last_at) if view.last_at else None
     except ValueError:
         return None
-
-
-def _chunks(items: list[str]) -> list[list[str]]:
-    return [items[at : at + _IN] for at in range(0, len(items), _IN)]

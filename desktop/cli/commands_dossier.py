@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.documents.steps import Step
 from core.domain.errors import N_, IncompleteDossier, ValidationError
@@ -18,6 +18,9 @@ from core.services.dossiers import Intake
 
 from . import render
 from .framework import Context, emit
+
+if TYPE_CHECKING:
+    from core.services.branch import Branch
 
 
 def register(sub: Any) -> None:
@@ -207,7 +210,7 @@ def cmd_attach(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     }
 
 
-def _read_now(branch: Any, dossier_id: str, pdfs: dict[str, bytes]) -> list[dict[str, Any]]:
+def _read_now(branch: Branch, dossier_id: str, pdfs: dict[str, bytes]) -> list[dict[str, Any]]:
     """Each file's OCR, read by the worker and its text recorded for the dossier's
     search; a failed reading is said and leaves the scan attached (already recorded)."""
     from core.documents.ocr_jobs import OcrQueue, OcrState

@@ -219,22 +219,26 @@ WORK_MEM = "64MB"  # for the counting query only (its transaction)
 
 
 def _where(
-    query: Query, as_of: datetime, ready: set[str], everything: bool, table: Table | None = None
+    query: Query,
+    as_of: datetime,
+    ready: set[str],
+    everything: bool,
+    table: Table = projections.facts,
 ) -> list[Any]:
     """Rows of ``dossier_facts`` (or of `table`, alike) received by the report's moment,
     of the branches asked for; with one of ``ENDED`` they are those that count in the
     period (``core.reports.in_period``)."""
-    f = (table if table is not None else projections.facts).c
+    f = table.c
     conditions = [~f.refused, f.received_s <= int(as_of.timestamp())]
     if not everything:
         conditions.append(f.branch.in_(sorted(ready)))
     return conditions
 
 
-def _ended(query: Query, table: Table | None = None) -> tuple[Any, Any]:
+def _ended(query: Query, table: Table = projections.facts) -> tuple[Any, Any]:
     """Still open, or ended since the period began: apart, so that each is one range of
     the index by end moment (an OR of the two would read the table scattered)."""
-    f = (table if table is not None else projections.facts).c
+    f = table.c
     return f.ended_s.is_(None), f.ended_s >= int(query.start.timestamp())
 
 
