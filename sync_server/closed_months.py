@@ -100,16 +100,18 @@ def write(
 def _kept_as_is(branch: str, one: Written) -> list[dict[str, Any]] | None:
     """The rows the dossier's facts before this chunk make (none when it crossed no month
     end); None when its rows must be written again from its events."""
-    new_last = _last(one.new)
-    if new_last is None:
+    until = _until(one.new)
+    if until is None:
         return []  # a record with no moments: the report folds it again, as before
     if one.whole or one.old is None:
-        return None if month_ends(_first(one.added), new_last) else []
-    old_last = _last(one.old)
-    if old_last is None:
+        start = _start(one.added)
+        return None if start is not None and month_ends(start, until) else []
+    old_last, received = _moment(one.old.last_at), _moment(one.old.received_at)
+    if old_last is None or received is None:
         return None
     first_new = _first(one.added)
-    touched = month_ends(min(first_new, old_last), new_last)
+    # No row lies before the receipt: an event dated earlier still changes every row.
+    touched = month_ends(max(min(first_new, old_last), received), until)
     if not touched:
         return []
     if first_new <= touched[-1]:
@@ -121,11 +123,11 @@ def _kept_as_is(branch: str, one: Written) -> list[dict[str, Any]] | None:
 
 
 def _from_events(branch: str, new: DossierView, events: Sequence[Event]) -> list[dict[str, Any]]:
-    new_last = _last(new)
-    if new_last is None or not events:
+    until, start = _until(new), _start(events)
+    if until is None or start is None:
         return []
     rows: list[dict[str, Any]] = []
-    for end in month_ends(_first(events), new_last):
+    for end in month_ends(start, until):
         view = view_as_of(events, end)
         row = facts_of(branch, view) if view is not None else None
         if row is not None:
@@ -152,8 +154,23 @@ def _first(events: Sequence[Event]) -> datetime:
     return min(fold.event_moment(e) for e in events)
 
 
-def _last(view: DossierView) -> datetime | None:
+def _start(events: Sequence[Event]) -> datetime | None:
+    """The earliest moment the dossier can start from (a receipt, a submission, a
+    transfer in): before it, there are no facts to keep."""
+    return min((fold.event_moment(e) for e in events if fold.starts(e)), default=None)
+
+
+def _until(view: DossierView) -> datetime | None:
+    """Rows are kept for the month ends up to the dossier's last moment and never past
+    the present: only a month that is over has a closed report (and an event dated in
+    the far future, by a wrong clock or a hostile desk, must not write a row per month
+    until then)."""
+    last = _moment(view.last_at)
+    return min(last, datetime.now(VIETNAM)) if last is not None else None
+
+
+def _moment(text: str) -> datetime | None:
     try:
-        return parse_moment(view.last_at) if view.last_at else None
+        return parse_moment(text) if text else None
     except ValueError:
         return None

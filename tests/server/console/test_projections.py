@@ -252,8 +252,9 @@ def closed_rows(engine: Engine) -> list[tuple[Any, ...]]:
 
 def closed_by_definition(engine: Engine) -> list[tuple[Any, ...]]:
     """What ``dossier_facts_closed`` must hold: for each dossier and each month end from
-    its first event's moment to its last folded one, its facts folded from the events
-    dated up to that end (``core.reports.facts_as_of``, as a report folds them)."""
+    its first event's moment to its last folded one (or the present, if earlier), its
+    facts folded from the events dated up to that end (``core.reports.facts_as_of``, as
+    a report folds them)."""
     with engine.connect() as conn:
         logged = projections.logged_events(conn, BRANCH, _dossier_ids(conn), 10**9)
         views = projections.load_views(conn, BRANCH, list(logged))
@@ -263,7 +264,8 @@ def closed_by_definition(engine: Engine) -> list[tuple[Any, ...]]:
         if view is None or not view.last_at:
             continue
         first = min(event_moment(e) for e in events)
-        for end in closed_months.month_ends(first, parse_moment(view.last_at)):
+        until = min(parse_moment(view.last_at), datetime.now(VIETNAM))
+        for end in closed_months.month_ends(first, until):
             as_of = view_as_of(events, end)
             row = projections.facts_of(BRANCH, as_of) if as_of is not None else None
             if row is not None:
@@ -371,6 +373,47 @@ def test_rebuild_equals_incremental(backend: str, examples: int) -> None:
             check_rebuild_equals_incremental(engine, history)
 
         run()
+
+
+def test_events_dated_far_away_keep_month_end_rows_bounded() -> None:
+    """GIVEN a dossier received on 23/11/2026 and notes a desk dated 01/01/0001 and
+    31/12/9999 (a wrong clock, or a hostile desk: the moment's grammar allows both)
+    WHEN they are folded THEN the month-end rows are only those between the receipt and
+    the present (not one per month until the year 9999), and the report still equals the
+    report folded from the events."""
+    far = [("0001-01-01T08:00:00+07:00", 1), ("9999-12-31T08:00:00+07:00", 2)]
+    events = [
+        Event(
+            event_id=f"f{n}",
+            dossier_id="d0",
+            branch=BRANCH,
+            type=kind,
+            payload=payload,
+            actor="lan",
+            origin_device="dev-a",
+            origin_seq=n + 1,
+            hlc=Timestamp(1_700_000_000_000 + n, 0).encode(),
+            hash=f"{n:064x}",
+            signature="c2ln",
+        )
+        for n, (kind, payload) in enumerate(
+            [("dossier.receive", receipt(0))]
+            + [("dossier.note", {"at": at, "text": f"ghi chú {i}"}) for at, i in far]
+        )
+    ]
+    with server_engine("sqlite") as engine:
+        fresh(engine)
+        append(engine, events[:1])
+        projections.catch_up(engine, BRANCH)
+        append(engine, events[1:])
+        projections.catch_up(engine, BRANCH)
+        kept = closed_rows(engine)
+        ends = closed_months.month_ends(
+            datetime(2026, 11, 23, 9, tzinfo=VIETNAM), datetime.now(VIETNAM)
+        )
+        assert 1 <= len(kept) == len(ends) < 24
+        assert kept == closed_by_definition(engine)
+        check_closed_month_report(engine)
 
 
 def test_pushes_are_folded_in_the_background_and_counted_once(net: Net) -> None:
