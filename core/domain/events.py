@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import orjson
 import rfc8785
 
 from .errors import N_, ValidationError
@@ -46,23 +46,16 @@ class EventType:
         return f"dossier.{action}"
 
 
-# One encoder for every event: json.dumps with options builds a new one per call, a
-# measurable share of hashing a small event. Event bodies are trees (parsed JSON or built
-# from records), so the circular-reference check is skipped.
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
-)
-
-
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 (JCS) encoding of an event body.
 
     Event bodies hold strings, integers, booleans, null, lists and objects with ASCII keys
     (``check_json_subset``); for that subset JCS is exactly sorted-key compact JSON without
-    ASCII escaping, which the C encoder writes several times faster than the general
-    ``rfc8785`` implementation (a test keeps the two equal).
+    ASCII escaping, which orjson writes about ten times faster than the standard library's
+    C encoder and many times faster than the general ``rfc8785`` implementation (a test
+    keeps all three equal over generated bodies, control characters and all).
     """
-    return _CANONICAL.encode(value).encode()
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def check_json_subset(value: Any, depth: int = 0) -> None:

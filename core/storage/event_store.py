@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Row, select
 
 from core.domain import hlc
@@ -22,12 +22,12 @@ def _row_to_event(row: Row[Any]) -> Event:
         dossier_id=row.dossier_id,
         branch=row.branch,
         type=row.type,
-        payload=json.loads(row.payload),
+        payload=orjson.loads(row.payload),
         actor=row.actor,
         origin_device=row.origin_device,
         origin_seq=row.origin_seq,
         hlc=row.hlc,
-        parents=tuple(json.loads(row.parents)),
+        parents=tuple(orjson.loads(row.parents)),
         prev_hash=row.prev_hash,
         hash=row.hash,
         signature=row.signature,
@@ -35,9 +35,12 @@ def _row_to_event(row: Row[Any]) -> Event:
     )
 
 
-# json.dumps(payload, ensure_ascii=False, sort_keys=True), without building an encoder per
-# call (a pulled page stores thousands); payloads are trees, so no circular check.
-_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, check_circular=False)
+def stored_json(value: Any) -> str:
+    """Compact sorted-key JSON text, as payloads and views are stored (orjson: a pulled
+    page stores thousands, and it writes them several times faster than ``json``)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
 # The stored columns in table order, as ``event_values`` gives them.
 EVENT_COLUMNS = (
     "event_id",
@@ -70,12 +73,12 @@ def event_values(event: Event) -> tuple[Any, ...]:
         event.dossier_id,
         event.branch,
         event.type,
-        _PAYLOAD_JSON.encode(event.payload),
+        stored_json(event.payload),
         event.actor,
         event.origin_device,
         event.origin_seq,
         event.hlc,
-        json.dumps(list(event.parents)),
+        stored_json(event.parents),
         event.prev_hash,
         event.hash,
         event.signature,

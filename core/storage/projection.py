@@ -7,10 +7,10 @@ An event that arrives out of fold order (from another replica) refolds its dossi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, insert, text, update
 
 from core.domain import dossier as fold
@@ -24,20 +24,17 @@ from . import actors, event_store, quarantine
 from . import schema as t
 from .db import raw
 
-# json.dumps(..., ensure_ascii=False, sort_keys=True) without an encoder built per call.
-_VIEW_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, check_circular=False)
-
 
 def view_to_json(view: DossierView) -> str:
-    # Shallow on purpose: json serialises the nested dicts; asdict would deep-copy them all.
+    # Shallow on purpose: the encoder serialises the nested dicts; asdict would deep-copy them all.
     # A view's __dict__ holds exactly its fields (its properties are computed).
     data = dict(view.__dict__)
     data["handovers"] = [vars(h) for h in view.handovers]
-    return _VIEW_JSON.encode(data)
+    return event_store.stored_json(data)
 
 
 def view_from_json(doc: str) -> DossierView:
-    data: dict[str, Any] = json.loads(doc)
+    data: dict[str, Any] = orjson.loads(doc)
     data["state"] = State(data["state"])
     data["handovers"] = tuple(Handover(**h) for h in data["handovers"])
     for name in ("components", "due_explanation", "notes", "heads", "conflicts"):
@@ -195,7 +192,7 @@ def stored_dossier_events(conn: Connection, dossier_ids: Sequence[str]) -> dict[
     """The logged events of `dossier_ids`, grouped by dossier, one query per 500."""
     db = raw(conn)
     found: dict[str, list[Event]] = {}
-    loads = json.loads
+    loads = orjson.loads
     for start in range(0, len(dossier_ids), _IN_CHUNK):
         chunk = list(dossier_ids[start : start + _IN_CHUNK])
         query = f"SELECT {_EVENT_FIELDS} FROM events WHERE dossier_id IN ({_marks(len(chunk))})"

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from core.collections_pause import fewer_collections
 from core.domain.errors import N_, MotcuaError
 from core.domain.events import Event
 
@@ -319,7 +320,7 @@ class SyncAgent:
         return SyncSummary(pushed=pushed, push_duplicates=duplicates)
 
     def pull(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:
-        with self.replica.pulling():
+        with fewer_collections(), self.replica.pulling():
             return self._pull(report, summary)
 
     def _pull(self, report: ProgressCallback, summary: SyncSummary) -> SyncSummary:

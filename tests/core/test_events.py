@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,6 +31,31 @@ def test_fast_canonical_encoding_is_rfc8785_on_the_event_subset(value: object) -
     and objects with ASCII keys encode exactly as RFC 8785 says."""
     check_json_subset(value)
     assert canonical_json(value) == jcs(value)
+
+
+any_text_keys = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53 - 1), 2**53 - 1) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children),
+    max_leaves=20,
+)
+
+
+@given(any_text_keys)
+def test_canonical_encoding_is_the_standard_librarys_it_replaced(value: object) -> None:
+    """Hashes stored before the encoder changed were over ``json``'s sorted compact form:
+    orjson writes the same bytes (keys of any text sort by code point in both, as UTF-8
+    bytes do), so no stored hash changes. A lone surrogate is refused by both."""
+    try:
+        before: bytes | None = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode()
+    except UnicodeEncodeError:
+        before = None
+    if before is None:
+        with pytest.raises(TypeError):  # orjson.JSONEncodeError is a TypeError
+            canonical_json(value)
+    else:
+        assert canonical_json(value) == before
 
 
 @pytest.mark.parametrize("value", [1.5, {"ả": 1}, {"a": [{"b": 0.1}]}, {1: "x"}, 2**53])

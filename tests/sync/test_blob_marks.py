@@ -98,3 +98,22 @@ def test_a_slice_sends_the_file_bytes_and_no_more_than_the_file_holds(tmp_path: 
     assert empty.prepare().headers["Content-Length"] == "0"
     with pytest.raises(LocalFileShort, match=str(len(data))):
         body(FileSlice(path, 2 * MARK_SPAN, MARK_SPAN, ""))
+
+
+def test_referenced_blobs_found_at_any_depth_and_only_under_their_key() -> None:
+    """The quick look for the key before the walk finds what the walk finds, misses no
+    scan, and lets text that merely mentions "sha256" through."""
+    from types import MappingProxyType
+
+    from core.sync.blobs import referenced_blobs
+
+    one, two = "a" * 64, "b" * 64
+    nested = {"documents": [{"files": [{"sha256": one}]}, {"sha256": two}], "n": 1}
+    assert referenced_blobs(nested) == [one, two]
+    assert referenced_blobs({"note": 'the "sha256" of the scan', "sha": one}) == []
+    assert referenced_blobs({"sha256": "not a digest"}) == []
+    assert referenced_blobs({}) == []
+    # a mapping orjson does not encode is walked all the same
+    assert referenced_blobs({"inner": MappingProxyType({"x": 1}), "list": [{"sha256": one}]}) == [
+        one
+    ]
