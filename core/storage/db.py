@@ -31,13 +31,23 @@ BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def _configure(dbapi_conn: sqlite3.Connection) -> None:
+# The writer's page cache, in KiB (SQLite's default: 2 MiB; SQLCipher's build: 8 MiB). A
+# catch-up's event indexes outgrow the default, and on an encrypted store every page that
+# falls out of the cache is decrypted and checked again when next read: a 30,000-event
+# catch-up encrypted ran at 0.76x the plain one with the default, 0.87x with this. Pages
+# are taken only as used, and only the one writer connection has it.
+WRITER_CACHE_KIB = 64 * 1024
+
+
+def _configure(dbapi_conn: sqlite3.Connection, cache_kib: int | None = None) -> None:
     dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
     cursor = dbapi_conn.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.execute("PRAGMA foreign_keys = ON")
+    if cache_kib is not None:
+        cursor.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
     cursor.close()
 
 
@@ -58,7 +68,7 @@ def make_engine(path: Path, *, immediate: bool, key: bytes | None = None) -> Eng
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
-        _configure(dbapi_conn)
+        _configure(dbapi_conn, WRITER_CACHE_KIB if immediate else None)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

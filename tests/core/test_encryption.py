@@ -555,3 +555,26 @@ def test_the_key_lives_in_a_real_secret_service(tmp_path: Path) -> None:
     assert (tmp_path / "lost.code").read_text().strip() == "12"
     assert "MOTCUA_PASSPHRASE" in (tmp_path / "lost.err").read_text()
     assert (tmp_path / "recovered.code").read_text().strip() == "0"
+
+
+@pytest.mark.parametrize("encrypt", [True, False])
+def test_the_writer_keeps_a_large_page_cache_and_readers_the_default(
+    tmp_path: Path, encrypt: bool
+) -> None:
+    """The writer's connection holds up to WRITER_CACHE_KIB of pages (a catch-up's indexes
+    stay decrypted in memory); readers, of which there may be several, keep the default."""
+    from sqlalchemy import text
+
+    from core.storage import db
+
+    desk = Branch.init(
+        tmp_path / "desk", "TAYHO", "Tây Hồ", ADMIN, encrypt=encrypt, passphrase=PASSPHRASE
+    )
+    try:
+        written = desk.store.write(lambda c: c.execute(text("PRAGMA cache_size")).scalar())
+        with desk.store.read() as conn:
+            read = conn.execute(text("PRAGMA cache_size")).scalar()
+    finally:
+        desk.close()
+    assert written == -db.WRITER_CACHE_KIB
+    assert read != written and read is not None and read >= -8000
