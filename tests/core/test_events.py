@@ -52,7 +52,7 @@ def test_canonical_encoding_is_the_standard_librarys_it_replaced(value: object) 
     except UnicodeEncodeError:
         before = None
     if before is None:
-        with pytest.raises(TypeError):  # orjson.JSONEncodeError is a TypeError
+        with pytest.raises(ValidationError):
             canonical_json(value)
     else:
         assert canonical_json(value) == before
@@ -121,3 +121,13 @@ def test_a_validated_wire_event_becomes_the_same_event() -> None:
     assert built.hash_ok() and built.signature_ok(key.public_b64)
     with pytest.raises(TypeError):
         Event.from_checked({"event_id": "e1"})
+
+
+def test_a_body_that_cannot_be_encoded_is_a_refusal_not_a_crash() -> None:
+    """An integer past 64 bits (the server refuses them past 2^53; a hostile server or
+    peer might still send one): a clear error when hashing, a failed check when
+    verifying — never an encoder's exception."""
+    event = sample_event(payload={"n": 2**64})
+    with pytest.raises(ValidationError):
+        event.compute_hash()
+    assert not event.hash_ok()
