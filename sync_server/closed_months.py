@@ -34,7 +34,7 @@ from core.domain.events import Event
 from core.domain.timeutil import VIETNAM, parse_moment, to_vietnam
 from core.reports.facts import view_as_of
 
-from .projections import _chunks, closed, facts_of, logged_events
+from .projections import closed, facts_of, id_chunks, logged_events
 
 
 def month_end(moment: datetime) -> datetime:
@@ -87,7 +87,7 @@ def write(
             rows += kept
     if again:
         logged = _events_of(conn, branch, again, upto)
-        for ids in _chunks(list(again)):
+        for ids in id_chunks(list(again)):
             conn.execute(
                 delete(closed).where(closed.c.branch == branch, closed.c.dossier_id.in_(ids))
             )

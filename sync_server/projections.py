@@ -281,7 +281,8 @@ def event_of(body: str) -> Event:
     )
 
 
-def _chunks(items: Sequence[str]) -> Iterable[list[str]]:
+def id_chunks(items: Sequence[str]) -> Iterable[list[str]]:
+    """`items` in lists of at most 500: one SQL `IN` each."""
     for start in range(0, len(items), _IN):
         yield list(items[start : start + _IN])
 
@@ -292,7 +293,7 @@ def logged_events(
     """The events of `dossier_ids` in the branch's log up to server_seq `upto`."""
     e = t.events.c
     found: dict[str, list[Event]] = {}
-    for chunk in _chunks(dossier_ids):
+    for chunk in id_chunks(dossier_ids):
         rows = conn.execute(
             select(e.dossier_id, e.body)
             .where(e.branch == branch, e.dossier_id.in_(chunk), e.server_seq <= upto)
@@ -309,7 +310,7 @@ def logged_counts(
     """How many events of each of `dossier_ids` the log holds up to `upto`."""
     e = t.events.c
     counts: dict[str, int] = {}
-    for chunk in _chunks(dossier_ids):
+    for chunk in id_chunks(dossier_ids):
         rows = conn.execute(
             select(e.dossier_id, func.count())
             .where(e.branch == branch, e.dossier_id.in_(chunk), e.server_seq <= upto)
@@ -322,7 +323,7 @@ def logged_counts(
 def load_views(conn: Connection, branch: str, dossier_ids: Sequence[str]) -> dict[str, DossierView]:
     d = dossiers.c
     found: dict[str, DossierView] = {}
-    for chunk in _chunks(dossier_ids):
+    for chunk in id_chunks(dossier_ids):
         rows = conn.execute(
             select(d.dossier_id, d.doc).where(d.branch == branch, d.dossier_id.in_(chunk))
         )
@@ -407,7 +408,7 @@ def write_facts(
     """Write these dossiers' ``dossier_facts`` rows, in place of those of `replaced` (the
     dossiers that had a record: a new one has no facts yet)."""
     f = facts.c
-    for ids in _chunks(replaced):
+    for ids in id_chunks(replaced):
         conn.execute(delete(facts).where(f.branch == branch, f.dossier_id.in_(ids)))
     rows = [row for v in views if (row := facts_of(branch, v)) is not None]
     if rows:

@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import Connection, Row, select
 
 from core.domain import hlc
-from core.domain.events import GENESIS_HASH, Event
+from core.domain.events import GENESIS_HASH, Event, canonical_json
 from core.domain.signing import DeviceKey
 
 from . import schema as t
@@ -36,9 +36,8 @@ def _row_to_event(row: Row[Any]) -> Event:
 
 
 def stored_json(value: Any) -> str:
-    """Compact sorted-key JSON text, as payloads and views are stored (orjson: a pulled
-    page stores thousands, and it writes them several times faster than ``json``)."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    """Payloads and views are stored as text in the events' canonical form."""
+    return canonical_json(value).decode()
 
 
 # The stored columns in table order, as ``event_values`` gives them.

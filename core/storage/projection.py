@@ -26,7 +26,7 @@ from .db import raw
 
 
 def view_to_json(view: DossierView) -> str:
-    # Shallow on purpose: the encoder serialises the nested dicts; asdict would deep-copy them all.
+    # Shallow on purpose: the encoder walks the nested dicts; asdict would deep-copy them.
     # A view's __dict__ holds exactly its fields (its properties are computed).
     data = dict(view.__dict__)
     data["handovers"] = [vars(h) for h in view.handovers]
