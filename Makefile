@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml scripts/apt-packages.txt
 	scripts/system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# sqlcipher3-wheels replaced sqlcipher3-binary (one module name): drop the old one first
+	$(BIN)/python -m pip uninstall --quiet --yes sqlcipher3-binary 2>/dev/null
 	$(BIN)/python -m pip install --quiet -e '.[all]'
 	touch $(STAMP)
 

@@ -203,7 +203,7 @@ def _snapshot(branch: Branch, copy: Path) -> dict[str, Any]:
     go on in WAL mode), and what it holds."""
     private_file(copy)
     if branch.store.key is not None:
-        _export_plain(branch.store.path, branch.store.key, copy)
+        _export_plain(branch.store, copy)
     target = sqlite3.connect(copy)
     try:
         if branch.store.key is None:
@@ -227,10 +227,10 @@ def _snapshot(branch: Branch, copy: Path) -> dict[str, Any]:
     }
 
 
-def _export_plain(store: Path, key: bytes, copy: Path) -> None:
+def _export_plain(store: Store, copy: Path) -> None:
     """An encrypted store's plain copy, in one read transaction (the backup file itself is
     encrypted, under its own passphrase: it restores on any machine)."""
-    db = connect_file(store, key, isolation_level=None, timeout=10)
+    db = connect_file(store.path, store.key, store.cipher, isolation_level=None, timeout=10)
     try:
         db.execute("ATTACH DATABASE ? AS plain KEY ''", (str(copy),))
         db.execute("BEGIN")

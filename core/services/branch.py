@@ -40,7 +40,7 @@ from core.domain.timeutil import VIETNAM, epoch_ms
 from core.domain.workflow import Role
 from core.storage import actors, event_store, projection, replication
 from core.storage import schema as t
-from core.storage.db import Store, check_store_file, diagnose, migrate, raw
+from core.storage.db import CIPHER_SETTINGS, Store, check_store_file, diagnose, migrate, raw
 
 from . import catalogue, storekey, users
 from .changes import Changes
@@ -180,11 +180,14 @@ class Branch:
     ) -> Branch:
         """Open the store in `data_dir`; an encrypted one with its key from the OS
         keystore, else from `passphrase`, ``MOTCUA_PASSPHRASE`` or `prompt`."""
-        store_key = storekey.open_key(data_dir, passphrase, prompt)
-        if store_key is None:
+        unlocked = storekey.open_store(data_dir, passphrase, prompt)
+        if unlocked is None:
             check_store_file(data_dir / DB_NAME)
+            store_key, cipher = None, CIPHER_SETTINGS
+        else:
+            store_key, cipher = unlocked.key, unlocked.cipher
         key = load_key(data_dir / KEY_NAME, store_key)
-        store = Store(data_dir / DB_NAME, store_key)
+        store = Store(data_dir / DB_NAME, store_key, cipher)
         storekey.register_blobs(data_dir, store_key, store)
         try:
             migrate(store.writer)

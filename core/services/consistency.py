@@ -68,13 +68,13 @@ def _rebuilt_copy(branch: Branch) -> Iterator[Store]:
         path = Path(folder) / "copy.db"
         private_file(path)
         key = branch.store.key  # an encrypted store's copy is encrypted too
-        target = connect_file(path, key)
+        target = connect_file(path, key, branch.store.cipher)
         try:
             with branch.store.read() as conn:
                 raw(conn).backup(target)
         finally:
             target.close()
-        copy = Store(path, key)
+        copy = Store(path, key, branch.store.cipher)
         try:
             copy.write(projection.rebuild)
             yield copy

@@ -31,7 +31,13 @@ from urllib.parse import urlsplit
 from core import logfile
 from core.domain.errors import N_, MotcuaError
 from core.i18n import describe
-from core.storage.db import MIGRATIONS, check_store_file, connect_file
+from core.storage.db import (
+    CIPHER_SETTINGS,
+    MIGRATIONS,
+    Cipher,
+    check_store_file,
+    connect_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +150,10 @@ class _Unlock:
         unlocked = self()
         return unlocked.key if unlocked is not None else None
 
+    def cipher(self) -> Cipher:
+        unlocked = self()
+        return unlocked.cipher if unlocked is not None else CIPHER_SETTINGS
+
 
 def check_encryption(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:
     """Whether the store, device key and scans are encrypted, and where the key is."""
@@ -226,13 +236,14 @@ def check_store(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:
     """SQLite's quick check and the schema's migration, on a read-only connection."""
     path = data_dir / DB_NAME
     try:
-        key = (unlock or _Unlock(data_dir)).key()
+        unlock = unlock or _Unlock(data_dir)
+        key = unlock.key()
         if key is None:
             check_store_file(path)
     except MotcuaError as err:
         return [failure("store", N_("{error}"), _RESTORE_FIX, error=describe(err))]
     try:
-        with _read_only(path, key) as db:
+        with _read_only(path, key, unlock.cipher()) as db:
             rows = db.execute("PRAGMA quick_check(20)").fetchall()
             problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
             if problems:
@@ -296,15 +307,17 @@ def _cipher_error() -> type[Exception]:
         from sqlcipher3 import dbapi2
     except ImportError:
         return sqlite3.DatabaseError
-    return dbapi2.DatabaseError  # type: ignore[no-any-return]
+    return dbapi2.DatabaseError
 
 
 @contextlib.contextmanager
-def _read_only(path: Path, key: bytes | None = None) -> Iterator[sqlite3.Connection]:
+def _read_only(
+    path: Path, key: bytes | None = None, cipher: Cipher = CIPHER_SETTINGS
+) -> Iterator[sqlite3.Connection]:
     if key is None:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    else:  # an encrypted store: SQLCipher, with its key
-        db = connect_file(f"file:{path}?mode=ro", key, uri=True, timeout=5)
+    else:  # an encrypted store: SQLCipher, with its key and settings
+        db = connect_file(f"file:{path}?mode=ro", key, cipher, uri=True, timeout=5)
     try:
         yield db
     finally:

@@ -27,7 +27,13 @@ from pathlib import Path
 
 from core.domain import sealing
 from core.domain.errors import N_, StoreError, ValidationError
-from core.storage.db import SQLITE_HEADER, cipher_settings, connect_file
+from core.storage.db import (
+    CIPHER_SETTINGS,
+    SQLITE_HEADER,
+    Cipher,
+    cipher_settings,
+    connect_file,
+)
 from core.sync import sealed
 
 from . import printouts, storekey
@@ -85,13 +91,14 @@ def encrypt_store(data_dir: Path, passphrase: str | None = None) -> Encrypted:
     if not resuming:
         Branch.open(data_dir).close()  # a sound store at the current schema, or a refusal
     _fold_log(store)
-    if resuming:
-        key = storekey.unlock(data_dir, passphrase).key
+    if resuming:  # with the settings its key file names (an earlier build's, maybe)
+        unlocked = storekey.unlock(data_dir, passphrase)
+        key, cipher = unlocked.key, unlocked.cipher
     else:
-        key = storekey.create(data_dir, passphrase)[0]
+        key, cipher = storekey.create(data_dir, passphrase)[0], CIPHER_SETTINGS
     described = storekey.describe_keys(data_dir)
     pending = data_dir / PENDING
-    counts = _export(store, pending, key)
+    counts = _export(store, pending, key, cipher)
     _seal_device_key(data_dir / KEY_NAME, key)
     scans = _seal_blobs(data_dir / storekey.BLOBS_DIR, key)
     os.link(store, old)  # the plain file stays reachable until it is overwritten
@@ -167,7 +174,7 @@ def in_use(store: Path) -> bool:
         os.close(fd)
 
 
-def _export(store: Path, pending: Path, key: bytes) -> dict[str, int]:
+def _export(store: Path, pending: Path, key: bytes, cipher: Cipher) -> dict[str, int]:
     """The plain `store` exported into `pending` under `key`, checked against it."""
     from sqlcipher3 import dbapi2 as sqlcipher
 
@@ -179,7 +186,7 @@ def _export(store: Path, pending: Path, key: bytes) -> dict[str, int]:
     try:
         db.execute("PRAGMA cipher_log_level = NONE")
         db.execute("ATTACH DATABASE ? AS encrypted KEY ?", (str(pending), raw_key))
-        cipher_settings(db, "encrypted")
+        cipher_settings(db, "encrypted", cipher)
         db.execute("BEGIN")
         db.execute("SELECT sqlcipher_export('encrypted')")
         db.execute("COMMIT")
@@ -187,7 +194,7 @@ def _export(store: Path, pending: Path, key: bytes) -> dict[str, int]:
         before = _counts(db)
     finally:
         db.close()
-    copy = connect_file(pending, key, isolation_level=None)
+    copy = connect_file(pending, key, cipher, isolation_level=None)
     try:
         after = _counts(copy)
         copy.execute("PRAGMA journal_mode = WAL")

@@ -7,7 +7,7 @@ where it is (it holds no secret a thief can use)::
 
     {"format": "motcua-store-keys", "version": 1, "store_id": "…",
      "check": "…",                       # sealed with the key: tells a wrong key at once
-     "sqlcipher": {"version": 4, "cipher_page_size": "4096", "cipher_hmac_algorithm": …},
+     "sqlcipher": {"version": 4, "cipher_page_size": "2048", "cipher_hmac_algorithm": …},
      "keyring": {"service": "motcua", "username": "<store_id>", "backend": "…"} | null,
      "passphrase": {"kdf": "argon2id", "salt": "…", "time_cost": 3, "memory_kib": 65536,
                     "lanes": 4, "wrapped": "…"} | null}
@@ -32,14 +32,20 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from argon2.low_level import Type, hash_secret_raw
 
 from core.domain import sealing
 from core.domain.errors import N_, StoreKeyError, ValidationError
 from core.domain.ids import new_uuid7
-from core.storage.db import CIPHER_SETTINGS, SQLITE_HEADER, check_store_file
+from core.storage.db import (
+    CIPHER_CHOICES,
+    CIPHER_SETTINGS,
+    SQLITE_HEADER,
+    Cipher,
+    check_store_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +68,7 @@ Prompt = Callable[[], str | None]
 class Unlocked:
     key: bytes
     source: str  # KEYRING or PASSPHRASE
+    cipher: Cipher  # the store's SQLCipher settings, from its key file
 
 
 def keys_path(data_dir: Path) -> Path:
@@ -221,13 +228,14 @@ def unlock_file(
     path: Path, passphrase: str | None = None, prompt: Prompt | None = None
 ) -> Unlocked:
     keys = read_keys(path)
+    cipher = _cipher(keys, path)
     if keys.get("keyring"):
         backend = keystore()
         value = _keystore_get(backend, keys["keyring"]["username"]) if backend else None
         if value is not None:
             key = _from_hex(value)
             if key is not None and _checks(key, keys):
-                return Unlocked(key, KEYRING)
+                return Unlocked(key, KEYRING, cipher)
             log.warning("the keystore's entry for %s is not this store's key", path)
     spec = keys.get("passphrase")
     if not spec:
@@ -255,7 +263,20 @@ def unlock_file(
         raise StoreKeyError(
             N_("Wrong branch passphrase for the store in {path}"), path=str(path.parent)
         ) from None
-    return Unlocked(key, PASSPHRASE)
+    return Unlocked(key, PASSPHRASE, cipher)
+
+
+def _cipher(keys: dict[str, Any], path: Path) -> Cipher:
+    """The SQLCipher settings the store was made with (2 KiB pages today, 4 KiB before)."""
+    described = keys.get("sqlcipher")
+    if isinstance(described, dict) and described.get("version") == 4:
+        cipher = tuple((name, described.get(name)) for name in CIPHER_CHOICES)
+        if all(value in CIPHER_CHOICES[name] for name, value in cipher):
+            return cast(Cipher, cipher)
+    raise StoreKeyError(
+        N_("The key file {path} of the encrypted store is damaged: restore it from a backup"),
+        path=str(path),
+    )
 
 
 def _checks(key: bytes, keys: dict[str, Any]) -> bool:
@@ -321,19 +342,12 @@ def _b64(data: bytes) -> str:
 BLOBS_DIR = "blobs"  # the desk's blob root under its data folder (as ``documents``)
 
 
-def open_key(
-    data_dir: Path, passphrase: str | None = None, prompt: Prompt | None = None
-) -> bytes | None:
-    """The store key when the store in `data_dir` is encrypted (None when plain), after
-    checking that its file is an encrypted store."""
-    unlocked = open_store(data_dir, passphrase, prompt)
-    return unlocked.key if unlocked is not None else None
-
-
 def open_store(
     data_dir: Path, passphrase: str | None = None, prompt: Prompt | None = None
 ) -> Unlocked | None:
-    """As :func:`open_key`, with where the key came from."""
+    """The key of the encrypted store in `data_dir`, where it came from and the store's
+    settings (None when the store is plain), after checking that its file is an
+    encrypted store."""
     if not is_encrypted(data_dir):
         return None
     store = data_dir / "motcua.db"

@@ -51,9 +51,36 @@ def _configure(dbapi_conn: sqlite3.Connection, cache_kib: int | None = None) -> 
     cursor.close()
 
 
-def make_engine(path: Path, *, immediate: bool, key: bytes | None = None) -> Engine:
-    """An engine over the store at `path`; with `key`, an SQLCipher store (the raw 256-bit
-    key: no key derivation at each connection)."""
+# SQLCipher 4's settings of an encrypted store, applied after the key on every connection
+# (they are not kept in the file: each store's ``store.keys.json`` records its own, see
+# ``core.services.storekey``). AES-256-CBC and an HMAC-SHA256 per page (SHA-256 has CPU
+# instructions where SHA-512 has none: a quarter faster on small transactions). New stores
+# get 2 KiB pages: a receipt writes about 25 pages to the log, each encrypted and
+# authenticated whole, so halving the page halves that work (receiving 0.82x the plain
+# desk's rate with 4 KiB pages, 0.90x with 2 KiB; the catch-up 0.96x and 0.91x). Stores
+# made with 4 KiB pages keep them.
+Cipher = tuple[tuple[str, str], ...]
+CIPHER_SETTINGS: Cipher = (("cipher_page_size", "2048"), ("cipher_hmac_algorithm", "HMAC_SHA256"))
+# What a key file may name (its values are written into PRAGMAs: nothing else passes).
+CIPHER_CHOICES: dict[str, frozenset[str]] = {
+    "cipher_page_size": frozenset(str(1 << n) for n in range(9, 17)),
+    "cipher_hmac_algorithm": frozenset({"HMAC_SHA1", "HMAC_SHA256", "HMAC_SHA512"}),
+}
+
+
+def cipher_settings(db: Any, schema: str = "main", cipher: Cipher = CIPHER_SETTINGS) -> None:
+    """Apply `cipher` to `schema` of an SQLCipher connection, before its first read."""
+    for name, value in cipher:
+        if value not in CIPHER_CHOICES.get(name, ()):
+            raise ValueError(f"unknown SQLCipher setting {name} = {value!r}")
+        db.execute(f"PRAGMA {schema}.{name} = {value}")
+
+
+def make_engine(
+    path: Path, *, immediate: bool, key: bytes | None = None, cipher: Cipher = CIPHER_SETTINGS
+) -> Engine:
+    """An engine over the store at `path`; with `key`, an SQLCipher store set as `cipher`
+    (the raw 256-bit key: no key derivation at each connection)."""
     if key is None:
         engine = create_engine(f"sqlite:///{path}")
     else:
@@ -63,7 +90,7 @@ def make_engine(path: Path, *, immediate: bool, key: bytes | None = None) -> Eng
             "sqlite://",
             module=dbapi2,
             poolclass=QueuePool,
-            creator=lambda: connect_file(path, key, check_same_thread=False),
+            creator=lambda: connect_file(path, key, cipher, check_same_thread=False),
         )
 
     @event.listens_for(engine, "connect")
@@ -103,22 +130,16 @@ def raw(conn: Connection) -> sqlite3.Connection:
     return cast(sqlite3.Connection, driver)
 
 
-# SQLCipher 4's settings for our stores, applied after the key on every connection (they
-# are not kept in the file): 4 KiB pages, AES-256-CBC, HMAC-SHA256 per page (SHA-256 has
-# CPU instructions where SHA-512 has none: a quarter faster on small transactions).
-CIPHER_SETTINGS = (("cipher_page_size", "4096"), ("cipher_hmac_algorithm", "HMAC_SHA256"))
-
-
-def cipher_settings(db: Any, schema: str = "main") -> None:
-    """Apply CIPHER_SETTINGS to `schema` of an SQLCipher connection, before its first read."""
-    for name, value in CIPHER_SETTINGS:
-        db.execute(f"PRAGMA {schema}.{name} = {value}")
-
-
-def connect_file(path: Path | str, key: bytes | None = None, **options: Any) -> sqlite3.Connection:
+def connect_file(
+    path: Path | str,
+    key: bytes | None = None,
+    cipher: Cipher = CIPHER_SETTINGS,
+    **options: Any,
+) -> sqlite3.Connection:
     """A DB-API connection to a store (the engines', a copy's, a check's): SQLCipher's,
-    keyed, for an encrypted store; sqlite3's for a plain one. A wrong key shows at the
-    first read, as "file is not a database"."""
+    keyed and set as `cipher` (the store's own settings; a new file's by default), for an
+    encrypted store; sqlite3's for a plain one. A wrong key shows at the first read, as
+    "file is not a database"."""
     if key is None:
         return cast(sqlite3.Connection, sqlite3.connect(path, **options))
     from sqlcipher3 import dbapi2
@@ -126,7 +147,7 @@ def connect_file(path: Path | str, key: bytes | None = None, **options: Any) -> 
     db = dbapi2.connect(str(path), **options)
     db.execute("PRAGMA cipher_log_level = NONE")  # our message to give, not its stderr's
     db.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-    cipher_settings(db)
+    cipher_settings(db, cipher=cipher)
     return cast(sqlite3.Connection, db)
 
 
@@ -177,12 +198,15 @@ def check_store_file(path: Path) -> None:
 class Store:
     """The two engines over one database file: a write engine and a read engine."""
 
-    def __init__(self, path: Path, key: bytes | None = None) -> None:
+    def __init__(
+        self, path: Path, key: bytes | None = None, cipher: Cipher = CIPHER_SETTINGS
+    ) -> None:
         self.path = path
         self.key = key  # an encrypted store's key (SQLCipher), None for a plain one
+        self.cipher = cipher  # an encrypted store's settings (its key file says which)
         private_file(path)
-        self.writer = make_engine(path, immediate=True, key=key)
-        self.reader = make_engine(path, immediate=False, key=key)
+        self.writer = make_engine(path, immediate=True, key=key, cipher=cipher)
+        self.reader = make_engine(path, immediate=False, key=key, cipher=cipher)
         self._write_lock = threading.Lock()  # one writer inside this process
 
     def write(self, work: Callable[[Connection], T]) -> T:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from core.domain.errors import StoreError, StoreKeyError
-from core.services import backup, doctor, documents, encryption, printouts, storekey
+from core.services import backup, consistency, doctor, documents, encryption, printouts, storekey
 from core.services.branch import Branch
 from core.services.sync import LocalReplica
 from core.sync import sealed
@@ -578,3 +578,113 @@ def test_the_writer_keeps_a_large_page_cache_and_readers_the_default(
         desk.close()
     assert written == -db.WRITER_CACHE_KIB
     assert read != written and read is not None and read >= -8000
+
+
+# --- SQLCipher's settings, per store ----------------------------------------------------------
+
+FOUR_KIB: tuple[tuple[str, str], ...] = (
+    ("cipher_page_size", "4096"),
+    ("cipher_hmac_algorithm", "HMAC_SHA256"),
+)
+
+
+def page_size(desk: Branch) -> int:
+    from sqlalchemy import text
+
+    with desk.store.read() as conn:
+        return int(conn.execute(text("PRAGMA cipher_page_size")).scalar_one())
+
+
+def remake_with_4_kib_pages(data_dir: Path) -> None:
+    """The encrypted store in `data_dir` as the builds before 2 KiB pages made it: 4 KiB
+    pages, and its key file saying so."""
+    from core.storage.db import cipher_settings, connect_file
+
+    unlocked = storekey.unlock(data_dir, PASSPHRASE)
+    store = data_dir / "motcua.db"
+    older = data_dir / "older.db"
+    db = connect_file(store, unlocked.key, unlocked.cipher, isolation_level=None)
+    try:
+        db.execute("ATTACH DATABASE ? AS older KEY ?", (str(older), f"x'{unlocked.key.hex()}'"))
+        cipher_settings(db, "older", FOUR_KIB)
+        db.execute("SELECT sqlcipher_export('older')")
+        db.execute("DETACH DATABASE older")
+    finally:
+        db.close()
+    for name in ("motcua.db-wal", "motcua.db-shm"):
+        (data_dir / name).unlink(missing_ok=True)
+    older.replace(store)
+    keys = storekey.read_keys(storekey.keys_path(data_dir))
+    keys["sqlcipher"].update(dict(FOUR_KIB))
+    storekey.write_keys(storekey.keys_path(data_dir), keys)
+
+
+def test_a_new_store_has_2_kib_pages_and_its_key_file_says_so(tmp_path: Path) -> None:
+    data_dir = tmp_path / "desk"
+    desk = Branch.init(data_dir, "TAYHO", "Tây Hồ", ADMIN, encrypt=True, passphrase=PASSPHRASE)
+    try:
+        assert page_size(desk) == 2048
+    finally:
+        desk.close()
+    keys = storekey.read_keys(storekey.keys_path(data_dir))
+    assert keys["sqlcipher"]["cipher_page_size"] == "2048"
+
+
+def test_a_store_made_with_4_kib_pages_keeps_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN an encrypted desk made by an earlier build (4 KiB pages, as its key file
+    records) WHEN it is opened, receives, is verified, checked by doctor, backed up and
+    restored THEN each works with its own settings, and nothing shows in the clear."""
+    data_dir = tmp_path / "desk"
+    desk = Branch.init(data_dir, "TAYHO", "Tây Hồ", ADMIN, encrypt=True, passphrase=PASSPHRASE)
+    first = receive(desk).code
+    desk.close()
+    remake_with_4_kib_pages(data_dir)
+
+    desk = Branch.open(data_dir, passphrase=PASSPHRASE)
+    try:
+        assert page_size(desk) == 4096
+        code, sha, pdf = receive_with_scan(desk)
+        assert desk.dossiers.get(first).code == first
+        assert consistency.integrity(desk) == [] and consistency.projection_drift(desk) == []
+        made = backup.backup(desk, tmp_path / "desk.mcbk", "backup passphrase")
+    finally:
+        desk.close()
+    assert made.dossiers == 2
+    monkeypatch.setenv(storekey.PASSPHRASE_ENV, PASSPHRASE)
+    levels = [f.level for f in doctor.check_store(data_dir)]  # quick check, migrations
+    assert levels and set(levels) == {doctor.OK}, levels
+    monkeypatch.delenv(storekey.PASSPHRASE_ENV)
+    assert leaks(data_dir) == []
+
+    restored = tmp_path / "restored"
+    backup.restore(tmp_path / "desk.mcbk", restored, "backup passphrase")
+    desk = Branch.open(restored)
+    try:
+        assert documents.read(desk, sha) == pdf and desk.dossiers.get(code).code == code
+    finally:
+        desk.close()
+
+
+@pytest.mark.parametrize(
+    "sqlcipher",
+    [
+        {"version": 4, "cipher_page_size": "4096; PRAGMA key = ''", "cipher_hmac_algorithm": "x"},
+        {"version": 4, "cipher_page_size": "3000", "cipher_hmac_algorithm": "HMAC_SHA256"},
+        {"version": 4, "cipher_page_size": 2048, "cipher_hmac_algorithm": "HMAC_SHA256"},
+        {"version": 3, "cipher_page_size": "2048", "cipher_hmac_algorithm": "HMAC_SHA256"},
+        None,
+    ],
+)
+def test_a_key_file_naming_unknown_settings_is_refused_as_damaged(
+    tmp_path: Path, sqlcipher: Any
+) -> None:
+    """Its settings are written into PRAGMAs: only SQLCipher's own values pass."""
+    data_dir = tmp_path / "desk"
+    Branch.init(data_dir, "TAYHO", "Tây Hồ", ADMIN, encrypt=True, passphrase=PASSPHRASE).close()
+    keys = storekey.read_keys(storekey.keys_path(data_dir))
+    keys["sqlcipher"] = sqlcipher
+    storekey.write_keys(storekey.keys_path(data_dir), keys)
+    with pytest.raises(StoreKeyError, match="is damaged: restore it from a backup"):
+        Branch.open(data_dir, passphrase=PASSPHRASE)
