@@ -45,6 +45,7 @@ from core.storage.db import (
     SQLITE_HEADER,
     Cipher,
     check_store_file,
+    known_cipher,
 )
 
 log = logging.getLogger(__name__)
@@ -270,9 +271,9 @@ def _cipher(keys: dict[str, Any], path: Path) -> Cipher:
     """The SQLCipher settings the store was made with (2 KiB pages today, 4 KiB before)."""
     described = keys.get("sqlcipher")
     if isinstance(described, dict) and described.get("version") == 4:
-        cipher = tuple((name, described.get(name)) for name in CIPHER_CHOICES)
-        if all(value in CIPHER_CHOICES[name] for name, value in cipher):
-            return cast(Cipher, cipher)
+        cipher = cast(Cipher, tuple((name, described.get(name)) for name in CIPHER_CHOICES))
+        if known_cipher(cipher):
+            return cipher
     raise StoreKeyError(
         N_("The key file {path} of the encrypted store is damaged: restore it from a backup"),
         path=str(path),

@@ -68,11 +68,16 @@ CIPHER_CHOICES: dict[str, frozenset[str]] = {
 }
 
 
+def known_cipher(cipher: Cipher) -> bool:
+    """Whether every setting of `cipher` is one of SQLCipher's own values."""
+    return all(value in CIPHER_CHOICES.get(name, ()) for name, value in cipher)
+
+
 def cipher_settings(db: Any, schema: str = "main", cipher: Cipher = CIPHER_SETTINGS) -> None:
     """Apply `cipher` to `schema` of an SQLCipher connection, before its first read."""
+    if not known_cipher(cipher):  # key files are checked when read: this is a bug
+        raise ValueError(f"unknown SQLCipher settings {cipher!r}")
     for name, value in cipher:
-        if value not in CIPHER_CHOICES.get(name, ()):
-            raise ValueError(f"unknown SQLCipher setting {name} = {value!r}")
         db.execute(f"PRAGMA {schema}.{name} = {value}")
 
 
