@@ -18,6 +18,8 @@ from kivy.uix.widget import Widget
 
 from desktop.ui.widgets import McButton, texts_of
 
+LOGIN_TIMEOUT_S = 30.0
+
 
 class Harness:
     def __init__(self, app: Any) -> None:
@@ -101,7 +103,10 @@ class Harness:
     def _where(self) -> str:
         if self.app.shell is None:
             return "unlock form"
-        return f"screen {self.shell.manager.current!r}, status {self.status()!r}"
+        s = self.shell.services
+        workers = (s.writer, s.reader, s.device_worker, s.documents_worker)
+        doing = "; ".join(w.describe() for w in workers)
+        return f"screen {self.shell.manager.current!r}, status {self.status()!r} ({doing})"
 
     # --- looking ---------------------------------------------------------------------
     def texts(self, widget: Widget | None = None) -> list[str]:
@@ -160,11 +165,15 @@ class Harness:
         screen.username.input.text = username
         screen.password.input.text = password
         screen.submit()
+        # A login verifies an Argon2 hash (made to be slow) and opens the user's key; on a
+        # loaded 2-core machine, with the sync agent writing beside it, that can take
+        # seconds: the waits are generous, and a timeout names what each worker runs.
         self.pump(
             until=lambda: (
                 self.shell.user is not None
                 or screen.message.text
                 not in ("", screen.message.text if self.shell.ops.busy else "\0")
-            )
+            ),
+            timeout=LOGIN_TIMEOUT_S,
         )
-        self.settle()
+        self.settle(timeout=LOGIN_TIMEOUT_S)

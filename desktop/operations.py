@@ -21,6 +21,7 @@ from core.services.changes import Changes
 
 from .documents import OcrProgress
 from .services import Services
+from .worker import origin_of
 
 log = logging.getLogger(__name__)
 Listener = Callable[[Changes], None]
@@ -100,7 +101,9 @@ class Operations:
                 done(value)
 
         branch = self.services.branch
-        self.services.writer.submit(lambda: work(branch), finished, self._failure(failed))
+        self.services.writer.submit(
+            lambda: work(branch), finished, self._failure(failed), origin_of(work)
+        )
 
     def read(
         self,
@@ -109,7 +112,9 @@ class Operations:
         failed: Refused | None = None,
     ) -> None:
         branch = self.services.branch
-        self.services.reader.submit(lambda: work(branch), done, self._failure(failed))
+        self.services.reader.submit(
+            lambda: work(branch), done, self._failure(failed), origin_of(work)
+        )
 
     def device(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -20,6 +21,14 @@ T = TypeVar("T")
 V = TypeVar("V")
 Post = Callable[[Callable[[], None]], None]
 Failed = Callable[[BaseException], None]
+
+
+def origin_of(work: Callable[..., object]) -> str:
+    """Where `work` is written ("shell.py:253"): most jobs are lambdas."""
+    code = getattr(work, "__code__", None)
+    if code is None:
+        return repr(work)
+    return f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_firstlineno}"
 
 
 def run_now(callback: Callable[[], None]) -> None:
@@ -32,6 +41,7 @@ class _Job(Generic[T]):
     work: Callable[[], T]
     done: Callable[[T], object] | None
     failed: Failed | None
+    origin: str  # where the job's code is written (a diagnosis names it)
 
 
 class Worker:
@@ -43,6 +53,7 @@ class Worker:
         self._jobs: queue.Queue[_Job[Any] | None] = queue.Queue()  # jobs of any result
         self._busy = 0
         self._lock = threading.Lock()
+        self._running: tuple[str, float] | None = None  # the job on the thread, since when
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -52,24 +63,35 @@ class Worker:
         with self._lock:
             return self._busy
 
+    def describe(self) -> str:
+        """What the worker is doing, for a diagnosis: its pending jobs and the one it runs
+        (where that job's code is written, and for how long it has run)."""
+        running = self._running
+        doing = f"{running[0]} for {time.monotonic() - running[1]:.1f} s" if running else "idle"
+        return f"{self.name}: {self.pending} pending, {doing}"
+
     def submit(
         self,
         work: Callable[[], T],
         done: Callable[[T], object] | None = None,
         failed: Failed | None = None,
+        origin: str | None = None,
     ) -> None:
         with self._lock:
             self._busy += 1
-        self._jobs.put(_Job(work, done, failed))
+        self._jobs.put(_Job(work, done, failed, origin or origin_of(work)))
 
     def _loop(self) -> None:
         while (job := self._jobs.get()) is not None:
+            self._running = (job.origin, time.monotonic())
             try:
                 result = job.work()
             except BaseException as err:  # report every failure to the UI
                 self._deliver(job.failed, err, job)
             else:
                 self._deliver(job.done, result, job)
+            finally:
+                self._running = None
 
     def _deliver(self, callback: Callable[[V], object] | None, value: V, job: _Job[Any]) -> None:
         def finish() -> None:
