@@ -51,11 +51,15 @@ class UpdateWatcher:
         self.download: Download | None = None  # while a release downloads
         self.outcome: dict[str, Any] = {}  # the last check's result ({"error": ...} if failed)
         self.listeners: list[Listener] = []
+        self._checking = False
+        self._starting = threading.Lock()  # checks start from the sync agent and the window
         self._shown = -1  # the last whole percent told to the listeners
 
     @property
     def checking(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
+        """A check runs: true from ``check_now`` until its outcome is kept, before the
+        listeners are told (they read it then, and must see the check as finished)."""
+        return self._checking
 
     def after_sync(self, _summary: object) -> None:
         """A sync listener: start a check when one is due."""
@@ -65,8 +69,10 @@ class UpdateWatcher:
 
     def check_now(self) -> bool:
         """Start a check unless one runs (False then)."""
-        if self.checking:
-            return False
+        with self._starting:
+            if self._checking:
+                return False
+            self._checking = True
         self.next_at = time.monotonic() + self.every_s
         self.thread = threading.Thread(target=self._check, name="update-check", daemon=True)
         self.thread.start()
@@ -97,6 +103,7 @@ class UpdateWatcher:
         self.download = None
         self._shown = -1
         self.outcome = result
+        self._checking = False
         if result.get("held"):
             log.warning("update %s staged but held: %s", result.get("staged"), result["held"])
         self._tell()
