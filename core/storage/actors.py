@@ -287,6 +287,14 @@ def _vouched(conn: Connection, event: Event, key: str) -> bool:
     return False
 
 
+# Per quarantined row, one look-up in the events' unique index: every user change runs
+# this, and an ``IN (SELECT … FROM events)`` would read every dossier event of the store.
+_FORGET_STEP_VERDICTS = (
+    "DELETE FROM quarantine WHERE rule = ? AND EXISTS (SELECT 1 FROM events e "
+    "WHERE e.event_id = quarantine.event_id AND e.dossier_id IS NOT NULL)"
+)
+
+
 def unproven_dossiers(conn: Connection) -> list[str]:
     """The dossiers holding steps refused as unproven; their verdicts are forgotten, so a
     refold judges them again (with the keys the users' fold holds now)."""
@@ -299,9 +307,5 @@ def unproven_dossiers(conn: Connection) -> list[str]:
             (rule,),
         )
         found.update(r[0] for r in rows)
-        db.execute(
-            "DELETE FROM quarantine WHERE rule = ? AND event_id IN "
-            "(SELECT event_id FROM events WHERE dossier_id IS NOT NULL)",
-            (rule,),
-        )
+        db.execute(_FORGET_STEP_VERDICTS, (rule,))
     return sorted(found)

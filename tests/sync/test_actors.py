@@ -151,6 +151,23 @@ def test_an_approval_that_arrives_before_its_leader_applies_once_she_does(
     assert snapshot(b) == rebuilt(b)
 
 
+def test_step_verdicts_are_forgotten_without_reading_the_whole_log(net: Net) -> None:
+    """Every user change pulled or received refolds the users and forgets the steps held
+    back as unproven, so they are judged again: that statement reads the quarantine's rows
+    and looks each up in the events' unique index, never a scan of the event log (a desk's
+    log grows to hundreds of thousands of events; SQLite's plan for the statement)."""
+    desk = net.desktop(net.branch())
+    with desk.store.read() as conn:
+        plan = [
+            str(row[3])
+            for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + actors._FORGET_STEP_VERDICTS, (quarantine.UNPROVEN,)
+            )
+        ]
+    assert any(step.startswith("SEARCH e USING INDEX") for step in plan), plan
+    assert not any(step.startswith("SCAN e") or "SCAN events" in step for step in plan), plan
+
+
 def chain_above(source: Branch, target: Branch) -> list[Any]:
     """`source`'s own events that `target` lacks, in chain order."""
     with target.store.read() as conn:
