@@ -103,9 +103,7 @@ class Harness:
     def _where(self) -> str:
         if self.app.shell is None:
             return "unlock form"
-        s = self.shell.services
-        workers = (s.writer, s.reader, s.device_worker, s.documents_worker)
-        doing = "; ".join(w.describe() for w in workers)
+        doing = "; ".join(worker.describe() for worker in self.shell.ops.workers)
         return f"screen {self.shell.manager.current!r}, status {self.status()!r} ({doing})"
 
     # --- looking ---------------------------------------------------------------------

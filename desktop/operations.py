@@ -21,7 +21,7 @@ from core.services.changes import Changes
 
 from .documents import OcrProgress
 from .services import Services
-from .worker import origin_of
+from .worker import Worker, origin_of
 
 log = logging.getLogger(__name__)
 Listener = Callable[[Changes], None]
@@ -54,10 +54,13 @@ class Operations:
         self.report = report
 
     @property
-    def busy(self) -> bool:
+    def workers(self) -> tuple[Worker, ...]:
         s = self.services
-        workers = (s.writer, s.reader, s.device_worker, s.documents_worker)
-        return any(worker.pending for worker in workers)
+        return (s.writer, s.reader, s.device_worker, s.documents_worker)
+
+    @property
+    def busy(self) -> bool:
+        return any(worker.pending for worker in self.workers)
 
     # ``done`` gets the value of a ``(value, Changes)`` result, None for a bare
     # ``Changes``, the result itself otherwise (a write that records nothing: a login).
