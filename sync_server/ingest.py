@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from core.domain import authority
+from core.domain import authority, hlc
 from core.domain.errors import N_, ValidationError
 from core.domain.events import GENESIS_HASH, Event, canonical_json, check_json_subset
 
@@ -194,8 +195,8 @@ def check_authority(event: Event) -> None:
         ) from None
 
 
-def _precheck(pusher: Pusher, events: Sequence[Event]) -> dict[str, str]:
-    """Branch, authority and hash of every event; returns their stored wire bodies."""
+def _precheck(pusher: Pusher, events: Sequence[Event], now_ms: int) -> dict[str, str]:
+    """Branch, authority, date and hash of every event; returns their stored wire bodies."""
     bodies: dict[str, str] = {}
     for event in events:
         if event.branch != pusher.branch:
@@ -207,6 +208,17 @@ def _precheck(pusher: Pusher, events: Sequence[Event]) -> dict[str, str]:
                 branch=event.branch,
             )
         check_authority(event)
+        if hlc.too_far_ahead(event.timestamp, now_ms):
+            raise Refusal(
+                422,
+                "clock-ahead",
+                N_(
+                    "Event {event} is dated more than a day past the centre's clock: check "
+                    "the date and time of device {device}"
+                ),
+                event=event.event_id,
+                device=event.origin_device,
+            )
         canonical = canonical_json(event.hashed_fields())
         if hashlib.sha256(canonical).hexdigest() != event.hash:
             raise Refusal(
@@ -352,7 +364,7 @@ def push(
 def _append_checked(
     conn: Connection, pusher: Pusher, events: Sequence[Event]
 ) -> tuple[list[dict[str, Any]], list[Event]]:
-    bodies = _precheck(pusher, events)
+    bodies = _precheck(pusher, events, int(time.time() * 1000))
     between_units.check(events, pusher.server_key)
     ordered = sorted(events, key=lambda e: (e.origin_device, e.origin_seq))
     origins = sorted({e.origin_device for e in ordered})

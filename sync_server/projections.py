@@ -60,9 +60,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from core.domain import dossier as fold
 from core.domain.authority import CENTRE_PREFIX
 from core.domain.dossier import DossierView
+from core.domain.errors import ValidationError
 from core.domain.events import Event, sort_for_fold
 from core.domain.timeutil import VIETNAM, parse_moment
-from core.reports import GROUPS, Tally, facts_from_view, timeline
+from core.reports import GROUPS, Tally, readable_facts, timeline
 from core.storage.projection import search_body, view_from_json, view_to_json
 
 from . import schema as t
@@ -188,10 +189,12 @@ def _seconds(moment: datetime | None) -> int | None:
 def facts_of(branch: str, view: DossierView) -> dict[str, Any] | None:
     """The dossier's ``dossier_facts`` row; None for a record the reports cannot read
     (no receipt moment), which the statistics leave out as the desktops do."""
+    found = readable_facts(view)
     try:
-        found = facts_from_view(view)
         last_at = parse_moment(view.last_at) if view.last_at else None
-    except ValueError:
+    except ValidationError:
+        return None
+    if found is None:
         return None
     # A record folded before its last moment was kept: always read from its events.
     line = timeline(found, last_at or _NEVER)

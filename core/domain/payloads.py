@@ -10,9 +10,10 @@ not a score and ``true`` is not a number.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from .workflow import State
 
@@ -27,8 +28,24 @@ DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 DeviceId = Annotated[str, StringConstraints(pattern=DEVICE_ID_PATTERN)]
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
 Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]
-Moment = Annotated[str, StringConstraints(pattern=MOMENT_PATTERN)]
-Day = Annotated[str, StringConstraints(pattern=DAY_PATTERN)]
+
+
+def _real_moment(text: str) -> str:
+    """A moment the folds and reports can read: the pattern admits 2026-99-99, and a moment
+    that no clock reaches, in Vietnam time or in UTC (year 9999 at +07:00 overflows)."""
+    moment = datetime.fromisoformat(text)  # ValueError: pydantic reports the field
+    if moment.tzinfo is not None and not 1 < moment.year < 9999:
+        raise ValueError("a moment out of the calendar's range")
+    return text
+
+
+def _real_day(text: str) -> str:
+    date.fromisoformat(text)
+    return text
+
+
+Moment = Annotated[str, StringConstraints(pattern=MOMENT_PATTERN), AfterValidator(_real_moment)]
+Day = Annotated[str, StringConstraints(pattern=DAY_PATTERN), AfterValidator(_real_day)]
 PublicKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
 Line = Annotated[str, StringConstraints(max_length=500)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]

@@ -4,7 +4,14 @@ A replica with the events calls ``ontime_report(histories, start, end, now, grou
 docs/statistics.md states each rule with its legal source.
 """
 
-from .facts import DossierFacts, complete_as_of, facts_as_of, facts_from_view, view_as_of
+from .facts import (
+    DossierFacts,
+    complete_as_of,
+    facts_as_of,
+    facts_from_view,
+    readable_facts,
+    view_as_of,
+)
 from .ontime import (
     GROUPS,
     Bucket,
@@ -39,6 +46,7 @@ __all__ = [
     "facts_from_view",
     "judge",
     "ontime_report",
+    "readable_facts",
     "report_from_facts",
     "timeline",
     "view_as_of",

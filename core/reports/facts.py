@@ -10,15 +10,19 @@ from all of them, which is the same thing when none is dated later (``complete_a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from core.domain import dossier as fold
 from core.domain.dossier import DossierView
+from core.domain.errors import ValidationError
 from core.domain.events import Event, sort_for_fold
 from core.domain.timeutil import parse_moment
 from core.domain.workflow import State
+
+log = logging.getLogger(__name__)
 
 _RESULT_STATES = frozenset({State.FINISHED, State.POSTAL_RETURN, State.RETURNED})
 
@@ -107,6 +111,18 @@ def facts_from_view(view: DossierView) -> DossierFacts:
     )
 
 
+def readable_facts(view: DossierView) -> DossierFacts | None:
+    """The record's facts, or None when a moment in it cannot be read: a record folded from
+    an event stored before moments were checked as dates (``core.domain.payloads``). The
+    statistics leave it out, as they leave out an event the fold cannot apply, rather than
+    fail for every dossier of the branch."""
+    try:
+        return facts_from_view(view)
+    except (ValidationError, ValueError, OverflowError) as err:
+        log.warning("dossier %s left out of the statistics: %s", view.id, err)
+        return None
+
+
 def view_as_of(events: Iterable[Event], moment: datetime) -> DossierView | None:
     """The dossier folded from its events dated up to `moment` (None before its receipt).
 
@@ -125,10 +141,13 @@ def view_as_of(events: Iterable[Event], moment: datetime) -> DossierView | None:
 
 def facts_as_of(events: Iterable[Event], moment: datetime) -> DossierFacts | None:
     view = view_as_of(events, moment)
-    return facts_from_view(view) if view is not None else None
+    return readable_facts(view) if view is not None else None
 
 
 def complete_as_of(view: DossierView, moment: datetime) -> bool:
     """Whether `view` (folded from all its events) is the dossier as of `moment`: no event
     of it is dated later. Records folded before ``last_at`` was kept never are."""
-    return bool(view.last_at) and parse_moment(view.last_at) <= moment
+    try:
+        return bool(view.last_at) and parse_moment(view.last_at) <= moment
+    except ValidationError:
+        return False  # unreadable: the dossier is folded again from its events

@@ -23,7 +23,7 @@ from core.reports import (
     check_period,
     complete_as_of,
     facts_as_of,
-    facts_from_view,
+    readable_facts,
     report_from_facts,
 )
 from core.storage import projection, quarantine
@@ -66,7 +66,8 @@ class ReportService:
             later = [v.id for v in views if not complete_as_of(v, as_of)]
             logged = projection.stored_dossier_events(conn, later) if later else {}
             skipped = quarantine.ids(conn) if later else frozenset()
-        facts = [facts_from_view(v) for v in views if complete_as_of(v, as_of)]
+        readable = (readable_facts(v) for v in views if complete_as_of(v, as_of))
+        facts = [f for f in readable if f is not None]
         for events in logged.values():
             found = facts_as_of([e for e in events if e.event_id not in skipped], as_of)
             if found is not None:

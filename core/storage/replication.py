@@ -11,6 +11,7 @@ skipped; anything else wrong raises and the whole batch rolls back.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ DEVICE_REVOKED = "device.revoked"
 # The reference events with projections, and the centre's device events that vouch for a
 # desk's first admin: any of them refolds the users (``refold_reference``).
 REFERENCE_PREFIXES = ("user.", "calendar.", "device.")
+CLOCK_AHEAD = "clock-ahead"  # the rule a LAN peer's event dated too far ahead breaks
 
 sync_cursors = Table(
     "sync_cursors",
@@ -92,6 +94,11 @@ class IngestResult:
     refused: list[tuple[Event, authority.AuthorityRefused | authority.MalformedEvent]] = field(
         default_factory=list
     )
+    # From the server: origins whose chain there leaves the one this desk holds (a device
+    # that gave this desk, over the LAN, another event than the server's under the same
+    # sequence), each with the event this desk holds under that sequence when the page
+    # showed it: the proof, signed by that device, that it forked its chain.
+    diverged: dict[str, Event | None] = field(default_factory=dict)
 
 
 # --- vectors and cursors -----------------------------------------------------------------
@@ -250,6 +257,37 @@ def _stored_hash(conn: Connection, origin: str, seq: int) -> str | None:
     return str(row.hash) if row else None
 
 
+def _stored_event(conn: Connection, origin: str, seq: int) -> Event | None:
+    row = conn.execute(
+        select(t.events).where(t.events.c.origin_device == origin, t.events.c.origin_seq == seq)
+    ).first()
+    return event_store.decode(row) if row is not None else None
+
+
+def _forks(event: Event, head: tuple[int, str]) -> bool:
+    """Whether `event` is the next of its chain here but follows another event than ours."""
+    return event.origin_seq == head[0] + 1 and event.prev_hash != head[1]
+
+
+_DIVERGED = "sync_diverged_origins"
+
+
+def diverged_origins(conn: Connection) -> set[str]:
+    """The origins whose chain at the server left the one this desk holds: their events
+    from the server are set aside from then on (what follows there cannot link here)."""
+    row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == _DIVERGED)).first()
+    return set(json.loads(row.value)) if row else set()
+
+
+def _note_diverged(conn: Connection, origins: Iterable[str]) -> None:
+    known = diverged_origins(conn)
+    value = json.dumps(sorted(known | set(origins)))
+    if known:
+        conn.execute(update(t.meta).where(t.meta.c.key == _DIVERGED).values(value=value))
+    else:
+        conn.execute(insert(t.meta).values(key=_DIVERGED, value=value))
+
+
 def _check_link(event: Event, head: tuple[int, str]) -> None:
     if event.origin_seq != head[0] + 1:
         raise IntegrityError(
@@ -296,8 +334,22 @@ def _refusal(
     return None
 
 
+def _clock_ahead(event: Event) -> authority.AuthorityRefused:
+    """A peer's event dated past what the centre takes (``hlc.MAX_AHEAD_MS``): not taken
+    here either, as this desk would carry it to the centre's refusal."""
+    return authority.AuthorityRefused(
+        CLOCK_AHEAD,
+        N_("Event {event} is dated more than a day past this computer's clock"),
+        event=event.event_id,
+    )
+
+
 def _classify(
-    conn: Connection, events: Sequence[Event], result: IngestResult, from_peer: bool = False
+    conn: Connection,
+    events: Sequence[Event],
+    result: IngestResult,
+    now_ms: int,
+    from_peer: bool = False,
 ) -> list[Event]:
     """The new events, checked link by link; duplicates counted; device events applied.
 
@@ -312,7 +364,7 @@ def _classify(
     branches = device_branches(conn)
     newest: dict[str, Event] = {}
     fresh: list[Event] = []
-    cut: set[str] = set()
+    cut: set[str] = set() if from_peer else diverged_origins(conn)
     for event in events:
         origin = event.origin_device
         if origin in cut:
@@ -321,15 +373,26 @@ def _classify(
             heads[origin] = event_store.device_head(conn, origin)
         if event.origin_seq <= heads[origin][0]:
             if _stored_hash(conn, origin, event.origin_seq) != event.hash:
-                raise IntegrityError(
-                    N_("Device {device} signed two different events as sequence {seq}"),
-                    device=origin,
-                    seq=event.origin_seq,
-                )
+                if from_peer:
+                    raise IntegrityError(
+                        N_("Device {device} signed two different events as sequence {seq}"),
+                        device=origin,
+                        seq=event.origin_seq,
+                    )
+                result.diverged[origin] = _stored_event(conn, origin, event.origin_seq)
+                cut.add(origin)
+                continue
             result.duplicates += 1
+            continue
+        if not from_peer and _forks(event, heads[origin]):
+            # The server checked this chain: it is ours that left it (see ``diverged``).
+            result.diverged.setdefault(origin, None)
+            cut.add(origin)
             continue
         _check_link(event, heads[origin])
         refusal = _refusal(event, branches, keys)
+        if from_peer and refusal is None and hlc.too_far_ahead(event.timestamp, now_ms):
+            refusal = _clock_ahead(event)
         if refusal is not None and from_peer:
             result.refused.append((event, refusal))
             cut.add(origin)
@@ -347,12 +410,15 @@ def _classify(
     for origin, (seq, digest) in heads.items():
         if origin in newest:
             event_store.set_head(conn, origin, seq, digest)
+    if result.diverged:
+        _note_diverged(conn, result.diverged)
     return fresh
 
 
 def _observe(conn: Connection, events: Iterable[Event], now_ms: int) -> None:
     clock = event_store.clock(conn)
-    latest = max((e.timestamp for e in events), default=None)
+    stamps = (e.timestamp for e in events)
+    latest = max((s for s in stamps if not hlc.too_far_ahead(s, now_ms)), default=None)
     if latest is not None and latest > clock:
         event_store.set_clock(conn, hlc.observe(clock, latest, now_ms))
 
@@ -374,7 +440,7 @@ def ingest(
     every page's events, in ``settle`` (a pull of many pages touches a dossier on many).
     """
     result = IngestResult()
-    logged = _classify(conn, events, result, from_peer)
+    logged = _classify(conn, events, result, now_ms, from_peer)
     if not logged:
         return result
     for event, refusal in result.quarantined:

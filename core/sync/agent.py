@@ -58,6 +58,10 @@ class IngestSummary:
     quarantined: int = 0  # refused by the authority table: logged, never applied
     refused: int = 0  # from a LAN peer, refused by the table: not taken (nor what follows)
     reference: frozenset[str] = frozenset()  # kinds of reference data changed (``applied``)
+    # Origins whose chain at the server left the one held here (``replication.diverged``),
+    # and the events held here that prove it, to give the server.
+    diverged: frozenset[str] = frozenset()
+    evidence: tuple[Event, ...] = ()
 
     def applied(self) -> Applied:
         """What this page changed here, for the screens (quarantined events change nothing)."""
@@ -342,6 +346,8 @@ class SyncAgent:
                         ahead = fetcher.submit(self.client.pull, scope, page.next, PULL_PAGE)
                     events = [e.to_event() for e in page.events]
                     result = self.replica.ingest(scope, events, page.next)
+                    if result.diverged:
+                        self._report_fork(result)
                     pulled += len(events)
                     applied += result.accepted - result.quarantined
                     held += result.quarantined
@@ -354,6 +360,26 @@ class SyncAgent:
         return replace(
             summary, pulled=pulled, applied=applied, quarantined=held, dossiers=frozenset(dossiers)
         )
+
+    def _report_fork(self, result: IngestSummary) -> None:
+        """A device forked its chain: it gave this desk (over the LAN) other events than it
+        gave the server. Its events from the server are set aside here, the rest of the
+        pull goes on, and the events held here go to the server, which checks their
+        signature and flags that device (it answers 409: the answer expected)."""
+        log.warning(
+            "the chain of %s at the server leaves the one held here: its events from the "
+            "server are set aside",
+            ", ".join(sorted(result.diverged)),
+        )
+        if not result.evidence:
+            return
+        try:
+            self.client.push(list(result.evidence))
+        except ServerRefused as err:
+            if err.status != 409:
+                log.warning("the server refused the proof of a forked chain: %s", err)
+        except SyncError as err:
+            log.warning("the proof of a forked chain was not delivered: %s", err)
 
     def pull_transfers(self, summary: SyncSummary) -> SyncSummary:
         """The offers and replies other units sent this branch (``core.domain.transfers``);

@@ -37,8 +37,8 @@ from core.reports import (
     check_period,
     complete_as_of,
     facts_as_of,
-    facts_from_view,
     judge,
+    readable_facts,
 )
 from core.reports.ontime import in_period
 from core.storage.projection import view_from_json
@@ -172,7 +172,8 @@ def facts(
     found: list[DossierFacts] = []
     for branch in codes:
         views = _candidates(engine, branch, query.start, as_of)
-        found += [facts_from_view(v) for v in views if complete_as_of(v, as_of)]
+        readable = (readable_facts(v) for v in views if complete_as_of(v, as_of))
+        found += [f for f in readable if f is not None]
         later = [v.id for v in views if not complete_as_of(v, as_of)]
         found += _folded_as_of(engine, branch, later, as_of) if later else []
     return found, codes

@@ -1,0 +1,213 @@
+"""Three ways one hostile desk of a branch could stop its honest neighbours, each met at the
+real server (and an honest desk's real peer service):
+
+- a moment that matches the pattern but is no date (``2026-99-99``): the server's fold of
+  the branch, and every desk's statistics, failed on it;
+- an event dated far ahead (``999999999999999.999999``): every desk that received it moved
+  its clock there, and its next events overflowed the clock's encoding, refused for good;
+- a chain forked between the LAN and the server (one event to a neighbour's peer service,
+  another under the same sequence to the server): the neighbour's every pull then failed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import Connection, select, update
+
+from core.domain import hlc
+from core.domain.ids import new_uuid7
+from core.reports import readable_facts
+from core.services.peers import PeerService
+from core.services.reporting import ReportService
+from core.storage import event_store, replication
+from core.storage import schema as lt
+from core.sync.peer import peer_url
+from sync_server import schema as st
+from sync_server.projections import facts_of
+from tests.server.test_authority import forged, pair
+from tests.server.test_bad_input import push, refused, stored
+from tests.sync.fixtures import Net, receive
+from tests.sync.test_peers import signed_post
+
+MOMENT = "2026-11-23T09:00:00+07:00"
+
+
+@pytest.mark.parametrize(
+    ("type_", "payload"),
+    [
+        ("dossier.note", {"at": "2026-02-30T09:00:00+07:00", "text": "x"}),
+        ("dossier.note", {"at": "2026-11-23T25:00+07:00", "text": "x"}),
+        ("dossier.note", {"at": "9999-12-31T23:59+00:00", "text": "x"}),
+        (
+            "dossier.supplement",
+            {"at": MOMENT, "due_at": "2026-99-99T00:00+07:00", "deadline_at": MOMENT},
+        ),
+    ],
+)
+def test_a_moment_that_is_no_date_is_refused(net: Net, type_: str, payload: dict[str, str]) -> None:
+    """GIVEN a hostile desk's step whose moment matches the pattern but names no date (30
+    February, hour 25, a year whose Vietnam time overflows)
+    WHEN pushed
+    THEN 422 naming the payload schema, nothing stored."""
+    _honest, hostile = pair(net)
+    before = stored(net)
+    bad = forged(hostile, type_, payload, dossier_id=new_uuid7())
+    body = refused(push(net, hostile, [bad]), 422, "malformed-event")
+    assert body["rule"] == "payload-schema"
+    assert stored(net) == before
+
+
+def test_a_record_with_an_unreadable_moment_is_left_out_of_the_statistics(net: Net) -> None:
+    """GIVEN a dossier record folded from an event stored before moments were checked as
+    dates (its deadline 2026-99-99)
+    WHEN the statistics read it, at the centre and at the desk
+    THEN it is left out, and the report of the other dossiers is made."""
+    honest, _hostile = pair(net)
+    good = receive(honest)
+    broken = replace(good, deadline_at="2026-99-99T00:00+07:00")
+    assert readable_facts(broken) is None
+    assert facts_of(honest.branch_code, broken) is None
+    assert readable_facts(good) is not None and facts_of(honest.branch_code, good) is not None
+
+    def break_deadline(conn: Connection) -> None:
+        doc = json.loads(
+            conn.execute(select(lt.dossiers.c.doc).where(lt.dossiers.c.id == good.id)).scalar_one()
+        )
+        doc["deadline_at"] = "2026-99-99T00:00+07:00"
+        conn.execute(
+            update(lt.dossiers).where(lt.dossiers.c.id == good.id).values(doc=json.dumps(doc))
+        )
+
+    honest.store.write(break_deadline)
+    receive(honest)
+    now = honest.clock()
+    report = ReportService(honest).report(now - timedelta(days=1), now)
+    assert report.overall.received == 1, report.overall
+
+
+def test_an_event_dated_far_ahead_is_refused_and_drags_no_clock(net: Net) -> None:
+    """GIVEN a hostile desk's note dated 999999999999999.999999 (the largest the wire takes)
+    WHEN pushed to the server
+    THEN 422 clock-ahead, nothing stored; a note dated two hours ahead (a desk whose
+    hardware clock is off) is still taken, and the honest desk that pulls it still
+    pushes its own events."""
+    honest, hostile = pair(net)
+    view = receive(hostile)
+    net.agent(hostile).sync_once()
+    before = stored(net)
+    far = forged(
+        hostile,
+        "dossier.note",
+        {"at": MOMENT, "text": "x"},
+        dossier_id=view.id,
+        hlc="999999999999999.999999",
+    )
+    body = refused(push(net, hostile, [far]), 422, "clock-ahead")
+    assert hostile.device_id in body["detail"]
+    assert stored(net) == before
+
+    ahead = (int(time.time() * 1000) + 2 * 3600 * 1000, hlc.COUNTER_MAX)
+    soon = forged(
+        hostile,
+        "dossier.note",
+        {"at": MOMENT, "text": "x"},
+        dossier_id=view.id,
+        hlc=hlc.Timestamp(*ahead).encode(),
+    )
+    assert push(net, hostile, [soon]).status_code == 200
+    net.agent(honest).sync_once()
+    receive(honest)
+    assert net.agent(honest).sync_once().pushed >= 1
+    with honest.store.read() as conn:
+        clock = event_store.clock(conn)
+    assert clock.counter <= hlc.COUNTER_MAX and len(clock.encode()) == 22
+
+
+def test_the_clock_carries_its_counter_and_ignores_what_is_too_far_ahead() -> None:
+    now = 1_800_000_000_000
+    full = hlc.Timestamp(now, hlc.COUNTER_MAX)
+    assert hlc.tick(full, now) == hlc.Timestamp(now + 1, 0)
+    assert hlc.observe(hlc.ZERO, full, now) == hlc.Timestamp(now + 1, 0)
+    hostile = hlc.Timestamp(999_999_999_999_999, 999_999)
+    assert hlc.observe(full, hostile, now) == full
+    within = hlc.Timestamp(now + hlc.MAX_AHEAD_MS, 5)
+    assert hlc.observe(full, within, now) == hlc.Timestamp(now + hlc.MAX_AHEAD_MS, 6)
+
+
+def _lan_push(url: str, desk_id: str, key: object, events: list[object]) -> requests.Response:
+    body = json.dumps({"events": [e.to_wire() for e in events]}).encode()  # type: ignore[attr-defined]
+    return signed_post(url, "/v1/events", body, desk_id, key)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def served(net: Net) -> object:
+    services: list[PeerService] = []
+
+    def serve(desk: object) -> str:
+        service = PeerService(desk).start("127.0.0.1", 0, advertise=False)  # type: ignore[arg-type]
+        services.append(service)
+        return peer_url(f"127.0.0.1:{service.port}")
+
+    yield serve
+    for service in services:
+        service.stop()
+
+
+def test_a_lan_peer_cannot_drag_a_desks_clock(net: Net, served: object) -> None:
+    """GIVEN a hostile desk that pushes a far-ahead note to an honest desk's peer service
+    THEN the honest desk does not take it, its clock does not move, its sync goes on."""
+    honest, hostile = pair(net)
+    view = receive(hostile)
+    net.agent(hostile).sync_once()
+    net.agent(honest).sync_once()
+    url = served(honest)  # type: ignore[operator]
+    with honest.store.read() as conn:
+        clock = event_store.clock(conn)
+    far = forged(
+        hostile,
+        "dossier.note",
+        {"at": MOMENT, "text": "x"},
+        dossier_id=view.id,
+        hlc="999999999999999.999999",
+    )
+    answer = _lan_push(url, hostile.device_id, hostile.key, [far])
+    assert answer.json()["accepted"] == 0, answer.text
+    with honest.store.read() as conn:
+        assert event_store.clock(conn).wall_ms < clock.wall_ms + hlc.MAX_AHEAD_MS
+    receive(honest)
+    assert net.agent(honest).sync_once().pushed >= 1
+
+
+def test_a_chain_forked_between_the_lan_and_the_server(net: Net, served: object) -> None:
+    """GIVEN a hostile desk that gives an honest desk's peer service note X as its next
+    sequence, then pushes another note Y under the same sequence to the server
+    WHEN the honest desk syncs with the server, again and again
+    THEN its syncs succeed, the hostile desk's events from the server are set aside there,
+    the honest desk's own work still goes up, and the server holds the hostile desk
+    flagged for equivocation (the honest desk gave it X, signed by the hostile desk)."""
+    honest, hostile = pair(net)
+    view = receive(hostile)
+    net.agent(hostile).sync_once()
+    net.agent(honest).sync_once()
+    url = served(honest)  # type: ignore[operator]
+    x = forged(hostile, "dossier.note", {"at": MOMENT, "text": "X"}, dossier_id=view.id)
+    y = forged(hostile, "dossier.note", {"at": MOMENT, "text": "Y"}, dossier_id=view.id)
+    assert _lan_push(url, hostile.device_id, hostile.key, [x]).json()["accepted"] == 1
+    assert push(net, hostile, [y]).status_code == 200
+
+    net.agent(honest).sync_once()
+    with honest.store.read() as conn:
+        assert replication.diverged_origins(conn) == {hostile.device_id}
+    receive(honest)
+    assert net.agent(honest).sync_once().pushed >= 1
+    with net.engine.connect() as conn:
+        flagged = conn.execute(
+            select(st.devices.c.flagged).where(st.devices.c.device_id == hostile.device_id)
+        ).scalar_one()
+    assert flagged and flagged.startswith("equivocation")
