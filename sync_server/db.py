@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 
+from core.domain.errors import N_, ValidationError
 from core.storage.db import private_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -58,9 +59,35 @@ class Settings:
         url = database_url or os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / DB_FILE}"
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        connections = int(os.environ.get(ENV_DB_CONNECTIONS, "40"))
-        fold = "on-read" if os.environ.get(ENV_FOLD, "").strip() == "on-read" else "background"
-        return cls(data_dir=data_dir, database_url=url, db_connections=connections, fold=fold)
+        if not url.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ValidationError(
+                N_("DATABASE_URL must be sqlite:///PATH or postgresql://…, not {url}"),
+                url=url.split("://")[0] + "://…",
+            )
+        return cls(
+            data_dir=data_dir,
+            database_url=url,
+            db_connections=_connections(os.environ.get(ENV_DB_CONNECTIONS, "40")),
+            fold=_fold(os.environ.get(ENV_FOLD, "")),
+        )
+
+
+def _connections(text: str) -> int:
+    if not text.strip().isdigit() or not 1 <= int(text) <= 10_000:
+        raise ValidationError(
+            N_("{name} must be a whole number of connections, from 1; it is {value}"),
+            name=ENV_DB_CONNECTIONS,
+            value=text,
+        )
+    return int(text)
+
+
+def _fold(text: str) -> str:
+    if text.strip() not in ("", "background", "on-read"):
+        raise ValidationError(
+            N_("{name} must be background or on-read; it is {value}"), name=ENV_FOLD, value=text
+        )
+    return "on-read" if text.strip() == "on-read" else "background"
 
 
 ENV_DB_CONNECTIONS = "MOTCUA_DB_CONNECTIONS"

@@ -209,6 +209,7 @@ def _snapshot(branch: Branch, copy: Path) -> dict[str, Any]:
         if branch.store.key is None:
             with branch.store.read() as conn:
                 raw(conn).backup(target)
+        _refuse_damaged(target, branch.store.path)
         events = target.execute("SELECT count(*) FROM events").fetchone()[0]
         dossiers = target.execute("SELECT count(*) FROM dossiers").fetchone()[0]
         settings = dict(target.execute("SELECT key, value FROM meta").fetchall())
@@ -225,6 +226,23 @@ def _snapshot(branch: Branch, copy: Path) -> dict[str, Any]:
         "dossiers": int(dossiers),
         "encrypted_at_rest": branch.store.key is not None,
     }
+
+
+def _refuse_damaged(copy: sqlite3.Connection, store: Path) -> None:
+    """The copy is checked page by page before it is written out: a damaged store backed
+    up without a word would, in a rotation of backups, push out the good ones."""
+    try:
+        found = [row[0] for row in copy.execute("PRAGMA quick_check(1)")]
+    except sqlite3.DatabaseError:
+        found = ["unreadable"]
+    if found != ["ok"]:
+        raise StoreError(
+            N_(
+                "The store {path} is damaged: no backup was written, and the earlier ones "
+                "are kept. Restore the latest of them (see 'motcua doctor')."
+            ),
+            path=str(store),
+        )
 
 
 def _export_plain(store: Store, copy: Path) -> None:

@@ -219,3 +219,27 @@ def test_restore_reenrol_sync(net: Net, tmp_path: Path, capsys: pytest.CaptureFi
 def _chain(desk: Branch, device: str) -> list[Any]:
     with desk.store.read() as conn:
         return list(event_store.chain(conn, device))
+
+
+def test_a_damaged_store_is_not_backed_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN a desk whose store has a damaged page that its counts never read (so the
+    backup's summary alone would look right)
+    WHEN it is backed up
+    THEN exit 8 naming the damage, and no backup file (the earlier ones stay the newest)."""
+    desk = Branch.init(tmp_path / "desk", "TAYHO", "Tây Hồ", ADMIN)
+    add_clerks(desk)
+    for _ in range(30):
+        receive(desk)
+    desk.close()
+    store = tmp_path / "desk" / "motcua.db"
+    size = store.stat().st_size
+    with store.open("r+b") as handle:  # a page in the middle: the header stays sound
+        handle.seek(size // 2 // 4096 * 4096)
+        handle.write(b"\xa5" * 4096)
+    out = tmp_path / "damaged.mcb"
+    code, _, err = cli(capsys, "--data-dir", str(tmp_path / "desk"), "backup", "--out", str(out))
+    assert code == 8, err
+    assert "is damaged: no backup was written" in err
+    assert not out.exists() and not list(tmp_path.glob(".damaged.mcb*"))

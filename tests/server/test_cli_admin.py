@@ -179,6 +179,26 @@ def test_unreachable_postgresql_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 8 and "cannot be reached" in one_line(result)
 
 
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ({"DATABASE_URL": "nonsense://x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL"),
+        ({"MOTCUA_DB_CONNECTIONS": "abc"}, "MOTCUA_DB_CONNECTIONS"),
+        ({"MOTCUA_DB_CONNECTIONS": "0"}, "MOTCUA_DB_CONNECTIONS"),
+        ({"MOTCUA_FOLD": "sometimes"}, "MOTCUA_FOLD"),
+    ],
+)
+def test_a_bad_setting_is_named_in_one_line(
+    tmp_path: Path, setting: dict[str, str], named: str
+) -> None:
+    """GIVEN a setting the server cannot use WHEN any command runs, `config` first (the
+    command for checking them) THEN exit 2 and one line naming it: no traceback."""
+    result = Server(tmp_path / "centre", **setting).run("config")
+    assert result.returncode == 2, result.stderr
+    assert named in one_line(result) and "Traceback" not in result.stderr + result.stdout
+
+
 def test_serve_logs_its_start_and_security_events_as_json(tmp_path: Path) -> None:
     """GIVEN a running server WHEN a request is signed by no enrolled device THEN its
     log holds the start line (version, database, address, workers) and the refusal."""
