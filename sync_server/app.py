@@ -374,7 +374,7 @@ class Server:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine: Engine = make_engine(settings.database_url, settings.db_connections)
-        migrate(self.engine)
+        migrate(self.engine, settings.key_file)
         self.key = identity.ensure_identity(self.engine, settings.key_file)
         settings.blobs_dir.mkdir(parents=True, exist_ok=True)
         self.pushes = threading.BoundedSemaphore(settings.max_concurrent_pushes)

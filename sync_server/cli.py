@@ -123,6 +123,11 @@ def build_parser() -> Parser:
     )
     p.set_defaults(handler=cmd_serve, creates=True)
     p = sub.add_parser("migrate", help="bring the schema up to date")
+    p.add_argument(
+        "--new-store",
+        action="store_true",
+        help="make an empty store even though the server key shows a centre ran here",
+    )
     p.set_defaults(handler=cmd_migrate, creates=True)
     p = sub.add_parser("config", help="the settings in force and where each came from")
     p.set_defaults(handler=cmd_config, creates=True)
@@ -162,10 +167,11 @@ class Ctx:
     and the commands that create something may create a new store; the others refuse a
     missing one rather than answer from an empty store made on the spot."""
 
-    def __init__(self, config: Config, creates: bool) -> None:
+    def __init__(self, config: Config, creates: bool, new_store: bool = False) -> None:
         self.config = config
         self.settings = config.settings
         self.creates = creates
+        self.new_store = new_store
         self._engine: Engine | None = None
 
     @property
@@ -194,7 +200,11 @@ class Ctx:
             raise StoreError(
                 N_("The database holds no server store: run 'motcua-server migrate' first")
             )
-        migrate(engine)
+        try:
+            migrate(engine, self.settings.key_file, new_store=self.new_store)
+        except StoreError:
+            engine.dispose()
+            raise
         return engine
 
     @property
@@ -363,7 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def work() -> Any:
         nonlocal ctx
-        ctx = Ctx(load(args.data_dir, args.env_file), getattr(args, "creates", False))
+        creates = getattr(args, "creates", False)
+        ctx = Ctx(load(args.data_dir, args.env_file), creates, getattr(args, "new_store", False))
         return args.handler(args, ctx)
 
     try:

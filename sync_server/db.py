@@ -18,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from core.domain.errors import N_, ValidationError
+from core.domain.errors import N_, StoreError, ValidationError
 from core.storage.db import private_file
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -149,9 +149,26 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
-def migrate(engine: Engine) -> str | None:
-    """Bring the schema to the newest revision; returns it."""
-    if current_revision(engine) != head_revision():
+def migrate(engine: Engine, key_file: Path | None = None, *, new_store: bool = False) -> str | None:
+    """Bring the schema to the newest revision; returns it.
+
+    A database with no store at all, beside the key file (`key_file`) of a centre that
+    ran here, is a store lost or emptied (a truncated file, a wrong DATABASE_URL): making
+    an empty one there would leave every desk unknown, so it is refused unless
+    `new_store` says that is wanted."""
+    revision = current_revision(engine)
+    if revision is None and key_file is not None and key_file.exists() and not new_store:
+        raise StoreError(
+            N_(
+                "The database {database} holds no server store, yet the key {key} shows a "
+                "centre ran here: its store was lost or emptied. Restore it from a backup "
+                "(docs/deploy.md); to start an empty store under this key, run "
+                "'motcua-server migrate --new-store'."
+            ),
+            database=engine.url.render_as_string(hide_password=True),
+            key=str(key_file),
+        )
+    if revision != head_revision():
         with engine.begin() as conn:
             command.upgrade(_config(conn), "head")
     return head_revision()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -177,6 +178,29 @@ def test_unreachable_postgresql_is_one_line(tmp_path: Path) -> None:
     server = Server(tmp_path / "pg", DATABASE_URL="postgresql://motcua@127.0.0.1:9/motcua")
     result = server.run("branch", "list")
     assert result.returncode == 8 and "cannot be reached" in one_line(result)
+
+
+def test_an_emptied_store_is_not_replaced_by_an_empty_one(tmp_path: Path) -> None:
+    """GIVEN a centre whose server.db was truncated to nothing (its key and scans still
+    there)
+    WHEN the service's `migrate`, or `serve`, runs
+    THEN exit 8 naming the lost store and the way out, and the file stays as it was (no
+    store made under the old key, which would leave every desk unknown); `migrate
+    --new-store` makes one when that is what the operator wants."""
+    server = Server(tmp_path / "centre")
+    server.json("migrate")
+    server.json("branch", "add", "HN01", "--name", "Tây Hồ")
+    database = tmp_path / "centre" / "server.db"
+    database.write_bytes(b"")
+    for command in (("migrate",), ("serve", "--port", "0")):
+        refused = server.run(*command)
+        assert refused.returncode == 8, refused.stderr
+        line = one_line(refused)
+        assert "lost or emptied" in line and "--new-store" in line
+        with sqlite3.connect(database) as db:
+            assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
+    assert server.json("migrate", "--new-store")["revision"]
+    assert server.json("branch", "list") == []
 
 
 @pytest.mark.parametrize(
