@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core import logfile
-from core.domain.errors import N_, MotcuaError
+from core.domain.errors import N_, MotcuaError, StoreKeyError
 from core.i18n import describe
 from core.storage.db import (
     CIPHER_SETTINGS,
@@ -241,7 +241,7 @@ def check_store(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:
         if key is None:
             check_store_file(path)
     except MotcuaError as err:
-        return [failure("store", N_("{error}"), _RESTORE_FIX, error=describe(err))]
+        return [failure("store", N_("{error}"), _fix_for(err), error=describe(err), path=str(path))]
     try:
         with _read_only(path, key, unlock.cipher()) as db:
             rows = db.execute("PRAGMA quick_check(20)").fetchall()
@@ -268,11 +268,14 @@ def check_store(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:
                     N_("Run doctor again in a moment"),
                 )
             ]
+        fix = _fix_for(err)
         return [
             failure(
                 "store",
-                N_("The store {path} is damaged: {detail}"),
-                _RESTORE_FIX,
+                N_("The store {path} is damaged: {detail}")
+                if fix is _RESTORE_FIX
+                else N_("The store {path} cannot be opened: {detail}"),
+                fix,
                 path=str(path),
                 detail=str(err),
             )
@@ -300,6 +303,37 @@ _RESTORE_FIX = N_(
     "Close the application, move the store aside and restore the latest backup "
     "('motcua restore'); events already sent to the server come back with 'motcua sync'"
 )
+
+
+_ACCESS_FIX = N_(
+    "Check that the data folder {path} and its files belong to the user who runs Một Cửa "
+    "and can be written (is the disk mounted read-only?). Nothing shows the store damaged: "
+    "do not restore a backup, it would lose what was done since"
+)
+_DISK_FIX = N_(
+    "Free space on the disk, or have it checked for errors. Nothing shows the store "
+    "damaged: do not restore a backup, it would lose what was done since"
+)
+_PASSPHRASE_FIX = N_(
+    "Give the store's passphrase in MOTCUA_PASSPHRASE (docs/encryption.md). Nothing shows "
+    "the store damaged: do not restore a backup"
+)
+_ACCESS_WORDS = ("permission denied", "errno 13", "readonly", "read-only", "unable to open")
+_DISK_WORDS = ("disk i/o", "disk is full", "no space", "quota")
+
+
+def _fix_for(err: Exception) -> str:
+    """What to do about a store that could not be checked: a restore only for damage. A
+    locked-out folder, a full or read-only disk or a missing passphrase is not damage,
+    and restoring the last backup would throw away every event since."""
+    if isinstance(err, StoreKeyError):
+        return _PASSPHRASE_FIX
+    text = (err.message if isinstance(err, MotcuaError) else str(err)).lower()
+    if isinstance(err, PermissionError) or any(w in text for w in _ACCESS_WORDS):
+        return _ACCESS_FIX
+    if any(w in text for w in _DISK_WORDS):
+        return _DISK_FIX
+    return _RESTORE_FIX
 
 
 def _cipher_error() -> type[Exception]:
@@ -350,17 +384,13 @@ def check_key(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:
     try:
         load_key(path, (unlock or _Unlock(data_dir)).key())
     except MotcuaError as err:
-        return [
-            failure(
-                "key",
-                N_("{error}"),
-                N_(
-                    "A desk without its key cannot sign: restore the data folder from a "
-                    "backup with 'motcua restore' and enrol it again"
-                ),
-                error=describe(err),
+        fix = _fix_for(err)
+        if fix is _RESTORE_FIX:
+            fix = N_(
+                "A desk without its key cannot sign: restore the data folder from a "
+                "backup with 'motcua restore' and enrol it again"
             )
-        ]
+        return [failure("key", N_("{error}"), fix, error=describe(err), path=str(data_dir))]
     if os.name != "posix":
         return [ok("key", N_("Device key {path}"), path=str(path))]
     info = path.stat()
@@ -827,12 +857,18 @@ def _open(data_dir: Path) -> tuple[Any, list[Finding]]:
     try:
         return Branch.open(data_dir), []
     except MotcuaError as err:
-        return None, [failure("store", N_("{error}"), _RESTORE_FIX, error=describe(err))]
+        fix = _fix_for(err)
+        return None, [failure("store", N_("{error}"), fix, error=describe(err), path=str(data_dir))]
     except Exception as err:
         log.exception("doctor: opening %s failed", data_dir)
+        fix = _fix_for(err)
         return None, [
             failure(
-                "store", N_("The store cannot be opened: {error}"), _RESTORE_FIX, error=str(err)
+                "store",
+                N_("The store cannot be opened: {error}"),
+                fix,
+                error=str(err),
+                path=str(data_dir),
             )
         ]
 

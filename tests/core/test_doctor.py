@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,3 +161,36 @@ def test_peer_port_free_or_ours(tmp_path: Path) -> None:
             service.stop()
     finally:
         desk.close()
+
+
+@pytest.mark.parametrize(
+    ("error", "fix"),
+    [
+        (sqlite3.OperationalError("attempt to write a readonly database"), doctor._ACCESS_FIX),
+        (sqlite3.OperationalError("unable to open database file"), doctor._ACCESS_FIX),
+        (PermissionError(13, "Permission denied"), doctor._ACCESS_FIX),
+        (sqlite3.OperationalError("disk I/O error"), doctor._DISK_FIX),
+        (sqlite3.OperationalError("database or disk is full"), doctor._DISK_FIX),
+        (sqlite3.DatabaseError("database disk image is malformed"), doctor._RESTORE_FIX),
+        (sqlite3.DatabaseError("file is not a database"), doctor._RESTORE_FIX),
+    ],
+)
+def test_only_damage_is_told_to_restore_a_backup(error: Exception, fix: str) -> None:
+    """A restore throws away every event since the last backup: it is the fix for damage,
+    never for a store locked out by its permissions, a read-only or full disk."""
+    assert doctor._fix_for(error) == fix
+
+
+def test_a_missing_passphrase_is_not_damage(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN an encrypted desk WHEN doctor runs without its passphrase THEN the store and
+    key findings say to give the passphrase, and neither says to restore a backup."""
+    Branch.init(env, "TAYHO", "Tây Hồ", ADMIN, encrypt=True, passphrase="kho-bi-mat-1").close()
+    monkeypatch.delenv("MOTCUA_PASSPHRASE", raising=False)
+    code, report, _ = run(capsys, "--offline", "--no-devices")
+    found = by_check(report)
+    assert code == 8
+    for check in ("store", "key"):
+        assert "MOTCUA_PASSPHRASE" in found[check]["fix"], found[check]
+        assert "motcua restore" not in found[check]["fix"]
