@@ -22,11 +22,17 @@ def log_path(data_dir: Path) -> Path:
     return data_dir / LOG_DIR / LOG_NAME
 
 
-def attach(data_dir: Path, level: int = logging.INFO) -> Path | None:
+def attach(data_dir: Path, level: int = logging.INFO, *, desk_only: bool = True) -> Path | None:
     """Send the root logger's records to the data dir's log file too. Returns its path,
-    or None when the data dir does not exist (nothing is created for a log) or cannot be
-    written (a read-only copy): logging must never stop a command."""
+    or None when the data dir holds no desk (nothing is created for a log: `restore` and
+    `init` want their folder new or empty, and a mistyped --data-dir gets no litter) or
+    cannot be written (a read-only copy): logging must never stop a command. The app,
+    whose first start makes its desk, passes `desk_only` False: any existing folder."""
+    from core.services.branch import DB_NAME
+
     if not data_dir.is_dir():
+        return None
+    if desk_only and not (data_dir / DB_NAME).is_file() and not (data_dir / LOG_DIR).is_dir():
         return None
     path = log_path(data_dir)
     root = logging.getLogger()

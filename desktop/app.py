@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.i18n import describe, set_language
 
     set_language(args.lang)
-    logfile.attach(data_dir)  # the rotating log support and `doctor` read
+    logfile.attach(data_dir, desk_only=False)  # the rotating log support and `doctor` read
     try:
         app = build_app(data_dir, kiosk=args.kiosk)
     except Exception as exc:  # a damaged store or key, a full disk: one line, not a trace

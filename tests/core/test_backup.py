@@ -243,3 +243,28 @@ def test_a_damaged_store_is_not_backed_up(
     assert code == 8, err
     assert "is damaged: no backup was written" in err
     assert not out.exists() and not list(tmp_path.glob(".damaged.mcb*"))
+
+
+def test_restore_into_an_existing_empty_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN a backup and an empty folder branch IT made for it (docs: "a new or empty
+    folder"), and a folder holding other files
+    WHEN restored into each
+    THEN the empty one receives the desk; the other is refused with nothing written into
+    it (not even the command's log)."""
+    desk = Branch.init(tmp_path / "desk", "TAYHO", "Tây Hồ", ADMIN)
+    desk.close()
+    backup = tmp_path / "b.mcb"
+    assert cli(capsys, "--data-dir", str(desk.data_dir), "backup", "--out", str(backup))[0] == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, out, err = cli(capsys, "--data-dir", str(empty), "restore", str(backup))
+    assert code == 0, err
+    assert (empty / "motcua.db").is_file(), out
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("x")
+    code, _, err = cli(capsys, "--data-dir", str(other), "restore", str(backup))
+    assert code == 2 and "not empty" in err
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
