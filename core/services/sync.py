@@ -32,7 +32,7 @@ from core.sync import blobs as blob_io
 from core.sync import sealed
 from core.sync.agent import TRANSFERS_SCOPE, IngestSummary, LocalBlob, SyncAgent
 from core.sync.applied import CALENDAR, CATALOGUE, USERS, Applied, LanRound, reference_kinds
-from core.sync.client import Credentials, SyncClient
+from core.sync.client import Credentials, SyncClient, normal_url
 from core.sync.errors import NotEnrolled, ProtocolError
 from core.sync.wire import EnrolRequest, TransferItem
 
@@ -331,7 +331,7 @@ def server_url(branch: Branch, override: str | None = None) -> str:
     url = override or meta(branch, "sync_server_url")
     if not url:
         raise NotEnrolled()
-    return url
+    return normal_url(url)
 
 
 def agent_for(

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
-from core.domain.errors import N_
+from core.domain.errors import N_, ValidationError
 from core.domain.events import Event
 from core.domain.signing import DeviceKey
 from core.i18n import current_language
@@ -88,11 +88,29 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 def normal_url(address: str) -> str:
     """A server address as people type it: ``host:port`` or ``host`` without a scheme
     means plain HTTP on a LAN address with its port, HTTPS otherwise."""
-    text = address.strip().rstrip("/")
-    if "://" in text:
-        return text
-    host, _, port = text.partition(":")
-    return f"http://{text}" if port else f"https://{host}"
+    text = address.strip()
+    if "://" not in text:
+        text = text.rstrip("/")
+        host, _, port = text.partition(":")
+        text = f"http://{text}" if port else f"https://{host}"
+    return checked_url(text.rstrip("/"), address)
+
+
+def checked_url(url: str, typed: str | None = None) -> str:
+    """`url` if it names an http(s) server: a malformed one is the clerk's typing, refused
+    here (exit 2) rather than sent to the network library, whose English error it would
+    become."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when out of 0–65535 or not a number
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ValidationError(
+            N_("{address} is not a server address: write https://name or name:port"),
+            address=typed if typed is not None else url,
+        )
+    return url
 
 
 class SyncClient:

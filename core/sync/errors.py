@@ -34,6 +34,18 @@ NETWORK_REASONS = {
 }
 
 
+def network_reason(err: BaseException) -> str:
+    """The reason (a message to translate) for a network failure, from the class names of
+    `err` and its causes: the library's own text is English, and names no fix."""
+    seen: BaseException | None = err
+    while seen is not None:
+        reason = NETWORK_REASONS.get(type(seen).__name__)
+        if reason is not None:
+            return reason
+        seen = seen.__cause__ or seen.__context__
+    return N_("the network failed")
+
+
 class Unreachable(SyncError):
     def __init__(self, url: str, detail: str) -> None:
         # `detail` is the failure's class name; the user reads its reason in her language.

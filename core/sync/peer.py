@@ -797,7 +797,7 @@ def peer_url(address: str) -> str:
     if address.startswith(("http://", "https://")):
         return address.rstrip("/")
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit() or not host:
+    if not sep or not port.isdigit() or not host or not 0 < int(port) < 65536:
         raise ProtocolError(N_("A peer address is HOST:PORT, not {address}"), address=address)
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"

@@ -24,6 +24,7 @@ from tuf.ngclient.fetcher import FetcherInterface
 from tuf.ngclient.urllib3_fetcher import Urllib3Fetcher
 
 from core.domain.errors import N_, NotFoundError, StoreError, ValidationError
+from core.sync.errors import network_reason
 
 from . import launcher, repository, versions
 from . import state as st
@@ -315,6 +316,6 @@ def _refusal(err: Exception, version: str) -> Exception | None:
     if isinstance(err, tuf_errors.DownloadError):
         return StoreError(
             N_("The update server cannot be reached or stopped answering: {detail}"),
-            detail=str(err.__cause__ or err),
+            detail=network_reason(err),
         )
     return None
