@@ -21,7 +21,7 @@ from .labels import LABELS
 
 UPDATE_LABELS = {
     "running": N_("Running"),
-    "previous": N_("Previous"),
+    "previous": N_("Previous version"),
     "staged": N_("Staged"),
     "pinned": N_("Pinned"),
     "checked_at": N_("Last check"),

@@ -207,3 +207,14 @@ def test_init_twice_is_refused_and_keeps_the_store(motcua: Motcua) -> None:
     result = motcua.run("init", "--unit-code", "X", "--branch-name", "Y")
     assert result.returncode == 2 and "already exists" in result.stderr
     assert motcua.json("verify")["ok"] is True
+
+
+def test_every_field_of_a_sync_and_a_restore_has_a_label() -> None:
+    """The tables show labels in the clerk's language: a key without one is printed as
+    the program's own name for it (``push_duplicates``)."""
+    from core.sync.agent import SyncSummary
+    from desktop.cli.labels import LABELS
+
+    restore_keys = {"old_device_id", "unsent_events", "next", "unsent_export", "warning", "blobs"}
+    missing = (set(SyncSummary().as_dict()) | restore_keys | {"code_blocks"}) - set(LABELS)
+    assert not missing
