@@ -24,8 +24,10 @@ points the database elsewhere (PostgreSQL in production).
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -231,15 +233,40 @@ def default_workers(database_url: str) -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _check_listen(host: str, port: int) -> None:
+    """The address is tried before anything starts: uvicorn would log "server started",
+    then its own English error, and exit 3 (or, for a port past 65535, listen on another)."""
+    if not 0 <= port <= 65535:
+        raise ValidationError(N_("--port must be from 0 to 65535, not {port}"), port=port)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise StoreError(
+                N_("Port {port} on {host} is already in use by another program"),
+                port=port,
+                host=host,
+            ) from None
+        raise ValidationError(
+            N_("The server cannot listen on {host} port {port}: not an address of this machine"),
+            host=host,
+            port=port,
+        ) from None
+
+
 def cmd_serve(args: argparse.Namespace, ctx: Ctx) -> None:
     import uvicorn
 
     from .app import ENV_DATA_DIR, create_app
 
     logs.setup(logging.INFO)
-    workers = args.workers or default_workers(ctx.settings.database_url)
+    workers = default_workers(ctx.settings.database_url) if args.workers is None else args.workers
     if workers < 1:
         raise ValidationError(N_("--workers must be at least 1"))
+    _check_listen(args.host, args.port)
     ctx.settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(ctx.settings)  # migrates and makes the server key, once, here
     logs.started(

@@ -203,6 +203,30 @@ def test_an_emptied_store_is_not_replaced_by_an_empty_one(tmp_path: Path) -> Non
     assert server.json("branch", "list") == []
 
 
+def test_serve_refuses_an_address_it_cannot_listen_on(tmp_path: Path) -> None:
+    """GIVEN a port held by another program, a port past 65535, an address not of this
+    machine, --workers 0
+    WHEN `serve` runs
+    THEN one line each, before any "server started": exit 8 for the port in use (the
+    machine's state), 2 for the rest (the operator's typing)."""
+    server = Server(tmp_path / "centre")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        taken = server.run("serve", "--port", str(port))
+    assert taken.returncode == 8 and "already in use" in one_line(taken)
+    assert "server started" not in taken.stderr
+    for args, words in (
+        (("--port", "99999"), "65535"),
+        (("--host", "256.1.1.1", "--port", "0"), "cannot listen"),
+        (("--workers", "0", "--port", "0"), "--workers"),
+    ):
+        refused = server.run("serve", *args)
+        assert refused.returncode == 2, refused.stderr
+        assert words in one_line(refused)
+
+
 @pytest.mark.parametrize(
     ("setting", "named"),
     [
