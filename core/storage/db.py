@@ -241,7 +241,7 @@ _DATABASE_TEXTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("readonly", "read-only"), N_("The store is read-only: nothing was saved.")),
     (
         ("not a database", "malformed", "encrypted", "disk i/o", "no such table"),
-        N_("The store is damaged: restore it from a backup (see 'motcua doctor')."),
+        N_("The store is damaged: restore it from the latest backup."),
     ),
     (
         (
