@@ -327,7 +327,7 @@ def _fix_for(err: Exception) -> str:
     locked-out folder, a full or read-only disk or a missing passphrase is not damage,
     and restoring the last backup would throw away every event since."""
     if isinstance(err, StoreKeyError):
-        return _PASSPHRASE_FIX
+        return _RESTORE_FIX if "store.keys.json is missing" in err.message else _PASSPHRASE_FIX
     text = (err.message if isinstance(err, MotcuaError) else str(err)).lower()
     if isinstance(err, PermissionError) or any(w in text for w in _ACCESS_WORDS):
         return _ACCESS_FIX
