@@ -142,6 +142,8 @@ def _summary(out: Path, pages: tuple[ScannedPage, ...]) -> dict[str, Any]:
 def cmd_decode(args: argparse.Namespace, ctx: Any) -> list[dict[str, Any]]:
     from hardware.codes.image_decode import decode_file
 
+    if not args.image.is_file():  # not "no code found": there is no image to look at
+        raise ValidationError(N_("File not found: {path}"), path=str(args.image))
     return [_interpret(d.text) | {"symbology": d.symbology} for d in decode_file(args.image)]
 
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from core.cli.parser import day
 from core.domain.errors import N_, ValidationError
 from core.domain.timeutil import parse_moment
 
@@ -24,8 +25,8 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_print_slip)
 
     p = printing.add_parser("book", help="the dossier tracking book (form 07) for a period")
-    p.add_argument("--from", dest="start", required=True, help="first day (yyyy-mm-dd)")
-    p.add_argument("--to", dest="end", required=True, help="last day (yyyy-mm-dd)")
+    p.add_argument("--from", dest="start", type=day, required=True, help="first day, dd/mm/yyyy")
+    p.add_argument("--to", dest="end", type=day, required=True, help="last day, dd/mm/yyyy")
     p.add_argument("--format", default="pdf", choices=["pdf", "xlsx"])
     p.add_argument("--out", type=Path, required=True, help="write the file here")
     p.set_defaults(handler=cmd_print_book)
@@ -83,16 +84,16 @@ def cmd_print_slip(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
 
 def cmd_print_book(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     ctx.services.login(*ctx.acting_user())
-    start = parse_moment(f"{args.start}T00:00:00")
-    end = parse_moment(f"{args.end}T23:59:59")
+    start = parse_moment(f"{args.start.isoformat()}T00:00:00")
+    end = parse_moment(f"{args.end.isoformat()}T23:59:59")
     slips = ctx.services.slips
     data = slips.render_book(start, end, args.format)
     _write(args.out, data)
     entries = len(slips.book(start, end).entries)
     return {
         "form": "07",
-        "from": args.start,
-        "to": args.end,
+        "from": args.start.isoformat(),
+        "to": args.end.isoformat(),
         "entries": entries,
         "out": str(args.out),
         "bytes": len(data),

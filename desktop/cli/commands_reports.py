@@ -7,10 +7,10 @@ centre's console show. A period is judged as of its end, or now when it ends lat
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
-from core.domain.errors import N_, ValidationError
+from core.cli.parser import day
 from core.domain.timeutil import VIETNAM
 from core.reports import GROUPS, OnTimeRules
 
@@ -19,8 +19,8 @@ from .framework import Context
 
 def register(sub: Any) -> None:
     p = sub.add_parser("stats", help="on-time statistics for a period")
-    p.add_argument("--from", dest="start", required=True, help="first day (yyyy-mm-dd)")
-    p.add_argument("--to", dest="end", required=True, help="last day (yyyy-mm-dd), included")
+    p.add_argument("--from", dest="start", type=day, required=True, help="first day, dd/mm/yyyy")
+    p.add_argument("--to", dest="end", type=day, required=True, help="last day (included)")
     p.add_argument("--by", default="all", choices=list(GROUPS))
     p.add_argument(
         "--early-by-moment", action="store_true", help="any end before the appointment is early"
@@ -28,18 +28,9 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_stats)
 
 
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(N_("Not a date (yyyy-mm-dd): {value}"), value=text) from None
-
-
 def cmd_stats(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    start = datetime.combine(_day(args.start), time(0), VIETNAM)
-    end = datetime.combine(_day(args.end) + timedelta(days=1), time(0), VIETNAM) - timedelta(
-        seconds=1
-    )
+    start = datetime.combine(args.start, time(0), VIETNAM)
+    end = datetime.combine(args.end + timedelta(days=1), time(0), VIETNAM) - timedelta(seconds=1)
     ctx.services.login(*ctx.acting_user())
     rules = OnTimeRules(early_by_moment=args.early_by_moment)
     report = ctx.services.reports.report(start, end, args.by, rules)

@@ -457,3 +457,20 @@ def test_fees_by_the_page_and_the_electronic_result(copy: Motcua, tmp_path: Path
         **as_user("lan"),
     )
     assert refused.returncode == 2 and "PDF" in one_line(refused)
+
+
+def test_dates_as_people_write_them_and_a_missing_image(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`stats --from 31/02/2026` names the day as dd/mm/yyyy (what it asks for), and
+    `decode` of a missing file says the file is missing, not that it holds no code."""
+    from core.services.branch import Branch
+
+    data = str(tmp_path / "desk")
+    Branch.init(Path(data), "TAYHO", "Tây Hồ", ("admin", "admin-pass-1")).close()
+    with pytest.raises(SystemExit) as usage:
+        main(["--data-dir", data, "--lang", "en", "stats", "--from", "31/02/2026", "--to", "x"])
+    assert usage.value.code == 2
+    assert "not a date (dd/mm/yyyy): 31/02/2026" in capsys.readouterr().err
+    assert main(["--data-dir", data, "--lang", "en", "decode", str(tmp_path / "none.png")]) == 2
+    assert "File not found" in capsys.readouterr().err

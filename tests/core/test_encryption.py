@@ -260,7 +260,7 @@ def test_a_wrong_or_missing_key_is_a_clear_refusal(tmp_path: Path) -> None:
     with pytest.raises(StoreKeyError, match="does not open with"):
         Branch.open(data_dir, passphrase=PASSPHRASE)
     keys.unlink()
-    with pytest.raises(StoreKeyError, match="store.keys.json is missing"):
+    with pytest.raises(StoreKeyError, match=r"store\.keys\.json is missing"):
         Branch.open(data_dir)  # without its key file, the store is noise: say which file
     (tmp_path / "keys.json").rename(keys)
     (data_dir / "motcua.db").rename(tmp_path / "store.db")
