@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi import Path as Path_
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, TypeAdapter
@@ -30,6 +31,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -741,6 +743,24 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(MotcuaError)
     async def _motcua(request: Request, err: MotcuaError) -> JSONResponse:
         return problem_response(request, identity.refusal_of(err))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, err: StarletteHTTPException) -> Response:
+        # FastAPI answers a body it cannot decode (bad UTF-8, JSON nested past the parser's
+        # depth) with a bare HTTPException; the protocol's answers are all problems.
+        if not request.url.path.startswith("/v1/"):
+            return await http_exception_handler(request, err)
+        malformed = err.status_code == 400
+        refusal = Refusal(
+            err.status_code,
+            "malformed-json" if malformed else "http-error",
+            N_("The request body is not valid JSON: {detail}")
+            if malformed
+            else N_("The request was refused: {detail}"),
+            headers=dict(err.headers or {}),
+            detail=str(err.detail),
+        )
+        return problem_response(request, refusal)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, err: RequestValidationError) -> JSONResponse:

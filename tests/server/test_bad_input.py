@@ -485,6 +485,19 @@ def test_malformed_json(net: Net) -> None:
     assert stored(net) == before
 
 
+@pytest.mark.parametrize(
+    "body", [b'{"branch": "\xff\xfe"}', b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}"]
+)
+def test_an_enrolment_body_that_cannot_be_decoded_is_a_problem(net: Net, body: bytes) -> None:
+    """GIVEN an enrolment whose body is not UTF-8, or JSON nested 5,000 deep (FastAPI
+    refuses both before any model sees them)
+    WHEN sent
+    THEN 400 malformed-json as application/problem+json, like every refusal; other
+    wrong method is a problem too."""
+    refused(send(net, None, "POST", "/v1/enroll", body), 400, "malformed-json")
+    refused(send(net, None, "GET", "/v1/enroll"), 405, "http-error")
+
+
 def test_wrong_types_are_refused_strictly(net: Net) -> None:
     """GIVEN an event whose origin_seq is `false`, and one with an unknown field
     WHEN pushed
