@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,10 @@ from kivy.uix.widget import Widget
 from desktop.ui.widgets import McButton, texts_of
 
 LOGIN_TIMEOUT_S = 30.0
+# How long a step may take before the harness gives up: generous, since a loaded 2-core
+# CI machine renders a frame in seconds at worst; a real hang still fails, and names the
+# busy job, the transition and the last frames' durations.
+STEP_TIMEOUT_S = 30.0
 
 
 class Harness:
@@ -71,7 +76,7 @@ class Harness:
     def pump(
         self,
         until: Callable[[], Any] | None = None,
-        timeout: float = 10.0,
+        timeout: float = STEP_TIMEOUT_S,
         frames: int = 0,
     ) -> None:
         """Render frames until ``until()`` is true and the workers are idle."""
@@ -87,7 +92,7 @@ class Harness:
                 shown = self.texts()[:8]
                 raise TimeoutError(f"{self._where()}: condition not met; showing {shown}")
 
-    def settle(self, quiet_frames: int = 3, timeout: float = 10.0) -> None:
+    def settle(self, quiet_frames: int = 3, timeout: float = STEP_TIMEOUT_S) -> None:
         """Frames until the workers and the screen transition have been idle a while."""
         deadline = time.monotonic() + timeout
         quiet = 0
@@ -104,7 +109,13 @@ class Harness:
         if self.app.shell is None:
             return "unlock form"
         doing = "; ".join(worker.describe() for worker in self.shell.ops.workers)
-        return f"screen {self.shell.manager.current!r}, status {self.status()!r} ({doing})"
+        moving = "transition running" if self.shell.manager.transition.is_active else "still"
+        times = self.frame_times[-6:]
+        frames = ", ".join(f"{b - a:.2f}" for a, b in pairwise(times))
+        return (
+            f"screen {self.shell.manager.current!r}, status {self.status()!r} ({doing}; "
+            f"{moving}; last frames {frames} s)"
+        )
 
     # --- looking ---------------------------------------------------------------------
     def texts(self, widget: Widget | None = None) -> list[str]:

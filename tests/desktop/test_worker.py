@@ -4,7 +4,11 @@ is doing (a harness that times out names the job a worker is stuck on)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from desktop.worker import Worker, origin_of
 
@@ -61,3 +65,20 @@ def _until(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
             return True
         done.wait(0.01)
     return condition()
+
+
+def test_a_timed_out_step_says_what_the_window_was_doing(harness: Any) -> None:
+    """When a step times out, the message names the screen, each worker's job, whether a
+    transition still runs, and how long the last frames took (a loaded machine or a
+    hang: the message tells which)."""
+    from .flows import login
+
+    login(harness, "officer")
+    harness.shell.ops.read(lambda _b: time.sleep(0.5), lambda _r: None)
+    with pytest.raises(TimeoutError) as caught:
+        harness.settle(timeout=0.05)
+    message = str(caught.value)
+    assert "screen 'dashboard'" in message and "1 pending" in message
+    assert "still" in message or "transition running" in message
+    assert "last frames" in message and " s)" in message
+    harness.settle()
