@@ -143,9 +143,10 @@ def events_for_scopes(
     chains first; and whether more remain beyond `limit` (the LAN exchange)."""
     found: list[Event] = []
     more = False
+    forked = diverged_origins(conn)  # this desk's copy of their chain is not the server's
     for origin, seq in sorted(vector(conn).items(), key=lambda item: _peer_order(item[0])):
         start = theirs.get(origin, 0)
-        if seq <= start:
+        if seq <= start or origin in forked:
             continue
         if len(found) >= limit:
             more = True
@@ -364,7 +365,7 @@ def _classify(
     branches = device_branches(conn)
     newest: dict[str, Event] = {}
     fresh: list[Event] = []
-    cut: set[str] = set() if from_peer else diverged_origins(conn)
+    cut: set[str] = diverged_origins(conn)  # set aside here, from the server or a peer
     for event in events:
         origin = event.origin_device
         if origin in cut:

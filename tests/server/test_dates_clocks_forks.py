@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select, update
 from core.domain import hlc
 from core.domain.ids import new_uuid7
 from core.reports import readable_facts
-from core.services.peers import PeerService
+from core.services.peers import PeerService, sync_with_peer
 from core.services.reporting import ReportService
 from core.storage import event_store, replication
 from core.storage import schema as lt
@@ -211,3 +211,41 @@ def test_a_chain_forked_between_the_lan_and_the_server(net: Net, served: object)
             select(st.devices.c.flagged).where(st.devices.c.device_id == hostile.device_id)
         ).scalar_one()
     assert flagged and flagged.startswith("equivocation")
+
+
+def test_a_forked_chain_does_not_break_the_lan_either(net: Net, served: object) -> None:
+    """GIVEN the fork above, and a third desk that took the server's side of it (Y, then
+    the hostile desk's next event after Y)
+    WHEN the first honest desk and the third exchange over the LAN, both ways
+    THEN both exchanges succeed: the first desk neither takes the server's side from its
+    neighbour nor serves its own side to it."""
+    honest, hostile = pair(net)
+    view = receive(hostile)
+    net.agent(hostile).sync_once()
+    net.agent(honest).sync_once()
+    url = served(honest)  # type: ignore[operator]
+    x = forged(hostile, "dossier.note", {"at": MOMENT, "text": "X"}, dossier_id=view.id)
+    y = forged(hostile, "dossier.note", {"at": MOMENT, "text": "Y"}, dossier_id=view.id)
+    assert _lan_push(url, hostile.device_id, hostile.key, [x]).json()["accepted"] == 1
+    assert push(net, hostile, [y]).status_code == 200
+    z = forged(
+        hostile,
+        "dossier.note",
+        {"at": MOMENT, "text": "Z"},
+        dossier_id=view.id,
+        origin_seq=y.origin_seq + 1,
+        prev_hash=y.hash,
+    )
+    assert push(net, hostile, [z]).status_code == 200
+    third = net.desktop(honest.branch_code)
+    net.agent(third).sync_once()
+    net.agent(honest).sync_once()  # meets the fork: sets the hostile desk aside
+    third_url = served(third)  # type: ignore[operator]
+    sync_with_peer(honest, third_url.removeprefix("http://"))
+    sync_with_peer(third, url.removeprefix("http://"))
+    with honest.store.read() as conn:
+        held = [e.payload.get("text") for e in event_store.chain(conn, hostile.device_id)]
+    assert held[-1] == "X"
+    with third.store.read() as conn:
+        held = [e.payload.get("text") for e in event_store.chain(conn, hostile.device_id)]
+    assert held[-2:] == ["Y", "Z"]
