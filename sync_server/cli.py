@@ -81,6 +81,7 @@ LABELS = {
     "added": N_("Added"),
     "removed": N_("Removed"),
     "expires_in_s": N_("Expires in (seconds)"),
+    "already": N_("Already so"),
     "fold": N_("Console projections folded"),
     "events_checked": N_("Events checked"),
     "chains": N_("Chains"),
@@ -327,7 +328,8 @@ def cmd_device_list(args: argparse.Namespace, ctx: Ctx) -> list[dict[str, Any]]:
 
 def cmd_device_revoke(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     result = identity.revoke(ctx.engine, ctx.key, args.device_id)
-    logs.security("revoked", 0, device=args.device_id, by="motcua-server device revoke")
+    if not result["already"]:
+        logs.security("revoked", 0, device=args.device_id, by="motcua-server device revoke")
     return result
 
 

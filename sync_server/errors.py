@@ -32,6 +32,12 @@ class Refusal(MotcuaError):
         self.headers = headers or {}
         super().__init__(message, **params)
 
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        """The command line's code for the same refusal (``docs/server.md``): a thing
+        not found is 4, as on the desk; the rest is the operator's input, 2."""
+        return 4 if self.status == 404 else 2
+
 
 def authority_refusal(err: authority.AuthorityRefused | authority.MalformedEvent) -> Refusal:
     """The problem for an event the authority table refuses: 403 naming the rule for an

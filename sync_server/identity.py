@@ -288,13 +288,15 @@ def revoke(engine: Engine, key: DeviceKey, device_id: str) -> dict[str, Any]:
         row = conn.execute(select(t.devices).where(t.devices.c.device_id == device_id)).first()
         if row is None:
             raise Refusal(404, "unknown-device", N_("Unknown device {device}"), device=device_id)
+        if row.revoked:  # once is enough: no second event for every desk to apply
+            return {"device_id": device_id, "revoked": True, "already": True}
         conn.execute(
             update(t.devices).where(t.devices.c.device_id == device_id).values(revoked=True)
         )
         author(
             conn, key, row.branch, DEVICE_REVOKED, {"device_id": device_id}, int(time.time() * 1000)
         )
-    return {"device_id": device_id, "revoked": True}
+    return {"device_id": device_id, "revoked": True, "already": False}
 
 
 # --- reference events authored by the centre --------------------------------------------------

@@ -221,6 +221,9 @@ def test_revoked_device(net: Net) -> None:
     before = stored(net)
     refused(push(net, desk, chain(desk, 1)), 401, "revoked")
     assert stored(net) == before
+    # Revoked again (a second click, a script run twice): no second event for every desk.
+    assert identity.revoke(net.engine, net.key, desk.device_id)["already"] is True
+    assert stored(net) == before
 
 
 def test_unsigned_and_badly_signed_requests(net: Net) -> None:

@@ -180,6 +180,14 @@ def test_unreachable_postgresql_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 8 and "cannot be reached" in one_line(result)
 
 
+def test_device_commands_on_an_unknown_or_revoked_device(centre: Server) -> None:
+    """An unknown device is "not found" (exit 4, as on the desk); revoking a revoked
+    device changes nothing: no second event for the desks, no second security line."""
+    for verb in ("revoke", "clear"):
+        unknown = centre.run("device", verb, "no-such-desk")
+        assert unknown.returncode == 4 and "no-such-desk" in one_line(unknown)
+
+
 def test_an_emptied_store_is_not_replaced_by_an_empty_one(tmp_path: Path) -> None:
     """GIVEN a centre whose server.db was truncated to nothing (its key and scans still
     there)
