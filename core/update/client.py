@@ -57,6 +57,8 @@ def trust(data_dir: Path, root_file: Path) -> dict[str, Any]:
         if not isinstance(md.signed, Root):
             raise ValueError("not a root")
         md.signed.verify_delegate(Root.type, md.signed_bytes, md.signatures)
+    except (FileNotFoundError, IsADirectoryError):
+        raise ValidationError(N_("File not found: {path}"), path=str(root_file)) from None
     except OSError:
         raise
     except Exception:

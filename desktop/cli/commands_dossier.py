@@ -115,10 +115,18 @@ def _read_applicant(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ValidationError(N_("Applicant file not found: {path}"), path=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except json.JSONDecodeError as err:  # where, not the parser's English words
         raise ValidationError(
-            N_("Applicant file is not valid JSON: {detail}"), detail=str(err)
+            N_("Applicant file is not valid JSON: line {line}, column {column}"),
+            line=err.lineno,
+            column=err.colno,
         ) from None
+    except UnicodeDecodeError:
+        raise ValidationError(
+            N_("Applicant file is not UTF-8 text: {path}"), path=str(path)
+        ) from None
+    except OSError:  # a folder, a file this user may not read
+        raise ValidationError(N_("Applicant file cannot be read: {path}"), path=str(path)) from None
     if not isinstance(data, dict):
         raise ValidationError(N_("Applicant file must hold a JSON object"))
     return data

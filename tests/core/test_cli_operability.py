@@ -474,3 +474,27 @@ def test_dates_as_people_write_them_and_a_missing_image(
     assert "not a date (dd/mm/yyyy): 31/02/2026" in capsys.readouterr().err
     assert main(["--data-dir", data, "--lang", "en", "decode", str(tmp_path / "none.png")]) == 2
     assert "File not found" in capsys.readouterr().err
+
+
+def test_an_applicant_file_that_cannot_be_read_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder, bytes that are not UTF-8 and broken JSON given as --applicant: exit 2,
+    each named (JSON by line and column, not the parser's English words)."""
+    from core.services.branch import Branch
+
+    data = str(tmp_path / "desk")
+    Branch.init(Path(data), "TAYHO", "Tây Hồ", ("admin", "admin-pass-1")).close()
+    monkeypatch.setenv("MOTCUA_USER", "admin")
+    monkeypatch.setenv("MOTCUA_PASSWORD", "admin-pass-1")
+    (tmp_path / "bad.json").write_text('{"name": \n')
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe")
+    cases = {
+        str(tmp_path): "cannot be read",
+        str(tmp_path / "bad.json"): "line 2, column 1",
+        str(tmp_path / "bin.json"): "not UTF-8 text",
+    }
+    for applicant, words in cases.items():
+        receive = ["dossier", "receive", "--procedure", "HT-KS", "--applicant", applicant]
+        assert main(["--data-dir", data, "--lang", "en", *receive]) == 2, applicant
+        assert words in capsys.readouterr().err, applicant
