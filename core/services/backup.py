@@ -379,9 +379,15 @@ def restore(source: Path, data_dir: Path, secret: str) -> Restored:
     """Restore the backup `source` into the new data folder `data_dir` (absent or empty),
     with a new device key and id. Everything is checked in a staging folder beside it;
     the target appears only when the whole backup authenticated."""
+    if source.is_dir():
+        raise ValidationError(N_("{path} is a folder, not a backup file"), path=str(source))
     if not source.is_file():
         raise ValidationError(N_("File not found: {path}"), path=str(source))
-    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ValidationError(
+            N_("{path} is a file: restore into a new folder (--data-dir)"), path=str(data_dir)
+        )
+    if data_dir.exists() and any(data_dir.iterdir()):
         raise ValidationError(
             N_("{path} is not empty: restore into a new folder (--data-dir)"), path=str(data_dir)
         )

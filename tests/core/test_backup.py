@@ -268,3 +268,7 @@ def test_restore_into_an_existing_empty_folder(
     code, _, err = cli(capsys, "--data-dir", str(other), "restore", str(backup))
     assert code == 2 and "not empty" in err
     assert [p.name for p in other.iterdir()] == ["notes.txt"]
+    code, _, err = cli(capsys, "--data-dir", str(other / "notes.txt"), "restore", str(backup))
+    assert code == 2 and "is a file" in err
+    code, _, err = cli(capsys, "--data-dir", str(tmp_path / "new"), "restore", str(other))
+    assert code == 2 and "is a folder, not a backup file" in err
