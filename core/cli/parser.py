@@ -98,3 +98,21 @@ def day(text: str) -> date:
         except ValueError:
             continue
     raise argparse.ArgumentTypeError(tr(N_("not a date (dd/mm/yyyy): {value}"), value=text))
+
+
+def port(text: str) -> int:
+    """An argument that is a TCP port: 1 to 65535."""
+    if text.strip().isdigit() and 0 < int(text) < 65536:
+        return int(text)
+    raise argparse.ArgumentTypeError(tr(N_("not a port (1 to 65535): {value}"), value=text))
+
+
+def seconds(text: str) -> float:
+    """An argument that is a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if 0 < value < 86_400:  # NaN fails both comparisons
+        return value
+    raise argparse.ArgumentTypeError(tr(N_("not a number of seconds above 0: {value}"), value=text))

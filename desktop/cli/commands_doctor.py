@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from core.cli.parser import port, seconds
 from core.domain.errors import N_, CheckFailed, MotcuaError, StoreError
 from core.i18n import describe, tr
 from core.services import doctor
@@ -21,8 +22,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "doctor", help="check the store, key, disk, server, clock, devices and LAN of this desk"
     )
-    p.add_argument("--port", type=int, default=doctor.PEER_PORT, help="the LAN peer port to check")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the server")
+    p.add_argument("--port", type=port, default=doctor.PEER_PORT, help="the LAN peer port to check")
+    p.add_argument("--timeout", type=seconds, default=5.0, help="seconds to wait for the server")
     p.add_argument("--offline", action="store_true", help="do not ask the server")
     p.add_argument(
         "--no-devices", action="store_true", help="do not look for scanners and printers"

@@ -8,6 +8,7 @@ import sys
 import threading
 from typing import Any
 
+from core.cli.parser import port
 from core.domain.errors import MotcuaError
 from core.services import conflicts, peers
 from core.services import sync as sync_service
@@ -45,7 +46,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--serve", action="store_true", help="serve the exchange and announce it")
     p.add_argument("--host", default="0.0.0.0", help="address to serve on (with --serve)")
-    p.add_argument("--port", type=int, default=8471, help="port to serve on (with --serve)")
+    p.add_argument("--port", type=port, default=8471, help="port to serve on (with --serve)")
     p.set_defaults(handler=cmd_peers)
 
     group = sub.add_parser("conflicts", help="dossiers in conflict").add_subparsers(

@@ -498,3 +498,22 @@ def test_an_applicant_file_that_cannot_be_read_is_named(
         receive = ["dossier", "receive", "--procedure", "HT-KS", "--applicant", applicant]
         assert main(["--data-dir", data, "--lang", "en", *receive]) == 2, applicant
         assert words in capsys.readouterr().err, applicant
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        (("--timeout", "-1"), "not a number of seconds above 0"),
+        (("--timeout", "nan"), "not a number of seconds above 0"),
+        (("--port", "99999"), "not a port (1 to 65535)"),
+    ],
+)
+def test_doctor_options_out_of_range_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: tuple[str, str], words: str
+) -> None:
+    """Not a library's "Invalid timeout (-1.0, -1.0)" or "bind(): port must be 0-65535"
+    as a finding, with exit 0: the option itself is refused, exit 2."""
+    with pytest.raises(SystemExit) as usage:
+        main(["--data-dir", str(tmp_path), "--lang", "en", "doctor", "--offline", *option])
+    assert usage.value.code == 2
+    assert words in capsys.readouterr().err
