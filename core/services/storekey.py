@@ -349,18 +349,18 @@ def open_store(
     """The key of the encrypted store in `data_dir`, where it came from and the store's
     settings (None when the store is plain), after checking that its file is an
     encrypted store."""
-    store = data_dir / "motcua.db"
     if not is_encrypted(data_dir):
-        if _looks_encrypted(store) and (data_dir / "device.key").is_file():
+        if _sealed_device_key(data_dir):
             raise StoreKeyError(
                 N_(
-                    "The store in {path} is not a plain SQLite file and its key file "
-                    "store.keys.json is missing: put that file back (from the backup of this "
-                    "folder), or restore the desk from its backup ('motcua restore')"
+                    "The desk in {path} is encrypted and its key file store.keys.json is "
+                    "missing: put that file back (from the backup of this folder), or restore "
+                    "the desk from its backup ('motcua restore')"
                 ),
                 path=str(data_dir),
             )
         return None
+    store = data_dir / "motcua.db"
     if not store.is_file() or not store.stat().st_size:
         check_store_file(store)  # missing or empty: said as for a plain store
     else:
@@ -377,14 +377,11 @@ def open_store(
     return unlock(data_dir, passphrase, prompt)
 
 
-def _looks_encrypted(store: Path) -> bool:
-    """A whole-looking store file without SQLite's header: an encrypted store (or one
-    damaged at its first page, which the plain path reports)."""
+def _sealed_device_key(data_dir: Path) -> bool:
+    """Whether the desk's device key is sealed: the desk was encrypted, so its store is
+    too (a plain desk's store without SQLite's header is a damaged store instead)."""
     try:
-        if store.stat().st_size < 4096:
-            return False
-        with store.open("rb") as handle:
-            return handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER
+        return sealing.is_sealed((data_dir / "device.key").read_bytes())
     except OSError:
         return False
 
