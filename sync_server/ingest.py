@@ -337,6 +337,7 @@ def _check_link(event: Event, tip: tuple[int, str]) -> None:
             409,
             "broken-chain",
             N_("Event {event} does not link to the previous event of device {device}"),
+            extra={"origin_device": event.origin_device, "origin_seq": event.origin_seq},
             event=event.event_id,
             device=event.origin_device,
         )

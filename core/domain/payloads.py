@@ -10,11 +10,12 @@ not a score and ``true`` is not a number.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from .timeutil import VIETNAM
 from .workflow import State
 
 # Identifiers that name things across replicas: no spaces, no control characters, no ':'
@@ -31,10 +32,19 @@ Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]
 
 
 def _real_moment(text: str) -> str:
-    """A moment the folds and reports can read: the pattern admits 2026-99-99, and a moment
-    that no clock reaches, in Vietnam time or in UTC (year 9999 at +07:00 overflows)."""
+    """A moment the folds and reports can read: the pattern admits 2026-99-99, an offset
+    of 99 minutes, and moments no clock reaches (year 9999 at +07:00 overflows)."""
     moment = datetime.fromisoformat(text)  # ValueError: pydantic reports the field
-    if moment.tzinfo is not None and not 1 < moment.year < 9999:
+    offset = moment.utcoffset()
+    if offset is None or abs(offset) > timedelta(hours=14) or offset % timedelta(minutes=15):
+        raise ValueError("an offset no time zone has")
+    # Vietnam time kept local mean time (+07:06:40, seconds in the offset the pattern
+    # refuses) until 1906; past 9998 the conversion overflows.
+    try:
+        local_year = moment.astimezone(VIETNAM).year
+    except OverflowError:  # not a ValueError: pydantic would let it through as a crash
+        local_year = 9999
+    if not 1906 < local_year < 9999:
         raise ValueError("a moment out of the calendar's range")
     return text
 

@@ -190,8 +190,29 @@ class LocalReplica:
             mine = replication.vector(conn)
             rows = conn.execute(select(t.devices.c.device_id, t.devices.c.branch))
             ours = {r.device_id for r in rows if r.branch == self.branch}
+            ours -= replication.diverged_origins(conn)
         ours.add(self.device_id)
         return sum(max(0, seq - server.get(o, 0)) for o, seq in mine.items() if o in ours)
+
+    def set_aside(self, origin: str, seq: int) -> None:
+        """The server refused `origin`'s events relayed from here as another chain than its
+        own: set that origin aside, and keep what is held under `seq` as the proof."""
+
+        def work(conn: Connection) -> None:
+            replication.set_aside(conn, {origin: replication.event_at(conn, origin, seq)})
+
+        self.b.store.write(work)
+
+    def device_keys(self) -> dict[str, str]:
+        with self.b.store.read() as conn:
+            return replication.device_keys(conn)
+
+    def fork_evidence(self) -> list[Event]:
+        with self.b.store.read() as conn:
+            return replication.fork_evidence(conn)
+
+    def evidence_given(self, ids: Sequence[str]) -> None:
+        self.b.store.write(lambda conn: replication.evidence_given(conn, ids))
 
     # --- blobs ---------------------------------------------------------------------------
     def pending_blobs(self) -> list[LocalBlob]:

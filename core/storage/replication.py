@@ -113,10 +113,12 @@ def vector(conn: Connection) -> dict[str, int]:
 def events_above(
     conn: Connection, theirs: dict[str, int], limit: int, branch: str | None = None
 ) -> list[Event]:
-    """Events the other side lacks, oldest first per origin (at most `limit`)."""
+    """Events the other side lacks, oldest first per origin (at most `limit`); never those
+    of an origin set aside (``diverged_origins``)."""
     found: list[Event] = []
+    forked = diverged_origins(conn)
     for origin, seq in sorted(vector(conn).items()):
-        if seq <= theirs.get(origin, 0) or len(found) >= limit:
+        if seq <= theirs.get(origin, 0) or len(found) >= limit or origin in forked:
             continue
         query = (
             select(t.events)
@@ -271,22 +273,70 @@ def _forks(event: Event, head: tuple[int, str]) -> bool:
 
 
 _DIVERGED = "sync_diverged_origins"
+_EVIDENCE = "sync_fork_evidence"  # ids of held events that prove a fork, for the server
+
+
+def _meta_list(conn: Connection, key: str) -> list[str]:
+    row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).first()
+    return list(json.loads(row.value)) if row else []
+
+
+def _set_meta_list(conn: Connection, key: str, values: Iterable[str]) -> None:
+    value = json.dumps(sorted(set(values)))
+    if conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=value)).rowcount:
+        return
+    conn.execute(insert(t.meta).values(key=key, value=value))
 
 
 def diverged_origins(conn: Connection) -> set[str]:
-    """The origins whose chain at the server left the one this desk holds: their events
-    from the server are set aside from then on (what follows there cannot link here)."""
-    row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == _DIVERGED)).first()
-    return set(json.loads(row.value)) if row else set()
+    """The origins whose chain elsewhere (at the server, at a LAN peer) left the one this
+    desk holds: their events are set aside from then on, neither taken, served nor pushed
+    (what follows elsewhere cannot link here, and what is here the others refuse)."""
+    return set(_meta_list(conn, _DIVERGED))
 
 
-def _note_diverged(conn: Connection, origins: Iterable[str]) -> None:
-    known = diverged_origins(conn)
-    value = json.dumps(sorted(known | set(origins)))
-    if known:
-        conn.execute(update(t.meta).where(t.meta.c.key == _DIVERGED).values(value=value))
-    else:
-        conn.execute(insert(t.meta).values(key=_DIVERGED, value=value))
+def set_aside(conn: Connection, forks: Mapping[str, Event | None]) -> None:
+    """Set these origins aside; the events held here under a forked sequence are kept as
+    the proof to give the server (``fork_evidence``)."""
+    _set_meta_list(conn, _DIVERGED, diverged_origins(conn) | set(forks))
+    proofs = [e.event_id for e in forks.values() if e is not None]
+    if proofs:
+        _set_meta_list(conn, _EVIDENCE, _meta_list(conn, _EVIDENCE) + proofs)
+
+
+def fork_evidence(conn: Connection) -> list[Event]:
+    """The held events that prove a fork and are still to be given to the server."""
+    ids = _meta_list(conn, _EVIDENCE)
+    if not ids:
+        return []
+    rows = conn.execute(select(t.events).where(t.events.c.event_id.in_(ids)))
+    return [event_store.decode(r) for r in rows]
+
+
+def evidence_given(conn: Connection, ids: Iterable[str]) -> None:
+    given = set(ids)
+    _set_meta_list(conn, _EVIDENCE, [i for i in _meta_list(conn, _EVIDENCE) if i not in given])
+
+
+def event_at(conn: Connection, origin: str, seq: int) -> Event | None:
+    return _stored_event(conn, origin, seq)
+
+
+def _vouched(event: Event, later: Sequence[Event], key: str) -> bool:
+    """Whether `event` is signed by its origin: by its own signature, or by the signature
+    of a later event of the batch that the hash chain binds to it (a run's inner events
+    carry only the chain's word, ``docs/sync.md``)."""
+    current = event
+    if not key:
+        return False
+    for following in (event, *later):
+        if following is not current:
+            if following.prev_hash != current.hash or not following.hash_ok():
+                return False
+            current = following
+        if current.signature_ok(key):
+            return current.hash_ok()
+    return False
 
 
 def _check_link(event: Event, head: tuple[int, str]) -> None:
@@ -366,28 +416,34 @@ def _classify(
     newest: dict[str, Event] = {}
     fresh: list[Event] = []
     cut: set[str] = diverged_origins(conn)  # set aside here, from the server or a peer
-    for event in events:
+    for index, event in enumerate(events):
         origin = event.origin_device
         if origin in cut:
             continue
         if origin not in heads:
             heads[origin] = event_store.device_head(conn, origin)
-        if event.origin_seq <= heads[origin][0]:
-            if _stored_hash(conn, origin, event.origin_seq) != event.hash:
-                if from_peer:
-                    raise IntegrityError(
-                        N_("Device {device} signed two different events as sequence {seq}"),
-                        device=origin,
-                        seq=event.origin_seq,
-                    )
-                result.diverged[origin] = _stored_event(conn, origin, event.origin_seq)
-                cut.add(origin)
-                continue
+        same = event.origin_seq <= heads[origin][0]
+        if same and _stored_hash(conn, origin, event.origin_seq) == event.hash:
             result.duplicates += 1
             continue
-        if not from_peer and _forks(event, heads[origin]):
-            # The server checked this chain: it is ours that left it (see ``diverged``).
-            result.diverged.setdefault(origin, None)
+        if same or _forks(event, heads[origin]):
+            # Another chain of this origin than the one held here. From the server, which
+            # checked it, that is proof enough; from a peer, only when the origin's own
+            # signature vouches for it (a peer cannot get an honest device set aside).
+            later = [e for e in events[index + 1 :] if e.origin_device == origin]
+            if from_peer and not _vouched(event, later, keys.get(origin, "")):
+                raise IntegrityError(
+                    N_("Device {device} signed two different events as sequence {seq}")
+                    if same
+                    else N_("Event {event} does not link to the chain of device {device}"),
+                    device=origin,
+                    seq=event.origin_seq,
+                    event=event.event_id,
+                )
+            # The event held here under the forked sequence: for a successor that does not
+            # link, the one it should have followed (its sequence holds another at the source).
+            held = _stored_event(conn, origin, event.origin_seq if same else heads[origin][0])
+            result.diverged[origin] = result.diverged.get(origin) or held
             cut.add(origin)
             continue
         _check_link(event, heads[origin])
@@ -412,7 +468,7 @@ def _classify(
         if origin in newest:
             event_store.set_head(conn, origin, seq, digest)
     if result.diverged:
-        _note_diverged(conn, result.diverged)
+        set_aside(conn, result.diverged)
     return fresh
 
 

@@ -91,6 +91,14 @@ class Replica(Protocol):
 
     def pending_event_count(self) -> int: ...
 
+    def set_aside(self, origin: str, seq: int) -> None: ...
+
+    def device_keys(self) -> dict[str, str]: ...
+
+    def fork_evidence(self) -> list[Event]: ...
+
+    def evidence_given(self, ids: Sequence[str]) -> None: ...
+
     def note_server_vector(self, vector: dict[str, int]) -> None: ...
 
     def pending_blobs(self) -> list[LocalBlob]: ...
@@ -308,11 +316,17 @@ class SyncAgent:
         self.replica.note_server_vector(server)
         total = self.replica.pending_event_count()
         pushed = duplicates = 0
+        self._give_fork_evidence()
         while True:
             batch = self.replica.events_above(server, PUSH_BATCH)
             if not batch:
                 break
-            answer = self.client.push(batch)
+            try:
+                answer = self.client.push(batch)
+            except ServerRefused as err:
+                if not self._relayed_fork(err, {e.origin_device for e in batch}, server):
+                    raise
+                continue  # that origin is set aside now: the rest of the batch goes again
             pushed += answer.accepted
             duplicates += answer.duplicates
             for event in batch:
@@ -363,23 +377,54 @@ class SyncAgent:
 
     def _report_fork(self, result: IngestSummary) -> None:
         """A device forked its chain: it gave this desk (over the LAN) other events than it
-        gave the server. Its events from the server are set aside here, the rest of the
-        pull goes on, and the events held here go to the server, which checks their
-        signature and flags that device (it answers 409: the answer expected)."""
+        gave the server. Its events are set aside here, the rest of the pull goes on, and
+        the events held here go to the server, which checks their signature and flags
+        that device (``_give_fork_evidence``)."""
         log.warning(
-            "the chain of %s at the server leaves the one held here: its events from the "
-            "server are set aside",
+            "the chain of %s at the server leaves the one held here: its events are set aside",
             ", ".join(sorted(result.diverged)),
         )
-        if not result.evidence:
+        self._give_fork_evidence()
+
+    def _relayed_fork(self, err: ServerRefused, origins: set[str], server: dict[str, int]) -> bool:
+        """Whether the server refused a relayed origin's events as another chain than its
+        own (the origin forked between the LAN and the server): that origin is then set
+        aside here, with what is held under the server's last sequence as the proof."""
+        origin = str(err.problem.get("origin_device") or "")
+        kinds = ("broken-chain", "equivocation", "gap")
+        if err.status != 409 or err.problem.get("title") not in kinds:
+            return False
+        if origin not in origins or origin == self.replica.device_id:
+            return False
+        log.warning("the server holds another chain of %s: its events are set aside", origin)
+        self.replica.set_aside(origin, server.get(origin, 0))
+        self._give_fork_evidence()
+        return True
+
+    def _give_fork_evidence(self) -> None:
+        """Give the server the held events that prove a fork; it verifies each one's own
+        signature and flags its device (409 equivocation is the answer expected). An event
+        whose signature does not verify on its own (an inner event of a run) proves nothing
+        to the server and is not sent: its desk would be logged for a bad signature."""
+        evidence = self.replica.fork_evidence()
+        if not evidence:
             return
-        try:
-            self.client.push(list(result.evidence))
-        except ServerRefused as err:
-            if err.status != 409:
-                log.warning("the server refused the proof of a forked chain: %s", err)
-        except SyncError as err:
-            log.warning("the proof of a forked chain was not delivered: %s", err)
+        keys = self.replica.device_keys()
+        for event in evidence:
+            if not event.signature_ok(keys.get(event.origin_device, "")):
+                log.warning(
+                    "a forked chain of %s cannot be proved to the server", event.origin_device
+                )
+                continue
+            try:
+                self.client.push([event])
+            except ServerRefused as err:
+                if err.status != 409:
+                    log.warning("the server refused the proof of a forked chain: %s", err)
+            except SyncError as err:
+                log.warning("the proof of a forked chain was not delivered: %s", err)
+                return  # kept: given at the next sync
+        self.replica.evidence_given([e.event_id for e in evidence])
 
     def pull_transfers(self, summary: SyncSummary) -> SyncSummary:
         """The offers and replies other units sent this branch (``core.domain.transfers``);

@@ -15,6 +15,7 @@ import json
 import time
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -25,6 +26,7 @@ from core.domain.ids import new_uuid7
 from core.reports import readable_facts
 from core.services.peers import PeerService, sync_with_peer
 from core.services.reporting import ReportService
+from core.services.sync import LocalReplica
 from core.storage import event_store, replication
 from core.storage import schema as lt
 from core.sync.peer import peer_url
@@ -249,3 +251,71 @@ def test_a_forked_chain_does_not_break_the_lan_either(net: Net, served: object) 
     with third.store.read() as conn:
         held = [e.payload.get("text") for e in event_store.chain(conn, hostile.device_id)]
     assert held[-2:] == ["Y", "Z"]
+
+
+def _next(desk: object, after: Any, text: str, dossier_id: str) -> Any:
+    return forged(
+        desk,  # type: ignore[arg-type]
+        "dossier.note",
+        {"at": MOMENT, "text": text},
+        dossier_id=dossier_id,
+        origin_seq=after.origin_seq + 1,
+        prev_hash=after.hash,
+    )
+
+
+def test_a_longer_lan_side_of_a_fork_does_not_stop_the_push(net: Net, served: object) -> None:
+    """GIVEN a hostile desk that gives an honest desk's peer service X1 and X2, then the
+    server another event Y under X1's sequence
+    WHEN the honest desk syncs (it pushes before it pulls, and would relay X2)
+    THEN its syncs succeed, its own work goes up, the hostile desk is set aside there and
+    flagged at the server."""
+    honest, hostile = pair(net)
+    view = receive(hostile)
+    net.agent(hostile).sync_once()
+    net.agent(honest).sync_once()
+    url = served(honest)  # type: ignore[operator]
+    x1 = forged(hostile, "dossier.note", {"at": MOMENT, "text": "X1"}, dossier_id=view.id)
+    x2 = _next(hostile, x1, "X2", view.id)
+    y = forged(hostile, "dossier.note", {"at": MOMENT, "text": "Y"}, dossier_id=view.id)
+    assert _lan_push(url, hostile.device_id, hostile.key, [x1, x2]).json()["accepted"] == 2
+    assert push(net, hostile, [y]).status_code == 200
+    receive(honest)
+    for _ in range(2):
+        assert net.agent(honest).sync_once().pushed >= 0
+    with honest.store.read() as conn:
+        assert replication.diverged_origins(conn) == {hostile.device_id}
+        assert replication.fork_evidence(conn) == []  # given
+    assert LocalReplica(honest).pending_event_count() == 0
+    with net.engine.connect() as conn:
+        flagged = conn.execute(
+            select(st.devices.c.flagged).where(st.devices.c.device_id == hostile.device_id)
+        ).scalar_one()
+    assert flagged.startswith("equivocation")
+
+
+def test_two_honest_desks_keep_their_lan_across_a_fork(net: Net, served: object) -> None:
+    """GIVEN a hostile desk that gives desk C (offline from the server) X over the LAN and
+    the server Y then Y2, which desk B pulls
+    WHEN B and C exchange over the LAN, both ways, twice
+    THEN every exchange succeeds (C, shown Y2, sees the fork proved by the hostile desk's
+    own signature and sets that desk aside), and C's own new work reaches B."""
+    b, hostile = pair(net)
+    c = net.desktop(b.branch_code)
+    net.agent(c).sync_once()
+    view = receive(hostile)
+    for desk in (hostile, b, c):
+        net.agent(desk).sync_once()
+    url_b, url_c = served(b), served(c)  # type: ignore[operator]
+    x = forged(hostile, "dossier.note", {"at": MOMENT, "text": "X"}, dossier_id=view.id)
+    y = forged(hostile, "dossier.note", {"at": MOMENT, "text": "Y"}, dossier_id=view.id)
+    assert _lan_push(url_c, hostile.device_id, hostile.key, [x]).json()["accepted"] == 1
+    assert push(net, hostile, [y, _next(hostile, y, "Y2", view.id)]).status_code == 200
+    net.agent(b).sync_once()
+    work = receive(c)
+    for _ in range(2):
+        sync_with_peer(b, url_c.removeprefix("http://"))
+        sync_with_peer(c, url_b.removeprefix("http://"))
+    assert b.dossiers.get(work.code).code == work.code
+    with c.store.read() as conn:  # shown Y2 by B, signed by the hostile desk after Y
+        assert replication.diverged_origins(conn) == {hostile.device_id}
