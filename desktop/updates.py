@@ -75,8 +75,8 @@ class UpdateWatcher:
             self._checking = True
         self.next_at = time.monotonic() + self.every_s
         self.thread = threading.Thread(target=self._check, name="update-check", daemon=True)
-        self.thread.start()
-        self._tell()
+        self._tell()  # "Asking…" before the thread starts: a check that fails at once (not
+        self.thread.start()  # enrolled) would otherwise be told before it was begun
         return True
 
     def _check(self) -> None:

@@ -126,11 +126,14 @@ def test_exit_codes_are_documented() -> None:
     """Every exit code the commands use is in the exit-code tables, and nothing more."""
     from core.cli.failures import EXIT_DEFECT, EXIT_INTERRUPTED
     from core.domain import errors
+    from core.ports import errors as device_errors
+    from core.sync import errors as sync_errors
 
     codes = {0, 2, EXIT_DEFECT, EXIT_INTERRUPTED}
     codes |= {
         cls.exit_code
-        for cls in vars(errors).values()
+        for module in (errors, sync_errors, device_errors)
+        for cls in vars(module).values()
         if isinstance(cls, type) and issubclass(cls, errors.MotcuaError)
     }
     for doc in ("docs/cli.md", "docs/server.md"):
