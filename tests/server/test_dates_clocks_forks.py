@@ -93,6 +93,17 @@ def test_a_record_with_an_unreadable_moment_is_left_out_of_the_statistics(net: N
     assert report.overall.received == 1, report.overall
 
 
+def _far_ahead(desk: Any, dossier_id: str) -> Any:
+    """The desk's next note, dated 999999999999999.999999 (the largest the wire takes)."""
+    return forged(
+        desk,
+        "dossier.note",
+        {"at": MOMENT, "text": "x"},
+        dossier_id=dossier_id,
+        hlc="999999999999999.999999",
+    )
+
+
 def test_an_event_dated_far_ahead_is_refused_and_drags_no_clock(net: Net) -> None:
     """GIVEN a hostile desk's note dated 999999999999999.999999 (the largest the wire takes)
     WHEN pushed to the server
@@ -103,13 +114,7 @@ def test_an_event_dated_far_ahead_is_refused_and_drags_no_clock(net: Net) -> Non
     view = receive(hostile)
     net.agent(hostile).sync_once()
     before = stored(net)
-    far = forged(
-        hostile,
-        "dossier.note",
-        {"at": MOMENT, "text": "x"},
-        dossier_id=view.id,
-        hlc="999999999999999.999999",
-    )
+    far = _far_ahead(hostile, view.id)
     body = refused(push(net, hostile, [far]), 422, "clock-ahead")
     assert hostile.device_id in body["detail"]
     assert stored(net) == before
@@ -171,19 +176,42 @@ def test_a_lan_peer_cannot_drag_a_desks_clock(net: Net, served: object) -> None:
     url = served(honest)  # type: ignore[operator]
     with honest.store.read() as conn:
         clock = event_store.clock(conn)
-    far = forged(
-        hostile,
-        "dossier.note",
-        {"at": MOMENT, "text": "x"},
-        dossier_id=view.id,
-        hlc="999999999999999.999999",
-    )
+    far = _far_ahead(hostile, view.id)
     answer = _lan_push(url, hostile.device_id, hostile.key, [far])
     assert answer.json()["accepted"] == 0, answer.text
     with honest.store.read() as conn:
         assert event_store.clock(conn).wall_ms < clock.wall_ms + hlc.MAX_AHEAD_MS
     receive(honest)
     assert net.agent(honest).sync_once().pushed >= 1
+
+
+def _forked(
+    net: Net, served: object, lan_side: int = 1
+) -> tuple[Any, Any, Any, str, list[Any], Any]:
+    """An honest desk and a hostile one of a branch, the hostile desk's dossier synced to
+    both; then the hostile desk gives the honest desk's peer service `lan_side` notes
+    (X1, X2…) from its next sequence, and the server another note Y under the first.
+    Returns (honest, hostile, dossier, the honest desk's peer URL, the LAN notes, Y)."""
+    honest, hostile = pair(net)
+    view = receive(hostile)
+    net.agent(hostile).sync_once()
+    net.agent(honest).sync_once()
+    url = served(honest)  # type: ignore[operator]
+    lan = [forged(hostile, "dossier.note", {"at": MOMENT, "text": "X1"}, dossier_id=view.id)]
+    while len(lan) < lan_side:
+        lan.append(_next(hostile, lan[-1], f"X{len(lan) + 1}", view.id))
+    y = forged(hostile, "dossier.note", {"at": MOMENT, "text": "Y"}, dossier_id=view.id)
+    assert _lan_push(url, hostile.device_id, hostile.key, lan).json()["accepted"] == lan_side
+    assert push(net, hostile, [y]).status_code == 200
+    return honest, hostile, view, url, lan, y
+
+
+def _flag_of(net: Net, device_id: str) -> str:
+    with net.engine.connect() as conn:
+        flagged = conn.execute(
+            select(st.devices.c.flagged).where(st.devices.c.device_id == device_id)
+        ).scalar_one()
+    return str(flagged or "")
 
 
 def test_a_chain_forked_between_the_lan_and_the_server(net: Net, served: object) -> None:
@@ -193,26 +221,13 @@ def test_a_chain_forked_between_the_lan_and_the_server(net: Net, served: object)
     THEN its syncs succeed, the hostile desk's events from the server are set aside there,
     the honest desk's own work still goes up, and the server holds the hostile desk
     flagged for equivocation (the honest desk gave it X, signed by the hostile desk)."""
-    honest, hostile = pair(net)
-    view = receive(hostile)
-    net.agent(hostile).sync_once()
-    net.agent(honest).sync_once()
-    url = served(honest)  # type: ignore[operator]
-    x = forged(hostile, "dossier.note", {"at": MOMENT, "text": "X"}, dossier_id=view.id)
-    y = forged(hostile, "dossier.note", {"at": MOMENT, "text": "Y"}, dossier_id=view.id)
-    assert _lan_push(url, hostile.device_id, hostile.key, [x]).json()["accepted"] == 1
-    assert push(net, hostile, [y]).status_code == 200
-
+    honest, hostile, _view, _url, _lan, _y = _forked(net, served)
     net.agent(honest).sync_once()
     with honest.store.read() as conn:
         assert replication.diverged_origins(conn) == {hostile.device_id}
     receive(honest)
     assert net.agent(honest).sync_once().pushed >= 1
-    with net.engine.connect() as conn:
-        flagged = conn.execute(
-            select(st.devices.c.flagged).where(st.devices.c.device_id == hostile.device_id)
-        ).scalar_one()
-    assert flagged and flagged.startswith("equivocation")
+    assert _flag_of(net, hostile.device_id).startswith("equivocation")
 
 
 def test_a_forked_chain_does_not_break_the_lan_either(net: Net, served: object) -> None:
@@ -221,24 +236,8 @@ def test_a_forked_chain_does_not_break_the_lan_either(net: Net, served: object) 
     WHEN the first honest desk and the third exchange over the LAN, both ways
     THEN both exchanges succeed: the first desk neither takes the server's side from its
     neighbour nor serves its own side to it."""
-    honest, hostile = pair(net)
-    view = receive(hostile)
-    net.agent(hostile).sync_once()
-    net.agent(honest).sync_once()
-    url = served(honest)  # type: ignore[operator]
-    x = forged(hostile, "dossier.note", {"at": MOMENT, "text": "X"}, dossier_id=view.id)
-    y = forged(hostile, "dossier.note", {"at": MOMENT, "text": "Y"}, dossier_id=view.id)
-    assert _lan_push(url, hostile.device_id, hostile.key, [x]).json()["accepted"] == 1
-    assert push(net, hostile, [y]).status_code == 200
-    z = forged(
-        hostile,
-        "dossier.note",
-        {"at": MOMENT, "text": "Z"},
-        dossier_id=view.id,
-        origin_seq=y.origin_seq + 1,
-        prev_hash=y.hash,
-    )
-    assert push(net, hostile, [z]).status_code == 200
+    honest, hostile, view, url, _lan, y = _forked(net, served)
+    assert push(net, hostile, [_next(hostile, y, "Z", view.id)]).status_code == 200
     third = net.desktop(honest.branch_code)
     net.agent(third).sync_once()
     net.agent(honest).sync_once()  # meets the fork: sets the hostile desk aside
@@ -247,7 +246,7 @@ def test_a_forked_chain_does_not_break_the_lan_either(net: Net, served: object) 
     sync_with_peer(third, url.removeprefix("http://"))
     with honest.store.read() as conn:
         held = [e.payload.get("text") for e in event_store.chain(conn, hostile.device_id)]
-    assert held[-1] == "X"
+    assert held[-1] == "X1"
     with third.store.read() as conn:
         held = [e.payload.get("text") for e in event_store.chain(conn, hostile.device_id)]
     assert held[-2:] == ["Y", "Z"]
@@ -270,28 +269,15 @@ def test_a_longer_lan_side_of_a_fork_does_not_stop_the_push(net: Net, served: ob
     WHEN the honest desk syncs (it pushes before it pulls, and would relay X2)
     THEN its syncs succeed, its own work goes up, the hostile desk is set aside there and
     flagged at the server."""
-    honest, hostile = pair(net)
-    view = receive(hostile)
-    net.agent(hostile).sync_once()
-    net.agent(honest).sync_once()
-    url = served(honest)  # type: ignore[operator]
-    x1 = forged(hostile, "dossier.note", {"at": MOMENT, "text": "X1"}, dossier_id=view.id)
-    x2 = _next(hostile, x1, "X2", view.id)
-    y = forged(hostile, "dossier.note", {"at": MOMENT, "text": "Y"}, dossier_id=view.id)
-    assert _lan_push(url, hostile.device_id, hostile.key, [x1, x2]).json()["accepted"] == 2
-    assert push(net, hostile, [y]).status_code == 200
+    honest, hostile, _view, _url, _lan, _y = _forked(net, served, lan_side=2)
     receive(honest)
     for _ in range(2):
-        assert net.agent(honest).sync_once().pushed >= 0
+        net.agent(honest).sync_once()
     with honest.store.read() as conn:
         assert replication.diverged_origins(conn) == {hostile.device_id}
         assert replication.fork_evidence(conn) == []  # given
     assert LocalReplica(honest).pending_event_count() == 0
-    with net.engine.connect() as conn:
-        flagged = conn.execute(
-            select(st.devices.c.flagged).where(st.devices.c.device_id == hostile.device_id)
-        ).scalar_one()
-    assert flagged.startswith("equivocation")
+    assert _flag_of(net, hostile.device_id).startswith("equivocation")
 
 
 def test_two_honest_desks_keep_their_lan_across_a_fork(net: Net, served: object) -> None:
