@@ -305,3 +305,32 @@ def test_two_honest_desks_keep_their_lan_across_a_fork(net: Net, served: object)
     assert b.dossiers.get(work.code).code == work.code
     with c.store.read() as conn:  # shown Y2 by B, signed by the hostile desk after Y
         assert replication.diverged_origins(conn) == {hostile.device_id}
+
+
+@pytest.mark.parametrize(
+    ("moment", "taken"),
+    [
+        ("2026-11-24T09:30:00+07:00", True),
+        ("2026-11-24T02:30Z", True),
+        ("2026-11-24T09:30+05:45", True),
+        ("1912-01-01T00:00+07:00", True),
+        ("9998-12-31T20:00+07:00", True),
+        ("2026-02-29T09:30+07:00", False),
+        ("2026-11-24T09:30+07:99", False),
+        ("2026-11-24T09:30+14:30", False),
+        ("1911-04-30T10:00+07:00", False),  # +07:06:30 in Vietnam then: seconds
+        ("9999-12-31T23:59+00:00", False),  # Vietnam time overflows
+    ],
+)
+def test_which_moments_a_payload_may_hold(moment: str, taken: bool) -> None:
+    from pydantic import TypeAdapter
+    from pydantic import ValidationError as PydanticError
+
+    from core.domain.payloads import Moment
+
+    adapter: TypeAdapter[str] = TypeAdapter(Moment)
+    if taken:
+        assert adapter.validate_python(moment) == moment
+    else:
+        with pytest.raises(PydanticError):
+            adapter.validate_python(moment)
