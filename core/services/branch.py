@@ -39,6 +39,7 @@ from core.domain.signing import DeviceKey
 from core.domain.timeutil import VIETNAM, epoch_ms
 from core.domain.workflow import Role
 from core.storage import actors, event_store, projection, replication
+from core.storage import meta as store_meta
 from core.storage import schema as t
 from core.storage.db import CIPHER_SETTINGS, Store, check_store_file, diagnose, migrate, raw
 
@@ -447,5 +448,4 @@ def centre_key(conn: Connection, branch_code: str) -> str | None:
 
 
 def set_meta(conn: Connection, name: str, value: str) -> None:
-    if conn.execute(update(t.meta).where(t.meta.c.key == name).values(value=value)).rowcount == 0:
-        conn.execute(insert(t.meta).values(key=name, value=value))
+    store_meta.put(conn, name, value)

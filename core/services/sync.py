@@ -164,7 +164,6 @@ class LocalReplica:
         taken = len(result.accepted) + len(result.quarantined)  # both are logged
         held, refused = len(result.quarantined), len(result.refused)
         kinds = reference_kinds(e.type for e in result.accepted if e.dossier_id is None)
-        evidence = tuple(e for e in result.diverged.values() if e is not None)
         return IngestSummary(
             taken,
             result.duplicates,
@@ -173,7 +172,6 @@ class LocalReplica:
             refused,
             kinds,
             diverged=frozenset(result.diverged),
-            evidence=evidence,
         )
 
     def server_vector(self) -> dict[str, int]:

@@ -38,7 +38,7 @@ from core.domain import authority, hlc, transfers
 from core.domain.errors import N_, IntegrityError
 from core.domain.events import Event, fold_order
 
-from . import actors, event_store, projection, quarantine
+from . import actors, event_store, meta, projection, quarantine
 from . import schema as t
 from .db import raw
 
@@ -260,7 +260,7 @@ def _stored_hash(conn: Connection, origin: str, seq: int) -> str | None:
     return str(row.hash) if row else None
 
 
-def _stored_event(conn: Connection, origin: str, seq: int) -> Event | None:
+def event_at(conn: Connection, origin: str, seq: int) -> Event | None:
     row = conn.execute(
         select(t.events).where(t.events.c.origin_device == origin, t.events.c.origin_seq == seq)
     ).first()
@@ -277,15 +277,12 @@ _EVIDENCE = "sync_fork_evidence"  # ids of held events that prove a fork, for th
 
 
 def _meta_list(conn: Connection, key: str) -> list[str]:
-    row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).first()
-    return list(json.loads(row.value)) if row else []
+    value = meta.get(conn, key)
+    return list(json.loads(value)) if value else []
 
 
 def _set_meta_list(conn: Connection, key: str, values: Iterable[str]) -> None:
-    value = json.dumps(sorted(set(values)))
-    if conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=value)).rowcount:
-        return
-    conn.execute(insert(t.meta).values(key=key, value=value))
+    meta.put(conn, key, json.dumps(sorted(set(values))))
 
 
 def diverged_origins(conn: Connection) -> set[str]:
@@ -318,25 +315,20 @@ def evidence_given(conn: Connection, ids: Iterable[str]) -> None:
     _set_meta_list(conn, _EVIDENCE, [i for i in _meta_list(conn, _EVIDENCE) if i not in given])
 
 
-def event_at(conn: Connection, origin: str, seq: int) -> Event | None:
-    return _stored_event(conn, origin, seq)
-
-
 def _vouched(event: Event, later: Sequence[Event], key: str) -> bool:
     """Whether `event` is signed by its origin: by its own signature, or by the signature
     of a later event of the batch that the hash chain binds to it (a run's inner events
     carry only the chain's word, ``docs/sync.md``)."""
-    current = event
-    if not key:
+    if not key or not event.hash_ok():
         return False
-    for following in (event, *later):
-        if following is not current:
-            if following.prev_hash != current.hash or not following.hash_ok():
-                return False
-            current = following
+    current = event
+    for following in later:
         if current.signature_ok(key):
-            return current.hash_ok()
-    return False
+            return True
+        if following.prev_hash != current.hash or not following.hash_ok():
+            return False
+        current = following
+    return current.signature_ok(key)
 
 
 def _check_link(event: Event, head: tuple[int, str]) -> None:
@@ -442,7 +434,7 @@ def _classify(
                 )
             # The event held here under the forked sequence: for a successor that does not
             # link, the one it should have followed (its sequence holds another at the source).
-            held = _stored_event(conn, origin, event.origin_seq if same else heads[origin][0])
+            held = event_at(conn, origin, event.origin_seq if same else heads[origin][0])
             result.diverged[origin] = result.diverged.get(origin) or held
             cut.add(origin)
             continue

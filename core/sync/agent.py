@@ -58,10 +58,9 @@ class IngestSummary:
     quarantined: int = 0  # refused by the authority table: logged, never applied
     refused: int = 0  # from a LAN peer, refused by the table: not taken (nor what follows)
     reference: frozenset[str] = frozenset()  # kinds of reference data changed (``applied``)
-    # Origins whose chain at the server left the one held here (``replication.diverged``),
-    # and the events held here that prove it, to give the server.
+    # Origins set aside by this page: their chain elsewhere left the one held here (the
+    # proofs wait in the store: ``Replica.fork_evidence``).
     diverged: frozenset[str] = frozenset()
-    evidence: tuple[Event, ...] = ()
 
     def applied(self) -> Applied:
         """What this page changed here, for the screens (quarantined events change nothing)."""
