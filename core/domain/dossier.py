@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .errors import N_, TransitionRefused, ValidationError
@@ -618,10 +618,39 @@ def apply(view: DossierView | None, event: Event) -> DossierView:
         view = _edit(view, event, past)
     elif reg is not None:
         action = Action(event.type.removeprefix(EventType.DOSSIER_PREFIX))
+        check_step_dated(view, event)
         view = _transition(view, event, action, _concurrent(view, past, reg))
     else:
         view = _commutative(view, event)
     return replace(view, **_recorded(view, event, past, reg), **_after(view, event))
+
+
+# How far a step's moment may stray: the desks of a branch keep their own clocks, and a PC
+# whose hardware clock keeps local time as UTC runs 7 h off (the slack of ``hlc.MAX_AHEAD_MS``).
+STEP_SLACK = timedelta(days=1)
+
+
+def check_step_dated(view: DossierView, event: Event) -> None:
+    """A step of the workflow must not be dated before its dossier's receipt (by more than
+    a day: clocks differ). A step "taken" in 1990 would start a wait no clerk could end
+    (the working time since then is past any calendar) and date the dossier's end for the
+    statistics. Desks refuse such a step when a clerk takes it (``DossierService.act``);
+    the fold refuses one received from elsewhere (``fold_guarded`` sets it aside, with
+    this reason)."""
+    at = event.payload.get("at")
+    if not isinstance(at, str) or not view.received_at:
+        return
+    moment, received = parse_moment(at), parse_moment(view.received_at)
+    if moment < received - STEP_SLACK:
+        raise TransitionRefused(
+            N_("The step is dated {at}, before the dossier was received ({received})"),
+            at=_shown(moment),
+            received=_shown(received),
+        )
+
+
+def _shown(moment: datetime) -> str:
+    return to_vietnam(moment).strftime("%H:%M %d/%m/%Y")
 
 
 def check_reappointment(

@@ -7,6 +7,9 @@ real server (and an honest desk's real peer service):
   its clock there, and its next events overflowed the clock's encoding, refused for good;
 - a chain forked between the LAN and the server (one event to a neighbour's peer service,
   another under the same sequence to the server): the neighbour's every pull then failed.
+
+And one way it could stop a dossier: a step dated long before the dossier's receipt (a
+wait "started" in 1990, which no working time could end), now set aside by the fold.
 """
 
 from __future__ import annotations
@@ -22,19 +25,23 @@ import requests
 from sqlalchemy import Connection, select, update
 
 from core.domain import hlc
+from core.domain.dossier import check_step_dated
+from core.domain.errors import TransitionRefused
 from core.domain.ids import new_uuid7
+from core.domain.timeutil import iso, parse_moment
+from core.domain.workflow import Action, State
 from core.reports import readable_facts
 from core.services.peers import PeerService, sync_with_peer
 from core.services.reporting import ReportService
 from core.services.sync import LocalReplica
-from core.storage import event_store, replication
+from core.storage import event_store, quarantine, replication
 from core.storage import schema as lt
 from core.sync.peer import peer_url
 from sync_server import schema as st
 from sync_server.projections import facts_of
 from tests.server.test_authority import forged, pair
 from tests.server.test_bad_input import push, refused, stored
-from tests.sync.fixtures import Net, receive
+from tests.sync.fixtures import OFFICER, Net, receive
 from tests.sync.test_peers import signed_post
 
 MOMENT = "2026-11-23T09:00:00+07:00"
@@ -334,3 +341,55 @@ def test_which_moments_a_payload_may_hold(moment: str, taken: bool) -> None:
     else:
         with pytest.raises(PydanticError):
             adapter.validate_python(moment)
+
+
+def test_a_step_dated_before_the_receipt_is_set_aside(net: Net) -> None:
+    """GIVEN a dossier received by an honest desk, and a hostile desk of the branch that
+    asks for a supplement "on 02/01/1990" (a wait that no working time could end)
+    WHEN the server takes it and the honest desk pulls it
+    THEN the honest desk's fold sets it aside, naming the receipt; the dossier waits for
+    nothing, and its clerk asks for the supplement and ends the wait as usual."""
+    honest, hostile = pair(net)
+    view = receive(honest)
+    net.agent(honest).sync_once()
+    net.agent(hostile).sync_once()
+    ancient = forged(
+        hostile,
+        "dossier.request-supplement",
+        {"at": "1990-01-02T09:00:00+07:00", "note": "thiếu giấy tờ"},
+        dossier_id=view.id,
+        actor=OFFICER.username,
+        parents=view.heads,
+    )
+    assert push(net, hostile, [ancient]).status_code == 200
+    net.agent(honest).sync_once()
+
+    with honest.store.read() as conn:
+        held = {e["event_id"]: e for e in quarantine.entries(conn)}
+    assert held[ancient.event_id]["rule"] == "fold-failed"
+    assert "before the dossier was received" in held[ancient.event_id]["params"]["detail"]
+    still = honest.dossiers.get(view.code)
+    assert (still.state, still.paused_since) == (State.RECEIVED, "")
+    asked, _ = honest.dossiers.act(OFFICER, view.code, Action.REQUEST_SUPPLEMENT, "thiếu")
+    assert asked.paused_since and asked.paused_since > "2026"
+    ended, _ = honest.dossiers.act(OFFICER, view.code, Action.SUPPLEMENT)
+    assert ended.state == State.RECEIVED and not ended.paused_since
+    assert net.agent(honest).sync_once().pushed == 2
+
+
+@pytest.mark.parametrize(("hours", "taken"), [(0, True), (23, True), (25, False)])
+def test_a_step_may_be_dated_up_to_a_day_before_the_receipt(
+    net: Net, hours: int, taken: bool
+) -> None:
+    """GIVEN desks whose clocks disagree (a PC keeping local time as UTC is 7 h off)
+    WHEN a step is dated some hours before its dossier's receipt
+    THEN within a day it is taken; past a day it is refused."""
+    honest, _hostile = pair(net)
+    view = receive(honest)
+    at = iso(parse_moment(view.received_at) - timedelta(hours=hours))
+    step = forged(honest, "dossier.transfer", {"at": at}, dossier_id=view.id)
+    if taken:
+        check_step_dated(view, step)
+    else:
+        with pytest.raises(TransitionRefused, match="before the dossier was received"):
+            check_step_dated(view, step)
