@@ -118,8 +118,13 @@ def global_options(parser: argparse.ArgumentParser, repeated: bool) -> None:
 
 
 def build_parser() -> Parser:
-    parser = root_parser("motcua-server", "Một Cửa central sync server", global_options)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser = root_parser("motcua-server", N_("Một Cửa central sync server"), global_options)
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help="show the version and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("serve", help="migrate, then serve the HTTP API")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -158,10 +163,10 @@ def build_parser() -> Parser:
     p.add_argument("--branch", default=None, help="only this branch")
     p.set_defaults(handler=cmd_device_list)
     p = device.add_parser("revoke", help="refuse this device from now on")
-    p.add_argument("device_id")
+    p.add_argument("device_id", help="the device's id (motcua-server device list)")
     p.set_defaults(handler=cmd_device_revoke)
     p = device.add_parser("clear", help="take a flagged device's pushes again")
-    p.add_argument("device_id")
+    p.add_argument("device_id", help="the device's id (motcua-server device list)")
     p.set_defaults(handler=cmd_device_clear)
     cli_branch.register(sub)
     cli_release.register(sub)
@@ -366,12 +371,12 @@ def add_console_commands(sub: Any) -> None:
         dest="verb", required=True
     )
     p = admin.add_parser("add", help="a console account (password from MOTCUA_NEW_PASSWORD)")
-    p.add_argument("name")
-    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("name", help="login name")
+    p.add_argument("--role", required=True, choices=ROLES, help="the account's role")
     p.add_argument("--branch", action="append", default=[], help="a branch manager's branch")
-    p.add_argument("--full-name", default="")
+    p.add_argument("--full-name", default="", help="name shown in the console")
     p.set_defaults(handler=cmd_admin_add)
-    admin.add_parser("list").set_defaults(handler=cmd_admin_list)
+    admin.add_parser("list", help="the console accounts").set_defaults(handler=cmd_admin_list)
 
 
 def cmd_rebuild(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:

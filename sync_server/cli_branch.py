@@ -46,12 +46,12 @@ def _register_users(sub: Any) -> None:
     p = user.add_parser("add", help="add a user (password from MOTCUA_NEW_PASSWORD)")
     p.add_argument("name", help="login name")
     p.add_argument("--branch", required=True, help="the branch's unit code")
-    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--role", required=True, choices=ROLES, help="the user's role")
     p.add_argument("--full-name", default="", help="name shown on forms")
     p.set_defaults(handler=cmd_user_add)
     p = user.add_parser("role", help="change a user's role")
     p.add_argument("name", help="login name")
-    p.add_argument("role", choices=ROLES)
+    p.add_argument("role", choices=ROLES, help="the new role")
     p.add_argument("--branch", required=True, help="the branch's unit code")
     p.set_defaults(handler=cmd_user_role)
     for verb, text, handler in (
@@ -76,7 +76,12 @@ def _register_calendar(sub: Any) -> None:
     p.set_defaults(handler=cmd_calendar_list)
     p = cal.add_parser("set", help="record a government decision for one day")
     p.add_argument("day", type=day, help="the day, dd/mm/yyyy")
-    p.add_argument("--kind", required=True, choices=["holiday", "workday"])
+    p.add_argument(
+        "--kind",
+        required=True,
+        choices=["holiday", "workday"],
+        help="holiday: a day off; workday: a made-up working day",
+    )
     p.add_argument("--reason", required=True, help="the decision that sets it")
     p.add_argument("--branch", default=t.GLOBAL_SCOPE, help=scope_help)
     p.set_defaults(handler=cmd_calendar_set)

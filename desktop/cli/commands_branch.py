@@ -21,8 +21,12 @@ from .framework import Context, emit
 
 def register(sub: Any) -> None:
     p = sub.add_parser("init", help="create the store, device key, catalogue and first admin")
-    p.add_argument("--unit-code", required=True)
-    p.add_argument("--branch-name", required=True)
+    p.add_argument(
+        "--unit-code",
+        required=True,
+        help="the unit's code, first in every dossier code (capitals, digits, dots)",
+    )
+    p.add_argument("--branch-name", required=True, help="the branch's name, printed on forms")
     p.add_argument(
         "--encrypt",
         action="store_true",

@@ -22,20 +22,28 @@ def register(sub: Any) -> None:
         dest="verb", required=True
     )
     p = cal.add_parser("due", help="compute a due moment")
-    p.add_argument("--received", required=True)
+    p.add_argument(
+        "--received", required=True, help="when the dossier was received (ISO date-time)"
+    )
     amount = p.add_mutually_exclusive_group(required=True)
-    amount.add_argument("--working-days", type=int)
-    amount.add_argument("--working-hours", type=int)
-    amount.add_argument("--calendar-days", type=int)
+    amount.add_argument("--working-days", type=int, help="time allowed, in working days")
+    amount.add_argument("--working-hours", type=int, help="time allowed, in working hours")
+    amount.add_argument("--calendar-days", type=int, help="time allowed, in calendar days")
     p.add_argument("--cutoff", help="HH:MM same-day cut-off")
     p.set_defaults(handler=cmd_due)
     p = cal.add_parser("holidays", help="public holidays and make-up working days of a year")
-    p.add_argument("year", type=int)
+    p.add_argument("year", type=int, help="the year (e.g. 2027)")
     p.set_defaults(handler=cmd_holidays)
-    override = cal.add_parser("override").add_subparsers(dest="override_verb", required=True)
+    override = cal.add_parser(
+        "override", help="a day off or a working day the government set"
+    ).add_subparsers(dest="override_verb", required=True)
     p = override.add_parser("add", help="record a government decision for one day")
     p.add_argument("day", type=day, help="the day, dd/mm/yyyy")
-    p.add_argument("kind", choices=["holiday", "workday"])
+    p.add_argument(
+        "kind",
+        choices=["holiday", "workday"],
+        help="holiday: a day off; workday: a made-up working day",
+    )
     p.add_argument("--reason", required=True, help="the decision that sets it")
     p.set_defaults(handler=cmd_override_add)
     p = override.add_parser("list", help="the overrides in force for this branch")

@@ -29,16 +29,31 @@ def register(sub: Any) -> None:
     )
 
     p = dossier.add_parser("receive", help="receive a dossier at the counter")
-    p.add_argument("--procedure", required=True)
+    p.add_argument("--procedure", required=True, help="the procedure's code (motcua catalog list)")
     p.add_argument("--applicant", required=True, type=Path, help="JSON file of applicant fields")
     p.add_argument("--received", help="ISO date-time (default: now)")
     p.add_argument(
         "--component", action="append", default=[], help="supplied component (key, number or name)"
     )
-    p.add_argument("--override-incomplete", default="", metavar="REASON")
-    p.add_argument("--return-method", default="counter", choices=["counter", "postal"])
-    p.add_argument("--postal-address", default="")
-    p.add_argument("--channel", default="counter", choices=["counter", "online", "postal"])
+    p.add_argument(
+        "--override-incomplete",
+        default="",
+        metavar="REASON",
+        help="receive it with documents missing: the reason, recorded",
+    )
+    p.add_argument(
+        "--return-method",
+        default="counter",
+        choices=["counter", "postal"],
+        help="how the citizen gets the result",
+    )
+    p.add_argument("--postal-address", default="", help="address for a postal return")
+    p.add_argument(
+        "--channel",
+        default="counter",
+        choices=["counter", "online", "postal"],
+        help="how the dossier came in",
+    )
     p.add_argument("--copies", type=int, default=1, help="copies asked for (fees by the copy)")
     p.add_argument(
         "--pages",
@@ -55,7 +70,7 @@ def register(sub: Any) -> None:
         help="attach scanned pages (PDF or image files) to a document of a dossier, through "
         "the intake's steps: blank pages, checklist, PDF/A, signature, then OCR",
     )
-    p.add_argument("code")
+    p.add_argument("code", help="the dossier's code")
     p.add_argument(
         "component",
         help="the document's key, number or name, or 'result' for the electronic result",
@@ -67,12 +82,13 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_attach)
 
     p = dossier.add_parser("act", help="take a workflow action")
-    p.add_argument("code")
+    p.add_argument("code", help="the dossier's code")
     p.add_argument(
         "action",
         choices=[a.value for a in Action if a is not Action.RECEIVE and a not in TRANSFER_ACTIONS],
+        help="the action to take",
     )
-    p.add_argument("--note", default="")
+    p.add_argument("--note", default="", help="the reason or remark recorded with the step")
     p.add_argument("--at", help="ISO date-time (default: now)")
     p.add_argument("--to", default="", help="receiver of a hand-over (transfer)")
     p.add_argument("--due", help="new appointment (reappoint)")
@@ -90,20 +106,23 @@ def register(sub: Any) -> None:
     p.add_argument("--postal-address", default="", help="address for a postal return")
     p.set_defaults(handler=cmd_act)
 
-    for verb, handler in (("show", cmd_show), ("timeline", cmd_timeline)):
-        p = dossier.add_parser(verb)
-        p.add_argument("code")
+    for verb, handler, what in (
+        ("show", cmd_show, N_("a dossier's record")),
+        ("timeline", cmd_timeline, N_("a dossier's steps, in order")),
+    ):
+        p = dossier.add_parser(verb, help=what)
+        p.add_argument("code", help="the dossier's code")
         p.set_defaults(handler=handler)
-    p = dossier.add_parser("list")
+    p = dossier.add_parser("list", help="the dossiers, newest first")
     p.add_argument("--status", help="internal state name (e.g. processing)")
-    p.add_argument("--limit", type=int, default=200)
+    p.add_argument("--limit", type=int, default=200, help="at most this many dossiers")
     p.set_defaults(handler=cmd_list)
-    p = dossier.add_parser("search")
-    p.add_argument("text")
+    p = dossier.add_parser("search", help="find dossiers by code, name, ID number or phone")
+    p.add_argument("text", help="the words to look for")
     p.set_defaults(handler=cmd_search)
-    p = dossier.add_parser("note")
-    p.add_argument("code")
-    p.add_argument("text")
+    p = dossier.add_parser("note", help="add a note to a dossier")
+    p.add_argument("code", help="the dossier's code")
+    p.add_argument("text", help="the note's text")
     p.set_defaults(handler=cmd_note)
     from .commands_sync import add_resolve
 

@@ -30,16 +30,23 @@ def register(sub: Any) -> None:
 
     scan = sub.add_parser("scan", help="scan pages into one PDF/A file")
     scan.add_argument("--device", required=True, help="device id from `motcua devices`")
-    scan.add_argument("--source", choices=[s.value for s in Source], default="flatbed")
+    scan.add_argument(
+        "--source",
+        choices=[s.value for s in Source],
+        default="flatbed",
+        help="where the pages are fed from",
+    )
     scan.add_argument("--resolution", type=int, default=300, help="dots per inch")
-    scan.add_argument("--mode", choices=[m.value for m in ColorMode], default="gray")
-    scan.add_argument("--duplex", action="store_true")
+    scan.add_argument(
+        "--mode", choices=[m.value for m in ColorMode], default="gray", help="colour mode"
+    )
+    scan.add_argument("--duplex", action="store_true", help="scan both sides of each page")
     scan.add_argument("--title", default="", help="document title stored in the PDF")
     scan.add_argument("--out", required=True, type=Path, help="PDF file to write")
     scan.set_defaults(handler=cmd_scan)
 
     decode = sub.add_parser("decode", help="read QR codes and barcodes from an image")
-    decode.add_argument("image", type=Path)
+    decode.add_argument("image", type=Path, help="an image file (PNG, JPEG or TIFF)")
     decode.set_defaults(handler=cmd_decode)
 
 

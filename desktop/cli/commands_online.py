@@ -35,17 +35,24 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_import)
 
     p = verbs.add_parser("receive-online", help="receive an imported online dossier")
-    p.add_argument("code")
+    p.add_argument("code", help="the dossier's code")
     p.add_argument("--at", help="ISO date-time (default: now)")
-    p.add_argument("--override-incomplete", default="", metavar="REASON")
+    p.add_argument(
+        "--override-incomplete",
+        default="",
+        metavar="REASON",
+        help="receive it with documents missing: the reason, recorded",
+    )
     p.set_defaults(handler=cmd_receive_online)
 
     p = verbs.add_parser("fee-receipt", help="record a fee receipt against a dossier")
-    p.add_argument("code")
+    p.add_argument("code", help="the dossier's code")
     p.add_argument("--number", required=True, help="the receipt's number")
     p.add_argument("--amount", required=True, type=int, help="amount in đồng")
-    p.add_argument("--method", default="cash", choices=list(PAYMENT_METHODS))
-    p.add_argument("--note", default="")
+    p.add_argument(
+        "--method", default="cash", choices=list(PAYMENT_METHODS), help="how the fee was paid"
+    )
+    p.add_argument("--note", default="", help="a remark recorded with it")
     p.set_defaults(handler=cmd_fee_receipt)
 
 

@@ -18,16 +18,21 @@ def register(sub: Any) -> None:
         dest="verb", required=True
     )
     p = printing.add_parser("slip", help="a dossier's form 01, 02, 03, 04, 05 or 06 as PDF")
-    p.add_argument("code")
-    p.add_argument("--form", required=True, choices=["01", "02", "03", "04", "05", "06"])
+    p.add_argument("code", help="the dossier's code")
+    p.add_argument(
+        "--form",
+        required=True,
+        choices=["01", "02", "03", "04", "05", "06"],
+        help="the form's number",
+    )
     _target(p)
-    p.add_argument("--copies", type=int, default=1)
+    p.add_argument("--copies", type=int, default=1, help="copies to print")
     p.set_defaults(handler=cmd_print_slip)
 
     p = printing.add_parser("book", help="the dossier tracking book (form 07) for a period")
     p.add_argument("--from", dest="start", type=day, required=True, help="first day, dd/mm/yyyy")
     p.add_argument("--to", dest="end", type=day, required=True, help="last day, dd/mm/yyyy")
-    p.add_argument("--format", default="pdf", choices=["pdf", "xlsx"])
+    p.add_argument("--format", default="pdf", choices=["pdf", "xlsx"], help="file format")
     p.add_argument("--out", type=Path, required=True, help="write the file here")
     p.set_defaults(handler=cmd_print_book)
 

@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("stats", help="on-time statistics for a period")
     p.add_argument("--from", dest="start", type=day, required=True, help="first day, dd/mm/yyyy")
     p.add_argument("--to", dest="end", type=day, required=True, help="last day (included)")
-    p.add_argument("--by", default="all", choices=list(GROUPS))
+    p.add_argument("--by", default="all", choices=list(GROUPS), help="group the figures by")
     p.add_argument(
         "--early-by-moment", action="store_true", help="any end before the appointment is early"
     )

@@ -52,18 +52,23 @@ def register(sub: Any) -> None:
     group = sub.add_parser("conflicts", help="dossiers in conflict").add_subparsers(
         dest="verb", required=True
     )
-    p = group.add_parser("list")
+    p = group.add_parser("list", help="the dossiers in conflict")
     p.set_defaults(handler=cmd_conflicts_list)
 
 
 def add_resolve(dossier: Any) -> None:
     """`motcua dossier resolve CODE --keep EVENT_ID | --state S --note TEXT`."""
     p = dossier.add_parser("resolve", help="resolve a dossier's conflict (leader)")
-    p.add_argument("code")
+    p.add_argument("code", help="the dossier's code")
     choice = p.add_mutually_exclusive_group(required=True)
-    choice.add_argument("--keep", default="", metavar="EVENT_ID")
-    choice.add_argument("--state", default="", metavar="STATE")
-    p.add_argument("--note", required=True)
+    choice.add_argument(
+        "--keep",
+        default="",
+        metavar="EVENT_ID",
+        help="keep the value this event wrote (motcua conflicts list)",
+    )
+    choice.add_argument("--state", default="", metavar="STATE", help="set this state instead")
+    p.add_argument("--note", required=True, help="the leader's reason")
     p.set_defaults(handler=cmd_resolve)
 
 

@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
     ).add_subparsers(dest="verb", required=True)
 
     p = transfer.add_parser("send", help="send a dossier to another unit for processing")
-    p.add_argument("code")
+    p.add_argument("code", help="the dossier's code")
     p.add_argument("--to", required=True, help="the other unit's code (a branch or agency unit)")
     p.add_argument(
         "--return-at",
@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
         choices=["origin", "destination"],
         help="where the citizen gets the result: here (origin) or at the other unit",
     )
-    p.add_argument("--note", default="")
+    p.add_argument("--note", default="", help="a remark for the other unit")
     p.set_defaults(handler=cmd_send)
 
     p = transfer.add_parser("list", help="offers and replies other units sent this unit")
@@ -38,13 +38,13 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_accept)
 
     p = transfer.add_parser("back", help="send a dossier back to the unit it came from")
-    p.add_argument("code")
+    p.add_argument("code", help="the dossier's code")
     p.add_argument("--note", default="", help="required when sending it back unprocessed")
     p.set_defaults(handler=cmd_back)
 
     p = transfer.add_parser("take-back", help="take back a dossier the other unit sent back")
     p.add_argument("message", help="the reply's id (motcua transfer list)")
-    p.add_argument("--note", default="")
+    p.add_argument("--note", default="", help="a remark recorded with it")
     p.set_defaults(handler=cmd_take_back)
 
 

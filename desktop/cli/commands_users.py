@@ -25,12 +25,12 @@ def register_users(sub: Any) -> None:
     p.set_defaults(handler=cmd_list)
     p = users.add_parser("add", help="add a user (password from MOTCUA_NEW_PASSWORD)")
     p.add_argument("name", help="login name")
-    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--role", required=True, choices=ROLES, help="the user's role")
     p.add_argument("--full-name", default="", help="name shown on forms")
     p.set_defaults(handler=cmd_add)
     p = users.add_parser("role", help="change a user's role")
     p.add_argument("name", help="login name")
-    p.add_argument("role", choices=ROLES)
+    p.add_argument("role", choices=ROLES, help="the new role")
     p.set_defaults(handler=cmd_role)
     for verb, text, handler in (
         ("disable", N_("stop a user from logging in"), cmd_disable),

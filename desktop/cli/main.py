@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from core import __version__, logfile
 from core.cli import failures
 from core.cli.parser import Parser, choose_language, root_parser
+from core.domain.errors import N_
 
 from .framework import Context, default_data_dir, emit, global_options
 
@@ -34,10 +35,15 @@ COMMAND_MODULES = (
 def build_parser() -> Parser:
     parser = root_parser(
         "motcua",
-        "Một Cửa — one-stop counter workflow (branch IT and scripting interface)",
+        N_("Một Cửa — one-stop counter workflow (branch IT and scripting interface)"),
         global_options,
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help="show the version and exit",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
