@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from core.domain.catalogue import Field, ProcessingUnit
+from core.domain.catalogue import Field, Level, ProcessingUnit
 from core.domain.errors import N_
 from core.domain.timeutil import parse_moment, to_vietnam
 from core.domain.workflow import ACTION_LABELS, STATE_LABELS, Action, Role, State
@@ -30,6 +30,11 @@ FIELD_LABELS: dict[str, str] = {
     Field.LABOUR: N_("Labour and social affairs"),
     Field.RESIDENCE: N_("Residence"),
     Field.ENVIRONMENT: N_("Environment"),
+}
+
+LEVEL_LABELS: dict[str, str] = {
+    Level.COMMUNE: N_("Commune level"),
+    Level.PROVINCE: N_("Province level"),
 }
 
 ROLE_LABELS: dict[str, str] = {
@@ -97,6 +102,10 @@ def action_label(action: Action | str) -> str:
 
 def field_label(field: str) -> str:
     return _(FIELD_LABELS.get(field, field))
+
+
+def level_label(level: str) -> str:
+    return _(LEVEL_LABELS.get(level, level))
 
 
 def role_label(role: str) -> str:

@@ -37,6 +37,7 @@ from core import __version__
 from core.cli import failures, output
 from core.cli.parser import Parser, choose_language, root_parser
 from core.domain.errors import N_, StoreError, ValidationError
+from core.i18n import _
 
 from . import cli_branch, cli_release, identity, logs
 from .audit import verify
@@ -309,8 +310,28 @@ def cmd_migrate(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
     }
 
 
+# How `config` names its values for people (``--json`` keeps the codes).
+_SOURCES = {
+    "environment": N_("environment"),
+    "env file": N_("env file"),
+    "command line": N_("command line"),
+}
+_FOLDS = {
+    "background": N_("in the background, after each push"),
+    "on-read": N_("when the console reads them"),
+}
+
+
 def cmd_config(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:
-    return ctx.config.describe()
+    described = ctx.config.describe()
+    if args.json:
+        return described
+    sources = described["sources"].items()
+    return {
+        **described,
+        "fold": _(_FOLDS.get(described["fold"], described["fold"])),
+        "sources": {name: _(_SOURCES.get(source, source)) for name, source in sources},
+    }
 
 
 def cmd_branch_add(args: argparse.Namespace, ctx: Ctx) -> dict[str, Any]:

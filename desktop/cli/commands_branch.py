@@ -94,7 +94,10 @@ def cmd_catalog_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, A
 
 
 def cmd_catalog_show(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
-    return render.procedure(ctx.services.dossiers.procedure(args.code), full=True)
+    shown = ctx.services.dossiers.procedure(args.code)
+    if ctx.as_json:  # the catalogue's own form, as `catalog list --json` prints it
+        return catalogue.procedure_to_dict(shown)
+    return render.procedure(shown)
 
 
 def cmd_verify(args: argparse.Namespace, ctx: Context) -> dict[str, object]:

@@ -134,6 +134,8 @@ LABELS: dict[str, str] = {
     "unsent_export": N_("Copy of the unsent events"),
     "warning": N_("Warning"),
     # catalog show
+    "national_code": N_("National procedure code"),
+    "effective_from": N_("In force from"),
     "result": N_("Result"),
     "legal_basis": N_("Legal basis"),
     "originals": N_("Originals"),

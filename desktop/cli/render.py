@@ -8,7 +8,9 @@ from core.documents.steps import StepResult
 from core.domain.catalogue import Procedure
 from core.domain.dossier import DossierView
 from core.domain.errors import N_
+from core.domain.fees import FeePer, FeeRule
 from core.i18n import tr
+from desktop import labels as words
 
 
 def dossier(view: DossierView) -> dict[str, Any]:
@@ -51,43 +53,66 @@ def dossier_line(view: DossierView) -> dict[str, Any]:
     }
 
 
-def procedure(p: Procedure, full: bool = False) -> dict[str, Any]:
-    doc: dict[str, Any] = {
+def procedure(p: Procedure) -> dict[str, Any]:
+    """`catalog show` for people: codes in words, amounts in đồng, fee rules spelled out
+    (``--json`` prints the catalogue's own form, ``procedure_to_dict``)."""
+    return {
         "code": p.code,
         "version": p.version,
         "name": p.name,
-        "field": p.field.value,
-        "level": p.level.value,
+        "national_code": p.national_code or None,
+        "field": words.field_label(p.field),
+        "level": words.level_label(p.level),
         "agency": p.agency,
-        "processing_time": p.processing_time,
-        "processing_unit": p.processing_unit.value,
+        "processing_time": words.processing_time(p.processing_time, p.processing_unit),
         "cutoff": p.cutoff.strftime("%H:%M") if p.cutoff else None,
-        "components": [
-            {"key": c.key, "name": c.name, "mandatory": c.mandatory} for c in p.components
+        "fees_vnd": format_vnd(p.total_fee_vnd),
+        "result": p.result,
+        "legal_basis": p.legal_basis,
+        "effective_from": p.effective_from.isoformat(),
+        "components": [vars(c) for c in p.components],
+        "fees": [
+            {
+                "name": f.name,
+                "amount_vnd": format_vnd(f.amount_vnd),
+                "rule": fee_rule(f.rule),
+                "note": f.note,
+            }
+            for f in p.fees
         ],
-        "fees_vnd": p.total_fee_vnd,
     }
-    if full:
-        doc["components"] = [vars(c) for c in p.components]
-        doc["fees"] = [vars(f) for f in p.fees]
-        doc["result"] = p.result
-        doc["legal_basis"] = p.legal_basis
-    return doc
+
+
+def fee_rule(rule: FeeRule) -> str:
+    """How a fee is charged, in words: by the copy or page (with its tiers and cap), its
+    online amount, the cases it is waived for."""
+    parts = []
+    if rule.per is FeePer.COPY:
+        parts.append(tr(N_("by the copy")))
+    elif rule.per is FeePer.PAGE:
+        tiers = "; ".join(
+            tr(N_("from page {page}: {amount}"), page=start, amount=format_vnd(each))
+            for start, each in sorted(rule.tiers)
+        )
+        parts.append(
+            tr(N_("by the page ({tiers})"), tiers=tiers) if tiers else tr(N_("by the page"))
+        )
+    if rule.cap_vnd is not None:
+        parts.append(tr(N_("at most {amount} a copy"), amount=format_vnd(rule.cap_vnd)))
+    if rule.online_vnd is not None:
+        parts.append(tr(N_("online: {amount}"), amount=format_vnd(rule.online_vnd)))
+    if rule.exempt:
+        parts.append(tr(N_("waived for: {cases}"), cases="; ".join(rule.exempt)))
+    return "; ".join(parts) or tr(N_("by the dossier"))
 
 
 def procedure_line(p: Procedure) -> dict[str, Any]:
     """One row of the catalogue table."""
-    unit = {
-        "working_days": N_("{n} working days"),
-        "working_hours": N_("{n} working hours"),
-        "calendar_days": N_("{n} calendar days"),
-        "within_day": N_("within the working day"),
-    }.get(p.processing_unit.value, N_("{n} ({unit})"))
     return {
         "code": p.code,
         "name": p.name,
-        "field": p.field.value,
-        "processing_time": tr(unit, n=p.processing_time, unit=p.processing_unit.value),
+        "field": words.field_label(p.field),
+        "processing_time": words.processing_time(p.processing_time, p.processing_unit),
         "fees_vnd": format_vnd(p.total_fee_vnd),
     }
 

@@ -201,6 +201,25 @@ def test_catalog_commands(motcua: Motcua) -> None:
     # Birth registration is settled within the working day (Decision 1872/QĐ-BTP 2020).
     assert shown["processing_unit"] == "within_day" and shown["cutoff"] == "15:00"
     assert all({"name", "mandatory"} <= set(c) for c in shown["components"])
+    # JSON keeps the catalogue's own form (what `motcua-server catalogue publish` takes) ...
+    by_page = motcua.json("catalog", "show", "CT-BSBC")["fees"][0]
+    assert (by_page["per"], by_page["tiers"], by_page["cap_vnd"]) == (
+        "page",
+        [[1, 2000], [3, 1000]],
+        200000,
+    )
+    # ... and people read words: no codes, no program's notation
+    table = motcua.run("catalog", "show", "CT-BSBC", MOTCUA_LANG="vi", **as_user("lan")).stdout
+    assert "Chứng thực" in table and "Cấp xã" in table and "trong ngày làm việc" in table
+    assert (
+        "theo trang (từ trang 1: 2.000 đ; từ trang 3: 1.000 đ); tối đa 200.000 đ một bản" in table
+    )
+    assert not any(
+        raw in table
+        for raw in ("certification", "commune", "within_day", "FeeRule", "national_code")
+    )
+    waived = motcua.run("catalog", "show", "HT-XNHN", MOTCUA_LANG="vi", **as_user("lan")).stdout
+    assert "miễn cho: " in waived
 
 
 def test_init_twice_is_refused_and_keeps_the_store(motcua: Motcua) -> None:

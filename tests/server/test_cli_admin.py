@@ -169,6 +169,12 @@ def test_configuration_from_the_env_file(tmp_path: Path) -> None:
     config = json.loads(result.stdout)
     assert config["data_dir"] == str(tmp_path / "from-file")
     assert config["sources"] == {"MOTCUA_SERVER_DATA_DIR": "env file"}
+    shown = server.run(
+        "config", "--env-file", str(env_file), MOTCUA_LANG="vi", MOTCUA_FOLD="on-read"
+    )
+    assert "MOTCUA_SERVER_DATA_DIR: dòng lệnh" in shown.stdout  # run passes --data-dir
+    assert "MOTCUA_FOLD: biến môi trường" in shown.stdout
+    assert "khi bảng điều khiển đọc" in shown.stdout and "on-read" not in shown.stdout
     env_file.write_text("this is not a setting\n")
     bad = server.run("config", "--env-file", str(env_file))
     assert bad.returncode == 2 and "line 1" in one_line(bad)
