@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from core.domain import authority, transfers
-from core.domain.errors import N_, ValidationError
+from core.domain.errors import N_, MotcuaError, ValidationError
 from core.domain.events import Event
 from core.domain.timeutil import iso, to_vietnam
 from core.i18n import describe
@@ -166,17 +166,18 @@ class LocalPeerReplica:
         path = blob_io.blob_path(self._local.blob_root, sha256)
         return path if path.is_file() else None
 
-    def peer_seen(self, address: str, device_id: str, error: str) -> None:
+    def peer_seen(self, address: str, device_id: str, error: SyncError | None) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        kept = _kept_error(error) if error is not None else ""
 
         def work(conn: Connection) -> None:
             state = _load(conn, PEER_STATE_META)
             entry = dict(state.get(address, {}))
             entry["last_attempt"] = now
-            entry["last_error"] = error
+            entry["last_error"] = kept
             if device_id:
                 entry["device_id"] = device_id
-            if not error:
+            if error is None:
                 entry["last_seen"] = now
             state[address] = entry
             set_meta(conn, PEER_STATE_META, json.dumps(state, sort_keys=True))
@@ -345,8 +346,32 @@ def list_peers(branch: Branch, browse_s: float = 0.0) -> list[dict[str, Any]]:
         seen = state.get(address, {})
         row["device_id"] = row["device_id"] or seen.get("device_id", "")
         row["last_seen"] = seen.get("last_seen", "")
-        row["last_error"] = seen.get("last_error", "")
+        row["last_error"] = _shown_error(seen.get("last_error", ""))
     return [rows[a] for a in sorted(rows)]
+
+
+def _kept_error(error: SyncError) -> dict[str, Any]:
+    """An exchange's error as the peer list keeps it: its message and parameters (plain
+    values), translated when read."""
+    params = {
+        name: value if isinstance(value, str | int | float | bool) else str(value)
+        for name, value in error.params.items()
+    }
+    return {"message": error.message, "params": params}
+
+
+def _shown_error(kept: object) -> str:
+    """A kept error in the reader's language (one kept as text by an earlier version
+    stays as it was written)."""
+    if not isinstance(kept, dict) or not isinstance(kept.get("message"), str):
+        return str(kept or "")
+    params = kept.get("params")
+    try:
+        return describe(
+            MotcuaError(kept["message"], **(params if isinstance(params, dict) else {}))
+        )
+    except (KeyError, IndexError, ValueError):  # a message whose parameters were not kept
+        return str(kept["message"])
 
 
 def sync_with_peer(

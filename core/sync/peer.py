@@ -131,7 +131,9 @@ class PeerReplica(Protocol):
 
     def ingest_from_peer(self, events: Sequence[Event]) -> IngestSummary: ...
 
-    def peer_seen(self, address: str, device_id: str, error: str) -> None: ...
+    def peer_seen(self, address: str, device_id: str, error: SyncError | None) -> None:
+        """The outcome of an exchange with `address`: kept as the error's message and
+        parameters, so that it is shown in the language of whoever reads it."""
 
     # Scans (``core.sync.peer_blobs``): served, and fetched.
     def servable_blob(self, sha256: str) -> Path | None: ...
@@ -839,9 +841,9 @@ def exchange_with_peer(
     try:
         summary = _exchange(replica, url, expected_device, expected_fingerprint, timeout)
     except SyncError as err:
-        replica.peer_seen(address, expected_device, str(err) or type(err).__name__)
+        replica.peer_seen(address, expected_device, err)
         raise
-    replica.peer_seen(address, summary.device_id, "")
+    replica.peer_seen(address, summary.device_id, None)
     return summary
 
 

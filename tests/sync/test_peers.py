@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 from core.domain.events import Event
 from core.domain.signing import DeviceKey
 from core.domain.workflow import Action, State
+from core.i18n import set_language
 from core.services.branch import Branch
 from core.services.peers import PeerService, add_peer, list_peers, sync_peers, sync_with_peer
 from core.storage import event_store
@@ -124,6 +125,16 @@ def test_peer_added_by_address_is_listed_and_synced(lan: Lan) -> None:
     assert listed[address_b]["device_id"] == lan.b.device_id
     assert listed[address_b]["last_seen"] and not listed[address_b]["last_error"]
     assert listed["127.0.0.1:9"]["last_error"] and not listed["127.0.0.1:9"]["last_seen"]
+    # the error is kept as a message, and read in the reader's language
+    set_language("vi")
+    in_vietnamese = {row["address"]: row for row in list_peers(lan.a)}["127.0.0.1:9"]
+    set_language("en")
+    in_english = {row["address"]: row for row in list_peers(lan.a)}["127.0.0.1:9"]
+    assert "cannot be reached" in in_english["last_error"]
+    assert (
+        "cannot be reached" not in in_vietnamese["last_error"]
+        and "127.0.0.1:9" in in_vietnamese["last_error"]
+    )
 
 
 def test_peer_of_another_branch_is_refused(lan: Lan) -> None:
