@@ -55,6 +55,7 @@ from core.storage.db import Store, check_store_file, connect_file, migrate, priv
 from core.sync import blobs as blob_io
 from core.sync import sealed
 
+from . import storekey
 from .branch import DB_NAME, KEY_NAME, Branch, set_meta
 
 MAGIC = b"MOTCUABK"
@@ -196,6 +197,44 @@ def backup(branch: Branch, out: Path, secret: str) -> BackupResult:
     return BackupResult(
         out, out.stat().st_size, manifest["events"], manifest["dossiers"], len(blobs)
     )
+
+
+def read_only(data_dir: Path) -> bool:
+    """Whether `data_dir` sits on a file system mounted read-only (a failing disk often
+    turns so): the store cannot be opened there, not even to read it."""
+    try:
+        return bool(os.statvfs(data_dir).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+# What a desk's folder holds besides its scans: copied to open it elsewhere.
+_DESK_FILES = (KEY_NAME, storekey.KEYS_FILE, SETTINGS, DB_NAME, DB_NAME + "-wal")
+
+
+def rescue(
+    data_dir: Path, out: Path, secret: str, prompt: storekey.Prompt | None = None
+) -> BackupResult:
+    """A backup of a desk whose disk went read-only. Its files are copied into a private
+    folder beside `out` (on a disk that takes writes) and opened there: SQLite replays
+    the write-ahead log into the copy, so nothing committed is lost. The scans are read
+    where they are. The copy is backed up as usual, then removed."""
+    if out.exists():
+        raise ValidationError(N_("{path} already exists: choose a new file name"), path=str(out))
+    if not out.parent.is_dir():
+        raise ValidationError(N_("No such file or folder: {path}."), path=str(out.parent))
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".motcua-rescue-") as folder:
+        staging = Path(folder)
+        for name in _DESK_FILES:
+            if (data_dir / name).is_file():
+                shutil.copy2(data_dir / name, staging / name)
+        if (data_dir / BLOBS).is_dir():
+            (staging / BLOBS).symlink_to((data_dir / BLOBS).resolve(), target_is_directory=True)
+        branch = Branch.open(staging, prompt=prompt)
+        try:
+            return backup(branch, out, secret)
+        finally:
+            branch.close()
 
 
 def _snapshot(branch: Branch, copy: Path) -> dict[str, Any]:

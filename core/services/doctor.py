@@ -307,8 +307,9 @@ _RESTORE_FIX = N_(
 
 _ACCESS_FIX = N_(
     "Check that the data folder {path} and its files belong to the user who runs Một Cửa "
-    "and can be written (is the disk mounted read-only?). Nothing shows the store damaged: "
-    "do not restore a backup, it would lose what was done since"
+    "and can be written. If the disk went read-only, save the desk's data to another disk "
+    "first: 'motcua backup --out FILE' works from such a disk. Nothing shows the store "
+    "damaged: do not restore an older backup, it would lose what was done since"
 )
 _DISK_FIX = N_(
     "Free space on the disk, or have it checked for errors. Nothing shows the store "

@@ -16,7 +16,7 @@ from core.i18n import tr
 from core.services import backup as backups
 from core.services.branch import Branch
 
-from .framework import Context
+from .framework import Context, ask_passphrase
 
 
 def register(sub: Any) -> None:
@@ -39,7 +39,18 @@ def register(sub: Any) -> None:
 
 def cmd_backup(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     secret = backups.passphrase(new=True)
-    return backups.backup(ctx.services, args.out, secret).as_dict()
+    if not backups.read_only(ctx.data_dir):
+        return backups.backup(ctx.services, args.out, secret).as_dict()
+    # A disk gone read-only: the store cannot be opened where it is; its data can be saved.
+    rescued = backups.rescue(ctx.data_dir, args.out, secret, ask_passphrase).as_dict()
+    rescued["note"] = tr(
+        N_(
+            "{path} is on a read-only disk: the backup was made from a copy of the desk's "
+            "files beside it, removed again. Restore it on a sound disk ('motcua restore')."
+        ),
+        path=str(ctx.data_dir),
+    )
+    return rescued
 
 
 def cmd_restore(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:

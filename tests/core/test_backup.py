@@ -4,6 +4,9 @@ identity, re-enrolment and sync: nothing lost, nothing duplicated; bad files ref
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -272,3 +275,75 @@ def test_restore_into_an_existing_empty_folder(
     assert code == 2 and "is a file" in err
     code, _, err = cli(capsys, "--data-dir", str(tmp_path / "new"), "restore", str(other))
     assert code == 2 and "is a folder, not a backup file" in err
+
+
+@pytest.fixture
+def read_only_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real file system that goes read-only (a tmpfs remounted so), as a failing disk
+    does: mounting needs root, as `make test` runs in CI."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a read-only file system needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"this machine does not let root mount a file system: {mounted.stderr}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_desk_on_a_disk_gone_read_only_is_backed_up(
+    tmp_path: Path,
+    read_only_disk: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GIVEN a desk whose disk went read-only while it worked (its last dossiers still in
+    the write-ahead log), which no command can open there
+    WHEN `motcua backup` is run to another disk
+    THEN the backup holds every dossier, the WAL's too, and its scan; it says how it was
+    made, leaves nothing beside it, and restores."""
+    desk = Branch.init(tmp_path / "desk", "TAYHO", "Tây Hồ", ADMIN)
+    add_clerks(desk)
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.7 " + b"x" * 100_000)
+    sha = LocalReplica(desk).add_blob(scan)
+    for _ in range(3):
+        receive(desk)
+    wanted = dossier_ids(desk)
+    # The desk's folder as the disk held it when it turned read-only: the store still open,
+    # its last writes in the WAL only.
+    on_disk = read_only_disk / "desk"
+    shutil.copytree(desk.data_dir, on_disk)
+    desk.close()
+    assert (on_disk / "motcua.db-wal").stat().st_size > 0
+    subprocess.run(["mount", "-o", "remount,ro", str(read_only_disk)], check=True)
+    monkeypatch.setenv("MOTCUA_USER", ADMIN[0])
+    monkeypatch.setenv("MOTCUA_PASSWORD", ADMIN[1])
+    code, _, err = cli(capsys, "--data-dir", str(on_disk), "dossier", "list")
+    assert code == 8 and "read-only" in err
+
+    out = tmp_path / "elsewhere" / "rescue.mcb"
+    out.parent.mkdir()
+    code, made, err = cli(capsys, "--data-dir", str(on_disk), "backup", "--out", str(out))
+    assert code == 0, err
+    assert (made["dossiers"], made["blobs"]) == (len(wanted), 1)
+    assert "read-only disk" in made["note"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["rescue.mcb"]
+
+    new = tmp_path / "new"
+    code, _, err = cli(capsys, "--data-dir", str(new), "restore", str(out))
+    assert code == 0, err
+    again = Branch.open(new)
+    try:
+        assert dossier_ids(again) == wanted
+        assert (new / "blobs" / sha[:2] / sha).read_bytes() == scan.read_bytes()
+    finally:
+        again.close()
