@@ -31,6 +31,7 @@ from core.domain.events import Event
 from core.domain.timeutil import iso, to_vietnam
 from core.i18n import describe
 from core.storage import event_store, replication
+from core.storage import meta as store_meta
 from core.storage import schema as t
 from core.sync import blobs as blob_io
 from core.sync.agent import AppliedListener, IngestSummary
@@ -243,8 +244,8 @@ def _sent_to(conn: Connection, unit: str) -> list[Event]:
 
 
 def _load(conn: Connection, name: str) -> dict[str, Any]:
-    row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == name)).first()
-    return dict(json.loads(row.value)) if row else {}
+    value = store_meta.get(conn, name)
+    return dict(json.loads(value)) if value is not None else {}
 
 
 # --- serving ---------------------------------------------------------------------------

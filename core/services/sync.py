@@ -27,6 +27,7 @@ from core.domain.signing import verify_signature
 from core.domain.timeutil import iso, to_vietnam
 from core.i18n import describe
 from core.storage import event_store, quarantine, replication
+from core.storage import meta as store_meta
 from core.storage import schema as t
 from core.sync import blobs as blob_io
 from core.sync import sealed
@@ -52,8 +53,8 @@ def _now_ms() -> int:
 
 def meta(branch: Branch, name: str, default: str = "") -> str:
     with branch.store.read() as conn:
-        row = conn.execute(select(t.meta.c.value).where(t.meta.c.key == name)).first()
-    return str(row.value) if row else default
+        value = store_meta.get(conn, name)
+    return value if value is not None else default
 
 
 class LocalReplica:
