@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from core.domain import authority, hlc
 from core.domain.errors import N_, ValidationError
-from core.domain.events import GENESIS_HASH, Event, canonical_json, check_json_subset
+from core.domain.events import GENESIS_HASH, Event, canonical_json, check_json_subset, vouched
 
 from . import logs
 from . import schema as t
@@ -293,13 +293,16 @@ def _classify(
     fresh: list[Event] = []
     results: list[dict[str, Any]] = []
     newest: dict[str, Event] = {}
-    for event in events:
+    for index, event in enumerate(events):
         origin, seq = event.origin_device, event.origin_seq
         if (origin, seq) in old:
             if stored.get((origin, seq)) != event.hash:
                 # Only the origin can equivocate: a forged copy is a bad signature, and
-                # never gets an innocent device flagged.
-                _require_signature(event, keys[origin])
+                # never gets an innocent device flagged. The origin's signature may be on
+                # a later event of the push that the chain binds to this one.
+                later = [e for e in events[index + 1 :] if e.origin_device == origin]
+                if not vouched(event, later, keys[origin]):
+                    _require_signature(event, keys[origin])
                 raise Equivocation(origin, seq)
             results.append(_result(event, "duplicate"))
             continue

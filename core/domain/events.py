@@ -194,6 +194,23 @@ class Event:
 _CHECKED_FIELDS = frozenset(f.name for f in fields(Event)) - {"extra"}
 
 
+def vouched(event: Event, later: Sequence[Event], key: str) -> bool:
+    """Whether `event` is signed by its origin (`key`): by its own signature, or by the
+    signature of a later event of its chain (`later`, in order) that the hash chain binds
+    to it. A run's inner events carry only the chain's word (``docs/sync.md``), and the
+    newest event's signature covers every hash before it."""
+    if not key or not event.hash_ok():
+        return False
+    current = event
+    for following in later:
+        if current.signature_ok(key):
+            return True
+        if following.prev_hash != current.hash or not following.hash_ok():
+            return False
+        current = following
+    return current.signature_ok(key)
+
+
 def fold_order(event: Event) -> tuple[str, str, int]:
     """The order in which a dossier's events are folded on every replica.
 

@@ -206,9 +206,14 @@ class LocalReplica:
         with self.b.store.read() as conn:
             return replication.device_keys(conn)
 
-    def fork_evidence(self) -> list[Event]:
+    def fork_evidence(self) -> list[tuple[Event, list[Event] | None]]:
+        keys = self.device_keys()
         with self.b.store.read() as conn:
-            return replication.fork_evidence(conn)
+            held = replication.fork_evidence(conn)
+            return [
+                (event, replication.proof_of(conn, event, keys.get(event.origin_device, "")))
+                for event in held
+            ]
 
     def evidence_given(self, ids: Sequence[str]) -> None:
         self.b.store.write(lambda conn: replication.evidence_given(conn, ids))

@@ -36,7 +36,7 @@ from sqlalchemy import (
 
 from core.domain import authority, hlc, transfers
 from core.domain.errors import N_, IntegrityError
-from core.domain.events import Event, fold_order
+from core.domain.events import Event, fold_order, vouched
 
 from . import actors, event_store, meta, projection, quarantine
 from . import schema as t
@@ -310,25 +310,27 @@ def fork_evidence(conn: Connection) -> list[Event]:
     return [event_store.decode(r) for r in rows]
 
 
+# How far a proof may reach for its origin's signature: a run of a LAN page at most.
+_PROOF_REACH = 2000
+
+
+def proof_of(conn: Connection, event: Event, key: str) -> list[Event] | None:
+    """What proves that `event`'s origin wrote it: the event itself when its own signature
+    verifies, else the event and the ones after it in its origin's chain held here, up to
+    the first its origin signed (a run's inner event is signed only by the run's newest).
+    None when nothing held here proves it."""
+    run = [event]
+    while not run[-1].signature_ok(key) and len(run) < _PROOF_REACH:
+        following = event_at(conn, event.origin_device, run[-1].origin_seq + 1)
+        if following is None:
+            return None
+        run.append(following)
+    return run if vouched(event, run[1:], key) else None
+
+
 def evidence_given(conn: Connection, ids: Iterable[str]) -> None:
     given = set(ids)
     _set_meta_list(conn, _EVIDENCE, [i for i in _meta_list(conn, _EVIDENCE) if i not in given])
-
-
-def _vouched(event: Event, later: Sequence[Event], key: str) -> bool:
-    """Whether `event` is signed by its origin: by its own signature, or by the signature
-    of a later event of the batch that the hash chain binds to it (a run's inner events
-    carry only the chain's word, ``docs/sync.md``)."""
-    if not key or not event.hash_ok():
-        return False
-    current = event
-    for following in later:
-        if current.signature_ok(key):
-            return True
-        if following.prev_hash != current.hash or not following.hash_ok():
-            return False
-        current = following
-    return current.signature_ok(key)
 
 
 def _check_link(event: Event, head: tuple[int, str]) -> None:
@@ -423,7 +425,7 @@ def _classify(
             # checked it, that is proof enough; from a peer, only when the origin's own
             # signature vouches for it (a peer cannot get an honest device set aside).
             later = [e for e in events[index + 1 :] if e.origin_device == origin]
-            if from_peer and not _vouched(event, later, keys.get(origin, "")):
+            if from_peer and not vouched(event, later, keys.get(origin, "")):
                 raise IntegrityError(
                     N_("Device {device} signed two different events as sequence {seq}")
                     if same

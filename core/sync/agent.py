@@ -94,7 +94,10 @@ class Replica(Protocol):
 
     def device_keys(self) -> dict[str, str]: ...
 
-    def fork_evidence(self) -> list[Event]: ...
+    def fork_evidence(self) -> list[tuple[Event, list[Event] | None]]:
+        """The held events that prove a fork, each with its proof: the event and those
+        after it up to one its origin signed (None when nothing held here proves it)."""
+        ...
 
     def evidence_given(self, ids: Sequence[str]) -> None: ...
 
@@ -401,29 +404,26 @@ class SyncAgent:
         return True
 
     def _give_fork_evidence(self) -> None:
-        """Give the server the held events that prove a fork; it verifies each one's own
-        signature and flags its device (409 equivocation is the answer expected). An event
-        whose signature does not verify on its own (an inner event of a run) proves nothing
-        to the server and is not sent: its desk would be logged for a bad signature."""
+        """Give the server the held events that prove a fork, each with the events after it
+        up to one its origin signed; the server verifies that signature and the chain to it,
+        and flags the device (409 equivocation is the answer expected). An event nothing
+        here proves is not sent: the server would log its desk for a bad signature."""
         evidence = self.replica.fork_evidence()
-        if not evidence:
-            return
-        keys = self.replica.device_keys()
-        for event in evidence:
-            if not event.signature_ok(keys.get(event.origin_device, "")):
+        for event, proof in evidence:
+            if proof is None:
                 log.warning(
                     "a forked chain of %s cannot be proved to the server", event.origin_device
                 )
                 continue
             try:
-                self.client.push([event])
+                self.client.push(proof)
             except ServerRefused as err:
                 if err.status != 409:
                     log.warning("the server refused the proof of a forked chain: %s", err)
             except SyncError as err:
                 log.warning("the proof of a forked chain was not delivered: %s", err)
                 return  # kept: given at the next sync
-        self.replica.evidence_given([e.event_id for e in evidence])
+        self.replica.evidence_given([event.event_id for event, _proof in evidence])
 
     def pull_transfers(self, summary: SyncSummary) -> SyncSummary:
         """The offers and replies other units sent this branch (``core.domain.transfers``);

@@ -28,6 +28,7 @@ from core.domain import hlc
 from core.domain.dossier import check_step_dated
 from core.domain.errors import TransitionRefused
 from core.domain.ids import new_uuid7
+from core.domain.signing import DeviceKey
 from core.domain.timeutil import iso, parse_moment
 from core.domain.workflow import Action, State
 from core.reports import readable_facts
@@ -193,12 +194,14 @@ def test_a_lan_peer_cannot_drag_a_desks_clock(net: Net, served: object) -> None:
 
 
 def _forked(
-    net: Net, served: object, lan_side: int = 1
+    net: Net, served: object, lan_side: int = 1, forge_inner: bool = False
 ) -> tuple[Any, Any, Any, str, list[Any], Any]:
     """An honest desk and a hostile one of a branch, the hostile desk's dossier synced to
     both; then the hostile desk gives the honest desk's peer service `lan_side` notes
     (X1, X2…) from its next sequence, and the server another note Y under the first.
-    Returns (honest, hostile, dossier, the honest desk's peer URL, the LAN notes, Y)."""
+    `forge_inner`: every LAN note but the last carries a stranger's signature (the run's
+    last one vouches for them). Returns (honest, hostile, dossier, the honest desk's peer
+    URL, the LAN notes, Y)."""
     honest, hostile = pair(net)
     view = receive(hostile)
     net.agent(hostile).sync_once()
@@ -207,6 +210,9 @@ def _forked(
     lan = [forged(hostile, "dossier.note", {"at": MOMENT, "text": "X1"}, dossier_id=view.id)]
     while len(lan) < lan_side:
         lan.append(_next(hostile, lan[-1], f"X{len(lan) + 1}", view.id))
+    if forge_inner:
+        stranger = DeviceKey.generate()
+        lan[:-1] = [replace(e, signature=stranger.sign(bytes.fromhex(e.hash))) for e in lan[:-1]]
     y = forged(hostile, "dossier.note", {"at": MOMENT, "text": "Y"}, dossier_id=view.id)
     assert _lan_push(url, hostile.device_id, hostile.key, lan).json()["accepted"] == lan_side
     assert push(net, hostile, [y]).status_code == 200
@@ -285,6 +291,27 @@ def test_a_longer_lan_side_of_a_fork_does_not_stop_the_push(net: Net, served: ob
         assert replication.fork_evidence(conn) == []  # given
     assert LocalReplica(honest).pending_event_count() == 0
     assert _flag_of(net, hostile.device_id).startswith("equivocation")
+
+
+def test_a_fork_proved_by_a_later_signature_flags_the_device(net: Net, served: object) -> None:
+    """GIVEN a hostile desk that gives an honest desk's peer service X1 with a stranger's
+    signature and X2 with its own (X2's signature binds X1 through the chain), then the
+    server another event Y under X1's sequence
+    WHEN the honest desk syncs
+    THEN it sets the hostile desk aside and gives the server X1 with X2, which the server
+    verifies and flags the hostile desk for; the honest desk is logged for nothing.
+    X1 alone proves nothing, and a desk that sent it alone would be refused."""
+    honest, hostile, _view, _url, lan, _y = _forked(net, served, lan_side=2, forge_inner=True)
+    assert not lan[0].signature_ok(hostile.key.public_b64)
+    alone = push(net, honest, [lan[0]])
+    assert refused(alone, 422, "bad-signature") and _flag_of(net, hostile.device_id) == ""
+    for _ in range(2):
+        net.agent(honest).sync_once()
+    with honest.store.read() as conn:
+        assert replication.diverged_origins(conn) == {hostile.device_id}
+        assert replication.fork_evidence(conn) == []  # given
+    assert _flag_of(net, hostile.device_id).startswith("equivocation")
+    assert _flag_of(net, honest.device_id) == ""
 
 
 def test_two_honest_desks_keep_their_lan_across_a_fork(net: Net, served: object) -> None:
