@@ -33,7 +33,7 @@ from core.domain.errors import N_, MotcuaError, StoreKeyError
 from core.i18n import describe
 from core.storage.db import (
     CIPHER_SETTINGS,
-    MIGRATIONS,
+    HEAD_REVISION,
     Cipher,
     check_store_file,
     connect_file,
@@ -281,7 +281,7 @@ def check_store(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:
             )
         ]
     found = [ok("store", N_("The store {path} passes SQLite's check"), path=str(path))]
-    head = migration_head()
+    head = HEAD_REVISION
     if current == head:
         found.append(
             ok("migrations", N_("The store's schema is current ({revision})"), revision=head)
@@ -367,15 +367,6 @@ def _revision(db: sqlite3.Connection) -> str:
             return ""
         raise
     return str(row[0]) if row else ""
-
-
-def migration_head() -> str:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return str(ScriptDirectory.from_config(cfg).get_current_head())
 
 
 def check_key(data_dir: Path, unlock: _Unlock | None = None) -> list[Finding]:

@@ -12,6 +12,7 @@ from core.domain.workflow import Action, State
 from core.services.audit import verify
 from core.services.branch import Branch
 from core.services.dossiers import Intake
+from core.storage.db import HEAD_REVISION, MIGRATIONS
 
 from .conftest import APPLICANT, FrozenClock
 
@@ -30,7 +31,7 @@ def test_old_store_upgrades_and_keeps_working(revision: str, tmp_path: Path) -> 
     try:
         with branch.store.read() as conn:
             head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        assert head != revision
+        assert head == HEAD_REVISION != revision
         assert verify(branch).ok
         old = branch.dossiers.get("TAYHO-261123-0001")
         assert old.state is State.TRANSFERRED and old.applicant["full_name"] == "Nguyễn Văn An"
@@ -42,3 +43,14 @@ def test_old_store_upgrades_and_keeps_working(revision: str, tmp_path: Path) -> 
         assert verify(branch).ok
     finally:
         branch.close()
+
+
+def test_the_head_revision_is_alembics_own() -> None:
+    """A store at ``HEAD_REVISION`` opens without loading alembic: that constant must name
+    the newest migration, or a store would be left behind one."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION
