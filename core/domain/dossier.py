@@ -184,6 +184,7 @@ def start(event: Event) -> DossierView:
         last_actor=event.actor,
         extra={
             "unit": p["procedure"].get("unit", "working_days"),
+            CREATED: p["at"],
             REGS: {STATE_REG: 1},
             PAST: {event.event_id: {STATE_REG: 1}},
             **({NOMINAL: p["due"]["nominal_at"]} if p["due"].get("nominal_at") else {}),
@@ -304,6 +305,7 @@ def _between_units(view: DossierView, event: Event, action: Action) -> DossierVi
 # --- moments --------------------------------------------------------------------------
 
 NOMINAL = "nominal"  # calendar days: the promised day before a move off a day off
+CREATED = "created_at"  # the receipt or online submission that began the record
 
 
 def event_moment(event: Event) -> datetime:
@@ -638,15 +640,24 @@ def check_step_dated(view: DossierView, event: Event) -> None:
     the fold refuses one received from elsewhere (``fold_guarded`` sets it aside, with
     this reason)."""
     at = event.payload.get("at")
-    if not isinstance(at, str) or not view.received_at:
+    since = first_received_at(view)
+    if not isinstance(at, str) or not since:
         return
-    moment, received = parse_moment(at), parse_moment(view.received_at)
+    moment, received = parse_moment(at), parse_moment(since)
     if moment < received - STEP_SLACK:
         raise TransitionRefused(
             N_("The step is dated {at}, before the dossier was received ({received})"),
             at=_shown(moment),
             received=_shown(received),
         )
+
+
+def first_received_at(view: DossierView) -> str:
+    """When the record began here: its receipt, or its online submission. A later online
+    receipt moves ``received_at`` (the appointment counts from it), but no step may be
+    judged against a moment another desk can move: one dated far ahead would make every
+    step before it "earlier than the receipt"."""
+    return str(view.extra.get(CREATED) or view.received_at)
 
 
 def _shown(moment: datetime) -> str:

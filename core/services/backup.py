@@ -160,9 +160,10 @@ class BackupResult:
         }
 
 
-def backup(branch: Branch, out: Path, secret: str) -> BackupResult:
+def backup(branch: Branch, out: Path, secret: str, blobs_root: Path | None = None) -> BackupResult:
     """Write an encrypted backup of `branch` to `out` (refused if it exists); the desk
-    keeps working meanwhile. A failure leaves no file behind."""
+    keeps working meanwhile. A failure leaves no file behind. `blobs_root`: where its
+    scans are, when not in its data folder (a rescue's copy)."""
     if out.exists():
         raise ValidationError(N_("{path} already exists: choose a new file name"), path=str(out))
     if not out.parent.is_dir():
@@ -171,7 +172,8 @@ def backup(branch: Branch, out: Path, secret: str) -> BackupResult:
     with tempfile.TemporaryDirectory(dir=branch.data_dir, prefix=".backup-") as folder:
         copy = Path(folder) / DB_NAME
         manifest = _snapshot(branch, copy)
-        blobs = list(_blob_files(branch.data_dir / BLOBS))  # after the store: see _blob_files
+        scans = blobs_root or branch.data_dir / BLOBS
+        blobs = list(_blob_files(scans))  # after the store: see _blob_files
         manifest["blobs"] = len(blobs)
         try:
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -184,7 +186,7 @@ def backup(branch: Branch, out: Path, secret: str) -> BackupResult:
                     if settings.is_file():
                         tar.add(settings, SETTINGS, recursive=False)
                     for path in blobs:
-                        relative = path.relative_to(branch.data_dir).as_posix()
+                        relative = f"{BLOBS}/{path.relative_to(scans).as_posix()}"
                         with contextlib.suppress(FileNotFoundError):
                             _add_blob(tar, path, relative)
                 sealer.finish()
@@ -208,6 +210,9 @@ def read_only(data_dir: Path) -> bool:
         return False
 
 
+# A rescue's copy of a desk, beside the backup file; one cut short (a power cut) leaves
+# it, with the desk's key and plain store: the next rescue there removes it first.
+_RESCUE_PREFIX = ".motcua-rescue-"
 # What a desk's folder holds besides its scans: copied to open it elsewhere.
 _DESK_FILES = (KEY_NAME, storekey.KEYS_FILE, SETTINGS, DB_NAME, DB_NAME + "-wal")
 
@@ -223,16 +228,16 @@ def rescue(
         raise ValidationError(N_("{path} already exists: choose a new file name"), path=str(out))
     if not out.parent.is_dir():
         raise ValidationError(N_("No such file or folder: {path}."), path=str(out.parent))
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".motcua-rescue-") as folder:
+    for stale in out.parent.glob(_RESCUE_PREFIX + "*"):  # left by a rescue cut short
+        shutil.rmtree(stale, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=_RESCUE_PREFIX) as folder:
         staging = Path(folder)
         for name in _DESK_FILES:
             if (data_dir / name).is_file():
                 shutil.copy2(data_dir / name, staging / name)
-        if (data_dir / BLOBS).is_dir():
-            (staging / BLOBS).symlink_to((data_dir / BLOBS).resolve(), target_is_directory=True)
         branch = Branch.open(staging, prompt=prompt)
         try:
-            return backup(branch, out, secret)
+            return backup(branch, out, secret, blobs_root=data_dir / BLOBS)
         finally:
             branch.close()
 

@@ -113,6 +113,19 @@ def check_data_dir(data_dir: Path) -> list[Finding]:
                 path=str(data_dir),
             )
         ]
+    if _on_read_only_disk(data_dir):
+        return [
+            failure(
+                "data_dir",
+                N_("The disk holding {path} is read-only: nothing can be saved on this desk"),
+                N_(
+                    "Save the desk's data to another disk first: 'motcua backup --out FILE' "
+                    "works from a read-only disk. Then have the disk checked or replaced, and "
+                    "restore the backup there"
+                ),
+                path=str(data_dir),
+            )
+        ]
     if os.name != "posix":
         return [ok("data_dir", N_("Data folder {path}"), path=str(data_dir))]
     mode = stat.S_IMODE(data_dir.stat().st_mode)
@@ -130,6 +143,13 @@ def check_data_dir(data_dir: Path) -> list[Finding]:
             )
         ]
     return [ok("data_dir", N_("Data folder {path}, owner only"), path=str(data_dir))]
+
+
+def _on_read_only_disk(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): the store check tells
+        return False
 
 
 class _Unlock:

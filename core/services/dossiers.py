@@ -13,7 +13,7 @@ from core.domain import authority
 from core.domain.applicant import applicant_from
 from core.domain.catalogue import Procedure, ProcessingUnit
 from core.domain.codes import format_code
-from core.domain.dossier import NOMINAL, DossierView, check_reappointment
+from core.domain.dossier import NOMINAL, DossierView, check_reappointment, first_received_at
 from core.domain.due import Wait, compute_due, reappointment_steps, resume_after_wait
 from core.domain.errors import N_, IncompleteDossier, NotFoundError, ValidationError
 from core.domain.events import EventType
@@ -191,7 +191,7 @@ class DossierService(DossierQueries):
                 raise ValidationError(
                     N_("Action '{action}' needs a note (the reason)"), action=action.value
                 )
-            if moment < parse_moment(view.received_at):
+            if moment < parse_moment(first_received_at(view)):
                 raise ValidationError(
                     N_("The action cannot be dated before the dossier was received")
                 )

@@ -351,11 +351,14 @@ def list_peers(branch: Branch, browse_s: float = 0.0) -> list[dict[str, Any]]:
     return [rows[a] for a in sorted(rows)]
 
 
+_KEPT_TEXT = 500  # characters of a parameter kept: a peer's answer may be any length
+
+
 def _kept_error(error: SyncError) -> dict[str, Any]:
     """An exchange's error as the peer list keeps it: its message and parameters (plain
     values), translated when read."""
     params = {
-        name: value if isinstance(value, str | int | float | bool) else str(value)
+        name: value if isinstance(value, int | float) else str(value)[:_KEPT_TEXT]
         for name, value in error.params.items()
     }
     return {"message": error.message, "params": params}
@@ -371,7 +374,8 @@ def _shown_error(kept: object) -> str:
         return describe(
             MotcuaError(kept["message"], **(params if isinstance(params, dict) else {}))
         )
-    except (KeyError, IndexError, ValueError):  # a message whose parameters were not kept
+    except (KeyError, IndexError, ValueError, AttributeError, TypeError):  # a kept message
+        # that its parameters do not fill (an edited store, another version's message)
         return str(kept["message"])
 
 

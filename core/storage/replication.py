@@ -310,8 +310,9 @@ def fork_evidence(conn: Connection) -> list[Event]:
     return [event_store.decode(r) for r in rows]
 
 
-# How far a proof may reach for its origin's signature: a run of a LAN page at most.
-_PROOF_REACH = 2000
+# How far a proof may reach for its origin's signature: past the longest run a LAN push
+# carries (5,000 events, ``core.sync.peer.MAX_PUSH_EVENTS``).
+_PROOF_REACH = 10_000
 
 
 def proof_of(conn: Connection, event: Event, key: str) -> list[Event] | None:

@@ -133,6 +133,7 @@ LABELS: dict[str, str] = {
     "next": N_("Next step"),
     "unsent_export": N_("Copy of the unsent events"),
     "warning": N_("Warning"),
+    "printouts_removed": N_("Printouts removed"),
     # catalog show
     "national_code": N_("National procedure code"),
     "effective_from": N_("In force from"),

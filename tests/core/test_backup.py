@@ -330,8 +330,16 @@ def test_a_desk_on_a_disk_gone_read_only_is_backed_up(
     code, _, err = cli(capsys, "--data-dir", str(on_disk), "dossier", "list")
     assert code == 8 and "read-only" in err
 
+    _, found, _ = cli(
+        capsys, "--data-dir", str(on_disk), "doctor", "--offline", "--no-lan", "--no-devices"
+    )
+    folder = next(f for f in found["findings"] if f["check"] == "data_dir")
+    assert folder["level"] == "failure" and "motcua backup --out" in folder["fix"]
+
     out = tmp_path / "elsewhere" / "rescue.mcb"
     out.parent.mkdir()
+    (out.parent / ".motcua-rescue-cut-short").mkdir()  # a rescue a power cut stopped
+    (out.parent / ".motcua-rescue-cut-short" / "device.key").write_bytes(b"key")
     code, made, err = cli(capsys, "--data-dir", str(on_disk), "backup", "--out", str(out))
     assert code == 0, err
     assert (made["dossiers"], made["blobs"]) == (len(wanted), 1)

@@ -32,6 +32,7 @@ from core.domain.signing import DeviceKey
 from core.domain.timeutil import iso, parse_moment
 from core.domain.workflow import Action, State
 from core.reports import readable_facts
+from core.services.online import OnlineService
 from core.services.peers import PeerService, sync_with_peer
 from core.services.reporting import ReportService
 from core.services.sync import LocalReplica
@@ -42,7 +43,7 @@ from sync_server import schema as st
 from sync_server.projections import facts_of
 from tests.server.test_authority import forged, pair
 from tests.server.test_bad_input import push, refused, stored
-from tests.sync.fixtures import OFFICER, Net, receive
+from tests.sync.fixtures import OFFICER, SPECIALIST, Net, receive
 from tests.sync.test_peers import signed_post
 
 MOMENT = "2026-11-23T09:00:00+07:00"
@@ -293,7 +294,10 @@ def test_a_longer_lan_side_of_a_fork_does_not_stop_the_push(net: Net, served: ob
     assert _flag_of(net, hostile.device_id).startswith("equivocation")
 
 
-def test_a_fork_proved_by_a_later_signature_flags_the_device(net: Net, served: object) -> None:
+@pytest.mark.parametrize("run", [2, 2100], ids=["short", "longer-than-a-page"])
+def test_a_fork_proved_by_a_later_signature_flags_the_device(
+    net: Net, served: object, run: int
+) -> None:
     """GIVEN a hostile desk that gives an honest desk's peer service X1 with a stranger's
     signature and X2 with its own (X2's signature binds X1 through the chain), then the
     server another event Y under X1's sequence
@@ -301,7 +305,7 @@ def test_a_fork_proved_by_a_later_signature_flags_the_device(net: Net, served: o
     THEN it sets the hostile desk aside and gives the server X1 with X2, which the server
     verifies and flags the hostile desk for; the honest desk is logged for nothing.
     X1 alone proves nothing, and a desk that sent it alone would be refused."""
-    honest, hostile, _view, _url, lan, _y = _forked(net, served, lan_side=2, forge_inner=True)
+    honest, hostile, _view, _url, lan, _y = _forked(net, served, lan_side=run, forge_inner=True)
     assert not lan[0].signature_ok(hostile.key.public_b64)
     alone = push(net, honest, [lan[0]])
     assert refused(alone, 422, "bad-signature") and _flag_of(net, hostile.device_id) == ""
@@ -420,3 +424,52 @@ def test_a_step_may_be_dated_up_to_a_day_before_the_receipt(
     else:
         with pytest.raises(TransitionRefused, match="before the dossier was received"):
             check_step_dated(view, step)
+
+
+def _online(desk: Any) -> Any:
+    """An online dossier imported from the national portal on `desk` (status 1)."""
+    procedure = next(iter(desk.procedures().values()))
+    submitted = {
+        "MaHoSo": "P1",
+        "MaTTHC": procedure.code,
+        "NgayNopHoSo": iso(desk.clock()),
+        "ChuHoSo": "Nguyễn Văn A",
+        "SoGiayToChuHoSo": "001090000001",
+        "DiaChiThuongTruChuHoSo": "1 Phố Huế",
+        "TaiLieuNop": [{"MaThanhPhanHoSo": c.key} for c in procedure.components],
+    }
+    views, _ = OnlineService(desk).import_dossiers(OFFICER, submitted)
+    return views[0]
+
+
+def test_an_online_receipt_dated_far_ahead_holds_nothing(net: Net) -> None:
+    """GIVEN an online dossier the honest desk received and handed over, and a hostile
+    desk's receipt of it dated 31/12/9998, slipped in just after the submission by its
+    clock
+    WHEN the honest desk pulls it
+    THEN none of the honest desk's steps is set aside (they are judged against the
+    submission, which no other desk can move), and its clerk still acts on the dossier."""
+    honest, hostile = pair(net)
+    view = _online(honest)
+    submission = honest.dossiers.events(view.code)[0]
+    OnlineService(honest).receive(OFFICER, view.code)
+    honest.dossiers.act(OFFICER, view.code, Action.TRANSFER, details={"to": SPECIALIST.username})
+    for desk in (honest, hostile):
+        net.agent(desk).sync_once()
+    far = "9998-12-31T20:00:00+07:00"
+    stamp = hlc.Timestamp.decode(submission.hlc)
+    receipt = forged(
+        hostile,
+        "dossier.receive",
+        {**submission.payload, "at": far, "due": {"due_at": far, "steps": []}},
+        dossier_id=view.id,
+        actor=OFFICER.username,
+        parents=(submission.event_id,),
+        hlc=hlc.Timestamp(stamp.wall_ms, stamp.counter + 1).encode(),
+    )
+    assert push(net, hostile, [receipt]).status_code == 200
+    net.agent(honest).sync_once()
+    with honest.store.read() as conn:
+        dated = [e for e in quarantine.entries(conn) if "dated" in str(e["params"])]
+    assert dated == []
+    honest.dossiers.act(SPECIALIST, view.code, Action.START)

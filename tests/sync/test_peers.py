@@ -16,8 +16,15 @@ from core.domain.events import Event
 from core.domain.signing import DeviceKey
 from core.domain.workflow import Action, State
 from core.i18n import set_language
-from core.services.branch import Branch
-from core.services.peers import PeerService, add_peer, list_peers, sync_peers, sync_with_peer
+from core.services.branch import Branch, set_meta
+from core.services.peers import (
+    PEER_STATE_META,
+    PeerService,
+    add_peer,
+    list_peers,
+    sync_peers,
+    sync_with_peer,
+)
 from core.storage import event_store
 from core.storage import schema as t
 from core.sync import auth
@@ -135,6 +142,11 @@ def test_peer_added_by_address_is_listed_and_synced(lan: Lan) -> None:
         "cannot be reached" not in in_vietnamese["last_error"]
         and "127.0.0.1:9" in in_vietnamese["last_error"]
     )
+    # a kept message its parameters do not fill (an edited store) is shown as it is
+    kept = {"127.0.0.1:9": {"last_error": {"message": "{detail.nope} {x[3]}", "params": {}}}}
+    lan.a.store.write(lambda conn: set_meta(conn, PEER_STATE_META, json.dumps(kept)))
+    shown = {row["address"]: row for row in list_peers(lan.a)}["127.0.0.1:9"]
+    assert shown["last_error"] == "{detail.nope} {x[3]}"
 
 
 def test_peer_of_another_branch_is_refused(lan: Lan) -> None:
