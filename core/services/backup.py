@@ -201,15 +201,6 @@ def backup(branch: Branch, out: Path, secret: str, blobs_root: Path | None = Non
     )
 
 
-def read_only(data_dir: Path) -> bool:
-    """Whether `data_dir` sits on a file system mounted read-only (a failing disk often
-    turns so): the store cannot be opened there, not even to read it."""
-    try:
-        return bool(os.statvfs(data_dir).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
-
-
 # A rescue's copy of a desk, beside the backup file; one cut short (a power cut) leaves
 # it, with the desk's key and plain store: the next rescue there removes it first.
 _RESCUE_PREFIX = ".motcua-rescue-"

@@ -37,6 +37,7 @@ from core.storage.db import (
     Cipher,
     check_store_file,
     connect_file,
+    on_read_only_disk,
 )
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def check_data_dir(data_dir: Path) -> list[Finding]:
                 path=str(data_dir),
             )
         ]
-    if _on_read_only_disk(data_dir):
+    if on_read_only_disk(data_dir):
         return [
             failure(
                 "data_dir",
@@ -143,13 +144,6 @@ def check_data_dir(data_dir: Path) -> list[Finding]:
             )
         ]
     return [ok("data_dir", N_("Data folder {path}, owner only"), path=str(data_dir))]
-
-
-def _on_read_only_disk(folder: Path) -> bool:
-    try:
-        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    except (OSError, AttributeError):  # no statvfs (Windows): the store check tells
-        return False
 
 
 class _Unlock:

@@ -144,6 +144,15 @@ def migrate(engine: Engine) -> None:
         command.upgrade(_alembic_config(conn), "head")
 
 
+def on_read_only_disk(folder: Path) -> bool:
+    """Whether `folder` sits on a file system mounted read-only (a failing disk often turns
+    so): a store there cannot be opened, not even to read it (its WAL needs writing)."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): opening the store tells
+        return False
+
+
 def raw(conn: Connection) -> sqlite3.Connection:
     """The sqlite3 connection under a SQLAlchemy one, for the few statements on hot paths
     (SQLCipher's, of an encrypted store, has the same interface)."""

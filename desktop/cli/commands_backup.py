@@ -15,6 +15,7 @@ from core.domain.errors import N_, ValidationError
 from core.i18n import tr
 from core.services import backup as backups
 from core.services.branch import Branch
+from core.storage.db import on_read_only_disk
 
 from .framework import Context, ask_passphrase
 
@@ -39,7 +40,7 @@ def register(sub: Any) -> None:
 
 def cmd_backup(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
     secret = backups.passphrase(new=True)
-    if not backups.read_only(ctx.data_dir):
+    if not on_read_only_disk(ctx.data_dir):
         return backups.backup(ctx.services, args.out, secret).as_dict()
     # A disk gone read-only: the store cannot be opened where it is; its data can be saved.
     rescued = backups.rescue(ctx.data_dir, args.out, secret, ask_passphrase).as_dict()
