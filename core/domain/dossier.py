@@ -29,12 +29,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from .errors import N_, TransitionRefused, ValidationError
 from .events import Event, EventType, sort_for_fold
 from .hlc import Timestamp
+from .step_moments import CREATED, NOMINAL, check_step_moments
 from .timeutil import from_epoch_ms, iso, parse_moment, to_vietnam
 from .workflow import END_STATES, NATIONAL_STATUS, TRANSITIONS, WAIT_ENDS, WAITS, Action, State
 
@@ -303,9 +304,6 @@ def _between_units(view: DossierView, event: Event, action: Action) -> DossierVi
 
 
 # --- moments --------------------------------------------------------------------------
-
-NOMINAL = "nominal"  # calendar days: the promised day before a move off a day off
-CREATED = "created_at"  # the receipt or online submission that began the record
 
 
 def event_moment(event: Event) -> datetime:
@@ -620,48 +618,11 @@ def apply(view: DossierView | None, event: Event) -> DossierView:
         view = _edit(view, event, past)
     elif reg is not None:
         action = Action(event.type.removeprefix(EventType.DOSSIER_PREFIX))
-        check_step_dated(view, event)
+        check_step_moments(view, event, action)
         view = _transition(view, event, action, _concurrent(view, past, reg))
     else:
         view = _commutative(view, event)
     return replace(view, **_recorded(view, event, past, reg), **_after(view, event))
-
-
-# How far a step's moment may stray: the desks of a branch keep their own clocks, and a PC
-# whose hardware clock keeps local time as UTC runs 7 h off (the slack of ``hlc.MAX_AHEAD_MS``).
-STEP_SLACK = timedelta(days=1)
-
-
-def check_step_dated(view: DossierView, event: Event) -> None:
-    """A step of the workflow must not be dated before its dossier's receipt (by more than
-    a day: clocks differ). A step "taken" in 1990 would start a wait no clerk could end
-    (the working time since then is past any calendar) and date the dossier's end for the
-    statistics. Desks refuse such a step when a clerk takes it (``DossierService.act``);
-    the fold refuses one received from elsewhere (``fold_guarded`` sets it aside, with
-    this reason)."""
-    at = event.payload.get("at")
-    since = first_received_at(view)
-    if not isinstance(at, str) or not since:
-        return
-    moment, received = parse_moment(at), parse_moment(since)
-    if moment < received - STEP_SLACK:
-        raise TransitionRefused(
-            N_("The step is dated {at}, before the dossier was received ({received})"),
-            at=_shown(moment),
-            received=_shown(received),
-        )
-
-
-def first_received_at(view: DossierView) -> str:
-    """When the record began here: its receipt, or its online submission. A later online
-    receipt moves ``received_at`` (the appointment counts from it), but no step may be
-    judged against a moment another desk can move: one dated far ahead would make every
-    step before it "earlier than the receipt"."""
-    return str(view.extra.get(CREATED) or view.received_at)
-
-
-def _shown(moment: datetime) -> str:
-    return to_vietnam(moment).strftime("%H:%M %d/%m/%Y")
 
 
 def check_reappointment(

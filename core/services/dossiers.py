@@ -13,13 +13,14 @@ from core.domain import authority
 from core.domain.applicant import applicant_from
 from core.domain.catalogue import Procedure, ProcessingUnit
 from core.domain.codes import format_code
-from core.domain.dossier import NOMINAL, DossierView, check_reappointment, first_received_at
+from core.domain.dossier import DossierView, check_reappointment
 from core.domain.due import Wait, compute_due, reappointment_steps, resume_after_wait
 from core.domain.errors import N_, IncompleteDossier, NotFoundError, ValidationError
 from core.domain.events import EventType
 from core.domain.fees import FeeBasis
 from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
+from core.domain.step_moments import NOMINAL, check_entry_not_ahead, first_received_at
 from core.domain.timeutil import iso, parse_moment, to_vietnam
 from core.domain.workflow import TRANSFER_ACTIONS, WAIT_ENDS, Action, Role, transition_for
 from core.storage import projection
@@ -89,7 +90,9 @@ class DossierService(DossierQueries):
         (a second click, a retry after an error) returns the dossier already recorded."""
         user.require(Role.OFFICER)
         procedure = self.procedure(intake.procedure_code)
-        received = to_vietnam(intake.received_at or self.branch.clock())
+        now = to_vietnam(self.branch.clock())
+        received = to_vietnam(intake.received_at or now)
+        check_entry_not_ahead(received, now)
         applicant = applicant_from(intake.applicant, received.date())
         _check_choice(intake.return_method, RETURN_METHODS, N_("return method"))
         _check_choice(intake.channel, CHANNELS, N_("channel"))
@@ -182,7 +185,9 @@ class DossierService(DossierQueries):
                 N_("Action '{action}' goes through the transfer commands (motcua transfer)"),
                 action=action.value,
             )
-        moment = to_vietnam(at or self.branch.clock())
+        now = to_vietnam(self.branch.clock())
+        moment = to_vietnam(at or now)
+        check_entry_not_ahead(moment, now)
 
         def work(conn: Connection) -> DossierView:
             view = self._require(conn, code)

@@ -33,6 +33,7 @@ from core.domain.events import EventType
 from core.domain.fees import FeeBasis
 from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
+from core.domain.step_moments import check_entry_not_ahead
 from core.domain.timeutil import iso, parse_moment, to_vietnam
 from core.domain.workflow import Action, Role, transition_for
 from core.storage import projection
@@ -159,7 +160,9 @@ class OnlineService:
         self, user: User, code: str, at: datetime | None = None, override_incomplete: str = ""
     ) -> tuple[DossierView, Changes]:
         """An officer receives an online dossier: the appointment counts from now."""
-        moment = to_vietnam(at or self.branch.clock())
+        now = to_vietnam(self.branch.clock())
+        moment = to_vietnam(at or now)
+        check_entry_not_ahead(moment, now)
 
         def work(conn: Connection) -> DossierView:
             view = self.branch.dossiers._require(conn, code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,19 @@ class FrozenClock:
     def set(self, moment: str) -> None:
         self.now = parse_moment(moment)
 
+    @contextmanager
+    def showing(self, moment: datetime | None) -> Iterator[None]:
+        """The clock shows `moment` while a clerk enters what she did then, when it is
+        ahead (a desk refuses an entry dated ahead of its clock:
+        ``step_moments.check_entry_not_ahead``); the test's own time resumes after."""
+        before = self.now
+        if moment is not None and moment > before:
+            self.now = moment
+        try:
+            yield
+        finally:
+            self.now = before
+
 
 @pytest.fixture(scope="session")
 def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -71,21 +85,24 @@ class World:
             components = [
                 c.key for c in self.branch.procedures()[procedure].components if c.mandatory
             ]
+        received = kwargs.get("received_at")
         intake = Intake(
             procedure_code=procedure,
             applicant=kwargs.pop("applicant", APPLICANT),
             components=components,
             **kwargs,
         )
-        return self.branch.dossiers.receive(self.users["lan"], intake)[0]
+        with self.clock.showing(received):
+            return self.branch.dossiers.receive(self.users["lan"], intake)[0]
 
     def act(self, who: str, code: str, action: str, at: str | None = None, **kwargs: Any) -> Any:
         from core.domain.workflow import Action
 
         moment = parse_moment(at) if at else None
-        return self.branch.dossiers.act(self.users[who], code, Action(action), at=moment, **kwargs)[
-            0
-        ]
+        with self.clock.showing(moment):
+            acting = self.branch.dossiers.act
+            done = acting(self.users[who], code, Action(action), at=moment, **kwargs)
+        return done[0]
 
 
 @pytest.fixture

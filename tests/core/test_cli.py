@@ -73,14 +73,15 @@ def test_full_flow_by_command(motcua: Motcua) -> None:
         "--applicant",
         applicant,
         "--received",
-        "2027-02-03T09:00",
+        "2026-02-12T09:00",
         "--component",
         "1",
         "--component",
         "giay-to-tuy-than",
         **as_user("lan"),
     )
-    assert received["due_at"] == "2027-02-15T09:00:00+07:00"
+    # Three working days, over the Tết holiday of 2026 (14–22 February).
+    assert received["due_at"] == "2026-02-24T09:00:00+07:00"
     assert received["national_status"] == 2 and received["state"] == "received"
     code = received["code"]
     for who, action in [
@@ -92,7 +93,7 @@ def test_full_flow_by_command(motcua: Motcua) -> None:
         ("lan", "return"),
     ]:
         doc = motcua.json(
-            "dossier", "act", code, action, "--at", "2027-02-12T10:00", **as_user(who)
+            "dossier", "act", code, action, "--at", "2026-02-23T10:00", **as_user(who)
         )
     assert doc["state"] == "returned" and doc["national_status"] == 10
     listed = motcua.json("dossier", "list", "--status", "10", **as_user("lan"))
@@ -101,16 +102,20 @@ def test_full_flow_by_command(motcua: Motcua) -> None:
     stats = motcua.json(
         "stats",
         "--from",
-        "2027-02-01",
+        "2026-02-01",
         "--to",
-        "2027-02-28",
+        "2026-02-28",
         "--by",
         "procedure",
         **as_user("hung"),
     )
-    # February 2027 has not happened yet: a period is judged as of now (docs/statistics.md),
-    # and this flow is dated then. tests/core/test_ontime_rules.py counts a past period.
-    assert stats["as_of"] < "2027-02-01" and stats["overall"]["total"] == 0
+    overall = stats["overall"]
+    assert (overall["total"], overall["finished_on_time"], overall["on_time_rate"]) == (1, 1, 100.0)
+    # Nothing can be dated ahead of the desk's clock: such a step would be set aside.
+    ahead = motcua.run(
+        "dossier", "act", code, "transfer", "--at", "2099-01-01T10:00", **as_user("lan")
+    )
+    assert ahead.returncode == 2 and "2099" in ahead.stderr and "Traceback" not in ahead.stderr
     assert motcua.json("verify")["ok"] is True
 
 

@@ -25,10 +25,10 @@ import requests
 from sqlalchemy import Connection, select, update
 
 from core.domain import hlc
-from core.domain.dossier import check_step_dated
 from core.domain.errors import TransitionRefused
 from core.domain.ids import new_uuid7
 from core.domain.signing import DeviceKey
+from core.domain.step_moments import check_step_moments
 from core.domain.timeutil import iso, parse_moment
 from core.domain.workflow import Action, State
 from core.reports import readable_facts
@@ -420,10 +420,10 @@ def test_a_step_may_be_dated_up_to_a_day_before_the_receipt(
     at = iso(parse_moment(view.received_at) - timedelta(hours=hours))
     step = forged(honest, "dossier.transfer", {"at": at}, dossier_id=view.id)
     if taken:
-        check_step_dated(view, step)
+        check_step_moments(view, step, Action.TRANSFER)
     else:
         with pytest.raises(TransitionRefused, match="before the dossier was received"):
-            check_step_dated(view, step)
+            check_step_moments(view, step, Action.TRANSFER)
 
 
 def _online(desk: Any) -> Any:
@@ -470,6 +470,126 @@ def test_an_online_receipt_dated_far_ahead_holds_nothing(net: Net) -> None:
     assert push(net, hostile, [receipt]).status_code == 200
     net.agent(honest).sync_once()
     with honest.store.read() as conn:
-        dated = [e for e in quarantine.entries(conn) if "dated" in str(e["params"])]
-    assert dated == []
+        held = {e["event_id"]: e for e in quarantine.entries(conn)}
+    # The hostile receipt itself is set aside (dated after its own clock), nothing else.
+    assert list(held) == [receipt.event_id]
+    assert "after the moment it was recorded" in held[receipt.event_id]["params"]["detail"]
     honest.dossiers.act(SPECIALIST, view.code, Action.START)
+
+
+FAR = "9998-12-31T20:00:00+07:00"
+
+
+def _facts(desk: Any, code: str) -> dict[str, Any]:
+    """The dossier as the branch's statistics read it."""
+    view = desk.dossiers.get(code)
+    return {"state": view.state, "deadline": view.deadline, "end_at": view.end_at}
+
+
+def _set_aside(desk: Any, event: Any) -> str:
+    with desk.store.read() as conn:
+        held = {e["event_id"]: e for e in quarantine.entries(conn)}
+    assert held[event.event_id]["rule"] == "fold-failed"
+    return str(held[event.event_id]["params"]["detail"])
+
+
+def test_a_refusal_dated_far_ahead_is_set_aside(net: Net) -> None:
+    """GIVEN a dossier received by an honest desk
+    WHEN a hostile desk of the branch refuses it "on 31/12/9998" (an end no period of the
+    statistics would ever reach, so never late) and the honest desk pulls it
+    THEN the honest desk sets the refusal aside, naming the recording clock; the record
+    and its figures stay as they were, and the honest clerk still acts."""
+    honest, hostile = pair(net)
+    view = receive(honest)
+    for desk in (honest, hostile):
+        net.agent(desk).sync_once()
+    before = _facts(honest, view.code)
+    refusal = forged(
+        hostile,
+        "dossier.refuse",
+        {"at": FAR, "note": "không đủ điều kiện"},
+        dossier_id=view.id,
+        actor=OFFICER.username,
+        parents=view.heads,
+    )
+    assert push(net, hostile, [refusal]).status_code == 200
+    net.agent(honest).sync_once()
+    assert "after the moment it was recorded" in _set_aside(honest, refusal)
+    assert _facts(honest, view.code) == before
+    moved, _ = honest.dossiers.act(OFFICER, view.code, Action.TRANSFER, details={"to": "minh"})
+    assert moved.state == State.TRANSFERRED
+
+
+@pytest.mark.parametrize("field", ["deadline_at", "due_at", "nominal_at"])
+def test_a_wait_ended_with_an_appointment_far_ahead_is_set_aside(net: Net, field: str) -> None:
+    """GIVEN a dossier waiting for the citizen's supplement on an honest desk
+    WHEN a hostile desk of the branch ends the wait, moving one appointment to
+    31/12/9998 (the dossier could then never be late)
+    THEN the honest desk sets the step aside (the move is out of all measure); the
+    deadline the dossier is judged on stays, and the honest clerk ends the wait himself."""
+    honest, hostile = pair(net)
+    view = receive(honest)
+    asked, _ = honest.dossiers.act(OFFICER, view.code, Action.REQUEST_SUPPLEMENT, "thiếu")
+    for desk in (honest, hostile):
+        net.agent(desk).sync_once()
+    at = iso(parse_moment(asked.paused_since) + timedelta(minutes=30))
+    payload = {"at": at, "note": "", "due_at": asked.due_at, "deadline_at": asked.deadline}
+    ended = forged(
+        hostile,
+        "dossier.supplement",
+        {**payload, field: FAR},
+        dossier_id=view.id,
+        actor=OFFICER.username,
+        parents=asked.heads,
+    )
+    assert push(net, hostile, [ended]).status_code == 200
+    net.agent(honest).sync_once()
+    assert "out of all measure" in _set_aside(honest, ended)
+    still = honest.dossiers.get(view.code)
+    assert still.paused_since == asked.paused_since and still.deadline == asked.deadline
+    resumed, _ = honest.dossiers.act(OFFICER, view.code, Action.SUPPLEMENT)
+    assert not resumed.paused_since and resumed.deadline >= asked.deadline
+    assert resumed.deadline < "2027"
+
+
+def test_an_honest_wait_end_moves_the_appointments_within_measure(net: Net) -> None:
+    """GIVEN a supplement asked on Friday afternoon and brought eleven days later, over a
+    weekend and more
+    WHEN the honest desk ends the wait
+    THEN its own fold takes the step (what a desk computes is always within measure)."""
+    honest, _hostile = pair(net)
+    view = receive(honest)
+    asked, _ = honest.dossiers.act(OFFICER, view.code, Action.REQUEST_SUPPLEMENT, "thiếu")
+    later = parse_moment(asked.paused_since) + timedelta(days=11)
+    honest.clock = lambda: later  # type: ignore[method-assign]
+    resumed, _ = honest.dossiers.act(OFFICER, view.code, Action.SUPPLEMENT)
+    assert resumed.deadline > asked.deadline and not resumed.paused_since
+    with honest.store.read() as conn:
+        assert quarantine.entries(conn) == []
+
+
+def test_an_online_receipt_with_an_appointment_far_ahead_is_set_aside(net: Net) -> None:
+    """GIVEN an online dossier submitted on an honest desk
+    WHEN a hostile desk receives it now but with its appointment on 31/12/9998
+    THEN the honest desk sets the receipt aside: the dossier stays submitted, judged on
+    the appointment the submission counted, and the honest clerk receives it himself."""
+    honest, hostile = pair(net)
+    view = _online(honest)
+    submission = honest.dossiers.events(view.code)[0]
+    for desk in (honest, hostile):
+        net.agent(desk).sync_once()
+    now = iso(honest.clock())
+    receipt = forged(
+        hostile,
+        "dossier.receive",
+        {**submission.payload, "at": now, "due": {"due_at": FAR, "steps": []}},
+        dossier_id=view.id,
+        actor=OFFICER.username,
+        parents=(submission.event_id,),
+    )
+    assert push(net, hostile, [receipt]).status_code == 200
+    net.agent(honest).sync_once()
+    assert "out of all measure" in _set_aside(honest, receipt)
+    assert honest.dossiers.get(view.code).state == State.SUBMITTED
+    received, _ = OnlineService(honest).receive(OFFICER, view.code)
+    assert received.state == State.RECEIVED and received.deadline < "2027"
