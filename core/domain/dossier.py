@@ -35,7 +35,7 @@ from typing import Any
 from .errors import N_, TransitionRefused, ValidationError
 from .events import Event, EventType, sort_for_fold
 from .hlc import Timestamp
-from .step_moments import CREATED, NOMINAL, check_step_moments
+from .step_moments import CREATED, NOMINAL, check_start_moments, check_step_moments
 from .timeutil import from_epoch_ms, iso, parse_moment, to_vietnam
 from .workflow import END_STATES, NATIONAL_STATUS, TRANSITIONS, WAIT_ENDS, WAITS, Action, State
 
@@ -607,6 +607,7 @@ def _register(event: Event) -> str | None:
 def apply(view: DossierView | None, event: Event) -> DossierView:
     """The record after `event` (which must be next in fold order)."""
     if view is None:
+        check_start_moments(event)
         return start(event)
     past = _past_of(view, event)
     reg = _register(event)
@@ -618,7 +619,7 @@ def apply(view: DossierView | None, event: Event) -> DossierView:
         view = _edit(view, event, past)
     elif reg is not None:
         action = Action(event.type.removeprefix(EventType.DOSSIER_PREFIX))
-        check_step_moments(view, event, action)
+        check_step_moments(view, event)
         view = _transition(view, event, action, _concurrent(view, past, reg))
     else:
         view = _commutative(view, event)

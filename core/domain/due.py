@@ -267,10 +267,14 @@ def resume_after_wait(
         base = nominal or deadline
         new_nominal = calendar.closing(base.date() + timedelta(days=days))
         new_deadline, moved = _settle_calendar_day(calendar, new_nominal)
+        # A wait never shortens the time: a day off lifted since the receipt would settle
+        # the promised day earlier than the deadline already given.
+        new_deadline = max(new_deadline, deadline)
         if due == deadline:
             new_due = new_deadline
         else:  # re-appointed: the shown day moves by the same days
             new_due, moved = _settle_calendar_day(calendar, due + timedelta(days=days))
+            new_due = max(new_due, due)
         taken = ExplanationStep(_WAITED[wait, True], {**span, "days": str(days)})
         steps = (taken, *moved, _new_appointment(new_due))
         return Resumed(new_due, new_deadline, new_nominal, steps)

@@ -1,17 +1,21 @@
-"""The moments a workflow step may carry, judged in the fold on every receiver alike.
+"""The moments an event of a dossier may carry, judged in the fold on every receiver alike.
 
-A desk writes each step's moment (``at``) and, for some steps, moments it computed: the
-appointments after a wait (``due_at``, ``deadline_at``, ``nominal_at``) and those of an
-online dossier's receipt. The on-time figures are read from them, so a hostile desk of
-the branch could otherwise date a refusal in 9998 or move a deadline there. The fold
-cannot recompute them: each desk computed them with the calendar it held then, and a
-desk that has not yet received a day off would fold to a different record. It bounds
-them instead, by what an honest desk can write (docs/security.md, "Moments and clocks").
+A desk writes each event's moment (``at``) and, for some events, appointments it computed:
+the receipt's, an online receipt's, those after a wait (``due_at``, ``deadline_at``,
+``nominal_at``) and a re-appointment's. The on-time figures are read from them, so a
+hostile desk of the branch could otherwise date a refusal in 9998 or move a deadline
+there (and the next honest wait's end would overflow the calendar). The fold cannot
+recompute them: each desk computed them with the calendar it held then, and a desk that
+has not yet received a day off would fold to another record. Nor does it bound how far
+one event moves an appointment from the record it folds onto: that record may hold a
+concurrent re-appointment, or a calendar changed since, so an honest step would be set
+aside. It bounds every moment by the clock that recorded the event instead
+(docs/security.md, "Moments and clocks").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +23,6 @@ from .errors import N_, TransitionRefused, ValidationError
 from .events import Event
 from .hlc import Timestamp
 from .timeutil import epoch_ms, parse_moment, to_vietnam
-from .workflow import WAIT_ENDS, Action
 
 if TYPE_CHECKING:
     from .dossier import DossierView
@@ -27,34 +30,58 @@ if TYPE_CHECKING:
 NOMINAL = "nominal"  # calendar days: the promised day before a move off a day off
 CREATED = "created_at"  # the receipt or online submission that began the record
 
-# How far a step's moment may stray: the desks of a branch keep their own clocks, and a PC
-# whose hardware clock keeps local time as UTC runs 7 h off (the slack of ``hlc.MAX_AHEAD_MS``).
+# How far a moment may stray from the clocks: the desks of a branch keep their own, and a
+# PC whose hardware clock keeps local time as UTC runs 7 h off (as ``hlc.MAX_AHEAD_MS``).
 STEP_SLACK = timedelta(days=1)
-# How much further than the wait itself a wait's end may move an appointment: working
-# time runs at least 40 h in 168 (x 4.2, rounded up to 5), and the moved day may then
-# step over days off to a working day: Tết's nine, or a closure the calendar declared
-# ahead (in 2021 offices closed for weeks). A quarter, so that an honest desk's step is
-# never set aside; the bound is there against moments no period would ever reach.
-MOVE_FACTOR = 5
-MOVE_SLACK = timedelta(days=92)
-# How much longer than at its submission an online dossier's time limit may be at its
-# receipt: the catalogue may have changed the procedure in between.
-LIMIT_FACTOR = 4
+# How far from the clock that recorded it an appointment may lie, and a receipt be dated
+# back. An appointment is set at most a time limit ahead (45 working days is the longest
+# in use; a wait's end sets it the rest of that time ahead); a receipt is dated back when
+# the paper records of an outage are entered. Two years is far past both, so that no
+# honest event is set aside, and short of the moments no period of the statistics reaches.
+HORIZON = timedelta(days=731)
+
+_APPOINTMENTS = ("due_at", "deadline_at", "nominal_at")
 
 
-def check_step_moments(view: DossierView, event: Event, action: Action) -> None:
-    """Refuse a step whose moments no honest desk could have written (``fold_guarded``
-    sets it aside, with this reason)."""
+def check_start_moments(event: Event) -> None:
+    """The event that begins a record (a receipt, an online submission, a transfer in):
+    dated no later than its recording clock allows, no earlier than ``HORIZON`` before it,
+    and its appointments between its moment and ``HORIZON`` past that clock."""
+    at = event.payload.get("at")
+    if not isinstance(at, str):
+        return
+    moment = parse_moment(at)
+    check_not_after_recording(event, moment)
+    recorded_ms = Timestamp.decode(event.hlc).wall_ms
+    if epoch_ms(moment + HORIZON) < recorded_ms:
+        raise TransitionRefused(
+            N_("The receipt is dated {at}, more than two years before it was recorded"),
+            at=_shown(moment),
+        )
+    floor = moment
+    offer = event.payload.get("offer")
+    if isinstance(offer, dict):  # a transfer in: the sender's record, received before
+        received = offer.get("payload", {}).get("snapshot", {}).get("received_at")
+        floor = parse_moment(received) if isinstance(received, str) else floor
+    for value in _appointments(event.payload):
+        _check_appointment(value, floor, recorded_ms)
+
+
+def check_step_moments(view: DossierView, event: Event) -> None:
+    """A workflow step: dated between its dossier's receipt and its recording clock (a
+    day's slack each way), its appointments between the receipt and ``HORIZON`` past that
+    clock (``fold_guarded`` sets a step aside with this reason)."""
     at = event.payload.get("at")
     if not isinstance(at, str):
         return
     moment = parse_moment(at)
     check_not_before_receipt(view, moment)
     check_not_after_recording(event, moment)
-    if action in WAIT_ENDS:
-        _check_wait_end(view, event.payload, moment)
-    elif action is Action.RECEIVE and isinstance(event.payload.get("due"), dict):
-        _check_online_receipt(view, event.payload["due"], moment)
+    since = first_received_at(view)
+    floor = parse_moment(since) if since else moment
+    recorded_ms = Timestamp.decode(event.hlc).wall_ms
+    for value in _appointments(event.payload):
+        _check_appointment(value, floor, recorded_ms)
 
 
 def check_not_before_receipt(view: DossierView, moment: datetime) -> None:
@@ -79,56 +106,35 @@ def check_not_after_recording(event: Event, moment: datetime) -> None:
     step cannot be dated "on" 31/12/9998. Compared in milliseconds: an old event's clock
     may lie past the years a datetime holds."""
     recorded_ms = Timestamp.decode(event.hlc).wall_ms
-    slack_ms = int(STEP_SLACK.total_seconds() * 1000)
-    if epoch_ms(moment) > recorded_ms + slack_ms:
+    if epoch_ms(moment) > recorded_ms + _ms(STEP_SLACK):
         raise TransitionRefused(
             N_("The step is dated {at}, after the moment it was recorded"), at=_shown(moment)
         )
 
 
-def _check_wait_end(view: DossierView, payload: Mapping[str, Any], moment: datetime) -> None:
-    """A wait's end moves the appointments by the time the citizen took: never earlier
-    (beyond the clocks' slack), never further than ``MOVE_FACTOR`` times the wait plus
-    ``MOVE_SLACK``."""
-    began = parse_moment(view.paused_since) if view.paused_since else moment
-    waited = max(moment - began, timedelta(0))
-    nominal = str(view.extra.get(NOMINAL) or view.deadline)
-    for name, before in (("due_at", view.due_at), ("deadline_at", view.deadline)):
-        _check_moved(payload.get(name), before, waited)
-    _check_moved(payload.get("nominal_at"), nominal, waited)
+def _appointments(payload: Mapping[str, Any]) -> Iterator[str]:
+    """The appointments an event sets: at its top (a wait's end, a re-appointment), in
+    its ``due`` (a receipt), or in the record a transfer in carries."""
+    due = payload.get("due")
+    offer = payload.get("offer")
+    snapshot = offer.get("payload", {}).get("snapshot") if isinstance(offer, dict) else None
+    for holder in (payload, due, snapshot):
+        if isinstance(holder, dict):
+            yield from (v for k in _APPOINTMENTS if isinstance(v := holder.get(k), str))
 
 
-def wait_moves_within_measure(moved: timedelta, waited: timedelta) -> bool:
-    """Whether a wait of `waited` may move an appointment by `moved`."""
-    return -STEP_SLACK <= moved <= waited * MOVE_FACTOR + MOVE_SLACK
-
-
-def _check_moved(value: Any, before: str, waited: timedelta) -> None:
-    if not isinstance(value, str) or not before:
-        return
-    if wait_moves_within_measure(parse_moment(value) - parse_moment(before), waited):
-        return
-    raise TransitionRefused(
-        N_("The wait's end moves the appointment from {before} to {after}, out of all measure"),
-        before=_shown(parse_moment(before)),
-        after=_shown(parse_moment(value)),
-    )
-
-
-def _check_online_receipt(view: DossierView, due: dict[str, Any], moment: datetime) -> None:
-    """An online dossier's appointment counts from its receipt, by the procedure's time
-    limit, which the submission already counted from its own moment."""
-    limit = parse_moment(view.deadline) - parse_moment(view.received_at)
-    for name in ("due_at", "nominal_at"):
-        value = due.get(name)
-        if not isinstance(value, str):
-            continue
-        span = parse_moment(value) - moment
-        if -STEP_SLACK <= span <= max(limit, timedelta(0)) * LIMIT_FACTOR + MOVE_SLACK:
-            continue
+def _check_appointment(value: str, floor: datetime, recorded_ms: int) -> None:
+    appointment = parse_moment(value)
+    if appointment < floor - STEP_SLACK:
         raise TransitionRefused(
-            N_("The receipt sets the appointment at {due}, out of all measure"),
-            due=_shown(parse_moment(value)),
+            N_("The appointment {due} lies before the dossier was received ({received})"),
+            due=_shown(appointment),
+            received=_shown(floor),
+        )
+    if epoch_ms(appointment) > recorded_ms + _ms(HORIZON):
+        raise TransitionRefused(
+            N_("The appointment {due} lies more than two years past the moment it was set"),
+            due=_shown(appointment),
         )
 
 
@@ -140,6 +146,10 @@ def first_received_at(view: DossierView) -> str:
     return str(view.extra.get(CREATED) or view.received_at)
 
 
+def _ms(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)
+
+
 def _shown(moment: datetime) -> str:
     return to_vietnam(moment).strftime("%H:%M %d/%m/%Y")
 
@@ -149,12 +159,33 @@ def _shown(moment: datetime) -> str:
 ENTRY_AHEAD = timedelta(minutes=5)
 
 
-def check_entry_not_ahead(moment: datetime, now: datetime) -> None:
-    """Refuse a moment a clerk typed in the future (``--at``, ``--received``): a step dated
-    ahead is a mistake here, and past a day every receiver would set it aside."""
+def check_entry_moment(moment: datetime, now: datetime) -> None:
+    """Refuse a moment a clerk typed (``--at``, ``--received``) in the future, or further
+    back than ``HORIZON``: a step dated ahead is a mistake here, and past the fold's bounds
+    every receiver would set it aside."""
     if moment > now + ENTRY_AHEAD:
         raise ValidationError(
             N_("The date {at} is in the future: it is now {now}"),
             at=_shown(moment),
             now=_shown(now),
+        )
+    if moment < now - HORIZON:
+        raise ValidationError(
+            N_("The date {at} is more than two years ago: enter a recent date"),
+            at=_shown(moment),
+        )
+
+
+def dated_after_receipt(moment: datetime, view: DossierView) -> bool:
+    """Whether a clerk may date an action at `moment`: from the receipt on, with the
+    slack the fold allows (the desk that received it may keep a clock hours ahead)."""
+    return moment >= parse_moment(first_received_at(view)) - STEP_SLACK
+
+
+def check_entry_appointment(appointment: datetime, moment: datetime) -> None:
+    """Refuse an appointment a clerk typed (a re-appointment) past ``HORIZON``, which
+    every receiver's fold would set aside."""
+    if appointment > moment + HORIZON:
+        raise ValidationError(
+            N_("The appointment {due} lies more than two years ahead"), due=_shown(appointment)
         )

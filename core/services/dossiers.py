@@ -20,7 +20,12 @@ from core.domain.events import EventType
 from core.domain.fees import FeeBasis
 from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
-from core.domain.step_moments import NOMINAL, check_entry_not_ahead, first_received_at
+from core.domain.step_moments import (
+    NOMINAL,
+    check_entry_appointment,
+    check_entry_moment,
+    dated_after_receipt,
+)
 from core.domain.timeutil import iso, parse_moment, to_vietnam
 from core.domain.workflow import TRANSFER_ACTIONS, WAIT_ENDS, Action, Role, transition_for
 from core.storage import projection
@@ -92,7 +97,7 @@ class DossierService(DossierQueries):
         procedure = self.procedure(intake.procedure_code)
         now = to_vietnam(self.branch.clock())
         received = to_vietnam(intake.received_at or now)
-        check_entry_not_ahead(received, now)
+        check_entry_moment(received, now)
         applicant = applicant_from(intake.applicant, received.date())
         _check_choice(intake.return_method, RETURN_METHODS, N_("return method"))
         _check_choice(intake.channel, CHANNELS, N_("channel"))
@@ -187,7 +192,7 @@ class DossierService(DossierQueries):
             )
         now = to_vietnam(self.branch.clock())
         moment = to_vietnam(at or now)
-        check_entry_not_ahead(moment, now)
+        check_entry_moment(moment, now)
 
         def work(conn: Connection) -> DossierView:
             view = self._require(conn, code)
@@ -196,7 +201,7 @@ class DossierService(DossierQueries):
                 raise ValidationError(
                     N_("Action '{action}' needs a note (the reason)"), action=action.value
                 )
-            if moment < parse_moment(first_received_at(view)):
+            if not dated_after_receipt(moment, view):
                 raise ValidationError(
                     N_("The action cannot be dated before the dossier was received")
                 )
@@ -244,16 +249,21 @@ class DossierService(DossierQueries):
         """The end of a wait for the citizen (status 5 or 6): both appointments move by the
         time the citizen took, and the explanation says how."""
         nominal = view.extra.get(NOMINAL)
-        resumed = resume_after_wait(
-            self.branch.calendar(),
-            self._unit(view),
-            due=parse_moment(view.due_at),
-            deadline=parse_moment(view.deadline),
-            nominal=parse_moment(nominal) if nominal else None,
-            paused_from=parse_moment(view.paused_since) if view.paused_since else moment,
-            resumed_at=moment,
-            wait=Wait.SUPPLEMENT if action is Action.SUPPLEMENT else Wait.PAYMENT,
-        )
+        try:
+            resumed = resume_after_wait(
+                self.branch.calendar(),
+                self._unit(view),
+                due=parse_moment(view.due_at),
+                deadline=parse_moment(view.deadline),
+                nominal=parse_moment(nominal) if nominal else None,
+                paused_from=parse_moment(view.paused_since) if view.paused_since else moment,
+                resumed_at=moment,
+                wait=Wait.SUPPLEMENT if action is Action.SUPPLEMENT else Wait.PAYMENT,
+            )
+        except OverflowError:  # a record folded before the fold bounded its moments
+            raise ValidationError(
+                N_("The dossier's appointment lies out of the calendar's range: it cannot move")
+            ) from None
         moved: dict[str, Any] = {
             "due_at": iso(resumed.due_at),
             "deadline_at": iso(resumed.deadline_at),
@@ -293,6 +303,7 @@ def _reappointment(
 ) -> dict[str, Any]:
     """A new appointment (form 04): checked by its rules, explained on the dossier."""
     new_due = parse_moment(str(details.get("due_at", "")))
+    check_entry_appointment(new_due, moment)
     repeat_reason = str(details.get("repeat_reason", "")).strip()
     check_reappointment(view, moment, new_due, repeat_reason)
     steps = reappointment_steps(

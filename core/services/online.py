@@ -33,7 +33,7 @@ from core.domain.events import EventType
 from core.domain.fees import FeeBasis
 from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
-from core.domain.step_moments import check_entry_not_ahead
+from core.domain.step_moments import check_entry_moment, dated_after_receipt
 from core.domain.timeutil import iso, parse_moment, to_vietnam
 from core.domain.workflow import Action, Role, transition_for
 from core.storage import projection
@@ -162,12 +162,12 @@ class OnlineService:
         """An officer receives an online dossier: the appointment counts from now."""
         now = to_vietnam(self.branch.clock())
         moment = to_vietnam(at or now)
-        check_entry_not_ahead(moment, now)
+        check_entry_moment(moment, now)
 
         def work(conn: Connection) -> DossierView:
             view = self.branch.dossiers._require(conn, code)
             transition_for(Action.RECEIVE, view.state, user.role)
-            if moment < parse_moment(view.received_at):
+            if not dated_after_receipt(moment, view):
                 raise ValidationError(
                     N_("An online dossier cannot be received before it was submitted")
                 )

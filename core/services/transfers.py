@@ -22,7 +22,8 @@ from core.domain.dossier import RESULT_COMPONENT, DossierView
 from core.domain.errors import N_, NotFoundError, ValidationError
 from core.domain.events import Event, EventType
 from core.domain.ids import new_uuid7
-from core.domain.timeutil import iso, parse_moment, to_vietnam
+from core.domain.step_moments import dated_after_receipt
+from core.domain.timeutil import iso, to_vietnam
 from core.domain.workflow import Action, Role, State, transition_for
 from core.storage import event_store, projection, replication
 from core.storage import schema as t
@@ -212,7 +213,7 @@ class TransferService:
         def work(conn: Connection) -> DossierView:
             view = self.branch.dossiers._require(conn, code)
             transition_for(action, view.state, user.role)
-            if moment < parse_moment(view.received_at):
+            if not dated_after_receipt(moment, view):
                 raise ValidationError(
                     N_("The action cannot be dated before the dossier was received")
                 )
