@@ -104,6 +104,7 @@ class OnlineService:
         portal_code = _text(item, "MaHoSo")
         procedure = self._procedure(_text(item, "MaTTHC"))
         submitted = portal_moment(_text(item, "NgayNopHoSo"))
+        check_entry_moment(submitted, to_vietnam(self.branch.clock()))
         applicant = applicant_from(
             {k: item.get(v, "") for k, v in _APPLICANT.items()}, submitted.date()
         )

@@ -126,6 +126,8 @@ def test_incomplete_online_dossier_needs_the_override(world: World) -> None:
         ({"MaTTHC": "9.999999"}, NotFoundError),
         ({"SoGiayToChuHoSo": "123"}, ValidationError),
         ({"HinhThucNhanKetQua": 1}, ValidationError),  # by post without the address
+        ({"NgayNopHoSo": "20991231090000"}, ValidationError),  # ahead of the desk's clock
+        ({"NgayNopHoSo": "19990101090000"}, ValidationError),  # more than two years back
     ],
 )
 def test_import_refuses_bad_dossiers(world: World, changes: dict[str, Any], error: type) -> None:
