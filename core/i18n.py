@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import functools
 import gettext
+import logging
 import os
+import struct
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from core.domain.errors import MotcuaError
+
+_log = logging.getLogger(__name__)
 
 DOMAIN = "motcua"
 LANGUAGES = ("vi", "en")
@@ -75,8 +79,13 @@ def _load(folder: Path, language: str) -> gettext.NullTranslations | None:
     mo = folder / language / "LC_MESSAGES" / f"{DOMAIN}.mo"
     po = mo.with_suffix(".po")
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
-        with mo.open("rb") as handle:
-            return gettext.GNUTranslations(handle)
+        try:
+            with mo.open("rb") as handle:
+                return gettext.GNUTranslations(handle)
+        except (OSError, ValueError, struct.error):
+            # A damaged or cut catalogue: read its source when there is one, else leave
+            # the texts untranslated rather than fail every command that prints one.
+            _log.warning("damaged message catalogue %s: not used", mo)
     if po.exists():
         return _from_po(po)
     return None

@@ -10,6 +10,7 @@ check    fail if any msgid of a package is missing or untranslated in its catalo
 from __future__ import annotations
 
 import ast
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,8 +99,16 @@ def compile_package(package: str) -> None:
     for language in LANGUAGES:
         path = po_path(package, language)
         if path.exists():
-            with path.with_suffix(".mo").open("wb") as handle:
-                write_mo(handle, read(package, language))
+            _write_atomically(path.with_suffix(".mo"), read(package, language))
+
+
+def _write_atomically(mo: Path, catalog: Catalog) -> None:
+    """Compiled beside and renamed over: a command started meanwhile (a bundle is built
+    while the tests run) reads the old catalogue or the new, never half of one."""
+    partial = mo.with_name(f".{mo.name}.{os.getpid()}.partial")
+    with partial.open("wb") as handle:
+        write_mo(handle, catalog)
+    os.replace(partial, mo)
 
 
 def missing(package: str) -> dict[str, list[str]]:
