@@ -15,7 +15,7 @@ aside. It bounds every moment by the clock that recorded the event instead
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,47 +41,68 @@ STEP_SLACK = timedelta(days=1)
 HORIZON = timedelta(days=731)
 
 _APPOINTMENTS = ("due_at", "deadline_at", "nominal_at")
+_ENDS = ("end_at", "returned_at")  # when another unit finished, or returned, the dossier
 
 
 def check_start_moments(event: Event) -> None:
-    """The event that begins a record (a receipt, an online submission, a transfer in):
-    dated no later than its recording clock allows, no earlier than ``HORIZON`` before it,
-    and its appointments between its moment and ``HORIZON`` past that clock."""
+    """The event that begins a record (a receipt, an online submission, a transfer in)."""
     at = event.payload.get("at")
-    if not isinstance(at, str):
-        return
-    moment = parse_moment(at)
-    check_not_after_recording(event, moment)
-    recorded_ms = Timestamp.decode(event.hlc).wall_ms
-    if epoch_ms(moment + HORIZON) < recorded_ms:
-        raise TransitionRefused(
-            N_("The receipt is dated {at}, more than two years before it was recorded"),
-            at=_shown(moment),
-        )
-    floor = moment
-    offer = event.payload.get("offer")
-    if isinstance(offer, dict):  # a transfer in: the sender's record, received before
-        received = offer.get("payload", {}).get("snapshot", {}).get("received_at")
-        floor = parse_moment(received) if isinstance(received, str) else floor
-    for value in _appointments(event.payload):
-        _check_appointment(value, floor, recorded_ms)
+    if isinstance(at, str):
+        _check_carried(event, parse_moment(at), _received_before(event))
 
 
 def check_step_moments(view: DossierView, event: Event) -> None:
-    """A workflow step: dated between its dossier's receipt and its recording clock (a
-    day's slack each way), its appointments between the receipt and ``HORIZON`` past that
-    clock (``fold_guarded`` sets a step aside with this reason)."""
+    """A workflow step: also dated from its dossier's receipt on (a day's slack), and its
+    appointments not before that receipt (``fold_guarded`` sets a step aside with this
+    reason). Every check of a start is one of a step's too, so an online receipt (which
+    carries the record, and may arrive before the submission it follows) refused as a
+    start is refused as a step: a desk does not fold it again once set aside."""
     at = event.payload.get("at")
     if not isinstance(at, str):
         return
     moment = parse_moment(at)
     check_not_before_receipt(view, moment)
-    check_not_after_recording(event, moment)
     since = first_received_at(view)
-    floor = parse_moment(since) if since else moment
+    _check_carried(event, moment, parse_moment(since) if since else moment)
+
+
+def _check_carried(event: Event, moment: datetime, received: datetime) -> None:
+    """The moments an event carries, against the clock that recorded it: its own dated
+    from ``HORIZON`` before that clock to a day after it; each appointment from the
+    receipt (a receipt's own: from its moment) to ``HORIZON`` past the clock, a promised
+    day no later than the appointment made of it; the end another unit reports, from the
+    receipt to a day past the clock."""
     recorded_ms = Timestamp.decode(event.hlc).wall_ms
-    for value in _appointments(event.payload):
-        _check_appointment(value, floor, recorded_ms)
+    check_not_after_recording(event, moment)
+    if epoch_ms(moment + HORIZON) < recorded_ms:
+        raise TransitionRefused(
+            N_("The step is dated {at}, more than two years before it was recorded"),
+            at=_shown(moment),
+        )
+    payload = event.payload
+    due = payload.get("due")
+    for holder, floor in ((payload, received), (due, moment), (_snapshot(payload), received)):
+        if isinstance(holder, dict):
+            _check_appointments(holder, floor, recorded_ms)
+    _check_ends(payload, _ENDS, received, recorded_ms)
+    reply = payload.get("reply")
+    answered = reply.get("payload") if isinstance(reply, dict) else None
+    if isinstance(answered, dict):  # a take-back: the other unit's reply, made before it
+        _check_ends(answered, (*_ENDS, "at"), received, recorded_ms)
+
+
+def _received_before(event: Event) -> datetime:
+    """When a record's dossier was received: a transfer in's, by the sending unit."""
+    snapshot = _snapshot(event.payload)
+    received = snapshot.get("received_at") if snapshot else None
+    return parse_moment(str(received or event.payload["at"]))
+
+
+def _snapshot(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    offer = payload.get("offer")
+    inner = offer.get("payload") if isinstance(offer, dict) else None
+    snapshot = inner.get("snapshot") if isinstance(inner, dict) else None
+    return snapshot if isinstance(snapshot, dict) else None
 
 
 def check_not_before_receipt(view: DossierView, moment: datetime) -> None:
@@ -112,15 +133,24 @@ def check_not_after_recording(event: Event, moment: datetime) -> None:
         )
 
 
-def _appointments(payload: Mapping[str, Any]) -> Iterator[str]:
-    """The appointments an event sets: at its top (a wait's end, a re-appointment), in
-    its ``due`` (a receipt), or in the record a transfer in carries."""
-    due = payload.get("due")
-    offer = payload.get("offer")
-    snapshot = offer.get("payload", {}).get("snapshot") if isinstance(offer, dict) else None
-    for holder in (payload, due, snapshot):
-        if isinstance(holder, dict):
-            yield from (v for k in _APPOINTMENTS if isinstance(v := holder.get(k), str))
+def _check_appointments(holder: Mapping[str, Any], floor: datetime, recorded_ms: int) -> None:
+    for name in _APPOINTMENTS:
+        value = holder.get(name)
+        if isinstance(value, str):
+            _check_appointment(value, floor, recorded_ms)
+    # The appointment is the promised day, or the working day after it: never before.
+    nominal, given = holder.get("nominal_at"), holder.get("deadline_at") or holder.get("due_at")
+    if isinstance(nominal, str) and isinstance(given, str):
+        _check_promised(nominal, given)
+
+
+def _check_promised(nominal: str, given: str) -> None:
+    if parse_moment(nominal) > parse_moment(given):
+        raise TransitionRefused(
+            N_("The promised day {nominal} lies after the appointment {due}"),
+            nominal=_shown(parse_moment(nominal)),
+            due=_shown(parse_moment(given)),
+        )
 
 
 def _check_appointment(value: str, floor: datetime, recorded_ms: int) -> None:
@@ -136,6 +166,24 @@ def _check_appointment(value: str, floor: datetime, recorded_ms: int) -> None:
             N_("The appointment {due} lies more than two years past the moment it was set"),
             due=_shown(appointment),
         )
+
+
+def _check_ends(
+    holder: Mapping[str, Any], names: tuple[str, ...], floor: datetime, recorded_ms: int
+) -> None:
+    """A dossier's end another unit reports (a send-back's, or the reply a take-back
+    carries, with the moment of that reply): from the receipt to a day past the clock
+    that recorded this event."""
+    for name in names:
+        value = holder.get(name)
+        if not isinstance(value, str):
+            continue
+        end = parse_moment(value)
+        if end < floor - STEP_SLACK or epoch_ms(end) > recorded_ms + _ms(STEP_SLACK):
+            raise TransitionRefused(
+                N_("The other unit's moment {at} lies outside the dossier's time here"),
+                at=_shown(end),
+            )
 
 
 def first_received_at(view: DossierView) -> str:
@@ -185,7 +233,28 @@ def dated_after_receipt(moment: datetime, view: DossierView) -> bool:
 def check_entry_appointment(appointment: datetime, moment: datetime) -> None:
     """Refuse an appointment a clerk typed (a re-appointment) past ``HORIZON``, which
     every receiver's fold would set aside."""
-    if appointment > moment + HORIZON:
+    if appointment > moment + HORIZON - STEP_SLACK:  # `moment` may run minutes ahead
         raise ValidationError(
             N_("The appointment {due} lies more than two years ahead"), due=_shown(appointment)
         )
+
+
+def check_imported_moment(moment: datetime, now: datetime) -> None:
+    """A moment another system wrote (the national portal's submission): its clock may
+    run ahead of this desk's, by as much as the fold allows (``STEP_SLACK``)."""
+    if moment > now + STEP_SLACK:
+        raise ValidationError(
+            N_("The date {at} is in the future: it is now {now}"),
+            at=_shown(moment),
+            now=_shown(now),
+        )
+    check_entry_moment(min(moment, now), now)
+
+
+def capped(appointment: datetime, moment: datetime, before: datetime | None = None) -> datetime:
+    """An appointment computed at `moment`, within what every fold takes (``HORIZON``
+    past the recording clock, which is never before `moment` by more than minutes), and
+    never before the one it replaces (`before`, which a fold took already). Only a record
+    another desk pushed near that bound reaches it."""
+    bounded = min(appointment, moment + HORIZON - STEP_SLACK)
+    return max(bounded, before) if before is not None else bounded

@@ -22,6 +22,7 @@ from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
 from core.domain.step_moments import (
     NOMINAL,
+    capped,
     check_entry_appointment,
     check_entry_moment,
     dated_after_receipt,
@@ -265,12 +266,12 @@ class DossierService(DossierQueries):
                 N_("The dossier's appointment lies out of the calendar's range: it cannot move")
             ) from None
         moved: dict[str, Any] = {
-            "due_at": iso(resumed.due_at),
-            "deadline_at": iso(resumed.deadline_at),
+            "due_at": iso(capped(resumed.due_at, moment, parse_moment(view.due_at))),
+            "deadline_at": iso(capped(resumed.deadline_at, moment, parse_moment(view.deadline))),
             "due_steps": [s.as_dict() for s in resumed.steps],
         }
         if resumed.nominal is not None:
-            moved["nominal_at"] = iso(resumed.nominal)
+            moved["nominal_at"] = iso(capped(resumed.nominal, moment))
         return moved
 
     def _unit(self, view: DossierView) -> ProcessingUnit:

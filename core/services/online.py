@@ -33,7 +33,11 @@ from core.domain.events import EventType
 from core.domain.fees import FeeBasis
 from core.domain.ids import new_uuid7
 from core.domain.lookup import new_lookup_token
-from core.domain.step_moments import check_entry_moment, dated_after_receipt
+from core.domain.step_moments import (
+    check_entry_moment,
+    check_imported_moment,
+    dated_after_receipt,
+)
 from core.domain.timeutil import iso, parse_moment, to_vietnam
 from core.domain.workflow import Action, Role, transition_for
 from core.storage import projection
@@ -104,7 +108,7 @@ class OnlineService:
         portal_code = _text(item, "MaHoSo")
         procedure = self._procedure(_text(item, "MaTTHC"))
         submitted = portal_moment(_text(item, "NgayNopHoSo"))
-        check_entry_moment(submitted, to_vietnam(self.branch.clock()))
+        check_imported_moment(submitted, to_vietnam(self.branch.clock()))
         applicant = applicant_from(
             {k: item.get(v, "") for k, v in _APPLICANT.items()}, submitted.date()
         )

@@ -65,7 +65,10 @@ class FrozenClock:
 def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One initialised store with the four roles, copied for each test."""
     folder = tmp_path_factory.mktemp("template") / "store"
-    branch = Branch.init(folder, "TAYHO", "Chi nhánh Tây Hồ", ("admin", PASSWORDS["admin"]))
+    # On the tests' own clock, before their moments: events written later in real time
+    # would date the tests' receipts "years before they were recorded" one day.
+    clock = FrozenClock("2026-11-23T07:00")
+    branch = Branch.init(folder, "TAYHO", "Chi nhánh Tây Hồ", ("admin", PASSWORDS["admin"]), clock)
     admin = branch.login("admin", PASSWORDS["admin"])
     for name, role in ROLES.items():
         branch.admin.add_user(admin, name, role, PASSWORDS[name])
@@ -125,7 +128,7 @@ def template_users(
     tests."""
     folder = tmp_path_factory.mktemp("login") / "store"
     shutil.copytree(template_store, folder)
-    branch = Branch.open(folder)
+    branch = Branch.open(folder, clock=FrozenClock("2026-11-23T07:00"))
     users = {name: branch.login(name, PASSWORDS[name]) for name in ("admin", *ROLES)}
     branch.close()
     return users

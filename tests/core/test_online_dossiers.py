@@ -150,3 +150,10 @@ def test_the_documented_example_imports(world: World, tmp_path: Any) -> None:
         world.users["lan"], json.loads(path.read_text(encoding="utf-8"))
     )
     assert len(views) == 1 and changes.events_added == 1
+
+
+def test_a_submission_a_little_ahead_of_the_desks_clock_is_imported(world: World) -> None:
+    """The portal's clock is not the desk's: a dossier submitted 7 h "after" the desk's
+    time (a PC keeping local time as UTC) is imported, as the fold of every desk takes it."""
+    code = imported(world, NgayNopHoSo="20261123160000")  # the desk shows 23/11 09:00
+    assert world.branch.dossiers.get(code).received_at == "2026-11-23T16:00:00+07:00"

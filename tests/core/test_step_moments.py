@@ -5,18 +5,29 @@ and desks, are in tests/server/test_dates_clocks_forks.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.domain import dossier as fold
 from core.domain.calendar import DayKind, Override, WorkCalendar
 from core.domain.catalogue import ProcessingUnit
 from core.domain.due import compute_due, resume_after_wait
-from core.domain.errors import ValidationError
+from core.domain.errors import TransitionRefused, ValidationError
+from core.domain.events import Event
+from core.domain.hlc import Timestamp
+from core.domain.ids import new_uuid7
 from core.domain.step_moments import HORIZON, check_entry_appointment, check_entry_moment
-from core.domain.timeutil import VIETNAM, parse_moment
+from core.domain.timeutil import VIETNAM, epoch_ms, iso, parse_moment, to_vietnam
+from core.domain.transfers import snapshot
+from core.domain.workflow import State
+from core.services.online import SUBMITTED
+from core.storage import event_store, projection
+from sync_server.projections import fold_guarded as server_fold
 
 from .conftest import World
 
@@ -117,3 +128,188 @@ def test_a_clerk_cannot_enter_a_moment_or_an_appointment_beyond_two_years() -> N
     check_entry_appointment(parse_moment("2028-11-30T09:00"), now)
     with pytest.raises(ValidationError, match="more than two years ahead"):
         check_entry_appointment(parse_moment("9998-12-31T09:00"), now)
+
+
+# --- found by the second review (each failed before its fix) ----------------------------
+
+NOW = parse_moment("2026-12-04T09:00")
+
+
+def _event(type_: str, payload: dict[str, Any], dossier: str, minutes: int, **more: Any) -> Event:
+    """An event recorded `minutes` after NOW (its clock: the moment it was recorded)."""
+    stamp = Timestamp(epoch_ms(NOW + timedelta(minutes=minutes)), 0).encode()
+    base = Event(new_uuid7(), dossier, "UA", type_, payload, "lan", "desk-a", 1, stamp, ())
+    return replace(base, **more)
+
+
+def _receipt(**due: str) -> dict[str, Any]:
+    return {
+        "at": iso(NOW),
+        "code": "UA-261204-0001",
+        "procedure": {"code": "HT-XNHN", "version": 1, "name": "x", "field": "civil_status"},
+        "applicant": {"full_name": "Nguyễn Văn An"},
+        "components": [],
+        "due": {"due_at": "2026-12-09T09:00:00+07:00", "steps": [], **due},
+        "lookup_token": "t",
+    }
+
+
+def test_a_promised_day_after_its_appointment_is_set_aside() -> None:
+    """The appointment is the promised day or the working day after it: a receipt whose
+    hidden promised day lies later (a wait's end counts from it) is refused."""
+    honest = _event("dossier.receive", _receipt(nominal_at="2026-12-08T17:00:00+07:00"), "d", 0)
+    assert fold.apply(None, honest).extra["nominal"] == "2026-12-08T17:00:00+07:00"
+    poisoned = _event("dossier.receive", _receipt(nominal_at="2027-06-01T17:00:00+07:00"), "d", 0)
+    with pytest.raises(TransitionRefused, match="promised day"):
+        fold.apply(None, poisoned)
+
+
+def test_an_appointment_near_the_horizon_does_not_hold_an_honest_wait(world: World) -> None:
+    """GIVEN a calendar-day dossier whose appointment another desk put an hour short of
+    the two years the fold allows (within the bound)
+    WHEN the citizen brings a supplement the day it was asked for
+    THEN the honest desk records it (the deadline its calendar computes, that day's
+    closing, would lie past the bound: it is kept within it), where every attempt was
+    refused until the clock had moved on by days."""
+    honest = world.receive("XD-GPNO")
+    first = dict(world.branch.dossiers.events(honest.code)[0].payload)
+    edge = iso(parse_moment(honest.received_at) + HORIZON - timedelta(hours=1))
+    first.update(
+        code=honest.code[:-1] + "9", due={**first["due"], "due_at": edge, "nominal_at": edge}
+    )
+
+    def receive(conn: Any) -> Any:
+        return world.branch.append(conn, new_uuid7(), "lan", "dossier.receive", first)[1]
+
+    view = world.branch.store.write(receive)
+    world.act("lan", view.code, "request-supplement", note="thiếu bản vẽ")
+    resumed = world.act("lan", view.code, "supplement")
+    assert not resumed.paused_since and resumed.deadline >= view.deadline
+
+
+@pytest.mark.parametrize("end", ["1912-01-02T09:00:00+07:00", "9998-12-30T09:00:00+07:00"])
+def test_an_end_another_unit_reports_far_from_the_dossiers_time_is_set_aside(end: str) -> None:
+    """A unit's desk sends a dossier back, or another unit's reply is taken back, with
+    the dossier ended in 1912 (out of every period) or 9998 (in progress for ever): set
+    aside. The same with honest moments is taken."""
+    received = fold.apply(None, _event("dossier.receive", _receipt(), "a", 0))
+    out = _event(
+        "dossier.send-out",
+        {
+            "at": iso(NOW + timedelta(minutes=5)),
+            "to_branch": "UB",
+            "return_at": "origin",
+            "snapshot": snapshot(received),
+        },
+        "a",
+        5,
+        parents=received.heads,
+    )
+    sent = fold.apply(received, out)
+    offer = {
+        "event_id": out.event_id,
+        "dossier_id": "a",
+        "branch": "UA",
+        "actor": "lan",
+        "payload": dict(out.payload),
+    }
+    taken_in = _event(
+        "dossier.transfer-in",
+        {"at": iso(NOW + timedelta(minutes=10)), "offer": offer, "enrolment": {}},
+        "b",
+        10,
+        branch="UB",
+    )
+    there = fold.apply(None, taken_in)
+    for moment, refused in ((iso(NOW + timedelta(minutes=15)), False), (end, True)):
+        back = _event(
+            "dossier.send-back",
+            {
+                "at": iso(NOW + timedelta(minutes=20)),
+                "to_branch": "UA",
+                "origin_dossier": "a",
+                "outcome": "finished",
+                "end_at": moment,
+                "note": "",
+            },
+            "b",
+            20,
+            branch="UB",
+            parents=there.heads,
+        )
+        reply = {
+            "event_id": back.event_id,
+            "branch": "UB",
+            "actor": "lan",
+            "dossier_id": "b",
+            "payload": {**back.payload},
+        }
+        take = _event(
+            "dossier.take-back",
+            {"at": iso(NOW + timedelta(minutes=40)), "reply": reply, "enrolment": {}},
+            "a",
+            40,
+            parents=sent.heads,
+        )
+        for view, event in ((there, back), (sent, take)):
+            if refused:
+                with pytest.raises(TransitionRefused, match="other unit"):
+                    fold.apply(view, event)
+            else:
+                assert fold.apply(view, event).end_at == moment
+
+
+def test_an_online_receipt_is_judged_alike_whether_it_arrives_first_or_second(
+    world: World,
+) -> None:
+    """GIVEN an online submission and a receipt of it whose appointment lies before the
+    receipt (between the submission and the receipt)
+    WHEN a desk gets the receipt before the submission, and the centre folds both
+    THEN both set the receipt aside: a desk never folds an event again once set aside, so
+    a check a start passes and a step fails (or the reverse) would part the desks."""
+    now = to_vietnam(world.clock())
+    base = dict(world.branch.dossiers.events(world.receive().code)[0].payload)
+    dossier = new_uuid7()
+    submitted = {
+        **base,
+        "code": base["code"][:-1] + "7",
+        "channel": "online",
+        "at": iso(now - timedelta(days=3)),
+        "due": {**base["due"], "due_at": iso(now + timedelta(days=2))},
+    }
+    submission = Event(
+        new_uuid7(),
+        dossier,
+        world.branch.branch_code,
+        SUBMITTED,
+        submitted,
+        "lan",
+        "desk-x",
+        1,
+        Timestamp(epoch_ms(now), 0).encode(),
+        (),
+    )
+    receipt = Event(
+        new_uuid7(),
+        dossier,
+        world.branch.branch_code,
+        "dossier.receive",
+        {**submitted, "at": iso(now), "due": {"due_at": iso(now - timedelta(days=2)), "steps": []}},
+        "lan",
+        "desk-y",
+        1,
+        Timestamp(epoch_ms(now + timedelta(hours=1)), 0).encode(),
+        (submission.event_id,),
+    )
+    assert server_fold([receipt, submission]).state is State.SUBMITTED
+
+    def arrive(event: Event) -> Any:
+        def work(conn: Any) -> Any:
+            event_store.insert_event(conn, event)
+            projection.apply_dossier_batch(conn, {dossier: [event]}, logged=True)
+            return projection.load_view(conn, dossier)
+
+        return world.branch.store.write(work)
+
+    arrive(receipt)
+    assert arrive(submission).state is State.SUBMITTED

@@ -57,7 +57,7 @@ def branch(
     applicant.write_text(json.dumps(APPLICANT, ensure_ascii=False), encoding="utf-8")
     capsys.readouterr()
     receive = ["--json", "dossier", "receive", "--procedure", "HT-XNHN"]
-    receive += ["--applicant", str(applicant), "--received", "2026-02-12T09:00"]
+    receive += ["--applicant", str(applicant)]
     assert main([*receive, "--component", "1", "--component", "giay-to-tuy-than"]) == 0
     code: str = json.loads(capsys.readouterr().out)["code"]
     return code
