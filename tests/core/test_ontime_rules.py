@@ -23,8 +23,9 @@ from sqlalchemy import text
 from core.domain.errors import MotcuaError, TransitionRefused, ValidationError
 from core.domain.events import Event, EventType
 from core.domain.hlc import Timestamp
-from core.domain.timeutil import VIETNAM, iso
+from core.domain.timeutil import VIETNAM, epoch_ms, iso, parse_moment
 from core.reports import Bucket, OnTimeReport, ontime_report
+from core.reports.facts import view_as_of
 
 from .conftest import PASSWORDS, World, at
 from .test_cli import Motcua
@@ -410,7 +411,8 @@ class History:
 
     def add(self, type_: str, payload: dict[str, Any], hlc_ms: int | None = None) -> None:
         seq = len(self.events) + 1
-        stamp = hlc_ms if hlc_ms is not None else seq * 1000
+        # Recorded when it happened (the fold sets aside a step dated a day past its clock)
+        stamp = hlc_ms if hlc_ms is not None else epoch_ms(parse_moment(payload["at"]))
         self.events.append(
             Event(
                 event_id=f"{self.id}-{seq}",
@@ -495,9 +497,13 @@ def test_events_dated_after_the_period_end_change_nothing(
     before = ontime_report([h.events for h in log], start, end, now, by)
     for index, name, minutes, early_clock in later:
         history = log[index % len(log)]
-        hlc_ms = 500 if early_clock else None  # sorts before every other step
-        history.step(name, end + timedelta(minutes=minutes), hlc_ms)
+        moment = end + timedelta(minutes=minutes)
+        # A clock 23 h behind (within the day the fold allows) sorts it among earlier steps.
+        hlc_ms = epoch_ms(moment - timedelta(hours=23)) if early_clock else None
+        history.step(name, moment, hlc_ms)
     assert ontime_report([h.events for h in log], start, end, now, by) == before
+    # Every record folds from its receipt: the property is not about an empty log.
+    assert all(view_as_of(h.events, now + timedelta(days=400)) for h in log)
 
 
 @settings(
