@@ -145,8 +145,13 @@ TRANSFER_IN = "dossier.transfer-in"
 
 def starts(event: Event) -> bool:
     """Whether a dossier can start from `event`: a receipt, an online submission (both
-    carry its code), or a transfer in from another unit."""
-    return "code" in event.payload or event.type == TRANSFER_IN
+    carry its code), or a transfer in from another unit. Not an online dossier's receipt,
+    which carries the record too but follows its submission (its parent): a desk it
+    reaches first waits for the submission, so every replica judges the steps after it
+    against the same beginning (the moment the record began is the submission's)."""
+    if event.type == TRANSFER_IN:
+        return True
+    return "code" in event.payload and not event.parents
 
 
 def start(event: Event) -> DossierView:

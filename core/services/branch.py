@@ -31,12 +31,14 @@ from core.domain.errors import (
     PermissionDenied,
     StoreError,
     StoreKeyError,
+    TransitionRefused,
     ValidationError,
 )
 from core.domain.events import Event
+from core.domain.hlc import Timestamp
 from core.domain.ids import new_uuid7
 from core.domain.signing import DeviceKey
-from core.domain.timeutil import VIETNAM, epoch_ms
+from core.domain.timeutil import VIETNAM, epoch_ms, from_epoch_ms
 from core.domain.workflow import Role
 from core.storage import actors, event_store, projection, replication
 from core.storage import meta as store_meta
@@ -283,6 +285,7 @@ class Branch:
         event = event_store.append_local(
             conn, self.device_id, self.key, epoch_ms(self.clock()), draft
         )
+        _check_after_parents(conn, event)
         # What this desk writes, every other replica will check: refuse it here first (the
         # transaction rolls back), so a bug can never put an event in the chain that the
         # centre refuses.
@@ -449,3 +452,21 @@ def centre_key(conn: Connection, branch_code: str) -> str | None:
 
 def set_meta(conn: Connection, name: str, value: str) -> None:
     store_meta.put(conn, name, value)
+
+
+def _check_after_parents(conn: Connection, event: Event) -> None:
+    """A step sorts after the steps it follows (``fold_order``: by clock), or every fold
+    would apply it before its cause and drop it. This desk's clock keeps past what it
+    receives unless that is more than a day ahead of it (``hlc.MAX_AHEAD_MS``): then the
+    step is refused, rather than written to be lost, until the clocks are set right."""
+    latest = event_store.latest_clock(conn, event.parents)
+    if latest is None or latest < event.hlc:
+        return
+    ahead = from_epoch_ms(Timestamp.decode(latest).wall_ms)
+    raise TransitionRefused(
+        N_(
+            "This dossier was last changed by a desk whose clock reads {at}, more than a "
+            "day past this desk's: check the date and time of both desks"
+        ),
+        at=ahead.strftime("%H:%M %d/%m/%Y"),
+    )

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 
 from core.domain import hlc
 from core.domain.events import GENESIS_HASH, Event, canonical_json
@@ -145,6 +145,15 @@ def append_local(
     set_head(conn, device_id, event.origin_seq, event.hash)
     set_clock(conn, stamp)
     return event
+
+
+def latest_clock(conn: Connection, event_ids: Sequence[str]) -> str | None:
+    """The latest HLC among the stored events named (an event's parents)."""
+    if not event_ids:
+        return None
+    query = select(func.max(t.events.c.hlc)).where(t.events.c.event_id.in_(list(event_ids)))
+    latest = conn.execute(query).scalar()
+    return str(latest) if latest is not None else None
 
 
 def dossier_events(conn: Connection, dossier_id: str) -> list[Event]:

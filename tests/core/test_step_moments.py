@@ -5,8 +5,10 @@ and desks, are in tests/server/test_dates_clocks_forks.py."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,11 +27,12 @@ from core.domain.step_moments import HORIZON, check_entry_appointment, check_ent
 from core.domain.timeutil import VIETNAM, epoch_ms, iso, parse_moment, to_vietnam
 from core.domain.transfers import snapshot
 from core.domain.workflow import State
-from core.services.online import SUBMITTED
+from core.services.branch import Branch
+from core.services.online import SUBMITTED, OnlineService
 from core.storage import event_store, projection
 from sync_server.projections import fold_guarded as server_fold
 
-from .conftest import World
+from .conftest import FrozenClock, World
 
 PLAIN = WorkCalendar()
 # Offices closed for eight weeks, declared ahead (as in the 2021 lockdowns).
@@ -313,3 +316,106 @@ def test_an_online_receipt_is_judged_alike_whether_it_arrives_first_or_second(
 
     arrive(receipt)
     assert arrive(submission).state is State.SUBMITTED
+
+
+# --- found by the third review (each failed before its fix) -----------------------------
+
+
+def _arrive(branch: Branch, dossier: str, *events: Event) -> Any:
+    """Events reaching a desk from elsewhere, folded as a pull folds them."""
+
+    def work(conn: Any) -> Any:
+        for event in events:
+            event_store.insert_event(conn, event)
+        projection.apply_dossier_batch(conn, {dossier: list(events)}, logged=True)
+        return projection.load_view(conn, dossier)
+
+    return branch.store.write(work)
+
+
+def test_a_step_after_an_online_receipt_folds_alike_whatever_arrives_first(
+    world: World, template_store: Path, tmp_path: Path
+) -> None:
+    """GIVEN an online dossier submitted four days ago, received now, and a supplement
+    asked two days ago (entered from paper: after the submission, so the desk takes it)
+    WHEN another desk gets the receipt and the step before the submission
+    THEN it folds the record the centre folds: it waits for the submission (the record
+    began then), where it began the record at the receipt and set the step aside for good."""
+    now = to_vietnam(world.clock())
+    base = dict(world.branch.dossiers.events(world.receive().code)[0].payload)
+    dossier = new_uuid7()
+    submitted = {
+        **base,
+        "code": base["code"][:-1] + "7",
+        "channel": "online",
+        "at": iso(now - timedelta(days=4)),
+    }
+    submission = Event(
+        new_uuid7(),
+        dossier,
+        world.branch.branch_code,
+        SUBMITTED,
+        submitted,
+        "lan",
+        "desk-x",
+        1,
+        Timestamp(epoch_ms(now - timedelta(hours=1)), 0).encode(),
+    )
+    _arrive(world.branch, dossier, submission)
+    OnlineService(world.branch).receive(world.users["lan"], submitted["code"])
+    world.act(
+        "lan",
+        submitted["code"],
+        "request-supplement",
+        at=iso(now - timedelta(days=2)),
+        note="thiếu giấy tờ",
+    )
+    events = world.branch.dossiers.events(submitted["code"])
+    centre = server_fold(events)
+    assert centre is not None and centre.state is State.SUPPLEMENT_REQUESTED
+
+    shutil.copytree(template_store, tmp_path / "other")
+    other = Branch.open(tmp_path / "other", clock=FrozenClock(iso(now)))
+    try:
+        assert _arrive(other, dossier, *events[1:]) is None  # waits for the submission
+        here = _arrive(other, dossier, events[0])
+        assert (here.state, here.paused_since, here.deadline) == (
+            centre.state,
+            centre.paused_since,
+            centre.deadline,
+        )
+    finally:
+        other.close()
+
+
+def test_a_step_on_a_dossier_clocked_far_ahead_is_refused_not_lost(world: World) -> None:
+    """GIVEN a desk whose clock runs behind, and a receipt from a desk clocked 30 h past it
+    (the centre, whose clock is right, takes up to a day ahead of its own), which this
+    desk's clock does not follow (more than a day ahead of it)
+    WHEN its clerk asks for a supplement
+    THEN the step is refused, naming the clocks to check: written, it would have sorted
+    before the receipt it follows, and every fold would have dropped it without a word.
+    Once the clocks agree, the clerk takes the step."""
+    now = to_vietnam(world.clock())
+    base = dict(world.branch.dossiers.events(world.receive().code)[0].payload)
+    dossier = new_uuid7()
+    ahead = now + timedelta(hours=30)
+    payload = {**base, "code": base["code"][:-1] + "8", "at": iso(now)}
+    receipt = Event(
+        new_uuid7(),
+        dossier,
+        world.branch.branch_code,
+        "dossier.receive",
+        payload,
+        "lan",
+        "desk-h",
+        1,
+        Timestamp(epoch_ms(ahead), 0).encode(),
+    )
+    view = _arrive(world.branch, dossier, receipt)
+    with pytest.raises(TransitionRefused, match="date and time"):
+        world.act("lan", view.code, "request-supplement", note="thiếu")
+    assert [e.type for e in world.branch.dossiers.events(view.code)] == ["dossier.receive"]
+    world.clock.set(iso(ahead + timedelta(minutes=1)))
+    asked = world.act("lan", view.code, "request-supplement", note="thiếu")
+    assert asked.state is State.SUPPLEMENT_REQUESTED
