@@ -262,6 +262,12 @@ def test_an_end_another_unit_reports_far_from_the_dossiers_time_is_set_aside(end
                 assert fold.apply(view, event).end_at == moment
 
 
+def _submitted(world: World, moment: datetime) -> dict[str, Any]:
+    """An online submission's payload at `moment`: a counter receipt's, its code changed."""
+    base = dict(world.branch.dossiers.events(world.receive().code)[0].payload)
+    return {**base, "code": base["code"][:-1] + "7", "channel": "online", "at": iso(moment)}
+
+
 def test_an_online_receipt_is_judged_alike_whether_it_arrives_first_or_second(
     world: World,
 ) -> None:
@@ -271,15 +277,8 @@ def test_an_online_receipt_is_judged_alike_whether_it_arrives_first_or_second(
     THEN both set the receipt aside: a desk never folds an event again once set aside, so
     a check a start passes and a step fails (or the reverse) would part the desks."""
     now = to_vietnam(world.clock())
-    base = dict(world.branch.dossiers.events(world.receive().code)[0].payload)
-    dossier = new_uuid7()
-    submitted = {
-        **base,
-        "code": base["code"][:-1] + "7",
-        "channel": "online",
-        "at": iso(now - timedelta(days=3)),
-        "due": {**base["due"], "due_at": iso(now + timedelta(days=2))},
-    }
+    dossier, submitted = new_uuid7(), _submitted(world, now - timedelta(days=3))
+    submitted["due"] = {**submitted["due"], "due_at": iso(now + timedelta(days=2))}
     submission = Event(
         new_uuid7(),
         dossier,
@@ -342,14 +341,7 @@ def test_a_step_after_an_online_receipt_folds_alike_whatever_arrives_first(
     THEN it folds the record the centre folds: it waits for the submission (the record
     began then), where it began the record at the receipt and set the step aside for good."""
     now = to_vietnam(world.clock())
-    base = dict(world.branch.dossiers.events(world.receive().code)[0].payload)
-    dossier = new_uuid7()
-    submitted = {
-        **base,
-        "code": base["code"][:-1] + "7",
-        "channel": "online",
-        "at": iso(now - timedelta(days=4)),
-    }
+    dossier, submitted = new_uuid7(), _submitted(world, now - timedelta(days=4))
     submission = Event(
         new_uuid7(),
         dossier,
