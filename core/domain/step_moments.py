@@ -61,9 +61,9 @@ def check_step_moments(view: DossierView, event: Event) -> None:
     if not isinstance(at, str):
         return
     moment = parse_moment(at)
-    check_not_before_receipt(view, moment)
-    since = first_received_at(view)
-    _check_carried(event, moment, parse_moment(since) if since else moment)
+    received = _received(view, moment)
+    check_not_before_receipt(moment, received)
+    _check_carried(event, moment, received)
 
 
 def _check_carried(event: Event, moment: datetime, received: datetime) -> None:
@@ -105,20 +105,22 @@ def _snapshot(payload: Mapping[str, Any]) -> dict[str, Any] | None:
     return snapshot if isinstance(snapshot, dict) else None
 
 
-def check_not_before_receipt(view: DossierView, moment: datetime) -> None:
+def check_not_before_receipt(moment: datetime, received: datetime) -> None:
     """Not before its dossier's receipt (by more than a day: clocks differ). A step
     "taken" in 1990 would start a wait no clerk could end (the working time since then is
     past any calendar) and date the dossier's end for the statistics."""
-    since = first_received_at(view)
-    if not since:
-        return
-    received = parse_moment(since)
     if moment < received - STEP_SLACK:
         raise TransitionRefused(
             N_("The step is dated {at}, before the dossier was received ({received})"),
             at=_shown(moment),
             received=_shown(received),
         )
+
+
+def _received(view: DossierView, moment: datetime) -> datetime:
+    """When the record began (``first_received_at``); `moment` for a record without it."""
+    since = first_received_at(view)
+    return parse_moment(since) if since else moment
 
 
 def check_not_after_recording(event: Event, moment: datetime) -> None:
@@ -227,7 +229,7 @@ def check_entry_moment(moment: datetime, now: datetime) -> None:
 def dated_after_receipt(moment: datetime, view: DossierView) -> bool:
     """Whether a clerk may date an action at `moment`: from the receipt on, with the
     slack the fold allows (the desk that received it may keep a clock hours ahead)."""
-    return moment >= parse_moment(first_received_at(view)) - STEP_SLACK
+    return moment >= _received(view, moment) - STEP_SLACK
 
 
 def check_entry_appointment(appointment: datetime, moment: datetime) -> None:

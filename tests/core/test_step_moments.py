@@ -262,6 +262,33 @@ def test_an_end_another_unit_reports_far_from_the_dossiers_time_is_set_aside(end
                 assert fold.apply(view, event).end_at == moment
 
 
+def _arrive(branch: Branch, dossier: str, *events: Event) -> Any:
+    """Events reaching a desk from elsewhere, folded as a pull folds them."""
+
+    def work(conn: Any) -> Any:
+        for event in events:
+            event_store.insert_event(conn, event)
+        projection.apply_dossier_batch(conn, {dossier: list(events)}, logged=True)
+        return projection.load_view(conn, dossier)
+
+    return branch.store.write(work)
+
+
+def _from(
+    world: World,
+    dossier: str,
+    type_: str,
+    payload: dict[str, Any],
+    device: str,
+    wall: datetime,
+    parents: tuple[str, ...] = (),
+) -> Event:
+    """An event another desk of the world's branch recorded at `wall` (its clock)."""
+    stamp = Timestamp(epoch_ms(wall), 0).encode()
+    branch = world.branch.branch_code
+    return Event(new_uuid7(), dossier, branch, type_, payload, "lan", device, 1, stamp, parents)
+
+
 def _submitted(world: World, moment: datetime) -> dict[str, Any]:
     """An online submission's payload at `moment`: a counter receipt's, its code changed."""
     base = dict(world.branch.dossiers.events(world.receive().code)[0].payload)
@@ -279,57 +306,24 @@ def test_an_online_receipt_is_judged_alike_whether_it_arrives_first_or_second(
     now = to_vietnam(world.clock())
     dossier, submitted = new_uuid7(), _submitted(world, now - timedelta(days=3))
     submitted["due"] = {**submitted["due"], "due_at": iso(now + timedelta(days=2))}
-    submission = Event(
-        new_uuid7(),
+    submission = _from(world, dossier, SUBMITTED, submitted, "desk-x", now)
+    due = {"due_at": iso(now - timedelta(days=2)), "steps": []}
+    receipt = _from(
+        world,
         dossier,
-        world.branch.branch_code,
-        SUBMITTED,
-        submitted,
-        "lan",
-        "desk-x",
-        1,
-        Timestamp(epoch_ms(now), 0).encode(),
-        (),
-    )
-    receipt = Event(
-        new_uuid7(),
-        dossier,
-        world.branch.branch_code,
         "dossier.receive",
-        {**submitted, "at": iso(now), "due": {"due_at": iso(now - timedelta(days=2)), "steps": []}},
-        "lan",
+        {**submitted, "at": iso(now), "due": due},
         "desk-y",
-        1,
-        Timestamp(epoch_ms(now + timedelta(hours=1)), 0).encode(),
+        now + timedelta(hours=1),
         (submission.event_id,),
     )
     assert server_fold([receipt, submission]).state is State.SUBMITTED
 
-    def arrive(event: Event) -> Any:
-        def work(conn: Any) -> Any:
-            event_store.insert_event(conn, event)
-            projection.apply_dossier_batch(conn, {dossier: [event]}, logged=True)
-            return projection.load_view(conn, dossier)
-
-        return world.branch.store.write(work)
-
-    arrive(receipt)
-    assert arrive(submission).state is State.SUBMITTED
+    _arrive(world.branch, dossier, receipt)
+    assert _arrive(world.branch, dossier, submission).state is State.SUBMITTED
 
 
 # --- found by the third review (each failed before its fix) -----------------------------
-
-
-def _arrive(branch: Branch, dossier: str, *events: Event) -> Any:
-    """Events reaching a desk from elsewhere, folded as a pull folds them."""
-
-    def work(conn: Any) -> Any:
-        for event in events:
-            event_store.insert_event(conn, event)
-        projection.apply_dossier_batch(conn, {dossier: list(events)}, logged=True)
-        return projection.load_view(conn, dossier)
-
-    return branch.store.write(work)
 
 
 def test_a_step_after_an_online_receipt_folds_alike_whatever_arrives_first(
@@ -342,17 +336,7 @@ def test_a_step_after_an_online_receipt_folds_alike_whatever_arrives_first(
     began then), where it began the record at the receipt and set the step aside for good."""
     now = to_vietnam(world.clock())
     dossier, submitted = new_uuid7(), _submitted(world, now - timedelta(days=4))
-    submission = Event(
-        new_uuid7(),
-        dossier,
-        world.branch.branch_code,
-        SUBMITTED,
-        submitted,
-        "lan",
-        "desk-x",
-        1,
-        Timestamp(epoch_ms(now - timedelta(hours=1)), 0).encode(),
-    )
+    submission = _from(world, dossier, SUBMITTED, submitted, "desk-x", now - timedelta(hours=1))
     _arrive(world.branch, dossier, submission)
     OnlineService(world.branch).receive(world.users["lan"], submitted["code"])
     world.act(
@@ -393,17 +377,7 @@ def test_a_step_on_a_dossier_clocked_far_ahead_is_refused_not_lost(world: World)
     dossier = new_uuid7()
     ahead = now + timedelta(hours=30)
     payload = {**base, "code": base["code"][:-1] + "8", "at": iso(now)}
-    receipt = Event(
-        new_uuid7(),
-        dossier,
-        world.branch.branch_code,
-        "dossier.receive",
-        payload,
-        "lan",
-        "desk-h",
-        1,
-        Timestamp(epoch_ms(ahead), 0).encode(),
-    )
+    receipt = _from(world, dossier, "dossier.receive", payload, "desk-h", ahead)
     view = _arrive(world.branch, dossier, receipt)
     with pytest.raises(TransitionRefused, match="date and time"):
         world.act("lan", view.code, "request-supplement", note="thiếu")
