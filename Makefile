@@ -36,8 +36,11 @@ typecheck: install
 unit: install catalogs
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+# The suite runs on every core (pytest-xdist), a test file per worker at a time: the
+# files' own fixtures and order stay as written. PYTEST_JOBS=0 runs it in one process.
+PYTEST_JOBS ?= auto
 test: install catalogs lint typecheck
-	scripts/test-services.sh $(BIN)/pytest -q $(PYTEST_ARGS)
+	scripts/test-services.sh $(BIN)/pytest -q -n $(PYTEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install catalogs
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)

@@ -4,8 +4,8 @@ The bundles come from ``scripts/package.sh bundle KIND``, which reuses a bundle 
 same inputs from the cache outside the work tree (``installers/package.py``). When a run
 selects tests that need one, its build starts as soon as collection ends, at low
 priority, beside the rest of the suite; the fixtures wait for it. The frozen programs run
-with a fresh ``HOME``, without the project's ``.venv`` on ``PATH`` and without any
-``MOTCUA_``, ``KIVY_`` or ``PYTHON`` variable: what they need must be inside them.
+with a fresh ``HOME``, without the project's ``.venv`` on ``PATH``, ``DATABASE_URL`` or
+any ``MOTCUA_``, ``KIVY_`` or ``PYTHON`` variable: what they need must be inside them.
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("MOTCUA_", "KIVY_", "PYTHON", "SANE_", "VIRTUAL_ENV", "XDG_"))
+        and k != "DATABASE_URL"
     }
     path = [p for p in keep.get("PATH", "/usr/bin:/bin").split(os.pathsep) if p != venv_bin]
     sane = tmp_path / "sane"

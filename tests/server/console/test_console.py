@@ -34,7 +34,6 @@ def test_login_session_and_logout(net: Net) -> None:
     THEN she is sent to the login page first, lands on the overview after, and after
     logout her old cookie opens nothing; the verifier stored is Argon2id."""
     data = ["--data-dir", str(net.server.settings.data_dir)]
-    pytest.MonkeyPatch().setenv("DATABASE_URL", net.server.settings.database_url)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATABASE_URL", net.server.settings.database_url)
         mp.setenv("MOTCUA_NEW_PASSWORD", PASSWORD)
