@@ -384,9 +384,10 @@ class Server:
         self.polls = reads.Polls()
         self.enrolments = limits.Attempts()
         self.folder = Folder(self.engine)
-        # Branches folded before dossier_facts existed get theirs once, in the background
-        # (the statistics read their records meanwhile).
-        threading.Thread(target=self._backfill_facts, name="facts", daemon=True).start()
+        # After an upgrade, in the background: branches an older fold made are folded
+        # again, and those folded before dossier_facts existed get their facts (the
+        # console reads the rows as they were meanwhile).
+        threading.Thread(target=self._upgrade_projection, name="refold", daemon=True).start()
         self._prune_lock = threading.Lock()
         self._prune_next = 0.0  # monotonic moment of the next pruning of old nonces
         self._writers = ThreadPoolExecutor(4, thread_name_prefix="blob-write")
@@ -395,7 +396,11 @@ class Server:
             weakref.WeakValueDictionary()
         )
 
-    def _backfill_facts(self) -> None:
+    def _upgrade_projection(self) -> None:
+        try:
+            projections.refold_outdated(self.engine)
+        except Exception as err:  # the next start tries again; the rows stay as they were
+            log.warning("branches not folded again after the upgrade: %s", err)
         try:
             projections.backfill_facts(self.engine)
         except Exception as err:  # the next start tries again; statistics stay exact

@@ -21,7 +21,9 @@ against the desktop's schema (a SQLite FTS table, one branch, its quarantine):
   chunk's end. An event the fold cannot apply is skipped (and logged), the same way on
   both paths, so one bad event never stops a branch.
 - ``rebuild`` deletes a branch's rows, sets its cursor to 0 and folds everything again:
-  the same result as the incremental path (a property test holds them equal).
+  the same result as the incremental path (a property test holds them equal). The server
+  does it by itself, once, for each branch an older edition of the fold made
+  (``refold_outdated``, ``fold.FOLD_VERSION``).
 
 The server folds every event its ingest accepted (stateless authority, chains,
 signatures); it does not re-judge the acting users' proofs as a desktop's fold does.
@@ -119,6 +121,9 @@ cursors = Table(
     # Every dossier of the branch has its row in ``dossier_facts`` (false for a branch
     # folded before that table existed, until ``backfill_facts`` has written them).
     Column("facts_ready", Boolean, nullable=False),
+    # The edition of the fold the branch's rows were made with (``fold.FOLD_VERSION``): an
+    # older one is folded again by ``refold_outdated``.
+    Column("fold_version", Integer, nullable=False, server_default="0"),
 )
 
 # What the statistics read of each dossier (``core.reports``), in columns SQL can count:
@@ -449,15 +454,17 @@ def _lock_cursor(conn: Connection, branch: str) -> int:
     found = conn.execute(query).scalar_one_or_none()
     if found is not None:
         return int(found)
+    # A new branch is folded from its first event, by this edition of the fold.
+    first = {
+        "branch": branch,
+        "folded_seq": 0,
+        "facts_ready": True,
+        "fold_version": fold.FOLD_VERSION,
+    }
     if conn.dialect.name == "postgresql":
-        conn.execute(
-            pg_insert(cursors)
-            .values(branch=branch, folded_seq=0, facts_ready=True)
-            .on_conflict_do_nothing()
-        )
+        conn.execute(pg_insert(cursors).values(first).on_conflict_do_nothing())
     else:
-        new = insert(cursors).prefix_with("OR IGNORE")
-        conn.execute(new.values(branch=branch, folded_seq=0, facts_ready=True))
+        conn.execute(insert(cursors).prefix_with("OR IGNORE").values(first))
     return int(conn.execute(query).scalar_one())
 
 
@@ -535,17 +542,60 @@ def rebuild(engine: Engine, branch: str | None = None, chunk: int = CHUNK) -> di
     done: dict[str, int] = {}
     for code in chosen:
         with engine.begin() as conn:
-            _lock_cursor(conn, code)
-            conn.execute(delete(dossiers).where(dossiers.c.branch == code))
-            conn.execute(delete(facts).where(facts.c.branch == code))
-            conn.execute(delete(closed).where(closed.c.branch == code))
-            conn.execute(
-                update(cursors)
-                .where(cursors.c.branch == code)
-                .values(folded_seq=0, facts_ready=True)
-            )
-            done[code] = fold_from_cursor(conn, code, chunk)[0]
+            done[code] = _fold_again(conn, code, chunk)
     return done
+
+
+def refold_outdated(engine: Engine, chunk: int = CHUNK) -> dict[str, int]:
+    """Fold again, from its log, each branch whose rows an older edition of the fold made
+    (``fold.FOLD_VERSION``): the server does it once after an upgrade, in the background,
+    branch by branch (each in one transaction; the console reads the old rows meanwhile).
+    Returns the events read per branch."""
+    with engine.connect() as conn:
+        outdated = list(
+            conn.execute(
+                select(cursors.c.branch).where(cursors.c.fold_version < fold.FOLD_VERSION)
+            ).scalars()
+        )
+    done: dict[str, int] = {}
+    for branch in outdated:
+        with engine.begin() as conn:
+            _lock_cursor(conn, branch)
+            edition = select(cursors.c.fold_version).where(cursors.c.branch == branch)
+            if conn.execute(edition).scalar_one() >= fold.FOLD_VERSION:
+                continue  # another server process did it meanwhile
+            done[branch] = _fold_again(conn, branch, chunk)
+        log.info("branch %s folded again (fold edition %d)", branch, fold.FOLD_VERSION)
+    return done
+
+
+def _fold_again(conn: Connection, branch: str, chunk: int) -> int:
+    """Drop the branch's rows and fold its whole log again, with this edition of the fold.
+    What devices pushed past the cursor is added to the day's intake first: folded here
+    from 0, it would otherwise never be counted."""
+    cursor = _lock_cursor(conn, branch)
+    _count_unfolded_intake(conn, branch, cursor)
+    conn.execute(delete(dossiers).where(dossiers.c.branch == branch))
+    conn.execute(delete(facts).where(facts.c.branch == branch))
+    conn.execute(delete(closed).where(closed.c.branch == branch))
+    conn.execute(
+        update(cursors)
+        .where(cursors.c.branch == branch)
+        .values(folded_seq=0, facts_ready=True, fold_version=fold.FOLD_VERSION)
+    )
+    return fold_from_cursor(conn, branch, chunk)[0]
+
+
+def _count_unfolded_intake(conn: Connection, branch: str, cursor: int) -> None:
+    e = t.events.c
+    pushed = conn.execute(
+        select(func.count())
+        .select_from(t.events)
+        .where(e.branch == branch, e.server_seq > cursor)
+        .where(~e.origin_device.startswith(CENTRE_PREFIX, autoescape=True))
+    ).scalar_one()
+    if pushed:
+        count_intake(conn, branch, int(pushed))
 
 
 def backfill_facts(engine: Engine, chunk: int = CHUNK) -> dict[str, int]:

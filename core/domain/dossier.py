@@ -39,6 +39,12 @@ from .step_moments import CREATED, NOMINAL, check_start_moments, check_step_mome
 from .timeutil import from_epoch_ms, iso, parse_moment, to_vietnam
 from .workflow import END_STATES, NATIONAL_STATUS, TRANSITIONS, WAIT_ENDS, WAITS, Action, State
 
+# The fold's edition. Raise it with any change that folds other records from the same
+# events: the centre then folds its projection again on its next start
+# (``sync_server.projections.refold_outdated``); a desk's store gets a migration that marks
+# its dossiers stale, as revision 0013 did. 1: steps' moments bounded by their clocks.
+FOLD_VERSION = 1
+
 # An attachment to this component key is the electronic result (Circular 01/2023/TT-VPCP).
 RESULT_COMPONENT = "result"
 

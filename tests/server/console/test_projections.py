@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, insert, select
 
-from core.domain.dossier import event_moment
+from core.domain.dossier import FOLD_VERSION, event_moment
 from core.domain.events import Event
 from core.domain.hlc import Timestamp
 from core.domain.timeutil import VIETNAM, epoch_ms, parse_moment
@@ -30,7 +31,7 @@ from sync_server import schema as t
 from sync_server.console import accounts, stats
 from sync_server.db import make_engine, migrate
 from tests.sync.fixtures import SPECIALIST, Net, act, receive
-from tests.sync.live import database
+from tests.sync.live import database, start_server
 
 BRANCH = "PT"
 # The clocks that record these events: after every moment the events carry (the fold sets
@@ -425,7 +426,6 @@ def test_pushes_are_folded_in_the_background_and_counted_once(net: Net) -> None:
     THEN the server's folder folds them in the background: the branch's pending count
     falls to 0 without any reader asking, and the day's intake counts each event once —
     also after a reader settles again and after a rebuild."""
-    import time
 
     branch = net.branch()
     desk = net.desktop(branch)
@@ -457,3 +457,85 @@ def test_pushes_are_folded_in_the_background_and_counted_once(net: Net) -> None:
     projections.rebuild(net.engine, branch)
     assert intake() == pushed
     assert len(rows(net.engine, branch)) == 2
+
+
+def _intake(engine: Engine, branch: str) -> int:
+    d = projections.intake_days.c
+    with engine.connect() as conn:
+        found = conn.execute(select(func.sum(d.events)).where(d.branch == branch)).scalar_one()
+    return int(found or 0)
+
+
+def _pushed_by(engine: Engine, device_id: str) -> int:
+    with engine.connect() as conn:
+        query = select(func.count()).select_from(t.events)
+        return int(conn.execute(query.where(t.events.c.origin_device == device_id)).scalar_one())
+
+
+def _edition(engine: Engine, branch: str) -> int:
+    c = projections.cursors.c
+    with engine.connect() as conn:
+        return int(conn.execute(select(c.fold_version).where(c.branch == branch)).scalar_one())
+
+
+def _unfolded_push(net: Net, branch: str) -> Any:
+    """A desk of `branch` pushes a receipt the server's folder does not fold (stopped)."""
+    net.server.app_server.folder.stop()  # type: ignore[attr-defined]
+    desk = net.desktop(branch)
+    view = receive(desk)
+    net.agent(desk).sync_once()
+    assert projections.pending(net.engine, [branch])
+    return desk, view
+
+
+def test_a_rebuild_counts_the_pushes_not_folded_yet_in_the_intake(net: Net) -> None:
+    """GIVEN a desk's pushes the server has not folded yet (its folder stopped)
+    WHEN the admin rebuilds the branch's projection
+    THEN its dossier is folded and the day's intake counts each pushed event once: a
+    rebuild folds them from 0, and before it they were never counted at all."""
+    branch = net.branch()
+    desk, view = _unfolded_push(net, branch)
+    assert _intake(net.engine, branch) == 0
+    projections.rebuild(net.engine, branch)
+    assert _intake(net.engine, branch) == _pushed_by(net.engine, desk.device_id) > 0
+    assert [r[1] for r in rows(net.engine, branch)] == [view.id]
+    projections.rebuild(net.engine, branch)  # counted once
+    assert _intake(net.engine, branch) == _pushed_by(net.engine, desk.device_id)
+
+
+def test_the_server_folds_again_once_what_an_older_fold_made(net: Net) -> None:
+    """GIVEN a branch folded by an older edition of the fold (its cursor's edition 0, as
+    every branch after the upgrade to migration s0009; a record it folded otherwise than
+    this fold does) and a push not folded yet
+    WHEN a server process starts on that database
+    THEN in the background it folds the branch again from its log: the records are this
+    fold's, the edition is current, the intake counts every pushed event once; a branch
+    already at this edition is left alone, and a later start does nothing."""
+    branch, current = net.branch(), net.branch()
+    early = net.desktop(branch)
+    first = receive(early)
+    net.agent(early).sync_once()
+    net.desktop(current)
+    settled = rows(net.engine)
+    assert _edition(net.engine, branch) == _edition(net.engine, current) == FOLD_VERSION
+    late, second = _unfolded_push(net, branch)
+    d, c = projections.dossiers.c, projections.cursors.c
+    with net.engine.begin() as conn:  # what an older fold left: another state
+        altered = projections.dossiers.update().where(d.dossier_id == first.id)
+        conn.execute(altered.values(state="x"))
+        conn.execute(projections.cursors.update().where(c.branch == branch).values(fold_version=0))
+    other = start_server(net.server.settings.data_dir, net.server.settings.database_url)
+    try:
+        deadline = time.monotonic() + 30
+        while _edition(net.engine, branch) < FOLD_VERSION and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _edition(net.engine, branch) == FOLD_VERSION
+        again = rows(net.engine)
+        assert {r[1]: r[10] for r in again}[first.id] == State.RECEIVED.value
+        assert [r for r in again if r[1] != second.id] == settled
+        assert second.id in {r[1] for r in again}
+        pushed = _pushed_by(net.engine, early.device_id) + _pushed_by(net.engine, late.device_id)
+        assert _intake(net.engine, branch) == pushed
+        assert projections.refold_outdated(net.engine) == {}
+    finally:
+        other.stop()
