@@ -97,6 +97,9 @@ class Shell(BoxLayout):
         self.told_update = ""  # the staged version the status line has announced
         if services.updates is not None:
             services.updates.listeners.append(self.announce_update)
+            # A sync that began with the agent may have staged a release while the
+            # screens were built, before this listener was there to be told.
+            self.announce_update()
         self.poll_sync()
 
     # --- layout ----------------------------------------------------------------------
@@ -322,6 +325,9 @@ class Shell(BoxLayout):
         self._sync_timer.cancel()
         if self.broadcast in self.services.received.listeners:
             self.services.received.listeners.remove(self.broadcast)
+        updates = self.services.updates
+        if updates is not None and self.announce_update in updates.listeners:
+            updates.listeners.remove(self.announce_update)
 
     def _on_textinput(self, _window: Any, text: str) -> bool:
         now = time.perf_counter()

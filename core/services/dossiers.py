@@ -249,14 +249,14 @@ class DossierService(DossierQueries):
     def _after_wait(self, view: DossierView, action: Action, moment: datetime) -> dict[str, Any]:
         """The end of a wait for the citizen (status 5 or 6): both appointments move by the
         time the citizen took, and the explanation says how."""
-        nominal = view.extra.get(NOMINAL)
+        received = parse_moment(view.received_at)
         try:
             resumed = resume_after_wait(
                 self.branch.calendar(),
                 self._unit(view),
                 due=parse_moment(view.due_at),
                 deadline=parse_moment(view.deadline),
-                nominal=parse_moment(nominal) if nominal else None,
+                nominal=_promised_day(view, received),
                 paused_from=parse_moment(view.paused_since) if view.paused_since else moment,
                 resumed_at=moment,
                 wait=Wait.SUPPLEMENT if action is Action.SUPPLEMENT else Wait.PAYMENT,
@@ -271,7 +271,9 @@ class DossierService(DossierQueries):
             "due_steps": [s.as_dict() for s in resumed.steps],
         }
         if resumed.nominal is not None:
-            moved["nominal_at"] = iso(capped(resumed.nominal, moment))
+            # Never before the receipt: every fold sets aside a step whose appointment
+            # is (``step_moments``), and a hostile desk's record may lead there.
+            moved["nominal_at"] = iso(capped(max(resumed.nominal, received), moment))
         return moved
 
     def _unit(self, view: DossierView) -> ProcessingUnit:
@@ -297,6 +299,16 @@ class DossierService(DossierQueries):
             raise ValidationError(N_("A rating is from 1 to 5"))
         payload = {"at": iso(self.branch.clock()), "score": score, "complaint": complaint}
         return self.branch.record(view.id, "citizen", EventType.RATE, payload)
+
+
+def _promised_day(view: DossierView, received: datetime) -> datetime | None:
+    """The promised day a wait's end counts from (calendar days), if the record holds one
+    a desk could have computed: it comes after the receipt. One before it (a hostile desk
+    of the branch put it there, within the fold's day of slack) is not counted from: the
+    end would land before the receipt, and every desk would set the honest step aside."""
+    nominal = view.extra.get(NOMINAL)
+    promised = parse_moment(str(nominal)) if nominal else None
+    return promised if promised is not None and promised >= received else None
 
 
 def _reappointment(

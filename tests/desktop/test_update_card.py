@@ -21,6 +21,7 @@ from core.update import client, guard, repository
 from core.update import state as st
 from desktop.harness import Harness
 from desktop.settings import FILE_NAME
+from desktop.shell import Shell
 from sync_server import identity
 from tests.sync.live import live_server
 from tests.update.apps import make_app
@@ -75,6 +76,13 @@ def test_a_release_is_staged_after_a_sync_and_a_held_one_waits_for_the_admin(
     h.pump(until=lambda: h.status() == ready, timeout=60)
     assert watcher.outcome.get("staged") == RELEASE
     assert st.load(h.app.services.data_dir).staged == RELEASE
+    # A window built after the release was staged (the first sync can end while the
+    # screens are built) says so too: it was told nothing, and the clerk saw nothing.
+    late = Shell(h.app.services)
+    try:
+        assert late.status.text == ready
+    finally:
+        late.unbind_keys()
 
     login(h, "admin")
     h.key("F8")
