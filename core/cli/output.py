@@ -2,7 +2,8 @@
 
 A result is a string, a dict (one record: printed as label/value lines, its nested lists
 as tables under a heading) or a list of dicts (a table). Column labels are translated
-from the command's label map; moments are shown dd/mm/yyyy HH:MM, booleans as yes/no.
+from the command's label map; moments are shown dd/mm/yyyy HH:MM in Vietnam's time,
+booleans as yes/no.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Any, TextIO
 
 from core.domain.errors import N_
+from core.domain.timeutil import to_vietnam
 from core.i18n import _
 
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?)?$")
@@ -74,6 +76,8 @@ def moment(text: str) -> str:
         return text
     if len(text) == 10:
         return parsed.strftime("%d/%m/%Y")
+    if parsed.tzinfo is not None:  # the server records UTC: shown in Vietnam's time
+        parsed = to_vietnam(parsed)
     return parsed.strftime("%d/%m/%Y %H:%M")
 
 

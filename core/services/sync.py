@@ -300,9 +300,14 @@ def _after_ingest(conn: Connection, event: Event) -> None:
 def enroll(branch: Branch, server_url: str, code: str, label: str = "") -> dict[str, Any]:
     """Bind this desktop to its branch on the server; store the server and the number blocks."""
     client = SyncClient(server_url)
+    code = code.strip()
+    if not 4 <= len(code) <= 64:  # what the server takes: refused here, in the user's words
+        raise ValidationError(
+            N_("An enrolment code has 4 to 64 characters: check the one the centre gave")
+        )
     admin_username, admin_key = _first_admin(branch)
     request = EnrolRequest(
-        code=code.strip(),
+        code=code,
         device_id=branch.device_id,
         public_key=branch.key.public_b64,
         branch=branch.branch_code,

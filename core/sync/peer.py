@@ -393,7 +393,8 @@ class PooledHTTPServer(HTTPServer):
     def __init__(
         self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], busy: bytes
     ) -> None:
-        super().__init__(address, handler)
+        # Set before the bind: a bind that fails (the port is taken) calls
+        # ``server_close``, which reads them, and its OSError must reach the caller.
         self.busy = busy
         self.pool_size = POOL_SIZE
         self.capacity = POOL_SIZE + QUEUE_SIZE  # connections held: being served or waiting
@@ -402,6 +403,7 @@ class PooledHTTPServer(HTTPServer):
         self._deadlines: dict[socket.socket, float] = {}  # every connection held
         self._expired: set[socket.socket] = set()
         self._lock = threading.Lock()
+        super().__init__(address, handler)
 
     def start_workers(self) -> None:
         for n in range(self.pool_size):

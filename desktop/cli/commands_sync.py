@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 import threading
 from typing import Any
 
 from core.cli.parser import port
-from core.domain.errors import MotcuaError
+from core.domain.errors import N_, MotcuaError, StoreError
 from core.services import conflicts, peers
 from core.services import sync as sync_service
 from core.sync.agent import Progress, SyncSummary
@@ -116,7 +117,7 @@ def cmd_peers(args: argparse.Namespace, ctx: Context) -> Any:
     if args.serve:
         from .framework import emit
 
-        service = peers.PeerService(ctx.services).start(args.host, args.port)
+        service = _serve(ctx, args.host, args.port)
         emit({"serving": f"{args.host}:{service.port}"}, ctx.as_json)
         sys.stdout.flush()
         try:
@@ -125,6 +126,19 @@ def cmd_peers(args: argparse.Namespace, ctx: Context) -> Any:
             service.stop()
         return None
     return peers.list_peers(ctx.services, browse_s=args.browse)
+
+
+def _serve(ctx: Context, host: str, port_number: int) -> peers.PeerService:
+    try:
+        return peers.PeerService(ctx.services).start(host, port_number)
+    except OSError as err:
+        if err.errno != errno.EADDRINUSE:
+            raise
+        raise StoreError(  # the server's words for the same refusal
+            N_("Port {port} on {host} is already in use by another program"),
+            port=port_number,
+            host=host,
+        ) from None
 
 
 def cmd_conflicts_list(args: argparse.Namespace, ctx: Context) -> list[dict[str, Any]]:

@@ -345,8 +345,8 @@ class DossierScreen(BaseScreen):
                     for t, w in (
                         (_("Step"), 0.3),
                         (_("Time"), 0.25),
-                        (_("From"), 0.2),
-                        (_("To"), 0.25),
+                        (_("Handed over by"), 0.2),  # not "From": the CLI's dates own it
+                        (_("Taken over by"), 0.25),
                     )
                 )
             )

@@ -517,3 +517,30 @@ def test_doctor_options_out_of_range_are_usage_errors(
         main(["--data-dir", str(tmp_path), "--lang", "en", "doctor", "--offline", *option])
     assert usage.value.code == 2
     assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("code", ["", "xyz", "x" * 65])
+def test_enroll_with_a_code_of_the_wrong_length(copy: Motcua, code: str) -> None:
+    """GIVEN an enrolment code mistyped too short (or too long) WHEN enrolling THEN one
+    line says what a code is (input: exit 2), before any server is asked; it was an
+    "unexpected fault" (exit 70) with a traceback in the log."""
+    result = copy.run("enroll", "--server", "127.0.0.1:9", "--code", code, MOTCUA_LANG="vi")
+    assert result.returncode == 2
+    assert "từ 4 đến 64 ký tự" in one_line(result)
+
+
+def test_serving_the_lan_on_a_port_in_use(copy: Motcua) -> None:
+    """GIVEN another program listening on the LAN port WHEN `motcua peers --serve` THEN one
+    line says the port is in use (exit 8, as the server's `serve`); it was an
+    AttributeError from the pool's clean-up that hid the bind's error (exit 70)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = copy.run(
+            "peers", "--serve", "--host", "127.0.0.1", "--port", str(port), MOTCUA_LANG="vi"
+        )
+    assert result.returncode == 8
+    assert f"Cổng {port} trên 127.0.0.1 đang được chương trình khác sử dụng" in one_line(result)

@@ -110,3 +110,33 @@ def test_an_enrolled_desktop_starts_the_agent_loop_and_stops_it(tmp_path) -> Non
     finally:
         services.close()
     assert not any(t.name == "motcua-sync" and t.is_alive() for t in threading.enumerate())
+
+
+def test_an_enrolled_desktop_opens_when_its_lan_port_is_taken(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """GIVEN an enrolled desk whose LAN port another program holds WHEN the app composes
+    its services THEN the desk opens without the LAN service and the log says why (the
+    pool's clean-up after the failed bind raised an AttributeError: the app crashed)."""
+    import socket
+
+    from core.services.branch import Branch, set_meta
+    from desktop.composition import compose
+    from desktop.settings import FILE_NAME
+    from desktop.sync_status import AgentSource
+
+    folder = tmp_path / "s"
+    branch = Branch.init(folder, "TAYHO", "Chi nhánh", ("admin", "long-enough-1"))
+    settings = {"sync_server_url": "http://127.0.0.1:9", "server_public_key": branch.key.public_b64}
+    branch.store.write(lambda conn: [set_meta(conn, k, v) for k, v in settings.items()])
+    branch.close()
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        (folder / FILE_NAME).write_text(f'{{"peer_port": {port}}}', encoding="utf-8")
+        services = compose(folder, with_devices=False)
+        try:
+            assert isinstance(services.sync, AgentSource) and services.peers is None
+            assert f"LAN peer service not started on port {port}" in caplog.text
+            assert "Address already in use" in caplog.text
+        finally:
+            services.close()
