@@ -22,6 +22,7 @@ from core.cli import output
 from core.domain.errors import N_
 from core.i18n import tr
 
+from .for_people import for_people
 from .labels import LABELS
 
 Handler = Callable[[argparse.Namespace, "Context"], Any]
@@ -67,7 +68,7 @@ def ask_passphrase(label: str = N_("Branch passphrase: ")) -> str | None:
 
 
 def emit(result: Any, as_json: bool) -> None:
-    output.emit(result, as_json, LABELS)
+    output.emit(result if as_json else for_people(result), as_json, LABELS)
 
 
 def global_options(parser: argparse.ArgumentParser, repeated: bool) -> None:

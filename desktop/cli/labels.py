@@ -144,4 +144,17 @@ LABELS: dict[str, str] = {
     "copies": N_("Copies"),
     "fees": N_("Fees"),
     "amount_vnd": N_("Amount (VND)"),
+    # the applicant, and what a dossier shows
+    "id_number": N_("ID number"),
+    "date_of_birth": N_("Date of birth"),
+    "phone": N_("Phone"),
+    "email": N_("Email"),
+    "received_unit": N_("Receiving unit"),
+    "supplied": N_("Supplied"),
+    "outcome": N_("Outcome"),
+    "missing": N_("Missing"),
+    # stats, calendar
+    "as_of": N_("As of"),
+    "overall": N_("Overall"),
+    "counting_from": N_("Counting from"),
 }

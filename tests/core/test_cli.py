@@ -246,3 +246,34 @@ def test_every_field_of_a_sync_and_a_restore_has_a_label() -> None:
     restore_keys = {"old_device_id", "unsent_events", "next", "unsent_export", "warning", "blobs"}
     missing = (set(SyncSummary().as_dict()) | restore_keys | {"code_blocks"}) - set(LABELS)
     assert not missing
+
+
+def test_a_dossier_is_shown_to_people_in_words_and_to_scripts_in_codes(motcua: Motcua) -> None:
+    """GIVEN a dossier received by command WHEN it is shown THEN a person reads its state,
+    field, return and fee in Vietnamese words and đồng, the applicant's details labelled
+    (they were `received`, `civil_status`, `counter`, `15000`, `full_name: …`); `--json`
+    keeps the codes scripts read."""
+    applicant = str(motcua.tmp / "applicant.json")
+    components = ("--component", "1", "--component", "giay-to-tuy-than")
+    received = motcua.json(
+        "dossier", "receive", "--procedure", "HT-XNHN", "--applicant", applicant,
+        *components, **as_user("lan"),
+    )  # fmt: skip
+    assert (received["state"], received["field"], received["return_method"]) == (
+        "received",
+        "civil_status",
+        "counter",
+    )
+    shown = motcua.run("dossier", "show", received["code"], MOTCUA_LANG="vi", **as_user("lan"))
+    assert shown.returncode == 0, shown.stderr
+    lines = {
+        label.strip(): value.strip()
+        for label, _, value in (line.partition("  ") for line in shown.stdout.splitlines())
+        if value
+    }
+    assert lines["Trạng thái"] == "đã tiếp nhận"
+    assert lines["Lĩnh vực"] == "Hộ tịch"
+    assert lines["Hình thức trả"] == "Tại quầy"
+    assert lines["Phí, lệ phí (VNĐ)"] == f"{received['fees_vnd']:,} đ".replace(",", ".")
+    assert lines["Người nộp"].startswith(f"Họ và tên: {APPLICANT['full_name']}, ")
+    assert "full_name" not in shown.stdout and "received_unit" not in shown.stdout
