@@ -59,6 +59,7 @@ LABELS = {
     "revoked": N_("Revoked"),
     "flagged": N_("Flagged"),
     "enrolled_at": N_("Enrolled"),
+    "code_blocks": N_("Code blocks"),
     "expires_at": N_("Expires"),
     "username": N_("User"),
     "full_name": N_("Full name"),
