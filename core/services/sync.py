@@ -35,7 +35,7 @@ from core.sync.agent import TRANSFERS_SCOPE, IngestSummary, LocalBlob, SyncAgent
 from core.sync.applied import CALENDAR, CATALOGUE, USERS, Applied, LanRound, reference_kinds
 from core.sync.client import Credentials, SyncClient, normal_url
 from core.sync.errors import NotEnrolled, ProtocolError
-from core.sync.wire import EnrolRequest, TransferItem
+from core.sync.wire import ENROL_CODE_LENGTH, EnrolRequest, TransferItem
 
 from . import catalogue, transfers
 from .branch import Branch, set_meta
@@ -301,7 +301,8 @@ def enroll(branch: Branch, server_url: str, code: str, label: str = "") -> dict[
     """Bind this desktop to its branch on the server; store the server and the number blocks."""
     client = SyncClient(server_url)
     code = code.strip()
-    if not 4 <= len(code) <= 64:  # what the server takes: refused here, in the user's words
+    shortest, longest = ENROL_CODE_LENGTH  # what the request takes, refused here in words
+    if not shortest <= len(code) <= longest:
         raise ValidationError(
             N_("An enrolment code has 4 to 64 characters: check the one the centre gave")
         )

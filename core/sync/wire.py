@@ -156,11 +156,17 @@ class TransfersKept(WireModel):
 # --- enrolment ------------------------------------------------------------------------
 
 
+ENROL_CODE_LENGTH = (4, 64)  # the characters an enrolment code may have, at least and at most
+
+
 class EnrolRequest(WireModel):
     """A desk asking to join its branch; it names the first admin its ``init`` created, so
     the centre's enrolment event vouches for that admin's key across the branch."""
 
-    code: Annotated[str, StringConstraints(min_length=4, max_length=64)]
+    code: Annotated[
+        str,
+        StringConstraints(min_length=ENROL_CODE_LENGTH[0], max_length=ENROL_CODE_LENGTH[1]),
+    ]
     device_id: Ident
     public_key: PublicKey
     branch: Scope

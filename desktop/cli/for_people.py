@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from core.cli.output import label
 from core.domain.errors import N_
 from core.domain.workflow import State
 from core.i18n import _
@@ -67,7 +68,7 @@ _APPLICANT_ORDER = ("full_name", "id_number", "date_of_birth", "address", "phone
 def _applicant(details: Mapping[str, Any]) -> dict[str, Any]:
     """Labelled, in the order of the forms, the blanks left out."""
     keys = sorted(details, key=lambda k: (_rank(k), k))
-    return {_(LABELS[k]) if k in LABELS else k: details[k] for k in keys if details[k]}
+    return {label(k, LABELS): details[k] for k in keys if details[k]}
 
 
 def _rank(key: str) -> int:
